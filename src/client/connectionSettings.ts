@@ -1,0 +1,22 @@
+// Where Temporal is: the standard Temporal env vars and envconfig profiles (TEMPORAL_ADDRESS,
+// TEMPORAL_NAMESPACE, TEMPORAL_API_KEY, TEMPORAL_TLS_*, TEMPORAL_PROFILE, TEMPORAL_CONFIG_FILE),
+// so Gantry points at a production cluster the same way the `temporal` CLI does.
+import { loadClientConnectConfig } from '@temporalio/envconfig';
+import type { NativeConnectionOptions } from '@temporalio/worker';
+
+export interface ConnectionSettings {
+  connectionOptions: NativeConnectionOptions & { address: string };
+  namespace: string;
+  taskQueue: string;
+}
+
+export const DEFAULT_TASK_QUEUE = 'gantry';
+
+export function connectionSettings(env: NodeJS.ProcessEnv = process.env): ConnectionSettings {
+  const { connectionOptions, namespace } = loadClientConnectConfig({ profile: env.TEMPORAL_PROFILE });
+  return {
+    connectionOptions: { ...connectionOptions, address: connectionOptions.address ?? 'localhost:7233' },
+    namespace: namespace ?? 'default',
+    taskQueue: env.GANTRY_TASK_QUEUE ?? DEFAULT_TASK_QUEUE,
+  };
+}

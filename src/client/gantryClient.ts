@@ -1,0 +1,193 @@
+// The TypeScript client API: what the CLI, CI scripts and the demo use to start, steer and read
+// promotions. Every answer a person sees is plain data (PromotionStatus, DecisionAnswer).
+import {
+  Client,
+  Connection,
+  WorkflowExecutionAlreadyStartedError,
+  WorkflowFailedError,
+  WorkflowNotFoundError,
+  WorkflowUpdateFailedError,
+  type WorkflowHandle,
+} from '@temporalio/client';
+import { ApplicationFailure, type UpdateDefinition } from '@temporalio/common';
+import * as msg from '../../workflows/messages';
+import type { promoteArtifact } from '../../workflows/promoteArtifact';
+import type { ApprovalDecision, DecisionKind, OperatorRequest } from '../pipeline/decisions';
+import { promotionWorkflowId, shortDigest } from '../pipeline/digest';
+import type { PromotionStatus } from '../pipeline/promotionStatus';
+import { GANTRY_APP, GANTRY_AWAITING_APPROVAL, GANTRY_DIGEST, GANTRY_ENVIRONMENT, GANTRY_STAGE } from '../pipeline/searchAttributes';
+import type { PromotionInput } from '../pipeline/types';
+import { connectionSettings, type ConnectionSettings } from './connectionSettings';
+
+export interface StartedPromotion {
+  workflowId: string;
+  runId: string;
+  /** new: this call started it; running: it was already in flight; promoted: this digest already went all the way. */
+  state: 'new' | 'running' | 'promoted';
+}
+
+export type DecisionAnswer = { accepted: true; status: PromotionStatus } | { accepted: false; reason: string };
+
+export interface ListedPromotion {
+  workflowId: string;
+  app?: string;
+  digest?: string;
+  stage?: string;
+  environment?: string;
+  awaitingApproval: boolean;
+  executionStatus: string;
+  startTime: string;
+}
+
+/** The promotion does not exist (never started, or a typo in app/digest). */
+export class UnknownPromotionError extends Error {
+  name = 'UnknownPromotionError';
+}
+
+export class GantryClient {
+  constructor(
+    readonly client: Client,
+    readonly taskQueue: string,
+    /** Set Gantry's search attributes at start; off for servers that cannot register them (time-skipping). */
+    private readonly searchAttributes = true,
+  ) {}
+
+  static async connect(settings: ConnectionSettings = connectionSettings()): Promise<GantryClient> {
+    let connection: Connection;
+    try {
+      connection = await Connection.connect({ ...settings.connectionOptions, connectTimeout: '5s' } as Parameters<typeof Connection.connect>[0]);
+    } catch (err) {
+      throw new Error(`cannot reach Temporal at ${settings.connectionOptions.address} (namespace ${settings.namespace}): ${(err as Error).message}. Set TEMPORAL_ADDRESS or a profile.`);
+    }
+    return new GantryClient(new Client({ connection, namespace: settings.namespace }), settings.taskQueue);
+  }
+
+  async close(): Promise<void> {
+    await this.client.connection.close();
+  }
+
+  /** Starts the promotion of a digest, or returns the one that already exists for it. */
+  async start(input: PromotionInput): Promise<StartedPromotion> {
+    const workflowId = promotionWorkflowId(input.app, input.digest);
+    const existing = await this.describe(workflowId);
+    if (existing?.status === 'RUNNING') return { workflowId, runId: existing.runId, state: 'running' };
+    if (existing?.status === 'COMPLETED') return { workflowId, runId: existing.runId, state: 'promoted' };
+    try {
+      const handle = await this.client.workflow.start<typeof promoteArtifact>('promoteArtifact', {
+        workflowId,
+        taskQueue: this.taskQueue,
+        args: [input],
+        // A failed, rejected or expired digest may be promoted again; a promoted one may not.
+        workflowIdReusePolicy: 'ALLOW_DUPLICATE_FAILED_ONLY',
+        // Two CI jobs starting the same digest at once get the same execution.
+        workflowIdConflictPolicy: 'USE_EXISTING',
+        staticSummary: `promote ${input.app} ${shortDigest(input.digest)} through ${input.environments.map((e) => e.name).join(' → ')}`,
+        staticDetails: `requested by ${input.requestedBy}${input.commit ? `, commit ${input.commit}` : ''}`,
+        typedSearchAttributes: !this.searchAttributes ? undefined : [
+          { key: GANTRY_APP, value: input.app },
+          { key: GANTRY_DIGEST, value: input.digest },
+          { key: GANTRY_STAGE, value: 'verify' },
+          { key: GANTRY_ENVIRONMENT, value: '' },
+          { key: GANTRY_AWAITING_APPROVAL, value: false },
+        ],
+      });
+      const runId = handle.firstExecutionRunId;
+      const described = await handle.describe();
+      return { workflowId, runId: described.runId, state: described.runId === runId ? 'new' : 'running' };
+    } catch (err) {
+      if (err instanceof WorkflowExecutionAlreadyStartedError) {
+        const again = await this.describe(workflowId);
+        return { workflowId, runId: again?.runId ?? '', state: again?.status === 'RUNNING' ? 'running' : 'promoted' };
+      }
+      throw err;
+    }
+  }
+
+  handle(app: string, digest: string): WorkflowHandle<typeof promoteArtifact> {
+    return this.client.workflow.getHandle(promotionWorkflowId(app, digest));
+  }
+
+  /** The promotion's status: live from the workflow while it runs, from its result once closed. */
+  async status(app: string, digest: string): Promise<PromotionStatus> {
+    const workflowId = promotionWorkflowId(app, digest);
+    const described = await this.describe(workflowId);
+    if (!described) throw new UnknownPromotionError(`no promotion of ${app} ${digest} (workflow ${workflowId})`);
+    const handle = this.client.workflow.getHandle<typeof promoteArtifact>(workflowId);
+    if (described.status === 'RUNNING') return handle.query(msg.statusQuery);
+    return this.finalStatus(handle);
+  }
+
+  /** Waits for the promotion to finish and returns its final status (success or not). */
+  async result(app: string, digest: string): Promise<PromotionStatus> {
+    return this.finalStatus(this.handle(app, digest));
+  }
+
+  async decide(kind: DecisionKind, app: string, digest: string, decision: ApprovalDecision): Promise<DecisionAnswer> {
+    return this.update(app, digest, kind === 'approve' ? msg.approveUpdate : msg.rejectUpdate, decision);
+  }
+
+  async operate(kind: 'abort' | 'pause' | 'resume', app: string, digest: string, request: OperatorRequest): Promise<DecisionAnswer> {
+    const update = { abort: msg.abortUpdate, pause: msg.pauseUpdate, resume: msg.resumeUpdate }[kind];
+    return this.update(app, digest, update, request);
+  }
+
+  /** Promotions from Temporal visibility, newest first. */
+  async list(filter: { app?: string; awaitingApproval?: boolean; running?: boolean; limit?: number } = {}): Promise<ListedPromotion[]> {
+    const clauses = [`WorkflowType = 'promoteArtifact'`];
+    if (filter.app) clauses.push(`${GANTRY_APP.name} = '${filter.app.replace(/'/g, '')}'`);
+    if (filter.awaitingApproval) clauses.push(`${GANTRY_AWAITING_APPROVAL.name} = true`, `ExecutionStatus = 'Running'`);
+    if (filter.running) clauses.push(`ExecutionStatus = 'Running'`);
+    const out: ListedPromotion[] = [];
+    for await (const wf of this.client.workflow.list({ query: clauses.join(' AND '), pageSize: 100 })) {
+      const sa = wf.typedSearchAttributes;
+      out.push({
+        workflowId: wf.workflowId,
+        app: sa.get(GANTRY_APP),
+        digest: sa.get(GANTRY_DIGEST),
+        stage: sa.get(GANTRY_STAGE),
+        environment: sa.get(GANTRY_ENVIRONMENT) || undefined,
+        awaitingApproval: sa.get(GANTRY_AWAITING_APPROVAL) ?? false,
+        executionStatus: wf.status.name,
+        startTime: wf.startTime.toISOString(),
+      });
+      if (out.length >= (filter.limit ?? 100)) break;
+    }
+    return out;
+  }
+
+  private async update<A>(app: string, digest: string, update: UpdateDefinition<msg.MessageAnswer, [A]>, arg: A): Promise<DecisionAnswer> {
+    const workflowId = promotionWorkflowId(app, digest);
+    const described = await this.describe(workflowId);
+    if (!described) return { accepted: false, reason: `unknown promotion: no workflow ${workflowId}` };
+    if (described.status !== 'RUNNING') return { accepted: false, reason: `promotion is no longer running (${described.status.toLowerCase()})` };
+    try {
+      const answer = await this.client.workflow.getHandle(workflowId).executeUpdate(update, { args: [arg] });
+      return { accepted: true, status: answer.status };
+    } catch (err) {
+      if (err instanceof WorkflowUpdateFailedError) return { accepted: false, reason: err.cause?.message ?? err.message };
+      if (err instanceof WorkflowNotFoundError) return { accepted: false, reason: `unknown promotion: no workflow ${workflowId}` };
+      throw err;
+    }
+  }
+
+  private async finalStatus(handle: WorkflowHandle<typeof promoteArtifact>): Promise<PromotionStatus> {
+    try {
+      return await handle.result();
+    } catch (err) {
+      if (err instanceof WorkflowNotFoundError) throw new UnknownPromotionError(`no promotion ${handle.workflowId}`);
+      const cause = err instanceof WorkflowFailedError ? err.cause : undefined;
+      if (cause instanceof ApplicationFailure && cause.details?.[0]) return cause.details[0] as PromotionStatus;
+      throw err;
+    }
+  }
+
+  private async describe(workflowId: string): Promise<{ runId: string; status: string } | undefined> {
+    try {
+      const d = await this.client.workflow.getHandle(workflowId).describe();
+      return { runId: d.runId, status: d.status.name };
+    } catch (err) {
+      if (err instanceof WorkflowNotFoundError) return undefined;
+      throw err;
+    }
+  }
+}

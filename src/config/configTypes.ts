@@ -1,0 +1,45 @@
+// gantry.yaml as written by people (after schema validation); see schema/gantry.schema.json.
+
+export interface RepoConfig {
+  url: string;
+  branch?: string;
+  author?: { name: string; email: string };
+}
+
+export interface RegistryConfig {
+  url: string;
+  repository?: string;
+}
+
+export interface EnvironmentConfig {
+  name: string;
+  deploy: { gitops: { path: string; repo?: RepoConfig; imageName?: string } };
+  health?: {
+    http?: { url: string; versionPath?: string; healthPath?: string; timeout?: string; interval?: string };
+    kubernetesRollout?: { namespace: string; deployment: string; kubeconfig?: string; context?: string; timeout?: string; interval?: string };
+  };
+  gates?: Array<{
+    http?: { name?: string; url: string; expectStatus?: number; contains?: string; timeout?: string };
+    command?: { name?: string; run: string; cwd?: string; env?: Record<string, string>; timeout?: string };
+  }>;
+  soak?: string;
+  approval?: boolean | { expiresIn?: string };
+  canary?: { steps?: unknown[] };
+}
+
+export interface AppConfig {
+  image: string;
+  configRepo?: RepoConfig;
+  registry?: RegistryConfig;
+  environments?: EnvironmentConfig[];
+}
+
+export interface GantryConfig {
+  version: 1;
+  configRepo?: RepoConfig;
+  registry?: RegistryConfig;
+  apps: Record<string, AppConfig>;
+  environments?: EnvironmentConfig[];
+  /** Folder of the file, for resolving relative paths; set by the loader. */
+  baseDir: string;
+}

@@ -1,0 +1,153 @@
+// Reads gantry.yaml: YAML parse, JSON Schema validation (the same schema editors use), then the
+// rules a schema cannot say. Every problem comes back at once, each with its field path and line.
+import Ajv, { type ErrorObject } from 'ajv';
+import { readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { isMap, isNode, LineCounter, parseDocument, type Document } from 'yaml';
+import schema from '../../schema/gantry.schema.json';
+import { ConfigError, formatPath, type ConfigProblem } from './configError';
+import type { GantryConfig } from './configTypes';
+
+const ajv = new Ajv({ allErrors: true, verbose: true, strict: false });
+const validate = ajv.compile(schema);
+
+export function loadConfig(file: string): GantryConfig {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new ConfigError(file, [{ path: '', message: `cannot read: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}` }]);
+  }
+  return parseConfig(text, file, dirname(resolve(file)));
+}
+
+export function parseConfig(text: string, file = 'gantry.yaml', baseDir = process.cwd()): GantryConfig {
+  const lines = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false });
+  if (doc.errors.length > 0) {
+    throw new ConfigError(
+      file,
+      doc.errors.map((e) => ({ path: '', line: lines.linePos(e.pos[0]).line, message: `YAML syntax: ${e.message.split('\n')[0]}` })),
+    );
+  }
+  const data: unknown = doc.toJS() ?? {};
+  const lineOf = (path: Array<string | number>) => lineOfPath(doc, lines, path);
+  if (!validate(data)) {
+    throw new ConfigError(file, schemaProblems(validate.errors ?? [], lineOf));
+  }
+  const config = { ...(data as Omit<GantryConfig, 'baseDir'>), baseDir };
+  const problems = semanticProblems(config, lineOf);
+  if (problems.length > 0) throw new ConfigError(file, problems);
+  return config;
+}
+
+function schemaProblems(errors: ErrorObject[], lineOf: (p: Array<string | number>) => number | undefined): ConfigProblem[] {
+  // A failed `oneOf` reports every branch; say once what the field may be instead.
+  const oneOfPaths = errors.filter((e) => e.keyword === 'oneOf').map((e) => e.instancePath);
+  const kept = errors.filter((e) => e.keyword === 'oneOf' || !oneOfPaths.some((p) => e.instancePath.startsWith(p)));
+  const seen = new Set<string>();
+  const problems: ConfigProblem[] = [];
+  for (const e of kept) {
+    const segments = pointerSegments(e.instancePath);
+    let message: string;
+    switch (e.keyword) {
+      case 'required':
+        segments.push((e.params as { missingProperty: string }).missingProperty);
+        message = 'required';
+        break;
+      case 'additionalProperties': {
+        const extra = (e.params as { additionalProperty: string }).additionalProperty;
+        segments.push(extra);
+        const known = Object.keys((e.parentSchema as { properties?: object })?.properties ?? {});
+        message = `unknown field "${extra}"${known.length ? ` (expected one of: ${known.join(', ')})` : ''}`;
+        break;
+      }
+      case 'pattern':
+        message = (e.parentSchema as { description?: string })?.description?.startsWith('A duration')
+          ? 'must be a duration like 30s, 10m, 72h or 1h30m'
+          : `"${String(e.data)}" does not match ${(e.params as { pattern: string }).pattern}`;
+        break;
+      case 'oneOf':
+        message = 'must be true, false, or {expiresIn: <duration>}';
+        break;
+      case 'maxItems':
+        message = segments.includes('canary') ? 'canary steps are not supported yet; leave steps empty' : e.message ?? 'too many items';
+        break;
+      case 'minProperties':
+      case 'maxProperties': {
+        const known = Object.keys((e.parentSchema as { properties?: object })?.properties ?? {});
+        message = `must name exactly one of: ${known.join(', ')}`;
+        break;
+      }
+      case 'propertyNames':
+        message = `"${(e.params as { propertyName: string }).propertyName}" is not a valid name (lowercase letters, digits and -)`;
+        break;
+      case 'const':
+        message = `must be ${JSON.stringify((e.params as { allowedValue: unknown }).allowedValue)}`;
+        break;
+      default:
+        message = e.message ?? e.keyword;
+    }
+    if (e.keyword === 'pattern' && e.propertyName) continue; // reported by propertyNames
+    const path = formatPath(segments);
+    if (seen.has(`${path}:${message}`)) continue;
+    seen.add(`${path}:${message}`);
+    problems.push({ path, line: lineOf(segments), message });
+  }
+  return problems;
+}
+
+function semanticProblems(config: GantryConfig, lineOf: (p: Array<string | number>) => number | undefined): ConfigProblem[] {
+  const problems: ConfigProblem[] = [];
+  const add = (segments: Array<string | number>, message: string) => problems.push({ path: formatPath(segments), line: lineOf(segments), message });
+
+  for (const [name, app] of Object.entries(config.apps)) {
+    const envs = app.environments ?? config.environments;
+    if (!envs) {
+      add(['apps', name, 'environments'], 'required (there are no top-level environments)');
+      continue;
+    }
+    const at = app.environments ? ['apps', name, 'environments'] : ['environments'];
+    const repoAvailable = config.configRepo !== undefined || app.configRepo !== undefined;
+    const names = new Map<string, number>();
+    envs.forEach((env, i) => {
+      if (names.has(env.name)) add([...at, i, 'name'], `duplicate environment "${env.name}" (also ${formatPath([...at, names.get(env.name)!])})`);
+      names.set(env.name, i);
+      if (!env.deploy.gitops.repo && !repoAvailable) {
+        add([...at, i, 'deploy', 'gitops', 'repo'], `required for app ${name} (no configRepo at the top level or in the app)`);
+      }
+    });
+  }
+  return dedupe(problems);
+}
+
+function dedupe(problems: ConfigProblem[]): ConfigProblem[] {
+  const seen = new Set<string>();
+  return problems.filter((p) => (seen.has(p.path + p.message) ? false : (seen.add(p.path + p.message), true)));
+}
+
+function pointerSegments(pointer: string): Array<string | number> {
+  if (!pointer) return [];
+  return pointer
+    .slice(1)
+    .split('/')
+    .map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'))
+    .map((s) => (/^\d+$/.test(s) ? Number(s) : s));
+}
+
+/** Line of the deepest node that exists on the path (the parent, for a missing field). */
+function lineOfPath(doc: Document, lines: LineCounter, path: Array<string | number>): number | undefined {
+  for (let n = path.length; n >= 0; n--) {
+    const prefix = path.slice(0, n);
+    const parent = n > 0 ? doc.getIn(prefix.slice(0, -1), true) : undefined;
+    // For a map key, point at the key itself (the value may be on a later line, or absent).
+    if (n > 0 && isMap(parent)) {
+      const pair = parent.items.find((p) => isNode(p.key) && (p.key as { value?: unknown }).value === prefix[n - 1]);
+      const range = pair && isNode(pair.key) ? pair.key.range : undefined;
+      if (range) return lines.linePos(range[0]).line;
+    }
+    const node = n === 0 ? doc.contents : doc.getIn(prefix, true);
+    if (isNode(node) && node.range) return lines.linePos(node.range[0]).line;
+  }
+  return undefined;
+}

@@ -1,0 +1,134 @@
+// Turns gantry.yaml plus a start request into the exact pipeline one promotion runs with:
+// defaults filled in, durations in milliseconds, relative repo paths made absolute.
+import { isAbsolute, resolve } from 'node:path';
+import { digestError } from '../pipeline/digest';
+import { parseDuration } from '../pipeline/duration';
+import type { EnvironmentPlan, GateSpec, HealthCheck, PromotionInput, RegistryRef } from '../pipeline/types';
+import type { EnvironmentConfig, GantryConfig, RegistryConfig, RepoConfig } from './configTypes';
+
+export interface StartRequest {
+  app: string;
+  digest: string;
+  commit?: string;
+  requestedBy: string;
+}
+
+const DEFAULT_AUTHOR = { name: 'Gantry', email: 'gantry@localhost' };
+const DEFAULT_APPROVAL_EXPIRY = '72h';
+
+/** A start request that cannot become a promotion; says which part of it is wrong. */
+export class StartRequestError extends Error {
+  name = 'StartRequestError';
+}
+
+export function resolvePromotion(config: GantryConfig, request: StartRequest): PromotionInput {
+  const app = config.apps[request.app];
+  if (!app) {
+    throw new StartRequestError(`unknown app "${request.app}" (gantry.yaml defines: ${Object.keys(config.apps).join(', ')})`);
+  }
+  const invalid = digestError(request.digest);
+  if (invalid) throw new StartRequestError(invalid);
+  if (request.commit !== undefined && !/^[0-9a-f]{7,64}$/.test(request.commit)) {
+    throw new StartRequestError('commit must be a git commit sha (7 to 64 hex characters)');
+  }
+  const environments = (app.environments ?? config.environments ?? []).map((env) =>
+    resolveEnvironment(env, { app: request.app, image: app.image, repo: env.deploy.gitops.repo ?? app.configRepo ?? config.configRepo, baseDir: config.baseDir }),
+  );
+  const registryConfig = app.registry ?? config.registry;
+  return {
+    app: request.app,
+    digest: request.digest,
+    image: app.image,
+    commit: request.commit,
+    requestedBy: request.requestedBy,
+    registry: registryConfig ? resolveRegistry(registryConfig, app.image) : undefined,
+    environments,
+  };
+}
+
+interface EnvContext {
+  app: string;
+  image: string;
+  repo?: RepoConfig;
+  baseDir: string;
+}
+
+function resolveEnvironment(env: EnvironmentConfig, ctx: EnvContext): EnvironmentPlan {
+  const { gitops } = env.deploy;
+  const repo = ctx.repo!; // the loader guarantees a repo for every gitops target
+  const health = resolveHealth(env, ctx.baseDir);
+  return {
+    name: env.name,
+    deploy: {
+      kind: 'gitops',
+      repoUrl: resolveRepoUrl(repo.url, ctx.baseDir),
+      branch: repo.branch ?? 'main',
+      path: gitops.path.replaceAll('{app}', ctx.app),
+      imageName: gitops.imageName ?? ctx.image,
+      newName: ctx.image,
+      author: repo.author ?? DEFAULT_AUTHOR,
+    },
+    health,
+    gates: (env.gates ?? []).map((g, i) => resolveGate(g, i, health?.kind === 'http' ? health.url : undefined, ctx.baseDir)),
+    soakMs: env.soak ? parseDuration(env.soak) : 0,
+    approval: env.approval
+      ? { expiresInMs: parseDuration((typeof env.approval === 'object' && env.approval.expiresIn) || DEFAULT_APPROVAL_EXPIRY) }
+      : undefined,
+  };
+}
+
+function resolveHealth(env: EnvironmentConfig, baseDir: string): HealthCheck | undefined {
+  const { http, kubernetesRollout: k8s } = env.health ?? {};
+  if (http) {
+    return {
+      kind: 'http',
+      url: http.url,
+      versionPath: http.versionPath ?? '/version',
+      healthPath: http.healthPath ?? '/health',
+      timeoutMs: parseDuration(http.timeout ?? '5m'),
+      intervalMs: parseDuration(http.interval ?? '2s'),
+    };
+  }
+  if (k8s) {
+    return {
+      kind: 'kubernetesRollout',
+      namespace: k8s.namespace,
+      deployment: k8s.deployment,
+      kubeconfig: k8s.kubeconfig ? resolve(baseDir, k8s.kubeconfig) : undefined,
+      context: k8s.context,
+      timeoutMs: parseDuration(k8s.timeout ?? '10m'),
+      intervalMs: parseDuration(k8s.interval ?? '2s'),
+    };
+  }
+  return undefined;
+}
+
+function resolveGate(gate: NonNullable<EnvironmentConfig['gates']>[number], index: number, environmentUrl: string | undefined, baseDir: string): GateSpec {
+  if (gate.http) {
+    const g = gate.http;
+    return { kind: 'http', name: g.name ?? `http-${index + 1}`, url: g.url, expectStatus: g.expectStatus ?? 200, contains: g.contains, timeoutMs: parseDuration(g.timeout ?? '30s') };
+  }
+  const g = gate.command!;
+  return {
+    kind: 'command',
+    name: g.name ?? `command-${index + 1}`,
+    run: g.run,
+    cwd: resolve(baseDir, g.cwd ?? '.'),
+    env: g.env ?? {},
+    timeoutMs: parseDuration(g.timeout ?? '10m'),
+    environmentUrl,
+  };
+}
+
+function resolveRegistry(registry: RegistryConfig, image: string): RegistryRef {
+  // ghcr.io/acme/web -> acme/web; a host is the first segment when it has a dot, a colon or is localhost.
+  const [first, ...rest] = image.split('/');
+  const hasHost = rest.length > 0 && (/[.:]/.test(first) || first === 'localhost');
+  return { url: registry.url, repository: registry.repository ?? (hasHost ? rest.join('/') : image) };
+}
+
+function resolveRepoUrl(url: string, baseDir: string): string {
+  // Relative paths in gantry.yaml are relative to the file, not to wherever the worker runs.
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(url) || /^[^/]+@[^:]+:/.test(url) || isAbsolute(url)) return url;
+  return resolve(baseDir, url);
+}

@@ -1,0 +1,68 @@
+// The rules for human decisions sent to a running promotion. Pure, so the update validators,
+// the signal handlers and the tests all apply exactly the same rules.
+import type { PromotionStatus } from './promotionStatus';
+
+export interface ApprovalDecision {
+  environment: string;
+  /** Who decides; free text until signed approvals arrive. */
+  by: string;
+  comment?: string;
+}
+
+export interface OperatorRequest {
+  by: string;
+  reason?: string;
+}
+
+export type DecisionKind = 'approve' | 'reject';
+
+/** Why a decision cannot be accepted now, or undefined when it can. */
+export function refuseDecision(status: PromotionStatus, decision: unknown): string | undefined {
+  const shape = refuseShape(decision);
+  if (shape) return shape;
+  const d = decision as ApprovalDecision;
+  if (status.outcome !== 'running') return `promotion already ${status.outcome}`;
+  const env = status.environments.find((e) => e.name === d.environment);
+  if (!env) {
+    return `unknown environment "${d.environment}" (this promotion has ${status.environments.map((e) => e.name).join(', ')})`;
+  }
+  if (env.approval) return `${d.environment} was already decided: ${describeDecision(env.approval)}`;
+  if (status.awaitingApproval?.environment !== d.environment) {
+    const now = status.awaitingApproval
+      ? `it is awaiting approval for ${status.awaitingApproval.environment}`
+      : `it is at stage ${status.stage}${status.environment ? ` in ${status.environment}` : ''}`;
+    return `not awaiting approval for ${d.environment}: ${now}`;
+  }
+  return undefined;
+}
+
+export function refuseOperatorRequest(
+  status: PromotionStatus,
+  kind: 'abort' | 'pause' | 'resume',
+  request: unknown,
+): string | undefined {
+  if (typeof request !== 'object' || request === null || !nonEmpty((request as OperatorRequest).by)) {
+    return `${kind} needs {"by": "<who>"}`;
+  }
+  if (status.outcome !== 'running') return `promotion already ${status.outcome}`;
+  if (kind === 'pause' && status.paused) return 'promotion is already paused';
+  if (kind === 'resume' && !status.paused) return 'promotion is not paused';
+  return undefined;
+}
+
+function refuseShape(decision: unknown): string | undefined {
+  if (typeof decision !== 'object' || decision === null) return 'decision must be an object {"environment", "by"}';
+  const d = decision as Record<string, unknown>;
+  if (!nonEmpty(d.environment)) return 'decision needs "environment"';
+  if (!nonEmpty(d.by)) return 'decision needs "by" (who decides)';
+  if (d.comment !== undefined && typeof d.comment !== 'string') return '"comment" must be a string';
+  return undefined;
+}
+
+function describeDecision(d: { kind: DecisionKind; by: string; at: string }): string {
+  return `${d.kind === 'approve' ? 'approved' : 'rejected'} by ${d.by} at ${d.at}`;
+}
+
+function nonEmpty(v: unknown): v is string {
+  return typeof v === 'string' && v.trim().length > 0;
+}

@@ -1,0 +1,97 @@
+// The resolved pipeline a promotion runs with. It is computed once from gantry.yaml when the
+// promotion starts and passed into the workflow, so a run never changes its pipeline mid-flight.
+
+export interface PromotionInput {
+  app: string;
+  /** sha256:<64 hex>: the immutable artifact being promoted. */
+  digest: string;
+  /** Image repository without tag or digest, e.g. registry.example.com/team/app. */
+  image: string;
+  /** Source commit the image was built from, when CI knows it. */
+  commit?: string;
+  /** Who started the promotion (CI identity or a person). */
+  requestedBy: string;
+  registry?: RegistryRef;
+  environments: EnvironmentPlan[];
+}
+
+export interface RegistryRef {
+  /** Base URL of an OCI distribution registry, e.g. http://127.0.0.1:5000. */
+  url: string;
+  /** Repository name inside the registry; defaults to the image path after the host. */
+  repository: string;
+}
+
+export interface EnvironmentPlan {
+  name: string;
+  deploy: DeployTarget;
+  health?: HealthCheck;
+  gates: GateSpec[];
+  soakMs: number;
+  approval?: ApprovalSpec;
+}
+
+export interface ApprovalSpec {
+  /** How long the promotion waits for a decision before it ends as expired. */
+  expiresInMs: number;
+}
+
+export type DeployTarget = GitOpsTarget;
+
+export interface GitOpsTarget {
+  kind: 'gitops';
+  repoUrl: string;
+  branch: string;
+  /** Folder of the kustomize overlay inside the repo, e.g. environments/staging. */
+  path: string;
+  /** The `images[].name` entry to set in kustomization.yaml. */
+  imageName: string;
+  /** The image repository written as `newName`. */
+  newName: string;
+  author: { name: string; email: string };
+}
+
+export type HealthCheck = HttpHealthCheck | KubernetesRolloutCheck;
+
+export interface HttpHealthCheck {
+  kind: 'http';
+  /** Base URL of the environment, e.g. http://127.0.0.1:8081. */
+  url: string;
+  versionPath: string;
+  healthPath: string;
+  timeoutMs: number;
+  intervalMs: number;
+}
+
+export interface KubernetesRolloutCheck {
+  kind: 'kubernetesRollout';
+  namespace: string;
+  deployment: string;
+  /** Kubeconfig file; the default loading rules apply when absent. */
+  kubeconfig?: string;
+  context?: string;
+  timeoutMs: number;
+  intervalMs: number;
+}
+
+export type GateSpec = HttpGate | CommandGate;
+
+export interface HttpGate {
+  kind: 'http';
+  name: string;
+  url: string;
+  expectStatus: number;
+  contains?: string;
+  timeoutMs: number;
+}
+
+export interface CommandGate {
+  kind: 'command';
+  name: string;
+  run: string;
+  cwd?: string;
+  env: Record<string, string>;
+  timeoutMs: number;
+  /** The environment's URL, handed to the command as GANTRY_ENV_URL. */
+  environmentUrl?: string;
+}

@@ -1,0 +1,34 @@
+// Timeouts and retry policies of every activity, in one place. Polling activities heartbeat, so a
+// dead worker is noticed within the heartbeat timeout rather than the whole start-to-close timeout.
+import type { ActivityOptions } from '@temporalio/workflow';
+import type { GateSpec, HealthCheck } from '../src/pipeline/types';
+
+const HEARTBEAT_TIMEOUT_MS = 20_000;
+
+export const activityOptions = {
+  verify: {
+    startToCloseTimeout: '1m',
+    retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s', maximumAttempts: 5, nonRetryableErrorTypes: ['ArtifactInvalid'] },
+  } satisfies ActivityOptions,
+
+  // A deploy can wait on push races; each retry starts from a fresh look at the config repo.
+  deploy: {
+    startToCloseTimeout: '5m',
+    heartbeatTimeout: HEARTBEAT_TIMEOUT_MS,
+    retry: { initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '1m', maximumAttempts: 10, nonRetryableErrorTypes: ['DeployConfigError'] },
+  } satisfies ActivityOptions,
+
+  // The check's own deadline lives in its heartbeat details, so a retry keeps the original deadline.
+  health: (check: HealthCheck): ActivityOptions => ({
+    startToCloseTimeout: check.timeoutMs + 60_000,
+    heartbeatTimeout: Math.max(HEARTBEAT_TIMEOUT_MS, check.intervalMs * 3),
+    retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s', maximumAttempts: 5, nonRetryableErrorTypes: ['HealthTimeout', 'HealthConfigError'] },
+  }),
+
+  // A gate that ran and said no returns passed: false; only a broken gate (it could not run) is retried.
+  gate: (gate: GateSpec): ActivityOptions => ({
+    startToCloseTimeout: gate.timeoutMs + 30_000,
+    heartbeatTimeout: HEARTBEAT_TIMEOUT_MS,
+    retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s', maximumAttempts: 3 },
+  }),
+};

@@ -1,0 +1,2 @@
+// Every workflow the Gantry worker registers.
+export { promoteArtifact } from './promoteArtifact';
