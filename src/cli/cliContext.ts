@@ -1,0 +1,43 @@
+// What every command shares: where gantry.yaml is, how to reach Temporal, how to print.
+import { GantryClient } from '../client/gantryClient';
+import { loadConfig } from '../config/loadConfig';
+import { ConfigError } from '../config/configError';
+import type { GantryConfig } from '../config/configTypes';
+import { CliError, EXIT } from './exitCodes';
+
+export interface GlobalOptions {
+  config: string;
+}
+
+export function readConfig(options: GlobalOptions): GantryConfig {
+  try {
+    return loadConfig(options.config);
+  } catch (err) {
+    if (err instanceof ConfigError) throw new CliError(err.message, EXIT.badInput);
+    throw err;
+  }
+}
+
+export async function withClient<T>(run: (gantry: GantryClient) => Promise<T>): Promise<T> {
+  let gantry: GantryClient;
+  try {
+    gantry = await GantryClient.connect();
+  } catch (err) {
+    throw new CliError((err as Error).message, EXIT.unavailable);
+  }
+  try {
+    return await run(gantry);
+  } finally {
+    await gantry.close();
+  }
+}
+
+export function printJson(value: unknown): void {
+  process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+}
+
+/** A required option that commander checked for presence but not for content. */
+export function requireText(value: string | undefined, flag: string): string {
+  if (value === undefined || value.trim() === '') throw new CliError(`${flag} must not be empty`, EXIT.badInput);
+  return value.trim();
+}

@@ -1,0 +1,36 @@
+// gantry approve / gantry reject: a human decision for one environment of one promotion,
+// answered at once with accepted, or refused with the reason.
+import type { Command } from 'commander';
+import { digestError } from '../../pipeline/digest';
+import type { DecisionKind } from '../../pipeline/decisions';
+import { CliError, EXIT } from '../exitCodes';
+import { printJson, requireText, withClient } from '../cliContext';
+
+interface DecideOptions {
+  env: string;
+  as: string;
+  comment?: string;
+  json?: boolean;
+}
+
+export function registerDecide(program: Command, kind: DecisionKind): void {
+  program
+    .command(`${kind} <app> <digest>`)
+    .description(kind === 'approve' ? 'approve a promotion waiting for an environment' : 'reject a promotion waiting for an environment')
+    .requiredOption('--env <environment>', 'the environment the decision is for')
+    .requiredOption('--as <name>', 'who decides')
+    .option('--comment <text>', kind === 'approve' ? 'why it is fine' : 'why it is rejected')
+    .option('--json', 'print JSON')
+    .action(async (app: string, digest: string, options: DecideOptions) => {
+      const invalid = digestError(digest);
+      if (invalid) throw new CliError(invalid, EXIT.badInput);
+      const decision = { environment: requireText(options.env, '--env'), by: requireText(options.as, '--as'), comment: options.comment };
+      await withClient(async (gantry) => {
+        const answer = await gantry.decide(kind, app, digest, decision);
+        if (options.json) printJson(answer.accepted ? { accepted: true, workflowId: answer.status.workflowId } : answer);
+        else if (answer.accepted) console.log(`accepted: ${kind === 'approve' ? 'approved' : 'rejected'} ${app} ${digest} for ${decision.environment}`);
+        else console.error(`refused: ${answer.reason}`);
+        if (!answer.accepted) process.exitCode = EXIT.failed;
+      });
+    });
+}

@@ -1,0 +1,55 @@
+// How a promotion reads in a terminal: one line per environment, timings, what it waits for.
+import { shortDigest } from '../pipeline/digest';
+import { formatDuration } from '../pipeline/duration';
+import type { PromotionStatus, StageTiming } from '../pipeline/promotionStatus';
+
+const STATE_MARK: Record<string, string> = {
+  pending: '·',
+  'awaiting-approval': '?',
+  'in-progress': '→',
+  promoted: '✓',
+  failed: '✗',
+  skipped: '-',
+};
+
+export function formatStatus(s: PromotionStatus): string {
+  const lines = [
+    `${s.app} ${s.digest}`,
+    `  outcome:   ${s.outcome}${s.reason ? ` (${s.reason})` : ''}`,
+    `  stage:     ${s.stage}${s.environment ? ` in ${s.environment}` : ''}${s.paused ? ' [paused]' : ''}`,
+    `  requested: by ${s.requestedBy} at ${s.startedAt}${s.finishedAt ? `, finished ${s.finishedAt} (${formatDuration(Date.parse(s.finishedAt) - Date.parse(s.startedAt))})` : ''}`,
+  ];
+  if (s.waitingFor) lines.push(`  waiting:   ${s.waitingFor}`);
+  lines.push('  environments:');
+  for (const e of s.environments) {
+    const extra = [
+      e.commit ? `commit ${e.commit.slice(0, 12)}${e.changed === false ? ' (already there)' : ''}` : '',
+      e.approval ? `${e.approval.kind === 'approve' ? 'approved' : 'rejected'} by ${e.approval.by}` : '',
+      ...e.gates.map((g) => `gate ${g.name} ${g.passed ? 'passed' : 'FAILED'}`),
+    ].filter(Boolean);
+    lines.push(`    ${STATE_MARK[e.state] ?? ' '} ${e.name.padEnd(12)} ${e.state}${extra.length ? `  ${extra.join(', ')}` : ''}`);
+  }
+  lines.push('  stages:');
+  for (const t of s.timings) lines.push(`    ${formatTiming(t)}`);
+  if (s.refused.length > 0) {
+    lines.push('  refused messages:');
+    for (const r of s.refused) lines.push(`    ${r.at} ${r.kind}${r.by ? ` by ${r.by}` : ''}: ${r.reason}`);
+  }
+  return lines.join('\n');
+}
+
+export function formatTiming(t: StageTiming): string {
+  const name = `${t.stage}${t.environment ? ` ${t.environment}` : ''}`;
+  if (!t.finishedAt) return `… ${name} (since ${t.startedAt})`;
+  const took = formatDuration(Date.parse(t.finishedAt) - Date.parse(t.startedAt));
+  const mark = t.result === 'ok' ? '✓' : t.result === 'cancelled' ? '-' : '✗';
+  return `${mark} ${name} (${took})${t.result !== 'ok' && t.detail ? `: ${t.detail}` : ''}`;
+}
+
+export function approveCommand(app: string, digest: string, environment: string): string {
+  return `gantry approve ${app} ${digest} --env ${environment} --as <your-name>`;
+}
+
+export function oneLine(s: PromotionStatus): string {
+  return `${s.app} ${shortDigest(s.digest)} ${s.outcome}${s.reason ? `: ${s.reason}` : ''}`;
+}

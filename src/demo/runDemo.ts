@@ -1,0 +1,140 @@
+// `npm run demo`: a whole promotion on this machine. Starts a Temporal dev server (SQLite file
+// under .gantry/data, web UI on), a worker, a bare config repo with dev/staging/production
+// overlays and a small app per environment; promotes a sample digest through dev and staging,
+// then waits for the production approval, which you give with the printed command.
+import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
+import { createHash } from 'node:crypto';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { GantryClient } from '../client/gantryClient';
+import { followPromotion } from '../cli/followPromotion';
+import { loadConfig } from '../config/loadConfig';
+import { resolvePromotion } from '../config/resolvePromotion';
+import { createConfigRepo } from '../local/configRepo';
+import { freePort } from '../local/freePort';
+import { startDevServer } from '../local/temporalDevServer';
+import { PROJECT_ROOT } from '../local/tools';
+import { createWorker } from '../worker/createWorker';
+import { startDemoApp, type DemoApp } from './demoApp';
+
+const APP = 'hello';
+const IMAGE = 'registry.example.com/demo/hello';
+const ENVIRONMENTS = ['dev', 'staging', 'production'];
+const TASK_QUEUE = 'gantry-demo';
+
+async function runDemo(): Promise<number> {
+  const dataDir = join(PROJECT_ROOT, '.gantry', 'data');
+  const runDir = join(PROJECT_ROOT, '.gantry', 'demo', new Date().toISOString().replace(/[:.]/g, '-'));
+  mkdirSync(runDir, { recursive: true });
+  const say = (line: string) => console.log(`[demo] ${line}`);
+  // The demo's own lines tell the story; the SDK speaks up only for warnings.
+  Runtime.install({ logger: new DefaultLogger('WARN') });
+
+  say('starting the Temporal dev server (SQLite: .gantry/data/temporal.db)');
+  const server = await startDevServer({
+    dbFile: join(dataDir, 'temporal.db'),
+    port: (await isFree(7233)) ? 7233 : undefined,
+    uiPort: (await isFree(8233)) ? 8233 : 0,
+    logFile: join(dataDir, 'temporal.log'),
+  });
+  const apps: DemoApp[] = [];
+  let connection: NativeConnection | undefined;
+  let gantry: GantryClient | undefined;
+  try {
+    say(`Temporal UI: ${server.uiUrl}  (gRPC ${server.address})`);
+    const bareRepo = await createConfigRepo({
+      dir: runDir,
+      apps: [{ name: APP, image: IMAGE, overlayPath: (env) => `environments/${env}` }],
+      environments: ENVIRONMENTS,
+    });
+    for (const env of ENVIRONMENTS) {
+      apps.push(await startDemoApp({ bareRepo, overlayPath: `environments/${env}`, imageName: IMAGE, port: await freePort() }));
+    }
+    const configFile = join(runDir, 'gantry.yaml');
+    writeFileSync(configFile, demoPipeline(bareRepo, apps));
+    say(`config repo: ${relative(PROJECT_ROOT, bareRepo)}; pipeline: ${relative(PROJECT_ROOT, configFile)}`);
+    ENVIRONMENTS.forEach((env, i) => say(`${env} app: ${apps[i].url}/version`));
+
+    connection = await NativeConnection.connect({ address: server.address });
+    const worker = await createWorker({ connection, namespace: 'default', taskQueue: TASK_QUEUE });
+    const workerDone = worker.run();
+    try {
+      gantry = await GantryClient.connect({ connectionOptions: { address: server.address }, namespace: 'default', taskQueue: TASK_QUEUE });
+      const digest = `sha256:${createHash('sha256').update(`demo ${runDir}`).digest('hex')}`;
+      const input = resolvePromotion(loadConfig(configFile), { app: APP, digest, requestedBy: 'demo' });
+      const started = await gantry.start(input);
+      say(`promoting ${APP} ${digest}: ${server.uiUrl}/namespaces/default/workflows/${encodeURIComponent(started.workflowId)}`);
+      const final = await followPromotion(gantry, APP, digest, (line) => {
+        if (line.startsWith('awaiting approval')) {
+          say(`waiting for the production approval. In another terminal, run:\n\n  TEMPORAL_ADDRESS=${server.address} ${join(PROJECT_ROOT, 'bin', 'gantry')} approve ${APP} ${digest} --env production --as $USER\n`);
+          say(`or send the signal "approve" with {"environment":"production","by":"you"} from the Temporal UI: ${server.uiUrl}`);
+        } else {
+          say(line);
+        }
+      });
+      if (final.outcome === 'promoted') {
+        const served = (await (await fetch(`${apps[2].url}/version`)).json()) as { digest: string };
+        say(`promoted ${APP} to production: production serves ${served.digest}`);
+        return 0;
+      }
+      say(`promotion ended ${final.outcome}: ${final.reason}`);
+      return 1;
+    } finally {
+      worker.shutdown();
+      await workerDone;
+    }
+  } finally {
+    await gantry?.close();
+    await connection?.close();
+    await Promise.all(apps.map((a) => a.stop()));
+    await server.stop();
+  }
+}
+
+function demoPipeline(bareRepo: string, apps: DemoApp[]): string {
+  const [dev, staging, production] = apps;
+  return `# The demo's pipeline: dev and staging deploy on their own; production waits for a person.
+version: 1
+configRepo:
+  url: ${bareRepo}
+  branch: main
+apps:
+  ${APP}:
+    image: ${IMAGE}
+environments:
+  - name: dev
+    deploy: { gitops: { path: environments/dev } }
+    health: { http: { url: "${dev.url}", interval: 250ms, timeout: 1m } }
+  - name: staging
+    deploy: { gitops: { path: environments/staging } }
+    health: { http: { url: "${staging.url}", interval: 250ms, timeout: 1m } }
+    gates:
+      - http: { name: smoke, url: "${staging.url}/health", expectStatus: 200 }
+    soak: 2s
+  - name: production
+    approval: { expiresIn: 72h }
+    deploy: { gitops: { path: environments/production } }
+    health: { http: { url: "${production.url}", interval: 250ms, timeout: 1m } }
+`;
+}
+
+async function isFree(port: number): Promise<boolean> {
+  const { createServer } = await import('node:net');
+  return new Promise((resolve) => {
+    const s = createServer();
+    s.once('error', () => resolve(false));
+    s.listen(port, '127.0.0.1', () => s.close(() => resolve(true)));
+  });
+}
+
+if (require.main === module) {
+  runDemo().then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (err: unknown) => {
+      console.error(err);
+      process.exit(1);
+    },
+  );
+}
