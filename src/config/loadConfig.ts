@@ -32,6 +32,7 @@ export function parseConfig(text: string, file = 'gantry.yaml', baseDir = proces
   }
   const data: unknown = doc.toJS() ?? {};
   const lineOf = (path: Array<string | number>) => lineOfPath(doc, lines, path);
+  fillEmptyMappings(data);
   if (!validate(data)) {
     throw new ConfigError(file, schemaProblems(validate.errors ?? [], lineOf));
   }
@@ -39,6 +40,22 @@ export function parseConfig(text: string, file = 'gantry.yaml', baseDir = proces
   const problems = semanticProblems(config, lineOf);
   if (problems.length > 0) throw new ConfigError(file, problems);
   return config;
+}
+
+/**
+ * `gitops:` with nothing under it parses as null; read it as an empty mapping so the problem is
+ * reported as the field it lacks (`gitops.path: required`) rather than as a type.
+ */
+function fillEmptyMappings(data: unknown): void {
+  for (let round = 0; round < 20 && !validate(data); round++) {
+    const nulls = (validate.errors ?? []).filter((e) => e.keyword === 'type' && e.data === null && (e.params as { type: string }).type === 'object');
+    if (nulls.length === 0) return;
+    for (const e of nulls) {
+      const segments = pointerSegments(e.instancePath);
+      const parent = segments.slice(0, -1).reduce<unknown>((node, key) => (node as Record<string | number, unknown>)[key], data);
+      (parent as Record<string | number, unknown>)[segments[segments.length - 1]] = {};
+    }
+  }
 }
 
 function schemaProblems(errors: ErrorObject[], lineOf: (p: Array<string | number>) => number | undefined): ConfigProblem[] {
@@ -75,13 +92,19 @@ function schemaProblems(errors: ErrorObject[], lineOf: (p: Array<string | number
         break;
       case 'minProperties':
       case 'maxProperties': {
-        const known = Object.keys((e.parentSchema as { properties?: object })?.properties ?? {});
-        message = `must name exactly one of: ${known.join(', ')}`;
+        const parent = e.parentSchema as { properties?: object; maxProperties?: number };
+        message =
+          parent.maxProperties === 1
+            ? `must name exactly one of: ${Object.keys(parent.properties ?? {}).join(', ')}`
+            : `must have at least ${(e.params as { limit: number }).limit} entry`;
         break;
       }
-      case 'propertyNames':
-        message = `"${(e.params as { propertyName: string }).propertyName}" is not a valid name (lowercase letters, digits and -)`;
+      case 'propertyNames': {
+        const name = (e.params as { propertyName: string }).propertyName;
+        segments.push(name);
+        message = `"${name}" is not a valid name (lowercase letters, digits and -)`;
         break;
+      }
       case 'const':
         message = `must be ${JSON.stringify((e.params as { allowedValue: unknown }).allowedValue)}`;
         break;

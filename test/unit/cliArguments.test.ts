@@ -1,0 +1,53 @@
+// The CLI refuses bad arguments with exit 2 and a message that says what to fix, before it
+// contacts Temporal (TEMPORAL_ADDRESS points nowhere here, so any attempt would exit 3).
+import { writeFileSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { runCli } from '../harness/devServerStack';
+
+const nowhere = { TEMPORAL_ADDRESS: '127.0.0.1:1' };
+const DIGEST = `sha256:${'d'.repeat(64)}`;
+const dir = mkdtempSync(join(tmpdir(), 'gantry-cli-'));
+const config = join(dir, 'gantry.yaml');
+writeFileSync(config, 'version: 1\nconfigRepo: { url: /tmp/none.git }\napps:\n  web: { image: x/web }\nenvironments:\n  - name: dev\n    deploy: { gitops: { path: environments/dev } }\n');
+
+test.each<[string, string[], string]>([
+  ['an unknown command', ['promote'], "error: unknown command 'promote'"],
+  ['start without a digest', ['start', '--app', 'web'], "error: required option '--digest <digest>' not specified"],
+  ['start with a bad digest', ['--config', config, 'start', '--app', 'web', '--digest', 'latest'], 'gantry: digest must be sha256:<64 lowercase hex characters>'],
+  ['start for an unknown app', ['--config', config, 'start', '--app', 'api', '--digest', DIGEST], 'gantry: unknown app "api" (gantry.yaml defines: web)'],
+  ['start without a pipeline file', ['--config', join(dir, 'missing.yaml'), 'start', '--app', 'web', '--digest', DIGEST], 'cannot read: ENOENT'],
+  ['approve without --as', ['approve', 'web', DIGEST, '--env', 'production'], "error: required option '--as <name>' not specified"],
+  ['approve with an empty name', ['approve', 'web', DIGEST, '--env', 'production', '--as', ' '], 'gantry: --as must not be empty'],
+  ['approve a bad digest', ['approve', 'web', 'sha256:12', '--env', 'production', '--as', 'a'], 'gantry: digest must be sha256:<64 lowercase hex characters>'],
+  ['status with a missing argument', ['status', 'web'], "error: missing required argument 'digest'"],
+  ['an unknown option', ['list', '--awaiting'], "error: unknown option '--awaiting'"],
+])('%s exits 2', async (_name, args, message) => {
+  const result = await runCli(args, nowhere);
+  expect(result.code).toBe(2);
+  expect(result.stderr).toContain(message);
+  expect(result.stdout).toBe('');
+});
+
+test('validate accepts a good file and names problems in a bad one', async () => {
+  expect(await runCli(['--config', config, 'validate'], nowhere)).toMatchObject({ code: 0, stdout: `${config} is valid: web (dev)\n` });
+  const bad = join(dir, 'bad.yaml');
+  writeFileSync(bad, 'version: 1\napps:\n  web: { image: x/web }\nenvironments:\n  - name: dev\n    deploy: { gitops: {} }\n    soak: soon\n');
+  const result = await runCli(['--config', bad, 'validate'], nowhere);
+  expect(result.code).toBe(2);
+  expect(result.stderr).toBe(
+    `gantry: ${bad} is not a valid Gantry pipeline:\n  ${bad}:6: environments[0].deploy.gitops.path: required\n  ${bad}:7: environments[0].soak: must be a duration like 30s, 10m, 72h or 1h30m\n`,
+  );
+});
+
+test('an unreachable Temporal exits 3 and says where it looked', async () => {
+  const result = await runCli(['status', 'web', DIGEST], nowhere);
+  expect(result.code).toBe(3);
+  expect(result.stderr).toContain('gantry: cannot reach Temporal at 127.0.0.1:1 (namespace default)');
+});
+
+test('schema prints the JSON Schema editors use', async () => {
+  const result = await runCli(['schema'], nowhere);
+  expect(result.code).toBe(0);
+  expect(JSON.parse(result.stdout)).toMatchObject({ title: 'Gantry pipeline (gantry.yaml)', required: ['version', 'apps'] });
+});
