@@ -16,6 +16,8 @@ export interface Stack {
   taskQueue: string;
   dir: string;
   startWorker(): Promise<{ stop(): Promise<void> }>;
+  /** Stops the server (SIGKILL when crash is set) and starts it again on the same port and SQLite file. */
+  restartServer(crash?: boolean): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -46,18 +48,23 @@ export async function startStack(options: { taskQueue?: string; worker?: boolean
     return handle;
   };
   if (options.worker !== false) await startWorker();
-  return {
+  const stack: Stack = {
     server,
     gantry,
     taskQueue,
     dir,
     startWorker,
+    async restartServer(crash = false) {
+      await stack.server.stop(crash);
+      stack.server = await startDevServer({ dbFile: join(dir, 'temporal.db'), logFile: join(dir, 'temporal.log'), port: stack.server.port });
+    },
     async stop() {
       await Promise.all(workers.map((w) => w.stop().catch(() => undefined)));
       await gantry.close();
-      await server.stop();
+      await stack.server.stop();
     },
   };
+  return stack;
 }
 
 let bundlePromise: Promise<WorkflowBundleWithSourceMap> | undefined;

@@ -1,0 +1,108 @@
+// Crashes of real processes: a worker SIGKILLed in the middle of a deploy, and the Temporal dev
+// server killed while a promotion waits for approval. Neither loses the promotion or deploys twice.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { chmodSync, existsSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { createConfigRepo } from '../../src/local/configRepo';
+import { PROJECT_ROOT } from '../../src/local/tools';
+import { commitsIn } from '../harness/gitInspect';
+import { startStack, type Stack } from '../harness/devServerStack';
+import { pipelineYaml, promotionInput, testDigest } from '../harness/pipelineFile';
+
+const IMAGE = 'registry.example.com/acme/web';
+
+async function until(what: string, probe: () => Promise<boolean> | boolean, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await probe())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+function startWorkerProcess(stack: Stack): Promise<ChildProcess> {
+  const child = spawn(process.execPath, [join(PROJECT_ROOT, 'bin', 'gantry'), 'worker', '--no-register-search-attributes'], {
+    env: { ...process.env, TEMPORAL_ADDRESS: stack.server.address, GANTRY_TASK_QUEUE: stack.taskQueue },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  return new Promise((resolve, reject) => {
+    const onData = (chunk: Buffer) => {
+      output += chunk.toString();
+      if (output.includes('gantry worker polling')) resolve(child);
+    };
+    child.stdout!.on('data', onData);
+    child.stderr!.on('data', onData);
+    child.once('exit', (code) => reject(new Error(`worker exited ${code}:\n${output}`)));
+  });
+}
+
+describe('a worker SIGKILLed during a deploy', () => {
+  let stack: Stack;
+  const workers: ChildProcess[] = [];
+  beforeAll(async () => {
+    stack = await startStack({ taskQueue: 'crash-worker', worker: false });
+  });
+  afterAll(async () => {
+    for (const w of workers) w.kill('SIGKILL');
+    await stack?.stop();
+  });
+
+  test('the promotion completes on a new worker with exactly one commit per environment', async () => {
+    const repo = await createConfigRepo({ dir: stack.dir, apps: [{ name: 'web', image: IMAGE, overlayPath: (e) => `environments/${e}` }], environments: ['dev', 'staging'] });
+    // The first push to reach the repo stalls for a few seconds: the worker is killed while it waits.
+    const marker = join(stack.dir, 'push-started');
+    const hook = join(repo, 'hooks', 'pre-receive');
+    writeFileSync(hook, `#!/bin/sh\nif [ ! -e '${marker}' ]; then touch '${marker}'; sleep 4; fi\nexit 0\n`);
+    chmodSync(hook, 0o755);
+
+    workers.push(await startWorkerProcess(stack));
+    const digest = testDigest();
+    await stack.gantry.start(promotionInput(pipelineYaml(repo, ['web'], [{ name: 'dev' }, { name: 'staging' }]), 'web', digest));
+    await until('the deploy to reach git push', () => existsSync(marker));
+    workers[0].kill('SIGKILL');
+
+    workers.push(await startWorkerProcess(stack));
+    const result = await stack.gantry.result('web', digest);
+    expect(result.outcome).toBe('promoted');
+    const mine = commitsIn(repo).filter((c) => c.trailers['Gantry-Digest'] === digest);
+    expect(mine.map((c) => c.trailers['Gantry-Environment'])).toEqual(['staging', 'dev']);
+    // The retried deploy found the digest already pushed by the killed attempt and wrote nothing.
+    expect(result.environments[0]).toMatchObject({ name: 'dev', changed: false, commit: mine[1].sha });
+
+    const history = await stack.gantry.handle('web', digest).fetchHistory();
+    const deployAttempts = history.events?.filter((e) => e.activityTaskStartedEventAttributes?.attempt && e.activityTaskStartedEventAttributes.attempt > 1);
+    expect(deployAttempts?.length).toBeGreaterThanOrEqual(1);
+  }, 120_000);
+});
+
+describe('the Temporal dev server killed while a promotion waits for approval', () => {
+  let stack: Stack;
+  beforeAll(async () => {
+    stack = await startStack({ taskQueue: 'crash-server' });
+  });
+  afterAll(async () => {
+    await stack?.stop();
+  });
+
+  test('comes back from its SQLite file; the approval is accepted and the promotion completes', async () => {
+    const repo = await createConfigRepo({ dir: stack.dir, apps: [{ name: 'web', image: IMAGE, overlayPath: (e) => `environments/${e}` }], environments: ['dev', 'production'] });
+    const digest = testDigest();
+    await stack.gantry.start(promotionInput(pipelineYaml(repo, ['web'], [{ name: 'dev' }, { name: 'production', approval: true }]), 'web', digest));
+    await until('the production approval', async () => (await stack.gantry.status('web', digest)).awaitingApproval !== undefined);
+
+    await stack.restartServer(true);
+
+    await until('the promotion to answer again', async () => {
+      try {
+        return (await stack.gantry.status('web', digest)).awaitingApproval?.environment === 'production';
+      } catch {
+        return false;
+      }
+    });
+    const answer = await stack.gantry.decide('approve', 'web', digest, { environment: 'production', by: 'alice' });
+    expect(answer.accepted).toBe(true);
+    const result = await stack.gantry.result('web', digest);
+    expect(result.outcome).toBe('promoted');
+    expect(commitsIn(repo).filter((c) => c.trailers['Gantry-Digest'] === digest).map((c) => c.trailers['Gantry-Environment'])).toEqual(['production', 'dev']);
+  }, 120_000);
+});
