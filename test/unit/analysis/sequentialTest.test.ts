@@ -216,7 +216,8 @@ describe('evaluate', () => {
       stored = JSON.parse(JSON.stringify(evaluate(stored, o))) as SequentialTestEvidence;
       expect(stored).toEqual(direct);
     }
-    expect(JSON.stringify(finalize(direct))).not.toMatch(/Infinity|NaN|null,"decision"/);
+    // JSON.stringify would turn NaN or Infinity into null; nothing here may be null.
+    expect(JSON.stringify(finalize(direct))).not.toMatch(/null/);
   });
 });
 
