@@ -18,7 +18,8 @@ export default tseslint.config(
     },
   },
   {
-    files: ['workflows/**/*.ts'],
+    // Workflows and the pure modules they import run inside Temporal's deterministic sandbox.
+    files: ['workflows/**/*.ts', 'src/pipeline/**/*.ts', 'src/analysis/**/*.ts'],
     rules: {
       'no-restricted-imports': ['error', {
         paths: nodeBuiltins.flatMap((m) => [m, `node:${m}`]).map((name) => ({ name, message: 'Workflow code must stay deterministic: no Node built-ins.' })),

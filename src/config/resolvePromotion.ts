@@ -53,7 +53,9 @@ interface EnvContext {
   baseDir: string;
 }
 
-function resolveEnvironment(env: EnvironmentConfig, ctx: EnvContext): EnvironmentPlan {
+function resolveEnvironment(raw: EnvironmentConfig, ctx: EnvContext): EnvironmentPlan {
+  // One environment list serves many apps: {app} in any text field names the app being promoted.
+  const env = JSON.parse(JSON.stringify(raw).replaceAll('{app}', ctx.app)) as EnvironmentConfig;
   const { gitops } = env.deploy;
   const repo = ctx.repo!; // the loader guarantees a repo for every gitops target
   const health = resolveHealth(env, ctx.baseDir);
@@ -63,7 +65,7 @@ function resolveEnvironment(env: EnvironmentConfig, ctx: EnvContext): Environmen
       kind: 'gitops',
       repoUrl: resolveRepoUrl(repo.url, ctx.baseDir),
       branch: repo.branch ?? 'main',
-      path: gitops.path.replaceAll('{app}', ctx.app),
+      path: gitops.path,
       imageName: gitops.imageName ?? ctx.image,
       newName: ctx.image,
       author: repo.author ?? DEFAULT_AUTHOR,

@@ -23,14 +23,16 @@ const ENVIRONMENTS = ['dev', 'staging', 'production'];
 const TASK_QUEUE = 'gantry-demo';
 
 async function runDemo(): Promise<number> {
-  const dataDir = join(PROJECT_ROOT, '.gantry', 'data');
-  const runDir = join(PROJECT_ROOT, '.gantry', 'demo', new Date().toISOString().replace(/[:.]/g, '-'));
+  // GANTRY_DATA_DIR moves everything the demo writes (the tests use a temp folder).
+  const root = process.env.GANTRY_DATA_DIR ?? join(PROJECT_ROOT, '.gantry');
+  const dataDir = join(root, 'data');
+  const runDir = join(root, 'demo', new Date().toISOString().replace(/[:.]/g, '-'));
   mkdirSync(runDir, { recursive: true });
   const say = (line: string) => console.log(`[demo] ${line}`);
   // The demo's own lines tell the story; the SDK speaks up only for warnings.
   Runtime.install({ logger: new DefaultLogger('WARN') });
 
-  say('starting the Temporal dev server (SQLite: .gantry/data/temporal.db)');
+  say(`starting the Temporal dev server (SQLite: ${relative(PROJECT_ROOT, join(dataDir, 'temporal.db'))})`);
   const server = await startDevServer({
     dbFile: join(dataDir, 'temporal.db'),
     port: (await isFree(7233)) ? 7233 : undefined,

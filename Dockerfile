@@ -1,0 +1,10 @@
+# The Gantry worker and CLI. git is needed by the gitops deploy target.
+FROM node:20-bookworm-slim
+RUN apt-get update && apt-get install -y --no-install-recommends git ca-certificates && rm -rf /var/lib/apt/lists/*
+WORKDIR /gantry
+COPY package.json package-lock.json ./
+RUN npm ci --no-audit --no-fund
+COPY . .
+RUN npx tsc -p tsconfig.json
+ENTRYPOINT ["/gantry/bin/gantry"]
+CMD ["worker"]
