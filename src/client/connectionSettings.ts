@@ -13,7 +13,10 @@ export interface ConnectionSettings {
 export const DEFAULT_TASK_QUEUE = 'gantry';
 
 export function connectionSettings(env: NodeJS.ProcessEnv = process.env): ConnectionSettings {
-  const { connectionOptions, namespace } = loadClientConnectConfig({ profile: env.TEMPORAL_PROFILE });
+  const { connectionOptions, namespace } = loadClientConnectConfig({
+    profile: env.TEMPORAL_PROFILE,
+    overrideEnvVars: env as Record<string, string>,
+  });
   return {
     connectionOptions: { ...connectionOptions, address: connectionOptions.address ?? 'localhost:7233' },
     namespace: namespace ?? 'default',
