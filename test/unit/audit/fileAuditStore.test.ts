@@ -135,16 +135,14 @@ it('survives writers SIGKILLed in the middle of a burst: after re-open and retri
   const count = 150;
   // Two processes appending at once (4 in flight each), ~16 KiB records so writes take a while.
   const args = (tag: string) => [script, lib, dataDir, keyPem, tag, String(count), '4', String(16 * 1024), '0'];
-  const a = spawn(process.execPath, args('A'), { stdio: ['ignore', 'pipe', 'pipe'] });
-  const b = spawn(process.execPath, args('B'), { stdio: ['ignore', 'pipe', 'pipe'] });
-  const stderr: string[] = [];
-  for (const c of [a, b]) c.stderr?.on('data', (d: Buffer) => stderr.push(d.toString()));
-  console.error('stage1');await waitForOutputLines(a, 40);console.error('stage2');
-  a.kill('SIGKILL');
-  await waitForOutputLines(b, 80);console.error('stage3');
-  b.kill('SIGKILL');
-  await Promise.all([exited(a), exited(b)]);console.error('stage4');
-  expect(stderr.join('')).toBe('');
+  const a = track(spawn(process.execPath, args('A'), { stdio: ['ignore', 'pipe', 'pipe'] }));
+  const b = track(spawn(process.execPath, args('B'), { stdio: ['ignore', 'pipe', 'pipe'] }));
+  await waitUntil(() => a.appended >= 40, a, 'A to append 40 records');
+  a.child.kill('SIGKILL');
+  await waitUntil(() => b.appended >= 80, b, 'B to append 80 records');
+  b.child.kill('SIGKILL');
+  await Promise.all([exited(a.child), exited(b.child)]);
+  expect(a.stderr + b.stderr).toBe('');
 
   const path = join(dataDir, 'audit.jsonl');
   const raw = readFileSync(path, 'utf8');
@@ -155,7 +153,7 @@ it('survives writers SIGKILLed in the middle of a burst: after re-open and retri
   expect(before.problems.length).toBe(tornTail ? 1 : 0);
 
   // The retries: every id of both bursts, again, from a fresh process-level store (the lock may be stale).
-  console.error('stage5', require('fs').readdirSync(dataDir), require('fs').existsSync(dataDir+'/audit.jsonl.lock') && require('fs').readFileSync(dataDir+'/audit.jsonl.lock','utf8'));const store = await FileAuditStore.open({ dataDir, signingKey: key, lockTimeoutMs: 5_000 });console.error('stage6');
+  const store = await FileAuditStore.open({ dataDir, signingKey: key, lockTimeoutMs: 5_000 });
   for (const tag of ['A', 'B']) {
     await Promise.all(Array.from({ length: count }, (_, i) =>
       store.append({ id: `${tag}-${i}`, workflowId: `wf-${tag}`, app: 'shop', digest: 'sha256:' + 'b'.repeat(64), environment: 'staging', event: 'deployed', details: { i } })));
@@ -201,15 +199,30 @@ it('repairs the torn record of a writer that died mid-write (file size limit: pa
   expect(result.records.slice(0, complete).every((r) => JSON.stringify(r.details).length > 16 * 1024)).toBe(true);
 });
 
-function waitForOutputLines(child: ChildProcess, lines: number): Promise<void> {
-  return new Promise((resolve, reject) => {
-    let seen = 0;
-    child.stdout?.on('data', (d: Buffer) => {
-      seen += d.toString().split('\n').length - 1;
-      if (seen >= lines) resolve();
-    });
-    child.on('exit', (code) => reject(new Error(`appender exited early with ${code} after ${seen} appends`)));
-  });
+interface Tracked {
+  child: ChildProcess;
+  appended: number;
+  stderr: string;
+  exit?: string;
+}
+
+/** Counts the appends a child reports, from the moment it is spawned. */
+function track(child: ChildProcess): Tracked {
+  const t: Tracked = { child, appended: 0, stderr: '' };
+  child.stdout?.on('data', (d: Buffer) => (t.appended += d.toString().split('\n').length - 1));
+  child.stderr?.on('data', (d: Buffer) => (t.stderr += d.toString()));
+  child.on('exit', (code, signal) => (t.exit = String(code ?? signal)));
+  return t;
+}
+
+async function waitUntil(done: () => boolean, t: Tracked, what: string, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!done()) {
+    if (t.exit !== undefined || Date.now() > deadline) {
+      throw new Error(`gave up waiting for ${what}: ${t.appended} appended, exit ${t.exit ?? 'none'}, stderr: ${t.stderr}`);
+    }
+    await new Promise((r) => setTimeout(r, 5));
+  }
 }
 
 function exited(child: ChildProcess): Promise<void> {

@@ -1,0 +1,47 @@
+import {
+  AUDIT_GENESIS_HASH,
+  normaliseAuditEntry,
+  sealAuditRecord,
+  type AuditEntry,
+  type AuditRecord,
+  type AuditSigningKey,
+} from './auditRecord';
+import type { AuditStore } from './auditStore';
+
+/** In-memory AuditStore with the same chaining, signing and idempotency (tests, demos). */
+export class MemoryAuditStore implements AuditStore {
+  private readonly records: AuditRecord[] = [];
+  private readonly byId = new Map<string, AuditRecord>();
+
+  constructor(private readonly signingKey: AuditSigningKey, private readonly clock: () => Date = () => new Date()) {}
+
+  async append(entry: AuditEntry): Promise<AuditRecord> {
+    const e = normaliseAuditEntry(entry);
+    const existing = this.byId.get(e.id);
+    if (existing) return existing;
+    const last = this.records[this.records.length - 1];
+    const record = sealAuditRecord(
+      {
+        seq: (last?.seq ?? 0) + 1,
+        id: e.id,
+        time: e.time ?? this.clock().toISOString(),
+        workflowId: e.workflowId,
+        app: e.app,
+        digest: e.digest,
+        ...(e.environment !== undefined ? { environment: e.environment } : {}),
+        event: e.event,
+        details: e.details ?? {},
+        prevHash: last?.hash ?? AUDIT_GENESIS_HASH,
+        keyId: this.signingKey.keyId,
+      },
+      this.signingKey,
+    );
+    this.records.push(record);
+    this.byId.set(record.id, record);
+    return record;
+  }
+
+  async readAll(): Promise<AuditRecord[]> {
+    return [...this.records];
+  }
+}
