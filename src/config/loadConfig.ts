@@ -4,11 +4,14 @@ import Ajv, { type ErrorObject } from 'ajv';
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { isMap, isNode, LineCounter, parseDocument, type Document } from 'yaml';
+import canarySchema from '../../schema/canary.schema.json';
 import schema from '../../schema/gantry.schema.json';
 import { ConfigError, formatPath, type ConfigProblem } from './configError';
 import type { GantryConfig } from './configTypes';
 
 const ajv = new Ajv({ allErrors: true, verbose: true, strict: false });
+// The canary block has a schema file of its own; gantry.schema.json refers to it by relative $ref.
+ajv.addSchema(canarySchema);
 const validate = ajv.compile(schema);
 
 export function loadConfig(file: string): GantryConfig {
