@@ -1,0 +1,231 @@
+// One canary analysis as a pure state machine: the workflow (workflows/canaryAnalysis.ts) reads
+// metrics every interval and folds each reading in here; the state is plain JSON, carried across
+// continue-as-new and returned as evidence. No clock, no I/O: the workflow passes the time in.
+//
+// Policy:
+// - The first good counts reading is the baseline (raw Prometheus counters carry history); each
+//   later one is evaluated by the conditional sequential test (src/analysis).
+// - Error test Failed -> Failed. Latency quantile above its bound over the analysis window, with at
+//   least minObservations requests -> Failed.
+// - Error test Successful -> Successful, once the latency (when configured) is within its bound on
+//   at least minObservations requests; until then the analysis waits for latency evidence.
+// - maxCanaryRequests reached -> Inconclusive. maxDuration reached -> Inconclusive (finalize).
+// - A read that fails is skipped (the next one covers the gap). An invalid query, or
+//   MAX_CONSECUTIVE_READ_FAILURES failures in a row, ends the analysis Inconclusive: metrics
+//   problems are never a verdict on the canary.
+import {
+  checkLatencyBound,
+  createSequentialTest,
+  evaluate,
+  finalize,
+  type HistogramBucket,
+  type LatencyBoundResult,
+  type SequentialTestEvidence,
+} from '../analysis';
+import type { AnalysisDecision, CanaryAnalysisResult, CanaryAnalysisSpec, CanaryCountsReading, DecidedBy, LatencyBucketsReading } from './types';
+
+export const MAX_CONSECUTIVE_READ_FAILURES = 5;
+
+/** Error types of metric reads that retrying cannot fix (see activities/metrics/prometheus.ts). */
+export const PERMANENT_METRICS_ERRORS = ['MetricsQueryInvalid', 'MetricsAmbiguousResult'] as const;
+
+export interface ReadFailure {
+  type?: string;
+  message: string;
+}
+
+/** One interval's reads: each either a value or why it failed. */
+export interface AnalysisReading {
+  counts?: CanaryCountsReading;
+  countsError?: ReadFailure;
+  latency?: LatencyBucketsReading;
+  latencyError?: ReadFailure;
+}
+
+export interface AnalysisState {
+  version: 1;
+  name: string;
+  stepIndex: number;
+  startedAtMs: number;
+  deadlineMs: number;
+  decision: AnalysisDecision | 'Continue';
+  reason: string;
+  decidedBy: DecidedBy | null;
+  finishedAtMs: number | null;
+  /** Null until the first good counts reading (the baseline). */
+  errorRate: SequentialTestEvidence | null;
+  /** Latency buckets at the start of the window; null until the first good latency reading. */
+  latencyBaseline: HistogramBucket[] | null;
+  latency: LatencyBoundResult | null;
+  latencyResets: number;
+  /** Reads attempted; workflow runs (1 + continue-as-new count). */
+  intervals: number;
+  runs: number;
+  readFailures: number;
+  consecutiveReadFailures: number;
+  lastReadError: string | null;
+}
+
+export function startAnalysis(spec: CanaryAnalysisSpec, stepIndex: number, nowMs: number): AnalysisState {
+  return {
+    version: 1,
+    name: spec.name,
+    stepIndex,
+    startedAtMs: nowMs,
+    deadlineMs: nowMs + spec.maxDurationMs,
+    decision: 'Continue',
+    reason: 'no reading yet',
+    decidedBy: null,
+    finishedAtMs: null,
+    errorRate: null,
+    latencyBaseline: null,
+    latency: null,
+    latencyResets: 0,
+    intervals: 0,
+    runs: 1,
+    readFailures: 0,
+    consecutiveReadFailures: 0,
+    lastReadError: null,
+  };
+}
+
+const end = (s: AnalysisState, decision: AnalysisDecision, decidedBy: DecidedBy, reason: string, nowMs: number): AnalysisState => ({
+  ...s,
+  decision,
+  decidedBy,
+  reason,
+  finishedAtMs: nowMs,
+});
+
+/** Folds one interval's reading into the state. A decided state is returned unchanged. */
+export function observe(spec: CanaryAnalysisSpec, state: AnalysisState, reading: AnalysisReading, nowMs: number): AnalysisState {
+  if (state.decision !== 'Continue') return state;
+  let s: AnalysisState = { ...state, intervals: state.intervals + 1 };
+
+  // Metric reads.
+  const failures = [reading.countsError, spec.latency ? reading.latencyError : undefined].filter((f): f is ReadFailure => f !== undefined);
+  const permanent = failures.find((f) => (PERMANENT_METRICS_ERRORS as readonly string[]).includes(f.type ?? ''));
+  if (permanent) return end({ ...s, readFailures: s.readFailures + 1, lastReadError: permanent.message }, 'Inconclusive', 'metrics', `metrics query cannot work: ${permanent.message}`, nowMs);
+  if (failures.length > 0 || !reading.counts || (spec.latency && !reading.latency)) {
+    const message = failures.map((f) => f.message).join('; ') || 'no reading';
+    s = { ...s, readFailures: s.readFailures + 1, consecutiveReadFailures: s.consecutiveReadFailures + 1, lastReadError: message };
+    if (s.consecutiveReadFailures >= MAX_CONSECUTIVE_READ_FAILURES) {
+      return end(s, 'Inconclusive', 'metrics', `metrics unavailable for ${s.consecutiveReadFailures} intervals in a row: ${message}`, nowMs);
+    }
+  } else {
+    s = { ...s, consecutiveReadFailures: 0 };
+  }
+
+  if (reading.counts && !reading.countsError) s = foldCounts(spec, s, reading.counts);
+  if (spec.latency && reading.latency && !reading.latencyError) s = foldLatency(spec, s, reading.latency.buckets);
+  return decide(spec, s, nowMs);
+}
+
+function foldCounts(spec: CanaryAnalysisSpec, s: AnalysisState, c: CanaryCountsReading): AnalysisState {
+  const counts = { canaryErrors: c.canaryErrors, canaryTotal: c.canaryTotal, stableErrors: c.stableErrors, stableTotal: c.stableTotal };
+  if (s.errorRate) return { ...s, errorRate: evaluate(s.errorRate, counts) };
+  // The baseline. createSequentialTest throws on unusable start counts (errors > requests when two
+  // counters were scraped at different instants): skip it, the next reading becomes the baseline.
+  const valid = Object.values(counts).every((v) => Number.isFinite(v) && v >= 0) && Math.round(c.canaryErrors) <= Math.round(c.canaryTotal) && Math.round(c.stableErrors) <= Math.round(c.stableTotal);
+  if (!valid) return { ...s, lastReadError: `unusable baseline counts ${JSON.stringify(counts)}` };
+  return { ...s, errorRate: createSequentialTest(spec.test, counts) };
+}
+
+function foldLatency(spec: CanaryAnalysisSpec, s: AnalysisState, buckets: HistogramBucket[]): AnalysisState {
+  const latency = spec.latency!;
+  if (!s.latencyBaseline) return { ...s, latencyBaseline: buckets };
+  const window = bucketWindow(s.latencyBaseline, buckets);
+  if (window === 'reset') return { ...s, latencyBaseline: buckets, latencyResets: s.latencyResets + 1 };
+  return { ...s, latency: checkLatencyBound(window, { quantile: latency.quantile, bound: latency.boundSeconds }) };
+}
+
+/**
+ * The histogram of the window between two readings of cumulative bucket counters: per `le`, now
+ * minus then. A bucket that went down means a counter reset (restart): 'reset', start a new window.
+ */
+export function bucketWindow(then: readonly HistogramBucket[], now: readonly HistogramBucket[]): HistogramBucket[] | 'reset' {
+  const key = (le: number | string) => {
+    const n = typeof le === 'number' ? le : /^\+?inf/i.test(le.trim()) ? Infinity : Number(le);
+    return Number.isNaN(n) ? String(le) : String(n);
+  };
+  const before = new Map<string, number>();
+  for (const b of then) before.set(key(b.le), (before.get(key(b.le)) ?? 0) + b.count);
+  const merged = new Map<string, { le: number | string; count: number }>();
+  for (const b of now) {
+    const k = key(b.le);
+    const m = merged.get(k);
+    if (m) m.count += b.count;
+    else merged.set(k, { le: b.le, count: b.count });
+  }
+  const out: HistogramBucket[] = [];
+  for (const [k, b] of merged) {
+    const delta = b.count - (before.get(k) ?? 0);
+    if (delta < 0) return 'reset';
+    out.push({ le: b.le, count: delta });
+  }
+  return out;
+}
+
+function latencyText(l: LatencyBoundResult): string {
+  const value = l.value === null ? 'n/a' : `${Math.round(l.value * 1000)}ms`;
+  return `p${+(l.quantile * 100).toFixed(4)} ${value} vs bound ${Math.round(l.bound * 1000)}ms over ${l.observations} requests`;
+}
+
+function decide(spec: CanaryAnalysisSpec, s: AnalysisState, nowMs: number): AnalysisState {
+  const test = s.errorRate;
+  if (test?.decision === 'Failed') return end(s, 'Failed', 'error-rate', test.reason, nowMs);
+  const l = s.latency;
+  const latencySpec = spec.latency;
+  const latencyCounts = latencySpec !== undefined && l !== null && l.observations >= latencySpec.minObservations;
+  if (latencyCounts && l.verdict === 'ExceedsBound') return end(s, 'Failed', 'latency', `latency above its bound: ${latencyText(l)} (${l.reason})`, nowMs);
+  if (test?.decision === 'Successful') {
+    if (!latencySpec) return end(s, 'Successful', 'error-rate', test.reason, nowMs);
+    if (latencyCounts && l.verdict === 'WithinBound') return end(s, 'Successful', 'error-rate', `${test.reason}; latency within its bound: ${latencyText(l)}`, nowMs);
+    s = { ...s, reason: `error rate passed (${test.reason}); waiting for latency evidence (${l ? latencyText(l) : 'no latency window yet'}, need ${latencySpec.minObservations} requests)` };
+  } else if (test?.decision === 'Inconclusive') {
+    return end(s, 'Inconclusive', 'max-requests', test.reason, nowMs);
+  } else {
+    s = { ...s, reason: test ? test.reason : 'waiting for a baseline reading' };
+  }
+  return nowMs >= s.deadlineMs ? expire(spec, s, nowMs) : s;
+}
+
+/** maxDuration reached: whatever is undecided becomes Inconclusive. */
+export function expire(spec: CanaryAnalysisSpec, s: AnalysisState, nowMs: number): AnalysisState {
+  if (s.decision !== 'Continue') return s;
+  const window = `maxDuration ${Math.round(spec.maxDurationMs / 1000)}s reached`;
+  if (!s.errorRate) return end(s, 'Inconclusive', 'max-duration', `${window} without a usable reading${s.lastReadError ? ` (last error: ${s.lastReadError})` : ''}`, nowMs);
+  if (s.errorRate.decision === 'Successful') {
+    const l = s.latency;
+    return end(s, 'Inconclusive', 'max-duration', `${window}: error rate passed but latency was not shown within its bound (${l ? `${l.verdict}, ${latencyText(l)}` : 'no latency window'}, need ${spec.latency?.minObservations} requests)`, nowMs);
+  }
+  const errorRate = finalize(s.errorRate, window);
+  return end({ ...s, errorRate }, 'Inconclusive', 'max-duration', errorRate.reason, nowMs);
+}
+
+/** How long to sleep before the next read: the interval, or less to read once more at the deadline. */
+export function nextReadDelay(spec: CanaryAnalysisSpec, s: AnalysisState, nowMs: number): number {
+  return Math.max(1, Math.min(spec.intervalMs, s.deadlineMs - nowMs));
+}
+
+export function analysisResult(s: AnalysisState): CanaryAnalysisResult {
+  const finishedAtMs = s.finishedAtMs ?? s.startedAtMs;
+  const requests = s.errorRate?.requests ?? { canary: 0, stable: 0, total: 0 };
+  return {
+    name: s.name,
+    stepIndex: s.stepIndex,
+    decision: s.decision === 'Continue' ? 'Inconclusive' : s.decision,
+    reason: s.reason,
+    decidedBy: s.decidedBy ?? 'max-duration',
+    errorRate: s.errorRate,
+    latency: s.latency,
+    requestsToDecision: { ...requests },
+    startedAt: new Date(s.startedAtMs).toISOString(),
+    finishedAt: new Date(finishedAtMs).toISOString(),
+    durationMs: finishedAtMs - s.startedAtMs,
+    intervals: s.intervals,
+    runs: s.runs,
+    readFailures: s.readFailures,
+    lastReadError: s.lastReadError,
+  };
+}

@@ -1,0 +1,347 @@
+// gantry.yaml's `canary:` block (schema/canary.schema.json) into the CanaryPlan a promotion runs
+// with: defaults filled in, durations in milliseconds, `{app}` and `{environment}` substituted,
+// each analysis's statistical design checked by validateSequentialTestConfig. Pure.
+//
+// The schema catches shapes; this catches what a schema cannot say (the weight an analysis runs at,
+// exactly one effect size, a design too expensive for workflow code, the last weight being 100).
+// It re-checks shapes too, since `raw` may not have been through the schema.
+import { validateSequentialTestConfig, type BoundaryMethod, type MinimumDetectableEffect, type SequentialTestConfig } from '../analysis';
+import { parseDuration } from '../pipeline/duration';
+import type { CanaryAnalysisSpec, CanaryPlan, CanaryStep, LatencySpec, MetricsProviderSpec, RouterSpec, SideQueries } from './types';
+
+export const CANARY_DEFAULTS = {
+  onInconclusive: 'pause',
+  haproxy: { stableServer: 'stable', canaryServer: 'canary', timeout: '5s' },
+  prometheus: { timeout: '10s' },
+  analysis: {
+    alpha: 0.05,
+    power: 0.8,
+    minimumDetectableEffect: { kind: 'relative', increase: 1 } as MinimumDetectableEffect,
+    boundaries: 'exact' as BoundaryMethod,
+    interval: '30s',
+    maxDuration: '30m',
+    continueAsNewEvery: 100,
+    latency: { quantile: 0.95, minObservations: 200 },
+  },
+} as const;
+
+export type PathSegment = string | number;
+
+/** One problem, at a path relative to the `canary:` block (prefix it with the environment's path). */
+export interface CanaryProblem {
+  segments: PathSegment[];
+  /** `steps[2].analysis.alpha` */
+  path: string;
+  message: string;
+}
+
+export class CanaryConfigError extends Error {
+  name = 'CanaryConfigError';
+  constructor(
+    readonly problems: CanaryProblem[],
+    readonly context: { app: string; environment: string },
+  ) {
+    super(
+      `canary of ${context.app} in ${context.environment} is not valid:\n` + problems.map((p) => `  canary${p.path ? (p.path.startsWith('[') ? '' : '.') + p.path : ''}: ${p.message}`).join('\n'),
+    );
+  }
+}
+
+export function formatCanaryPath(segments: readonly PathSegment[]): string {
+  return segments.reduce<string>((out, s) => (typeof s === 'number' ? `${out}[${s}]` : out ? `${out}.${s}` : s), '');
+}
+
+/**
+ * The plan for one environment's canary, or undefined when there is none (no block, or no steps).
+ * Throws CanaryConfigError listing every problem.
+ */
+export function resolveCanary(raw: unknown, ctx: { app: string; environment: string }): CanaryPlan | undefined {
+  const { plan, problems } = resolve(raw, ctx);
+  if (problems.length > 0) throw new CanaryConfigError(problems, ctx);
+  return plan;
+}
+
+/** Every problem of a `canary:` block, empty when valid: for `gantry validate`, with lines. */
+export function canaryProblems(raw: unknown, ctx: { app: string; environment: string } = { app: 'app', environment: 'environment' }): CanaryProblem[] {
+  return resolve(raw, ctx).problems;
+}
+
+type Obj = Record<string, unknown>;
+const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+class Collector {
+  readonly problems: CanaryProblem[] = [];
+  add(segments: PathSegment[], message: string): void {
+    this.problems.push({ segments, path: formatCanaryPath(segments), message });
+  }
+  /** Unknown keys of a mapping. */
+  known(obj: Obj, at: PathSegment[], keys: readonly string[]): void {
+    for (const k of Object.keys(obj)) if (!keys.includes(k)) this.add([...at, k], `unknown field "${k}" (expected one of: ${keys.join(', ')})`);
+  }
+  mapping(v: unknown, at: PathSegment[], keys: readonly string[]): Obj | undefined {
+    if (!isObj(v)) {
+      this.add(at, 'must be a mapping');
+      return undefined;
+    }
+    this.known(v, at, keys);
+    return v;
+  }
+  text(v: unknown, at: PathSegment[], fallback?: string): string | undefined {
+    if (v === undefined) {
+      if (fallback === undefined) this.add(at, 'required');
+      return fallback;
+    }
+    if (typeof v !== 'string' || v.trim() === '') {
+      this.add(at, 'must be a non-empty string');
+      return undefined;
+    }
+    return v;
+  }
+  duration(v: unknown, at: PathSegment[], fallback?: string): number | undefined {
+    const text = this.text(v, at, fallback);
+    if (text === undefined) return undefined;
+    try {
+      const ms = parseDuration(text);
+      if (ms <= 0) throw new Error('zero');
+      return ms;
+    } catch {
+      this.add(at, 'must be a duration like 30s, 10m, 72h or 1h30m (more than zero)');
+      return undefined;
+    }
+  }
+  number(v: unknown, at: PathSegment[], fallback: number | undefined, check: (n: number) => boolean, rule: string, integer = false): number | undefined {
+    if (v === undefined) {
+      if (fallback === undefined) this.add(at, 'required');
+      return fallback;
+    }
+    if (typeof v !== 'number' || !Number.isFinite(v) || (integer && !Number.isInteger(v)) || !check(v)) {
+      this.add(at, `must be ${integer ? 'an integer' : 'a number'} ${rule}, got ${JSON.stringify(v)}`);
+      return undefined;
+    }
+    return v;
+  }
+  /** Exactly one key of a mapping such as router: {haproxy: {...}}. */
+  oneOf(v: unknown, at: PathSegment[], keys: readonly string[]): [string, unknown] | undefined {
+    const obj = this.mapping(v, at, keys);
+    if (!obj) return undefined;
+    const present = Object.keys(obj).filter((k) => keys.includes(k));
+    if (present.length !== 1) {
+      this.add(at, `must name exactly one of: ${keys.join(', ')}`);
+      return undefined;
+    }
+    return [present[0], obj[present[0]]];
+  }
+}
+
+/** `{app}` and `{environment}` in any text name the app and environment being promoted. */
+function substitute(v: unknown, ctx: { app: string; environment: string }): unknown {
+  if (typeof v === 'string') return v.replaceAll('{app}', ctx.app).replaceAll('{environment}', ctx.environment);
+  if (Array.isArray(v)) return v.map((x) => substitute(x, ctx));
+  if (isObj(v)) return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, substitute(x, ctx)]));
+  return v;
+}
+
+function resolve(rawInput: unknown, ctx: { app: string; environment: string }): { plan?: CanaryPlan; problems: CanaryProblem[] } {
+  const c = new Collector();
+  if (rawInput === undefined || rawInput === null) return { problems: [] };
+  const raw = c.mapping(substitute(rawInput, ctx), [], ['router', 'metrics', 'steps', 'onInconclusive']);
+  if (!raw) return { problems: c.problems };
+
+  if (raw.steps !== undefined && !Array.isArray(raw.steps)) c.add(['steps'], 'must be a list of steps');
+  const rawSteps = Array.isArray(raw.steps) ? (raw.steps as unknown[]) : [];
+
+  const router = raw.router === undefined ? undefined : resolveRouter(c, raw.router);
+  if (raw.router === undefined && rawSteps.length > 0) c.add(['router'], 'required (the steps set traffic weights through it)');
+  const metrics = raw.metrics === undefined ? undefined : resolveMetrics(c, raw.metrics);
+
+  let onInconclusive: CanaryPlan['onInconclusive'] = CANARY_DEFAULTS.onInconclusive;
+  if (raw.onInconclusive !== undefined) {
+    if (raw.onInconclusive === 'abort' || raw.onInconclusive === 'pause') onInconclusive = raw.onInconclusive;
+    else c.add(['onInconclusive'], `must be abort or pause, got ${JSON.stringify(raw.onInconclusive)}`);
+  }
+
+  const steps: CanaryStep[] = [];
+  // The canary's weight after the steps so far; null once a setWeight is invalid (nothing follows from it).
+  let weight: number | null = 0;
+  let firstAnalysis: number | undefined;
+  rawSteps.forEach((rawStep, i) => {
+    const at: PathSegment[] = ['steps', i];
+    const one = c.oneOf(rawStep, at, ['setWeight', 'pause', 'analysis']);
+    if (!one) return;
+    const [kind, value] = one;
+    if (kind === 'setWeight') {
+      const w = c.number(value, [...at, 'setWeight'], undefined, (n) => n >= 0 && n <= 100, 'from 0 to 100 (percent of requests to the canary)', true);
+      weight = w ?? null;
+      if (w !== undefined) steps.push({ kind: 'setWeight', weight: w });
+    } else if (kind === 'pause') {
+      const step = resolvePause(c, value, [...at, 'pause']);
+      if (step) steps.push(step);
+    } else {
+      firstAnalysis ??= i;
+      const analysis = resolveAnalysis(c, value, [...at, 'analysis'], i, weight);
+      if (analysis) steps.push({ kind: 'analysis', analysis });
+    }
+  });
+  if (firstAnalysis !== undefined && raw.metrics === undefined) c.add(['metrics'], `required (step ${firstAnalysis} is an analysis)`);
+  if (rawSteps.length > 0 && weight !== null && weight !== 100 && c.problems.length === 0) {
+    c.add(['steps'], `must end with the canary at 100% (add "- setWeight: 100" last); these steps leave it at ${weight}%`);
+  }
+  if (c.problems.length > 0 || rawSteps.length === 0) return { problems: c.problems };
+  return { plan: { router: router!, ...(metrics ? { metrics } : {}), steps, onInconclusive }, problems: [] };
+}
+
+function resolveRouter(c: Collector, v: unknown): RouterSpec | undefined {
+  const one = c.oneOf(v, ['router'], ['haproxy']);
+  if (!one) return undefined;
+  // Kubernetes routers (HTTPRoute weights, replica ratio) join here as further keys.
+  const at: PathSegment[] = ['router', 'haproxy'];
+  const h = c.mapping(one[1] ?? {}, at, ['socket', 'backend', 'stableServer', 'canaryServer', 'timeout']);
+  if (!h) return undefined;
+  const socket = c.text(h.socket, [...at, 'socket']);
+  if (socket !== undefined && !(socket.startsWith('/') || /^[^/\s:]+:\d{1,5}$/.test(socket) || /^\[[0-9a-fA-F:]+\]:\d{1,5}$/.test(socket))) {
+    c.add([...at, 'socket'], `must be an absolute unix socket path or host:port, got "${socket}"`);
+  }
+  const backend = c.text(h.backend, [...at, 'backend']);
+  const stableServer = c.text(h.stableServer, [...at, 'stableServer'], CANARY_DEFAULTS.haproxy.stableServer);
+  const canaryServer = c.text(h.canaryServer, [...at, 'canaryServer'], CANARY_DEFAULTS.haproxy.canaryServer);
+  if (stableServer !== undefined && stableServer === canaryServer) c.add([...at, 'canaryServer'], `must differ from stableServer ("${stableServer}")`);
+  const timeoutMs = c.duration(h.timeout, [...at, 'timeout'], CANARY_DEFAULTS.haproxy.timeout);
+  if (socket === undefined || backend === undefined || stableServer === undefined || canaryServer === undefined || timeoutMs === undefined) return undefined;
+  return { kind: 'haproxy', socket, backend, stableServer, canaryServer, timeoutMs };
+}
+
+function resolveMetrics(c: Collector, v: unknown): MetricsProviderSpec | undefined {
+  const one = c.oneOf(v, ['metrics'], ['prometheus']);
+  if (!one) return undefined;
+  const at: PathSegment[] = ['metrics', 'prometheus'];
+  const p = c.mapping(one[1] ?? {}, at, ['url', 'timeout']);
+  if (!p) return undefined;
+  const url = c.text(p.url, [...at, 'url']);
+  if (url !== undefined && !/^https?:\/\/[^/\s]+/.test(url)) c.add([...at, 'url'], `must be an http:// or https:// URL, got "${url}"`);
+  const timeoutMs = c.duration(p.timeout, [...at, 'timeout'], CANARY_DEFAULTS.prometheus.timeout);
+  if (url === undefined || timeoutMs === undefined) return undefined;
+  return { kind: 'prometheus', url: url.replace(/\/+$/, ''), timeoutMs };
+}
+
+function resolvePause(c: Collector, v: unknown, at: PathSegment[]): CanaryStep | undefined {
+  if (v === null) return { kind: 'pause' };
+  if (typeof v === 'string') {
+    const durationMs = c.duration(v, at);
+    return durationMs === undefined ? undefined : { kind: 'pause', durationMs };
+  }
+  const p = c.mapping(v, at, ['duration']);
+  if (!p) return undefined;
+  if (p.duration === undefined) return { kind: 'pause' };
+  const durationMs = c.duration(p.duration, [...at, 'duration']);
+  return durationMs === undefined ? undefined : { kind: 'pause', durationMs };
+}
+
+const ANALYSIS_KEYS = [
+  'name', 'errorRate', 'latency', 'alpha', 'power', 'minimumDetectableEffect', 'canaryTrafficShare', 'boundaries',
+  'maxCanaryRequests', 'interval', 'maxDuration', 'continueAsNewEvery',
+] as const;
+
+function resolveAnalysis(c: Collector, v: unknown, at: PathSegment[], stepIndex: number, weight: number | null): CanaryAnalysisSpec | undefined {
+  const before = c.problems.length;
+  const a = c.mapping(v ?? {}, at, ANALYSIS_KEYS);
+  if (!a) return undefined;
+  const d = CANARY_DEFAULTS.analysis;
+  if (weight !== null && (weight <= 0 || weight >= 100)) {
+    c.add(at, `runs with the canary at ${weight}%: set a weight between 1 and 99 in an earlier step (an analysis compares canary and stable traffic)`);
+  }
+  const name = c.text(a.name, [...at, 'name'], `analysis-${stepIndex}`);
+
+  let queries: CanaryAnalysisSpec['queries'] | undefined;
+  const er = a.errorRate === undefined ? (c.add([...at, 'errorRate'], 'required'), undefined) : c.mapping(a.errorRate, [...at, 'errorRate'], ['canary', 'stable']);
+  if (er) {
+    const side = (key: 'canary' | 'stable'): SideQueries | undefined => {
+      const sAt = [...at, 'errorRate', key];
+      if (er[key] === undefined) return (c.add(sAt, 'required'), undefined);
+      const s = c.mapping(er[key], sAt, ['errors', 'total']);
+      if (!s) return undefined;
+      const errors = c.text(s.errors, [...sAt, 'errors']);
+      const total = c.text(s.total, [...sAt, 'total']);
+      return errors !== undefined && total !== undefined ? { errors, total } : undefined;
+    };
+    const canary = side('canary');
+    const stable = side('stable');
+    if (canary && stable) queries = { canary, stable };
+  }
+
+  let latency: LatencySpec | undefined;
+  if (a.latency !== undefined) {
+    const lAt = [...at, 'latency'];
+    const l = c.mapping(a.latency, lAt, ['buckets', 'quantile', 'bound', 'minObservations']);
+    if (l) {
+      const query = c.text(l.buckets, [...lAt, 'buckets']);
+      const quantile = c.number(l.quantile, [...lAt, 'quantile'], d.latency.quantile, (n) => n > 0 && n < 1, 'between 0 and 1 (0.95 for p95)');
+      const boundMs = c.duration(l.bound, [...lAt, 'bound']);
+      const minObservations = c.number(l.minObservations, [...lAt, 'minObservations'], d.latency.minObservations, (n) => n >= 1, '>= 1', true);
+      if (query !== undefined && quantile !== undefined && boundMs !== undefined && minObservations !== undefined) {
+        latency = { query, quantile, boundSeconds: boundMs / 1000, minObservations };
+      }
+    }
+  }
+
+  const alpha = c.number(a.alpha, [...at, 'alpha'], d.alpha, (n) => n > 0 && n < 0.5, 'between 0 and 0.5 (e.g. 0.05)');
+  const power = c.number(a.power, [...at, 'power'], d.power, (n) => n > 0.5 && n < 1, 'between 0.5 and 1 (e.g. 0.8)');
+  const mde = resolveEffect(c, a.minimumDetectableEffect, [...at, 'minimumDetectableEffect']);
+  // With the weight unknown (an invalid setWeight, already reported) 0.5 stands in so the rest is still checked.
+  const defaultShare = weight !== null && weight > 0 && weight < 100 ? weight / 100 : weight === null ? 0.5 : undefined;
+  const share = a.canaryTrafficShare === undefined ? defaultShare : c.number(a.canaryTrafficShare, [...at, 'canaryTrafficShare'], undefined, (n) => n > 0 && n < 1, 'between 0 and 1 (exclusive)');
+  let boundaries: BoundaryMethod = d.boundaries;
+  if (a.boundaries !== undefined) {
+    if (a.boundaries === 'exact' || a.boundaries === 'wald' || a.boundaries === 'anytime-valid') boundaries = a.boundaries;
+    else c.add([...at, 'boundaries'], `must be exact, wald or anytime-valid, got ${JSON.stringify(a.boundaries)}`);
+  }
+  const maxCanaryRequests = a.maxCanaryRequests === undefined ? undefined : c.number(a.maxCanaryRequests, [...at, 'maxCanaryRequests'], undefined, (n) => n >= 1, '>= 1', true);
+  const intervalMs = c.duration(a.interval, [...at, 'interval'], d.interval);
+  const maxDurationMs = c.duration(a.maxDuration, [...at, 'maxDuration'], d.maxDuration);
+  if (intervalMs !== undefined && maxDurationMs !== undefined && maxDurationMs < intervalMs) {
+    c.add([...at, 'maxDuration'], `must be at least the interval (${a.interval ?? d.interval})`);
+  }
+  const continueAsNewEvery = c.number(a.continueAsNewEvery, [...at, 'continueAsNewEvery'], d.continueAsNewEvery, (n) => n >= 1, '>= 1', true);
+
+  if (alpha === undefined || power === undefined || mde === undefined || share === undefined) return undefined;
+  const test: SequentialTestConfig = { alpha, power, minimumDetectableEffect: mde, canaryTrafficShare: share, boundaries, ...(maxCanaryRequests !== undefined ? { maxCanaryRequests } : {}) };
+  for (const problem of validateSequentialTestConfig(test)) c.add([...at, designField(problem)], designMessage(problem, mde));
+  if (c.problems.length > before || !name || !queries || intervalMs === undefined || maxDurationMs === undefined || continueAsNewEvery === undefined) return undefined;
+  return { name, queries, ...(latency ? { latency } : {}), test, intervalMs, maxDurationMs, continueAsNewEvery };
+}
+
+function resolveEffect(c: Collector, v: unknown, at: PathSegment[]): MinimumDetectableEffect | undefined {
+  if (v === undefined) return CANARY_DEFAULTS.analysis.minimumDetectableEffect;
+  const m = c.mapping(v, at, ['relative', 'absolute', 'baselineErrorRate']);
+  if (!m) return undefined;
+  const positive = (key: string) => c.number(m[key], [...at, key], undefined, (n) => n > 0, '> 0');
+  if (m.relative !== undefined && m.absolute !== undefined) {
+    c.add(at, 'must name exactly one of: relative, absolute');
+    return undefined;
+  }
+  if (m.relative !== undefined) {
+    if (m.baselineErrorRate !== undefined) c.add([...at, 'baselineErrorRate'], 'only goes with absolute (a relative effect needs no baseline)');
+    const increase = positive('relative');
+    return increase === undefined || m.baselineErrorRate !== undefined ? undefined : { kind: 'relative', increase };
+  }
+  if (m.absolute !== undefined) {
+    const increase = positive('absolute');
+    const baselineErrorRate =
+      m.baselineErrorRate === undefined
+        ? (c.add([...at, 'baselineErrorRate'], 'required with absolute (the stable error rate the effect is added to)'), undefined)
+        : c.number(m.baselineErrorRate, [...at, 'baselineErrorRate'], undefined, (n) => n > 0 && n < 1, 'between 0 and 1 (exclusive)');
+    return increase === undefined || baselineErrorRate === undefined ? undefined : { kind: 'absolute', increase, baselineErrorRate };
+  }
+  c.add(at, 'must name exactly one of: relative, absolute');
+  return undefined;
+}
+
+/** The YAML field a validateSequentialTestConfig message is about. */
+function designField(problem: string): string {
+  for (const key of ['alpha', 'power', 'canaryTrafficShare', 'maxCanaryRequests', 'minimumDetectableEffect']) if (problem.startsWith(key)) return key;
+  if (problem.startsWith('baselineErrorRate')) return 'minimumDetectableEffect';
+  return 'boundaries';
+}
+
+function designMessage(problem: string, mde: MinimumDetectableEffect): string {
+  return problem.replace('minimumDetectableEffect.increase', mde.kind).replace(/^(alpha|power|canaryTrafficShare|maxCanaryRequests|minimumDetectableEffect\.?)\s*/, '');
+}

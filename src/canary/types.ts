@@ -1,0 +1,210 @@
+// The resolved canary of one environment (from gantry.yaml's `canary:` block, see
+// schema/canary.schema.json and src/canary/resolveCanary.ts), and the requests and answers that
+// cross between the canary workflows and their activities. Plain JSON: a plan travels inside the
+// promotion's input, and evidence is stored in workflow history.
+import type { HistogramBucket, LatencyBoundResult, SequentialTestConfig, SequentialTestEvidence } from '../analysis';
+
+export interface CanaryPlan {
+  router: RouterSpec;
+  /** Absent only when no step is an analysis. */
+  metrics?: MetricsProviderSpec;
+  steps: CanaryStep[];
+  /** What an analysis that ends Inconclusive does: abort the canary, or pause for a person. */
+  onInconclusive: 'abort' | 'pause';
+}
+
+// ---------------------------------------------------------------------------------------------
+// Traffic routers. A router moves a share of requests between the stable and the canary version.
+
+/**
+ * One kind per router. Kubernetes routers (Gateway API HTTPRoute backend weights, replica ratio)
+ * are a later issue: they become further members of this union, a schema entry under
+ * `canary.router`, and a case in activities/traffic/index.ts.
+ */
+export type RouterSpec = HaproxyRouter;
+
+/** HAProxy in front of two servers of one backend; weights change through the runtime API. */
+export interface HaproxyRouter {
+  kind: 'haproxy';
+  /** The runtime API (`stats socket … level admin`): an absolute unix socket path, or host:port. */
+  socket: string;
+  backend: string;
+  stableServer: string;
+  canaryServer: string;
+  /** Per runtime API command. */
+  timeoutMs: number;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Metric providers.
+
+export type MetricsProviderSpec = PrometheusProvider;
+
+export interface PrometheusProvider {
+  kind: 'prometheus';
+  /** Base URL of the Prometheus HTTP API, e.g. http://127.0.0.1:9090. */
+  url: string;
+  /** Per HTTP request. */
+  timeoutMs: number;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Steps.
+
+export type CanaryStep = SetWeightStep | PauseStep | AnalysisStep;
+
+export interface SetWeightStep {
+  kind: 'setWeight';
+  /** Percent of requests the canary gets, 0..100. */
+  weight: number;
+}
+
+export interface PauseStep {
+  kind: 'pause';
+  /** Sleep this long; absent: wait until an operator resumes the promotion. */
+  durationMs?: number;
+}
+
+export interface AnalysisStep {
+  kind: 'analysis';
+  analysis: CanaryAnalysisSpec;
+}
+
+/** PromQL for one side: both must return one cumulative counter value (one series or a scalar). */
+export interface SideQueries {
+  errors: string;
+  total: string;
+}
+
+export interface ErrorRateQueries {
+  canary: SideQueries;
+  stable: SideQueries;
+}
+
+export interface LatencySpec {
+  /** PromQL returning the canary's cumulative histogram buckets, one series per `le`. */
+  query: string;
+  /** 0.95 for p95. */
+  quantile: number;
+  /** Largest acceptable value of that quantile, in seconds (the unit of Prometheus' `le`). */
+  boundSeconds: number;
+  /** Requests in the analysis window before the latency verdict counts, either way. */
+  minObservations: number;
+}
+
+export interface CanaryAnalysisSpec {
+  /** For people: `analysis-3` unless named in gantry.yaml. */
+  name: string;
+  queries: ErrorRateQueries;
+  latency?: LatencySpec;
+  /** The sequential test's design (src/analysis), validated by validateSequentialTestConfig. */
+  test: SequentialTestConfig;
+  /** How often the counters are read and the test evaluated. */
+  intervalMs: number;
+  /** Without a decision by then, the analysis ends Inconclusive. */
+  maxDurationMs: number;
+  /** Reads per workflow run of the analysis before it continues as new (keeps history small). */
+  continueAsNewEvery: number;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Activity requests and answers.
+
+export interface SetCanaryWeightRequest {
+  router: RouterSpec;
+  /** 0..100: percent of requests to the canary; the stable server gets the rest. */
+  weight: number;
+  app: string;
+  environment: string;
+}
+
+export interface SetCanaryWeightResult {
+  weight: number;
+  /** The canary's share before, in percent (rounded). */
+  previous: number;
+  /** False when the router already had these weights: nothing was written. */
+  changed: boolean;
+  detail: string;
+}
+
+export interface ReadCanaryCountsRequest {
+  provider: MetricsProviderSpec;
+  queries: ErrorRateQueries;
+  /** Evaluation instant (ISO 8601); now when absent. All four queries are evaluated at one instant. */
+  at?: string;
+}
+
+export interface CanaryCountsReading {
+  canaryErrors: number;
+  canaryTotal: number;
+  stableErrors: number;
+  stableTotal: number;
+  /** The evaluation instant, ISO 8601. */
+  at: string;
+}
+
+export interface ReadLatencyBucketsRequest {
+  provider: MetricsProviderSpec;
+  query: string;
+  at?: string;
+}
+
+export interface LatencyBucketsReading {
+  /** Cumulative bucket counters; `le` as Prometheus labels it ("0.1", "+Inf"). */
+  buckets: HistogramBucket[];
+  at: string;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Outcomes.
+
+export type AnalysisDecision = 'Successful' | 'Failed' | 'Inconclusive';
+
+/** What decided an analysis. */
+export type DecidedBy = 'error-rate' | 'latency' | 'max-duration' | 'max-requests' | 'metrics';
+
+export interface CanaryAnalysisResult {
+  name: string;
+  stepIndex: number;
+  decision: AnalysisDecision;
+  reason: string;
+  decidedBy: DecidedBy;
+  /** The sequential test's evidence: counts, log-likelihood ratio, thresholds, p-value; null if no counts were ever read. */
+  errorRate: SequentialTestEvidence | null;
+  /** The latest latency check on the analysis window; null when not configured or never read. */
+  latency: LatencyBoundResult | null;
+  /** Requests the error-rate test consumed until the decision. */
+  requestsToDecision: { canary: number; stable: number; total: number };
+  startedAt: string;
+  finishedAt: string;
+  durationMs: number;
+  /** Reads attempted, and workflow runs (1 + continue-as-new count). */
+  intervals: number;
+  runs: number;
+  readFailures: number;
+  lastReadError: string | null;
+}
+
+export interface CanaryStepRecord {
+  index: number;
+  kind: CanaryStep['kind'];
+  /** e.g. `setWeight 25`, `pause 5m`, `pause until resumed`, `analysis error-rate`. */
+  description: string;
+  startedAt: string;
+  finishedAt?: string;
+  result?: 'ok' | 'failed' | 'inconclusive' | 'resumed' | 'cancelled';
+  detail?: string;
+}
+
+export interface CanaryEvidence {
+  steps: CanaryStepRecord[];
+  analyses: CanaryAnalysisResult[];
+  /** The canary's weight when runCanary returned (0 after a rollback or an abort). */
+  weight: number;
+}
+
+export interface CanaryRunResult {
+  outcome: 'Successful' | 'Failed' | 'Aborted';
+  evidence: CanaryEvidence;
+  reason?: string;
+}

@@ -1,0 +1,166 @@
+// The analysis policy as a pure state machine: baseline, error-rate decisions, latency, read
+// failures, time and request limits, and the evidence a result carries.
+import { analysisResult, bucketWindow, expire, MAX_CONSECUTIVE_READ_FAILURES, nextReadDelay, observe, startAnalysis, type AnalysisReading, type AnalysisState } from '../../../src/canary/analysisState';
+import type { CanaryAnalysisSpec, CanaryCountsReading } from '../../../src/canary/types';
+
+const spec = (over: Partial<CanaryAnalysisSpec> = {}): CanaryAnalysisSpec => ({
+  name: 'analysis-2',
+  queries: { canary: { errors: 'ce', total: 'ct' }, stable: { errors: 'se', total: 'st' } },
+  test: { alpha: 0.05, power: 0.8, minimumDetectableEffect: { kind: 'relative', increase: 1 }, canaryTrafficShare: 0.5, boundaries: 'exact' },
+  intervalMs: 10_000,
+  maxDurationMs: 600_000,
+  continueAsNewEvery: 100,
+  ...over,
+});
+const T0 = Date.parse('2026-11-28T10:00:00Z');
+const counts = (canaryErrors: number, canaryTotal: number, stableErrors: number, stableTotal: number): CanaryCountsReading => ({ canaryErrors, canaryTotal, stableErrors, stableTotal, at: '2026-11-28T10:00:00Z' });
+const buckets = (le005: number, le01: number, le05: number, le1: number, inf: number) => [
+  { le: '0.05', count: le005 },
+  { le: '0.1', count: le01 },
+  { le: '0.5', count: le05 },
+  { le: '1', count: le1 },
+  { le: '+Inf', count: inf },
+];
+
+/** Feeds readings one interval apart. */
+function run(s: CanaryAnalysisSpec, readings: AnalysisReading[]): AnalysisState {
+  let state = startAnalysis(s, 2, T0);
+  readings.forEach((r, i) => (state = observe(s, state, r, T0 + i * s.intervalMs)));
+  return state;
+}
+
+/** Cumulative counts of a canary and stable at 1000 requests each per interval. */
+function stream(canaryRate: number, stableRate: number, intervals: number, offset = { c: 5000, s: 90000 }): AnalysisReading[] {
+  return Array.from({ length: intervals }, (_, i) => ({
+    counts: counts(Math.round(offset.c * 0.01 + canaryRate * 1000 * i), offset.c + 1000 * i, Math.round(offset.s * 0.01 + stableRate * 1000 * i), offset.s + 1000 * i),
+  }));
+}
+
+test('the first reading is the baseline: counters with history are not counted', () => {
+  const s = run(spec(), [{ counts: counts(50, 5000, 900, 90000) }]);
+  expect(s.decision).toBe('Continue');
+  expect(s.errorRate?.lastCounts).toEqual({ canaryErrors: 50, canaryTotal: 5000, stableErrors: 900, stableTotal: 90000 });
+  expect(s.errorRate?.requests.total).toBe(0);
+});
+
+test('a healthy canary is Successful; the result carries the evidence and requests to decision', () => {
+  const s = run(spec(), stream(0.01, 0.01, 60));
+  expect(s.decision).toBe('Successful');
+  expect(s.decidedBy).toBe('error-rate');
+  const r = analysisResult(s);
+  expect(r).toMatchObject({ name: 'analysis-2', stepIndex: 2, decision: 'Successful', decidedBy: 'error-rate', latency: null, readFailures: 0, runs: 1 });
+  expect(r.errorRate!.logLikelihoodRatio).toBeLessThanOrEqual(r.errorRate!.lowerThreshold);
+  expect(r.requestsToDecision.canary).toBe(r.errorRate!.requests.canary);
+  expect(r.requestsToDecision.canary % 1000).toBe(0);
+  expect(r.durationMs).toBe((s.intervals - 1) * 10_000);
+  expect(r.startedAt).toBe('2026-11-28T10:00:00.000Z');
+  expect(JSON.parse(JSON.stringify(r))).toEqual(r);
+});
+
+test('a canary at 5% errors against 1% is Failed by the error rate', () => {
+  const s = run(spec(), stream(0.05, 0.01, 30));
+  expect(s.decision).toBe('Failed');
+  expect(s.decidedBy).toBe('error-rate');
+  expect(s.reason).toMatch(/canary error rate is elevated/);
+  expect(s.errorRate!.logLikelihoodRatio).toBeGreaterThanOrEqual(s.errorRate!.upperThreshold);
+});
+
+test('a decided state does not change', () => {
+  const s = run(spec(), stream(0.05, 0.01, 30));
+  expect(observe(spec(), s, { counts: counts(0, 0, 0, 0) }, T0 + 1e9)).toBe(s);
+  expect(expire(spec(), s, T0 + 1e9)).toBe(s);
+});
+
+test('no decision by maxDuration is Inconclusive, with the always-valid p-value in the reason', () => {
+  const short = spec({ maxDurationMs: 30_000 });
+  const s = run(short, stream(0.015, 0.01, 4));
+  expect(s.decision).toBe('Inconclusive');
+  expect(s.decidedBy).toBe('max-duration');
+  expect(s.reason).toMatch(/^maxDuration 30s reached without a decision \(log-likelihood ratio -?[\d.]+, always-valid p [\d.]+\)$/);
+  expect(s.errorRate!.decision).toBe('Inconclusive');
+});
+
+test('maxCanaryRequests reached is Inconclusive', () => {
+  const s = run(spec({ test: { ...spec().test, maxCanaryRequests: 2000 } }), stream(0.015, 0.01, 10));
+  expect(s.decision).toBe('Inconclusive');
+  expect(s.decidedBy).toBe('max-requests');
+});
+
+test('read failures skip the interval; five in a row end Inconclusive; an invalid query ends it at once', () => {
+  const good = stream(0.01, 0.01, 3);
+  const fail: AnalysisReading = { countsError: { type: 'MetricsUnreachable', message: 'Prometheus at http://x unreachable (ECONNREFUSED)' } };
+  let s = run(spec(), [good[0], fail, good[1], fail, fail]);
+  expect(s.decision).toBe('Continue');
+  expect(s.readFailures).toBe(3);
+  expect(s.consecutiveReadFailures).toBe(2);
+  expect(s.errorRate!.observations).toBe(1);
+  s = run(spec(), [good[0], ...Array(MAX_CONSECUTIVE_READ_FAILURES).fill(fail)]);
+  expect(s.decision).toBe('Inconclusive');
+  expect(s.decidedBy).toBe('metrics');
+  expect(s.reason).toBe('metrics unavailable for 5 intervals in a row: Prometheus at http://x unreachable (ECONNREFUSED)');
+  s = run(spec(), [good[0], { countsError: { type: 'MetricsQueryInvalid', message: 'Prometheus refused query `sum(`: bad_data: parse error' } }]);
+  expect(s.decision).toBe('Inconclusive');
+  expect(s.reason).toBe('metrics query cannot work: Prometheus refused query `sum(`: bad_data: parse error');
+  expect(analysisResult(s).lastReadError).toBe('Prometheus refused query `sum(`: bad_data: parse error');
+});
+
+test('a baseline with more errors than requests (scrape skew) is skipped; the next reading is the baseline', () => {
+  const s = run(spec(), [{ counts: counts(10, 5, 0, 10) }, { counts: counts(1, 100, 1, 100) }]);
+  expect(s.errorRate?.lastCounts).toEqual({ canaryErrors: 1, canaryTotal: 100, stableErrors: 1, stableTotal: 100 });
+});
+
+describe('latency', () => {
+  const latency = { query: 'buckets', quantile: 0.95, boundSeconds: 0.5, minObservations: 200 };
+  const withLatency = spec({ latency });
+  // Cumulative bucket counters that grow by `per` requests per interval, all in one bucket.
+  const fast = (i: number) => buckets(1000 + 100 * i, 1000 + 100 * i, 1000 + 100 * i, 1000 + 100 * i, 1000 + 100 * i);
+  const slow = (i: number) => buckets(1000, 1000, 1000, 1000 + 100 * i, 1000 + 100 * i);
+
+  test('a slow canary fails on latency once the window has enough requests, even with a good error rate', () => {
+    const s = run(withLatency, stream(0.01, 0.01, 10).map((r, i) => ({ ...r, latency: { buckets: slow(i), at: '' } })));
+    expect(s.decision).toBe('Failed');
+    expect(s.decidedBy).toBe('latency');
+    expect(s.intervals).toBe(3); // 100 requests in the window after the 2nd reading, 200 after the 3rd
+    expect(s.reason).toMatch(/^latency above its bound: p95 \d+ms vs bound 500ms over 200 requests/);
+    expect(s.latency).toMatchObject({ verdict: 'ExceedsBound', observations: 200, exact: true });
+  });
+
+  test('error rate Successful waits for latency evidence, then is Successful', () => {
+    const s = run(withLatency, stream(0.01, 0.01, 60).map((r, i) => ({ ...r, latency: { buckets: fast(i), at: '' } })));
+    expect(s.decision).toBe('Successful');
+    expect(s.reason).toMatch(/latency within its bound: p95 \d+ms vs bound 500ms over \d+ requests$/);
+    expect(s.latency!.observations).toBeGreaterThanOrEqual(200);
+  });
+
+  test('error rate Successful but too few latency observations by maxDuration is Inconclusive', () => {
+    const few = spec({ latency: { ...latency, minObservations: 1_000_000 }, maxDurationMs: 600_000 });
+    const s = run(few, stream(0.01, 0.01, 61).map((r, i) => ({ ...r, latency: { buckets: fast(i), at: '' } })));
+    expect(s.errorRate!.decision).toBe('Successful');
+    expect(s.decision).toBe('Inconclusive');
+    expect(s.reason).toMatch(/^maxDuration 600s reached: error rate passed but latency was not shown within its bound \(WithinBound, p95 \d+ms vs bound 500ms over 6000 requests, need 1000000 requests\)$/);
+  });
+
+  test('a missing latency reading counts as a read failure; a histogram reset starts a new window', () => {
+    let s = run(withLatency, [{ counts: counts(0, 10, 0, 10) }]);
+    expect(s.readFailures).toBe(1);
+    s = run(withLatency, [
+      { counts: counts(0, 10, 0, 10), latency: { buckets: fast(5), at: '' } },
+      { counts: counts(0, 20, 0, 20), latency: { buckets: fast(1), at: '' } },
+    ]);
+    expect(s.latencyResets).toBe(1);
+    expect(s.latencyBaseline).toEqual(fast(1));
+  });
+});
+
+test('bucketWindow: per-le differences, "1" and "1.0" are one bucket, a decrease is a reset', () => {
+  expect(bucketWindow(buckets(1, 2, 3, 4, 5), buckets(2, 4, 6, 8, 10))).toEqual(buckets(1, 2, 3, 4, 5));
+  expect(bucketWindow([{ le: '1.0', count: 3 }, { le: '+Inf', count: 4 }], [{ le: '1', count: 5 }, { le: '+Inf', count: 9 }])).toEqual([{ le: '1', count: 2 }, { le: '+Inf', count: 5 }]);
+  expect(bucketWindow(buckets(1, 2, 3, 4, 5), buckets(0, 0, 0, 0, 1))).toBe('reset');
+});
+
+test('nextReadDelay: the interval, or less so the last read lands on the deadline', () => {
+  const s = startAnalysis(spec({ maxDurationMs: 25_000 }), 0, T0);
+  expect(nextReadDelay(spec(), s, T0)).toBe(10_000);
+  expect(nextReadDelay(spec(), s, T0 + 20_000)).toBe(5_000);
+  expect(nextReadDelay(spec(), s, T0 + 30_000)).toBe(1);
+});
