@@ -1,9 +1,30 @@
-// The activities a Gantry worker registers. Each stage's side effects live in its own file.
-import { verifyArtifact } from './verifyArtifact';
+// The activities a Gantry worker registers. Each stage's side effects live in its own file;
+// those that need the worker's resources (audit log, Temporal client) get them here.
+import type { Client } from '@temporalio/client';
+import type { AuditStore } from '../src/audit';
+import { verifyDecisionSignature } from './approvals/verifyDecisionSignature';
+import { recordAuditWith } from './audit/recordAudit';
 import { deploy } from './deploy';
-import { checkHealth } from './health';
+import { readManualFreezesWith } from './freeze/readManualFreezes';
 import { runGate } from './gates';
+import { checkHealth } from './health';
+import { notifyWebhook } from './notify/webhook';
+import { verifyArtifact } from './verifyArtifact';
 
-export function createActivities() {
-  return { verifyArtifact, deploy, checkHealth, runGate };
+export interface ActivityResources {
+  audit: AuditStore;
+  client: Client;
+}
+
+export function createActivities(resources: ActivityResources) {
+  return {
+    verifyArtifact,
+    deploy,
+    checkHealth,
+    runGate,
+    verifyDecisionSignature,
+    notifyWebhook,
+    recordAudit: recordAuditWith(resources.audit),
+    readManualFreezes: readManualFreezesWith(resources.client),
+  };
 }

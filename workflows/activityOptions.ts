@@ -1,6 +1,6 @@
 // Timeouts and retry policies of every activity, in one place. Polling activities heartbeat, so a
 // dead worker is noticed within the heartbeat timeout rather than the whole start-to-close timeout.
-import type { ActivityOptions } from '@temporalio/workflow';
+import type { ActivityOptions, LocalActivityOptions } from '@temporalio/workflow';
 import type { GateSpec, HealthCheck } from '../src/pipeline/types';
 
 const HEARTBEAT_TIMEOUT_MS = 20_000;
@@ -31,4 +31,22 @@ export const activityOptions = {
     heartbeatTimeout: HEARTBEAT_TIMEOUT_MS,
     retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s', maximumAttempts: 3 },
   }),
+
+  // Audit writes and freeze look-ups: local to the worker, retried until they land (audit ids make retries safe).
+  local: {
+    startToCloseTimeout: '30s',
+    retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s' },
+  } satisfies LocalActivityOptions,
+
+  verifySignature: {
+    startToCloseTimeout: '30s',
+    retry: { initialInterval: '1s', maximumAttempts: 5 },
+  } satisfies ActivityOptions,
+
+  // A dead webhook must not hold a promotion: a few quick tries, then it is given up.
+  notify: {
+    startToCloseTimeout: '10s',
+    scheduleToCloseTimeout: '40s',
+    retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '8s', maximumAttempts: 4 },
+  } satisfies ActivityOptions,
 };

@@ -1,2 +1,3 @@
 // Every workflow the Gantry worker registers.
 export { promoteArtifact } from './promoteArtifact';
+export { freezeRegistry } from './freezeRegistry';

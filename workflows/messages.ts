@@ -2,11 +2,14 @@
 // with a reason before anything enters history); signals carry the same decisions for senders
 // that cannot wait for an answer, such as the Temporal UI. Both end in the same handler.
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
-import type { ApprovalDecision, OperatorRequest } from '../src/pipeline/decisions';
+import type { ApprovalDecision, FreezeOverride, OperatorRequest } from '../src/pipeline/decisions';
 import type { PromotionStatus } from '../src/pipeline/promotionStatus';
 
+/** Refusals about who decided or what was signed are answered here (and recorded); refusals that
+ * depend only on the promotion's state are rejected by the update validator before history. */
 export interface MessageAnswer {
-  accepted: true;
+  accepted: boolean;
+  reason?: string;
   status: PromotionStatus;
 }
 
@@ -21,5 +24,9 @@ export const rejectSignal = defineSignal<[ApprovalDecision]>('reject');
 export const abortSignal = defineSignal<[OperatorRequest]>('abort');
 export const pauseSignal = defineSignal<[OperatorRequest]>('pause');
 export const resumeSignal = defineSignal<[OperatorRequest]>('resume');
+
+export const overrideFreezeUpdate = defineUpdate<MessageAnswer, [FreezeOverride]>('overrideFreeze');
+/** Sent by `gantry unfreeze` to promotions waiting on a manual freeze: look again now. */
+export const freezeLiftedSignal = defineSignal<[]>('freezeLifted');
 
 export const statusQuery = defineQuery<PromotionStatus>('status');

@@ -1,6 +1,6 @@
 // One promotion of one artifact (an image digest) through the pipeline's environments.
 // Deterministic: everything with side effects happens in activities; decisions arrive as
-// updates or signals and are checked by the same pure rules in src/pipeline/decisions.
+// updates or signals and pass the same pure rules (src/pipeline/decisions, approvalPolicy).
 import {
   ActivityFailure,
   ApplicationFailure,
@@ -8,31 +8,50 @@ import {
   condition,
   isCancellation,
   proxyActivities,
+  proxyLocalActivities,
   setCurrentDetails,
   setHandler,
   sleep,
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
-import type { GateOutcome } from '../src/pipeline/promotionStatus';
 import type * as activities from '../activities';
-import { refuseDecision, refuseOperatorRequest, type ApprovalDecision, type DecisionKind, type OperatorRequest } from '../src/pipeline/decisions';
+import type { AuditEventKind, JsonValue } from '../src/audit/auditRecord';
+import { screenDecision, tallyVotes, type SignedKind } from '../src/pipeline/approvalPolicy';
+import {
+  refuseDecision,
+  refuseFreezeOverride,
+  refuseOperatorRequest,
+  type ApprovalDecision,
+  type DecisionKind,
+  type FreezeOverride,
+  type OperatorRequest,
+} from '../src/pipeline/decisions';
 import { shortDigest } from '../src/pipeline/digest';
 import { formatDuration } from '../src/pipeline/duration';
-import type { EnvironmentStatus, Outcome, PromotionResult, PromotionStatus, Stage } from '../src/pipeline/promotionStatus';
+import { activeFreeze } from '../src/pipeline/freezeWindows';
+import type { DecisionRecord, EnvironmentStatus, FreezeWait, GateOutcome, Outcome, PromotionResult, PromotionStatus, Stage } from '../src/pipeline/promotionStatus';
 import { GANTRY_APP, GANTRY_AWAITING_APPROVAL, GANTRY_ENVIRONMENT, GANTRY_STAGE } from '../src/pipeline/searchAttributes';
-import type { EnvironmentPlan, PromotionInput } from '../src/pipeline/types';
-import * as msg from './messages';
+import type { ApprovalSpec, EnvironmentPlan, PromotionInput } from '../src/pipeline/types';
 import { activityOptions } from './activityOptions';
+import * as msg from './messages';
 
 type Activities = ReturnType<typeof activities.createActivities>;
 
 // Timeouts and retries differ per call (they depend on the pipeline), so options are given at each call.
 const acts = proxyActivities<Activities>({ startToCloseTimeout: '1m' });
+// Audit writes and freeze look-ups are short and local to the worker: one marker event each in history.
+const local = proxyLocalActivities<Activities>(activityOptions.local);
+
+/** How often a promotion held by a manual freeze looks again (gantry unfreeze also wakes it at once). */
+const MANUAL_FREEZE_RECHECK_MS = 60_000;
 
 /** Ends the promotion with an outcome other than success; carried out of the main scope. */
 class PromotionEnded extends Error {
-  constructor(readonly outcome: Exclude<Outcome, 'running' | 'promoted'>, message: string) {
+  constructor(
+    readonly outcome: Exclude<Outcome, 'running' | 'promoted'>,
+    message: string,
+  ) {
     super(message);
   }
 }
@@ -49,10 +68,11 @@ export async function promoteArtifact(input: PromotionInput): Promise<PromotionR
     stage: 'verify',
     paused: false,
     startedAt: now(),
-    environments: input.environments.map((e) => ({ name: e.name, state: 'pending', gates: [] })),
+    environments: input.environments.map((e) => ({ name: e.name, state: 'pending', gates: [], votes: [] })),
     timings: [],
     decisions: [],
     refused: [],
+    freezeOverrides: [],
   };
   // Only namespaces with Gantry's search attributes registered get them (the client sets them at start).
   const indexed = info.typedSearchAttributes.get(GANTRY_APP) !== undefined;
@@ -61,14 +81,83 @@ export async function promoteArtifact(input: PromotionInput): Promise<PromotionR
   };
   let abortReason: string | undefined;
   let pipelineScope: CancellationScope | undefined;
+  let freezeLifted = false;
+  const usedNonces: string[] = [];
+  const pending: Promise<unknown>[] = [];
 
   const envStatus = (name: string): EnvironmentStatus => status.environments.find((e) => e.name === name)!;
+  const envPlan = (name: string): EnvironmentPlan => input.environments.find((e) => e.name === name)!;
 
-  const decide = (kind: DecisionKind, d: ApprovalDecision, via: 'update' | 'signal') => {
-    const record = { kind, environment: d.environment, by: d.by, comment: d.comment, at: now(), via };
-    envStatus(d.environment).approval = record;
-    status.decisions.push(record);
-  };
+  // --- audit trail and notifications -------------------------------------------------------
+  let auditSeq = 0;
+  /** Writes an audit record; the id makes a retried or replayed write land once. */
+  function audit(event: AuditEventKind, environment: string | undefined, details: JsonValue): Promise<unknown> {
+    const entry = { id: `${info.workflowId}/${info.firstExecutionRunId}/${++auditSeq}-${event}`, workflowId: info.workflowId, app: input.app, digest: input.digest, environment, event, details, time: now() };
+    return local.recordAudit(entry);
+  }
+  /** Sends a webhook notification without holding up the promotion; failures are only logged in history. */
+  function notify(event: string, environment: string | undefined, text: string): void {
+    const url = (environment ? envPlan(environment).webhookUrl : undefined) ?? input.environments.find((e) => e.webhookUrl)?.webhookUrl;
+    if (!url) return;
+    const sent = CancellationScope.nonCancellable(() =>
+      acts.notifyWebhook.executeWithOptions({ ...activityOptions.notify, summary: `notify ${event}` }, [
+        { url, event, text, app: input.app, digest: input.digest, environment, workflowId: info.workflowId },
+      ]),
+    );
+    pending.push(sent.catch(() => undefined));
+  }
+
+  // --- decisions -------------------------------------------------------------------------------
+  async function refuse(kind: string, d: { environment?: string; by?: string }, reason: string, via: 'update' | 'signal'): Promise<msg.MessageAnswer> {
+    status.refused.push({ kind, environment: d.environment, by: d.by, reason, at: now(), via });
+    await audit('approval-refused', d.environment, { approver: d.by ?? '', decision: kind, refusal: reason, via });
+    return { accepted: false, reason, status };
+  }
+
+  /** Checks a decision for trust (who, what was signed), records the vote and what it adds up to. */
+  async function judge(kind: DecisionKind, d: ApprovalDecision, via: 'update' | 'signal'): Promise<msg.MessageAnswer> {
+    const spec = envPlan(d.environment).approval as ApprovalSpec;
+    const e = envStatus(d.environment);
+    const screening = screenDecision(spec, claimContext(kind, d.environment), e.votes, usedNonces, d);
+    if ('refuse' in screening) return refuse(kind, d, screening.refuse, via);
+    if (screening.nonce) usedNonces.push(screening.nonce);
+    let signer: string | undefined;
+    if (screening.verify) {
+      const verdict = await acts.verifyDecisionSignature.executeWithOptions({ ...activityOptions.verifySignature, summary: `verify ${kind} by ${d.by}` }, [screening.verify]);
+      if (!verdict.ok) return refuse(kind, d, verdict.reason, via);
+      signer = verdict.fingerprint;
+    }
+    // Another decision may have settled the environment while the signature was checked.
+    const late = refuseDecision(status, d);
+    if (late) return refuse(kind, d, late, via);
+    const vote: DecisionRecord = { kind, environment: d.environment, by: d.by, comment: d.comment, at: now(), via, signer };
+    e.votes.push(vote);
+    status.decisions.push(vote);
+    await audit('approval-accepted', d.environment, { approver: d.by, decision: kind, via, ...(signer ? { signerFingerprint: signer } : {}), ...(d.comment ? { comment: d.comment } : {}), ...(d.signed ? { payload: d.signed.payload, signature: d.signed.signature } : {}) });
+    const outcome = tallyVotes(spec, e.votes);
+    if (outcome) e.approval = vote;
+    else describeWait();
+    return { accepted: true, status };
+  }
+
+  async function judgeOverride(o: FreezeOverride): Promise<msg.MessageAnswer> {
+    const env = envPlan(o.environment);
+    const spec: ApprovalSpec = env.approval ?? { expiresInMs: 0, required: 1, signatures: 'required', keys: {}, remindBeforeMs: [] };
+    const screening = screenDecision(spec, claimContext('override-freeze', o.environment), [], usedNonces, o);
+    if ('refuse' in screening) return refuse('override-freeze', o, screening.refuse, 'update');
+    if (!screening.verify) return refuse('override-freeze', o, 'a freeze override must be signed (gantry override-freeze --key)', 'update');
+    if (screening.nonce) usedNonces.push(screening.nonce);
+    const verdict = await acts.verifyDecisionSignature.executeWithOptions({ ...activityOptions.verifySignature, summary: `verify freeze override by ${o.by}` }, [screening.verify]);
+    if (!verdict.ok) return refuse('override-freeze', o, verdict.reason, 'update');
+    status.freezeOverrides.push(o.environment);
+    await audit('freeze-override', o.environment, { approver: o.by, decision: 'override-freeze', reason: o.reason, signerFingerprint: verdict.fingerprint, payload: o.signed!.payload, signature: o.signed!.signature });
+    return { accepted: true, status };
+  }
+
+  function claimContext(kind: SignedKind, environment: string) {
+    return { kind, environment, workflowId: info.workflowId, runId: info.firstExecutionRunId, app: input.app, digest: input.digest, requestedBy: input.requestedBy };
+  }
+
   const operate = (kind: 'abort' | 'pause' | 'resume', r: OperatorRequest) => {
     if (kind === 'pause') status.paused = true;
     if (kind === 'resume') status.paused = false;
@@ -83,13 +172,10 @@ export async function promoteArtifact(input: PromotionInput): Promise<PromotionR
     ['approve', msg.approveUpdate, msg.approveSignal],
     ['reject', msg.rejectUpdate, msg.rejectSignal],
   ] as const) {
-    setHandler(update, (d) => (decide(kind, d, 'update'), { accepted: true as const, status }), {
-      validator: (d) => rejectIf(refuseDecision(status, d)),
-    });
-    setHandler(signal, (d) => {
+    setHandler(update, (d) => judge(kind, d, 'update'), { validator: (d) => rejectIf(refuseDecision(status, d)) });
+    setHandler(signal, async (d) => {
       const reason = refuseDecision(status, d);
-      if (reason) status.refused.push({ kind, environment: d?.environment, by: d?.by, reason, at: now(), via: 'signal' });
-      else decide(kind, d, 'signal');
+      await (reason ? refuse(kind, (d ?? {}) as ApprovalDecision, reason, 'signal') : judge(kind, d, 'signal'));
     });
   }
   for (const [kind, update, signal] of [
@@ -97,7 +183,7 @@ export async function promoteArtifact(input: PromotionInput): Promise<PromotionR
     ['pause', msg.pauseUpdate, msg.pauseSignal],
     ['resume', msg.resumeUpdate, msg.resumeSignal],
   ] as const) {
-    setHandler(update, (r) => (operate(kind, r), { accepted: true as const, status }), {
+    setHandler(update, (r) => (operate(kind, r), { accepted: true, status }), {
       validator: (r) => rejectIf(refuseOperatorRequest(status, kind, r)),
     });
     setHandler(signal, (r) => {
@@ -106,18 +192,28 @@ export async function promoteArtifact(input: PromotionInput): Promise<PromotionR
       else operate(kind, r);
     });
   }
+  setHandler(msg.overrideFreezeUpdate, (o) => judgeOverride(o), { validator: (o) => rejectIf(refuseFreezeOverride(status, o)) });
+  setHandler(msg.freezeLiftedSignal, () => {
+    freezeLifted = true;
+  });
   setHandler(msg.statusQuery, () => status);
 
+  // --- stages ----------------------------------------------------------------------------------
   function describeWait() {
     const where = status.environment ? ` ${status.environment}` : '';
     const a = status.awaitingApproval;
+    const f = status.frozen;
+    const votes = a ? envStatus(a.environment).votes.filter((v) => v.kind === 'approve').length : 0;
+    const required = a ? (envPlan(a.environment).approval?.required ?? 1) : 1;
     status.waitingFor = status.paused
       ? `paused before the next stage (${status.stage}${where})`
       : a
-        ? `approval for ${a.environment} (expires ${a.expiresAt})`
-        : status.outcome === 'running'
-          ? `${status.stage}${where}`
-          : undefined;
+        ? `approval for ${a.environment} (${votes} of ${required}; expires ${a.expiresAt})`
+        : f
+          ? `${f.environment} is frozen (${f.window}${f.until ? ` until ${f.until}` : ''}${f.reason ? `: ${f.reason}` : ''})`
+          : status.outcome === 'running'
+            ? `${status.stage}${where}`
+            : undefined;
     setCurrentDetails(status.waitingFor ?? `${status.outcome}${status.reason ? `: ${status.reason}` : ''}`);
   }
 
@@ -155,37 +251,80 @@ export async function promoteArtifact(input: PromotionInput): Promise<PromotionR
 
   const label = (what: string, env?: string) => `${what}${env ? ` ${env}` : ''} ${shortDigest(input.digest)}`;
 
-  async function awaitApproval(env: EnvironmentPlan, expiresInMs: number) {
+  async function awaitApproval(env: EnvironmentPlan, spec: ApprovalSpec) {
     const e = envStatus(env.name);
     e.state = 'awaiting-approval';
-    status.awaitingApproval = {
-      environment: env.name,
-      since: now(),
-      expiresAt: new Date(Date.now() + expiresInMs).toISOString(),
-    };
+    const expiresAt = Date.now() + spec.expiresInMs;
+    status.awaitingApproval = { environment: env.name, since: now(), expiresAt: new Date(expiresAt).toISOString() };
     index([{ key: GANTRY_AWAITING_APPROVAL, value: true }]);
     describeWait();
+    notify('awaiting-approval', env.name, `${input.app} ${input.digest} is waiting for approval to ${env.name} (${spec.required} needed). Approve: gantry approve ${input.app} ${input.digest} --env ${env.name} --as <you> --key <ssh key>`);
+    // Reminders before expiry run beside the wait and stop with it.
+    const reminders = new CancellationScope();
+    const reminding = reminders.run(() =>
+      Promise.all(
+        spec.remindBeforeMs
+          .filter((before) => before < spec.expiresInMs)
+          .map(async (before) => {
+            await sleep(spec.expiresInMs - before);
+            notify('approval-reminder', env.name, `Reminder: ${input.app} ${shortDigest(input.digest)} still needs approval for ${env.name}; it expires in ${formatDuration(before)}.`);
+          }),
+      ),
+    );
+    pending.push(reminding.catch(() => undefined));
     try {
-      const decided = await condition(() => e.approval !== undefined, expiresInMs);
+      const decided = await condition(() => e.approval !== undefined, spec.expiresInMs);
       if (!decided) {
-        throw new PromotionEnded('expired', `no decision for ${env.name} within ${formatDuration(expiresInMs)}`);
+        notify('expired', env.name, `${input.app} ${shortDigest(input.digest)} expired waiting for approval to ${env.name}.`);
+        throw new PromotionEnded('expired', `no decision for ${env.name} within ${formatDuration(spec.expiresInMs)}`);
       }
       const d = e.approval!;
       if (d.kind === 'reject') {
         throw new PromotionEnded('rejected', `${env.name} rejected by ${d.by}${d.comment ? `: ${d.comment}` : ''}`);
       }
+      notify('approved', env.name, `${input.app} ${shortDigest(input.digest)} approved for ${env.name} by ${e.votes.map((v) => v.by).join(', ')}.`);
     } finally {
+      reminders.cancel();
       status.awaitingApproval = undefined;
       index([{ key: GANTRY_AWAITING_APPROVAL, value: false }]);
     }
   }
 
+  /** The freeze holding the environment now, if any, and when to look again. */
+  async function freezeOn(env: EnvironmentPlan): Promise<{ wait: FreezeWait; recheckMs: number } | undefined> {
+    const manual = status.freezeOverrides.includes(env.name) ? undefined : (await local.readManualFreezes()).find((f) => f.environment === env.name);
+    if (manual) return { wait: { environment: env.name, window: 'manual', reason: `frozen by ${manual.by}: ${manual.reason}` }, recheckMs: MANUAL_FREEZE_RECHECK_MS };
+    const window = activeFreeze(env.freezeWindows, new Date());
+    if (window) return { wait: { environment: env.name, window: window.window, until: window.until.toISOString() }, recheckMs: Math.max(1000, window.until.getTime() - Date.now()) };
+    return undefined;
+  }
+
+  /** Waits while a deny window or a manual freeze holds the environment; never fails for it. */
+  async function waitForThaw(env: EnvironmentPlan) {
+    let frozen = await freezeOn(env);
+    if (!frozen) return;
+    await stage('freeze', env.name, async () => {
+      const first = frozen!.wait;
+      await audit('freeze-wait', env.name, { ...first });
+      notify('frozen', env.name, `${input.app} ${shortDigest(input.digest)} waits: ${env.name} is frozen (${first.window}${first.until ? ` until ${first.until}` : ''}).`);
+      while (frozen) {
+        status.frozen = frozen.wait;
+        describeWait();
+        freezeLifted = false;
+        await condition(() => freezeLifted || status.freezeOverrides.includes(env.name), frozen.recheckMs);
+        frozen = await freezeOn(env);
+      }
+    });
+    status.frozen = undefined;
+  }
+
   async function promoteTo(env: EnvironmentPlan) {
     const e = envStatus(env.name);
     if (env.approval) {
-      const { expiresInMs } = env.approval;
-      await stage('approval', env.name, () => awaitApproval(env, expiresInMs));
+      const spec = env.approval;
+      await stage('approval', env.name, () => awaitApproval(env, spec));
     }
+    await waitForThaw(env);
     e.state = 'in-progress';
     const deployed = await stage('deploy', env.name, () =>
       acts.deploy.executeWithOptions({ ...activityOptions.deploy, summary: label('deploy', env.name) }, [
@@ -193,6 +332,7 @@ export async function promoteArtifact(input: PromotionInput): Promise<PromotionR
       ]),
     );
     Object.assign(e, { commit: deployed.commit, changed: deployed.changed, previousDigest: deployed.previousDigest });
+    await audit('deployed', env.name, { commit: deployed.commit ?? null, changed: deployed.changed, previousDigest: deployed.previousDigest ?? null });
 
     const check = env.health;
     if (check) {
@@ -210,6 +350,7 @@ export async function promoteArtifact(input: PromotionInput): Promise<PromotionR
             [{ gate, app: input.app, digest: input.digest, environment: env.name }],
           );
           e.gates.push(outcome);
+          await audit('gate', env.name, { name: outcome.name, passed: outcome.passed, detail: outcome.detail.slice(-500) });
           if (!outcome.passed) throw new PromotionEnded('failed', `gate ${gate.name} failed in ${env.name}: ${outcome.detail}`);
         }
       });
@@ -218,15 +359,18 @@ export async function promoteArtifact(input: PromotionInput): Promise<PromotionR
     e.state = 'promoted';
   }
 
+  // --- the promotion ---------------------------------------------------------------------------
   index([{ key: GANTRY_AWAITING_APPROVAL, value: false }]);
+  await audit('started', undefined, { requestedBy: input.requestedBy, commit: input.commit ?? null, environments: input.environments.map((e) => e.name) });
   try {
     await CancellationScope.cancellable(async () => {
       pipelineScope = CancellationScope.current();
-      await stage('verify', undefined, () =>
+      const verified = await stage('verify', undefined, () =>
         acts.verifyArtifact.executeWithOptions({ ...activityOptions.verify, summary: label('verify') }, [
           { app: input.app, digest: input.digest, image: input.image, registry: input.registry },
         ]),
       );
+      await audit('verified', undefined, { ...verified });
       for (const env of input.environments) await promoteTo(env);
     });
     status.outcome = 'promoted';
@@ -245,9 +389,15 @@ export async function promoteArtifact(input: PromotionInput): Promise<PromotionR
     if (current && current.state === 'in-progress') current.state = 'failed';
   }
   status.finishedAt = now();
+  status.frozen = undefined;
   status.stage = status.outcome === 'promoted' ? 'done' : status.stage;
   index([{ key: GANTRY_STAGE, value: status.outcome === 'promoted' ? 'done' : status.outcome }]);
   describeWait();
+  const last = input.environments[input.environments.length - 1]?.name;
+  notify(status.outcome, status.outcome === 'promoted' ? last : status.environment, `${input.app} ${shortDigest(input.digest)} ${status.outcome}${status.reason ? `: ${status.reason}` : status.outcome === 'promoted' ? ` to ${last}` : ''}.`);
+  await CancellationScope.nonCancellable(() => audit('finished', undefined, { outcome: status.outcome, reason: status.reason ?? null }));
+  // Notifications already sent or given up; their retries are bounded (activityOptions.notify).
+  await Promise.all(pending);
   if (status.outcome !== 'promoted') {
     // A failed execution shows as Failed in the Temporal UI and lets the digest be promoted again.
     throw ApplicationFailure.create({

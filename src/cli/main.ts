@@ -1,6 +1,8 @@
 // The gantry command line. Exit codes: 0 ok, 1 failed/rejected/refused, 2 bad input, 3 Temporal unreachable.
 import { Command, CommanderError } from 'commander';
+import { registerAudit } from './commands/audit';
 import { registerDecide } from './commands/decide';
+import { registerFreeze } from './commands/freeze';
 import { registerList } from './commands/list';
 import { registerOperate } from './commands/operate';
 import { registerStart } from './commands/start';
@@ -25,9 +27,14 @@ export function buildProgram(): Command {
   registerStatus(program);
   registerList(program);
   registerWatch(program);
+  registerFreeze(program);
+  registerAudit(program);
   registerValidate(program);
   registerWorker(program);
-  for (const cmd of program.commands) cmd.exitOverride();
+  for (const cmd of program.commands) {
+    cmd.exitOverride();
+    for (const sub of cmd.commands) sub.exitOverride();
+  }
   return program;
 }
 

@@ -12,12 +12,14 @@ import {
 import { ApplicationFailure, type UpdateDefinition } from '@temporalio/common';
 import * as msg from '../../workflows/messages';
 import type { promoteArtifact } from '../../workflows/promoteArtifact';
+import type { SignedClaim } from '../pipeline/approvalPolicy';
 import type { ApprovalDecision, DecisionKind, OperatorRequest } from '../pipeline/decisions';
 import { promotionWorkflowId, shortDigest } from '../pipeline/digest';
 import type { PromotionStatus } from '../pipeline/promotionStatus';
 import { GANTRY_APP, GANTRY_AWAITING_APPROVAL, GANTRY_DIGEST, GANTRY_ENVIRONMENT, GANTRY_STAGE } from '../pipeline/searchAttributes';
 import type { PromotionInput } from '../pipeline/types';
 import { connectionSettings, type ConnectionSettings } from './connectionSettings';
+import { signDecision, type DecisionToSign } from './signDecision';
 
 export interface StartedPromotion {
   workflowId: string;
@@ -122,8 +124,25 @@ export class GantryClient {
     return this.finalStatus(this.handle(app, digest));
   }
 
-  async decide(kind: DecisionKind, app: string, digest: string, decision: ApprovalDecision): Promise<DecisionAnswer> {
-    return this.update(app, digest, kind === 'approve' ? msg.approveUpdate : msg.rejectUpdate, decision);
+  /** Approve or reject; with keyPath the decision is signed with that SSH key (required where the pipeline says so). */
+  async decide(kind: DecisionKind, app: string, digest: string, decision: ApprovalDecision, keyPath?: string): Promise<DecisionAnswer> {
+    const signed = keyPath ? await this.sign({ kind, app, digest, environment: decision.environment, approver: decision.by, comment: decision.comment }, keyPath) : undefined;
+    if (signed && 'accepted' in signed) return signed;
+    return this.update(app, digest, kind === 'approve' ? msg.approveUpdate : msg.rejectUpdate, { ...decision, signed });
+  }
+
+  /** Lets this promotion deploy into an environment despite a manual freeze: signed, with a reason. */
+  async overrideFreeze(app: string, digest: string, request: { environment: string; by: string; reason: string }, keyPath: string): Promise<DecisionAnswer> {
+    const signed = await this.sign({ kind: 'override-freeze', app, digest, environment: request.environment, approver: request.by, reason: request.reason }, keyPath);
+    if ('accepted' in signed) return signed;
+    return this.update(app, digest, msg.overrideFreezeUpdate, { ...request, signed });
+  }
+
+  private async sign(d: Omit<DecisionToSign, 'workflowId' | 'runId'>, keyPath: string): Promise<SignedClaim | { accepted: false; reason: string }> {
+    const workflowId = promotionWorkflowId(d.app, d.digest);
+    const described = await this.describe(workflowId);
+    if (!described) return { accepted: false, reason: `unknown promotion: no workflow ${workflowId}` };
+    return signDecision({ ...d, workflowId, runId: described.runId }, keyPath);
   }
 
   async operate(kind: 'abort' | 'pause' | 'resume', app: string, digest: string, request: OperatorRequest): Promise<DecisionAnswer> {
@@ -162,7 +181,7 @@ export class GantryClient {
     if (described.status !== 'RUNNING') return { accepted: false, reason: `promotion is no longer running (${described.status.toLowerCase()})` };
     try {
       const answer = await this.client.workflow.getHandle(workflowId).executeUpdate(update, { args: [arg] });
-      return { accepted: true, status: answer.status };
+      return answer.accepted ? { accepted: true, status: answer.status } : { accepted: false, reason: answer.reason ?? 'refused' };
     } catch (err) {
       if (err instanceof WorkflowUpdateFailedError) return { accepted: false, reason: err.cause?.message ?? err.message };
       if (err instanceof WorkflowNotFoundError) return { accepted: false, reason: `unknown promotion: no workflow ${workflowId}` };

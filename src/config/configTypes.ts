@@ -23,8 +23,30 @@ export interface EnvironmentConfig {
     command?: { name?: string; run: string; cwd?: string; env?: Record<string, string>; timeout?: string };
   }>;
   soak?: string;
-  approval?: boolean | { expiresIn?: string };
-  canary?: { steps?: unknown[] };
+  approval?: boolean | ApprovalConfig;
+  canary?: unknown;
+  freeze?: FreezeWindowConfig[];
+  notifications?: NotificationsConfig;
+}
+
+export interface ApprovalConfig {
+  required?: number;
+  from?: string[];
+  expiresIn?: string;
+  remindBefore?: string[];
+  signatures?: 'required' | 'optional';
+}
+
+export interface FreezeWindowConfig {
+  name?: string;
+  timeZone: string;
+  weekly?: { days: Array<'mon' | 'tue' | 'wed' | 'thu' | 'fri' | 'sat' | 'sun'>; from: string; to: string };
+  from?: string;
+  to?: string;
+}
+
+export interface NotificationsConfig {
+  webhook?: { url: string };
 }
 
 export interface AppConfig {
@@ -40,6 +62,11 @@ export interface GantryConfig {
   registry?: RegistryConfig;
   apps: Record<string, AppConfig>;
   environments?: EnvironmentConfig[];
+  approvers?: Record<string, { keys?: string[] }>;
+  allowedSigners?: string;
+  groups?: Record<string, string[]>;
+  freeze?: FreezeWindowConfig[];
+  notifications?: NotificationsConfig;
   /** Folder of the file, for resolving relative paths; set by the loader. */
   baseDir: string;
 }

@@ -7,7 +7,8 @@ import { isMap, isNode, LineCounter, parseDocument, type Document } from 'yaml';
 import canarySchema from '../../schema/canary.schema.json';
 import schema from '../../schema/gantry.schema.json';
 import { ConfigError, formatPath, type ConfigProblem } from './configError';
-import type { GantryConfig } from './configTypes';
+import { parseAllowedSigners } from '../approvals/signing/allowedSigners';
+import type { EnvironmentConfig, FreezeWindowConfig, GantryConfig } from './configTypes';
 
 const ajv = new Ajv({ allErrors: true, verbose: true, strict: false });
 // The canary block has a schema file of its own; gantry.schema.json refers to it by relative $ref.
@@ -40,7 +41,7 @@ export function parseConfig(text: string, file = 'gantry.yaml', baseDir = proces
     throw new ConfigError(file, schemaProblems(validate.errors ?? [], lineOf));
   }
   const config = { ...(data as Omit<GantryConfig, 'baseDir'>), baseDir };
-  const problems = semanticProblems(config, lineOf);
+  const problems = [...mergeAllowedSigners(config, lineOf), ...semanticProblems(config, lineOf)];
   if (problems.length > 0) throw new ConfigError(file, problems);
   return config;
 }
@@ -88,7 +89,9 @@ function schemaProblems(errors: ErrorObject[], lineOf: (p: Array<string | number
           : `"${String(e.data)}" does not match ${(e.params as { pattern: string }).pattern}`;
         break;
       case 'oneOf':
-        message = 'must be true, false, or {expiresIn: <duration>}';
+        message = segments.includes('freeze')
+          ? 'a freeze window is either weekly: {days, from, to} or a one-off from: and to: (YYYY-MM-DDTHH:MM), each with a timeZone'
+          : 'must be true, false, or {required, from, expiresIn, remindBefore, signatures}';
         break;
       case 'maxItems':
         message = segments.includes('canary') ? 'canary steps are not supported yet; leave steps empty' : e.message ?? 'too many items';
@@ -127,6 +130,7 @@ function semanticProblems(config: GantryConfig, lineOf: (p: Array<string | numbe
   const problems: ConfigProblem[] = [];
   const add = (segments: Array<string | number>, message: string) => problems.push({ path: formatPath(segments), line: lineOf(segments), message });
 
+  freezeProblems(config.freeze, ['freeze'], add);
   for (const [name, app] of Object.entries(config.apps)) {
     const envs = app.environments ?? config.environments;
     if (!envs) {
@@ -137,6 +141,8 @@ function semanticProblems(config: GantryConfig, lineOf: (p: Array<string | numbe
     const repoAvailable = config.configRepo !== undefined || app.configRepo !== undefined;
     const names = new Map<string, number>();
     envs.forEach((env, i) => {
+      approvalProblems(config, env, [...at, i], add);
+      freezeProblems(env.freeze, [...at, i, 'freeze'], add);
       if (names.has(env.name)) add([...at, i, 'name'], `duplicate environment "${env.name}" (also ${formatPath([...at, names.get(env.name)!])})`);
       names.set(env.name, i);
       if (!env.deploy.gitops.repo && !repoAvailable) {
@@ -145,6 +151,63 @@ function semanticProblems(config: GantryConfig, lineOf: (p: Array<string | numbe
     });
   }
   return dedupe(problems);
+}
+
+/** Adds the keys of an allowed-signers file to `approvers`, as if they were written inline. */
+function mergeAllowedSigners(config: GantryConfig, lineOf: (p: Array<string | number>) => number | undefined): ConfigProblem[] {
+  if (!config.allowedSigners) return [];
+  const file = resolve(config.baseDir, config.allowedSigners);
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    return [{ path: 'allowedSigners', line: lineOf(['allowedSigners']), message: `cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? err}` }];
+  }
+  const approvers = (config.approvers ??= {});
+  for (const [principal, keys] of parseAllowedSigners(text)) {
+    const entry = (approvers[principal] ??= {});
+    entry.keys = [...new Set([...(entry.keys ?? []), ...keys])];
+  }
+  return [];
+}
+
+function approvalProblems(config: GantryConfig, env: EnvironmentConfig, at: Array<string | number>, add: (p: Array<string | number>, m: string) => void): void {
+  if (!env.approval) return;
+  const spec = env.approval === true ? {} : env.approval;
+  const approvers = config.approvers ?? {};
+  const people = new Set<string>();
+  for (const [i, name] of (spec.from ?? Object.keys(approvers)).entries()) {
+    if (name.startsWith('group:')) {
+      const members = config.groups?.[name.slice(6)];
+      if (!members) add([...at, 'approval', 'from', i], `unknown group "${name.slice(6)}"`);
+      for (const m of members ?? []) {
+        if (!(m in approvers)) add(['groups', name.slice(6)], `"${m}" is not in approvers`);
+        people.add(m);
+      }
+    } else if (!(name in approvers)) {
+      add([...at, 'approval', 'from', i], `unknown approver "${name}" (approvers: ${Object.keys(approvers).join(', ') || 'none'})`);
+    } else {
+      people.add(name);
+    }
+  }
+  const signatures = spec.signatures ?? 'required';
+  if (signatures === 'required') {
+    if (people.size === 0) add([...at, 'approval'], 'signed approvals need approvers with keys (top-level approvers:), or say signatures: optional');
+    for (const p of people) if (!approvers[p]?.keys?.length) add([...at, 'approval'], `signatures are required but approver "${p}" has no keys`);
+  }
+  const required = spec.required ?? 1;
+  if (people.size > 0 && required > people.size) add([...at, 'approval', 'required'], `${required} approvals required but only ${people.size} people may approve`);
+}
+
+function freezeProblems(windows: FreezeWindowConfig[] | undefined, at: Array<string | number>, add: (p: Array<string | number>, m: string) => void): void {
+  (windows ?? []).forEach((w, i) => {
+    try {
+      new Intl.DateTimeFormat('en-US', { timeZone: w.timeZone });
+    } catch {
+      add([...at, i, 'timeZone'], `unknown time zone "${w.timeZone}"`);
+    }
+    if (w.from && w.to && w.from >= w.to) add([...at, i, 'to'], 'must be after from');
+  });
 }
 
 function dedupe(problems: ConfigProblem[]): ConfigProblem[] {

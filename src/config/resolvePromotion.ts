@@ -3,8 +3,8 @@
 import { isAbsolute, resolve } from 'node:path';
 import { digestError } from '../pipeline/digest';
 import { parseDuration } from '../pipeline/duration';
-import type { EnvironmentPlan, GateSpec, HealthCheck, PromotionInput, RegistryRef } from '../pipeline/types';
-import type { EnvironmentConfig, GantryConfig, RegistryConfig, RepoConfig } from './configTypes';
+import type { ApprovalSpec, EnvironmentPlan, FreezeWindow, GateSpec, HealthCheck, PromotionInput, RegistryRef } from '../pipeline/types';
+import type { ApprovalConfig, EnvironmentConfig, FreezeWindowConfig, GantryConfig, RegistryConfig, RepoConfig } from './configTypes';
 
 export interface StartRequest {
   app: string;
@@ -32,7 +32,7 @@ export function resolvePromotion(config: GantryConfig, request: StartRequest): P
     throw new StartRequestError('commit must be a git commit sha (7 to 64 hex characters)');
   }
   const environments = (app.environments ?? config.environments ?? []).map((env) =>
-    resolveEnvironment(env, { app: request.app, image: app.image, repo: env.deploy.gitops.repo ?? app.configRepo ?? config.configRepo, baseDir: config.baseDir }),
+    resolveEnvironment(env, { app: request.app, image: app.image, repo: env.deploy.gitops.repo ?? app.configRepo ?? config.configRepo, baseDir: config.baseDir, config }),
   );
   const registryConfig = app.registry ?? config.registry;
   return {
@@ -47,6 +47,7 @@ export function resolvePromotion(config: GantryConfig, request: StartRequest): P
 }
 
 interface EnvContext {
+  config: GantryConfig;
   app: string;
   image: string;
   repo?: RepoConfig;
@@ -73,10 +74,35 @@ function resolveEnvironment(raw: EnvironmentConfig, ctx: EnvContext): Environmen
     health,
     gates: (env.gates ?? []).map((g, i) => resolveGate(g, i, health?.kind === 'http' ? health.url : undefined, ctx.baseDir)),
     soakMs: env.soak ? parseDuration(env.soak) : 0,
-    approval: env.approval
-      ? { expiresInMs: parseDuration((typeof env.approval === 'object' && env.approval.expiresIn) || DEFAULT_APPROVAL_EXPIRY) }
-      : undefined,
+    approval: env.approval ? resolveApproval(env.approval === true ? {} : env.approval, ctx.config) : undefined,
+    freezeWindows: [...(ctx.config.freeze ?? []), ...(env.freeze ?? [])].map(resolveFreezeWindow),
+    webhookUrl: env.notifications?.webhook?.url ?? ctx.config.notifications?.webhook?.url,
   };
+}
+
+function resolveApproval(spec: ApprovalConfig, config: GantryConfig): ApprovalSpec {
+  const approvers = config.approvers ?? {};
+  const named = spec.from ?? Object.keys(approvers);
+  const eligible = [...new Set(named.flatMap((n) => (n.startsWith('group:') ? (config.groups?.[n.slice(6)] ?? []) : [n])))];
+  return {
+    expiresInMs: parseDuration(spec.expiresIn ?? DEFAULT_APPROVAL_EXPIRY),
+    required: spec.required ?? 1,
+    eligible: eligible.length > 0 ? eligible : undefined,
+    signatures: spec.signatures ?? 'required',
+    keys: Object.fromEntries(eligible.map((p) => [p, approvers[p]?.keys ?? []])),
+    remindBeforeMs: (spec.remindBefore ?? []).map(parseDuration),
+  };
+}
+
+const DAYS = { sun: 0, mon: 1, tue: 2, wed: 3, thu: 4, fri: 5, sat: 6 } as const;
+
+function resolveFreezeWindow(w: FreezeWindowConfig, index: number): FreezeWindow {
+  const name = w.name ?? `freeze-${index + 1}`;
+  if (w.weekly) {
+    const minutes = (hhmm: string) => Number(hhmm.slice(0, 2)) * 60 + Number(hhmm.slice(3));
+    return { kind: 'weekly', name, days: w.weekly.days.map((d) => DAYS[d]), fromMinute: minutes(w.weekly.from), toMinute: minutes(w.weekly.to), timeZone: w.timeZone };
+  }
+  return { kind: 'once', name, from: w.from!, to: w.to!, timeZone: w.timeZone };
 }
 
 function resolveHealth(env: EnvironmentConfig, baseDir: string): HealthCheck | undefined {

@@ -4,7 +4,8 @@
 // then waits for the production approval, which you give with the printed command.
 import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import { createHash } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { GantryClient } from '../client/gantryClient';
 import { followPromotion } from '../cli/followPromotion';
@@ -21,6 +22,7 @@ const APP = 'hello';
 const IMAGE = 'registry.example.com/demo/hello';
 const ENVIRONMENTS = ['dev', 'staging', 'production'];
 const TASK_QUEUE = 'gantry-demo';
+const APPROVER = 'demo-approver';
 
 async function runDemo(): Promise<number> {
   // GANTRY_DATA_DIR moves everything the demo writes (the tests use a temp folder).
@@ -52,13 +54,16 @@ async function runDemo(): Promise<number> {
     for (const env of ENVIRONMENTS) {
       apps.push(await startDemoApp({ bareRepo, overlayPath: `environments/${env}`, imageName: IMAGE, port: await freePort() }));
     }
+    // The production approval must be signed: the demo makes an SSH key for its approver.
+    const approverKey = join(runDir, 'approver_ed25519');
+    execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', APPROVER, '-f', approverKey]);
     const configFile = join(runDir, 'gantry.yaml');
-    writeFileSync(configFile, demoPipeline(bareRepo, apps));
+    writeFileSync(configFile, demoPipeline(bareRepo, apps, readFileSync(`${approverKey}.pub`, 'utf8').trim()));
     say(`config repo: ${relative(PROJECT_ROOT, bareRepo)}; pipeline: ${relative(PROJECT_ROOT, configFile)}`);
     ENVIRONMENTS.forEach((env, i) => say(`${env} app: ${apps[i].url}/version`));
 
     connection = await NativeConnection.connect({ address: server.address });
-    const worker = await createWorker({ connection, namespace: 'default', taskQueue: TASK_QUEUE });
+    const worker = await createWorker({ connection, namespace: 'default', taskQueue: TASK_QUEUE, dataDir });
     const workerDone = worker.run();
     try {
       gantry = await GantryClient.connect({ connectionOptions: { address: server.address }, namespace: 'default', taskQueue: TASK_QUEUE });
@@ -68,8 +73,8 @@ async function runDemo(): Promise<number> {
       say(`promoting ${APP} ${digest}: ${server.uiUrl}/namespaces/default/workflows/${encodeURIComponent(started.workflowId)}`);
       const final = await followPromotion(gantry, APP, digest, (line) => {
         if (line.startsWith('awaiting approval')) {
-          say(`waiting for the production approval. In another terminal, run:\n\n  TEMPORAL_ADDRESS=${server.address} ${join(PROJECT_ROOT, 'bin', 'gantry')} approve ${APP} ${digest} --env production --as $USER\n`);
-          say(`or send the signal "approve" with {"environment":"production","by":"you"} from the Temporal UI: ${server.uiUrl}`);
+          say(`waiting for the production approval, which must be signed. In another terminal, run:\n\n  TEMPORAL_ADDRESS=${server.address} ${join(PROJECT_ROOT, 'bin', 'gantry')} approve ${APP} ${digest} --env production --as ${APPROVER} --key ${approverKey}\n`);
+          say(`the Temporal UI shows the promotion waiting: ${server.uiUrl} (an unsigned "approve" signal from there is refused and recorded)`);
         } else {
           say(line);
         }
@@ -93,13 +98,15 @@ async function runDemo(): Promise<number> {
   }
 }
 
-function demoPipeline(bareRepo: string, apps: DemoApp[]): string {
+function demoPipeline(bareRepo: string, apps: DemoApp[], approverKey: string): string {
   const [dev, staging, production] = apps;
   return `# The demo's pipeline: dev and staging deploy on their own; production waits for a person.
 version: 1
 configRepo:
   url: ${bareRepo}
   branch: main
+approvers:
+  ${APPROVER}: { keys: ["${approverKey}"] }
 apps:
   ${APP}:
     image: ${IMAGE}
@@ -114,7 +121,7 @@ environments:
       - http: { name: smoke, url: "${staging.url}/health", expectStatus: 200 }
     soak: 2s
   - name: production
-    approval: { expiresIn: 72h }
+    approval: { from: [${APPROVER}], expiresIn: 72h }
     deploy: { gitops: { path: environments/production } }
     health: { http: { url: "${production.url}", interval: 250ms, timeout: 1m } }
 `;

@@ -1,12 +1,23 @@
 // The rules for human decisions sent to a running promotion. Pure, so the update validators,
 // the signal handlers and the tests all apply exactly the same rules.
+import type { SignedClaim } from './approvalPolicy';
 import type { PromotionStatus } from './promotionStatus';
 
 export interface ApprovalDecision {
   environment: string;
-  /** Who decides; free text until signed approvals arrive. */
+  /** Who decides: an approver named in gantry.yaml. */
   by: string;
   comment?: string;
+  /** The decision signed with the approver's SSH key (gantry approve --key). */
+  signed?: SignedClaim;
+}
+
+/** Lets one promotion deploy into an environment during a manual freeze; always signed, with a reason. */
+export interface FreezeOverride {
+  environment: string;
+  by: string;
+  reason: string;
+  signed?: SignedClaim;
 }
 
 export interface OperatorRequest {
@@ -56,6 +67,23 @@ function refuseShape(decision: unknown): string | undefined {
   if (!nonEmpty(d.environment)) return 'decision needs "environment"';
   if (!nonEmpty(d.by)) return 'decision needs "by" (who decides)';
   if (d.comment !== undefined && typeof d.comment !== 'string') return '"comment" must be a string';
+  if (d.signed !== undefined) {
+    const signed = d.signed as Record<string, unknown> | null;
+    if (typeof signed !== 'object' || signed === null || typeof signed.payload !== 'string' || typeof signed.signature !== 'string') {
+      return '"signed" must be {"payload", "signature"}';
+    }
+  }
+  return undefined;
+}
+
+export function refuseFreezeOverride(status: PromotionStatus, request: unknown): string | undefined {
+  const shape = refuseShape(request);
+  if (shape) return shape;
+  const r = request as FreezeOverride;
+  if (!nonEmpty(r.reason)) return 'a freeze override needs a reason';
+  if (status.outcome !== 'running') return `promotion already ${status.outcome}`;
+  if (!status.environments.some((e) => e.name === r.environment)) return `unknown environment "${r.environment}"`;
+  if (status.freezeOverrides.includes(r.environment)) return `${r.environment} already has a freeze override`;
   return undefined;
 }
 

@@ -1,7 +1,7 @@
 // What a promotion reports about itself: returned by the `status` query and as the workflow result.
 // Plain JSON so it can travel through queries, history and the CLI's --json output unchanged.
 
-export type Stage = 'verify' | 'approval' | 'deploy' | 'health' | 'gates' | 'soak' | 'done';
+export type Stage = 'verify' | 'approval' | 'freeze' | 'deploy' | 'health' | 'gates' | 'soak' | 'done';
 
 export type Outcome = 'running' | 'promoted' | 'failed' | 'rejected' | 'expired' | 'aborted';
 
@@ -29,6 +29,8 @@ export interface DecisionRecord {
   comment?: string;
   at: string;
   via: 'update' | 'signal';
+  /** SHA256 fingerprint of the SSH key that signed it; absent when unsigned. */
+  signer?: string;
 }
 
 export interface RefusedMessage {
@@ -37,7 +39,16 @@ export interface RefusedMessage {
   by?: string;
   reason: string;
   at: string;
-  via: 'signal';
+  via: 'update' | 'signal';
+}
+
+export interface FreezeWait {
+  environment: string;
+  /** The deny window's name, or "manual" for gantry freeze. */
+  window: string;
+  /** When the window closes; absent for a manual freeze (it lasts until gantry unfreeze). */
+  until?: string;
+  reason?: string;
 }
 
 export interface EnvironmentStatus {
@@ -47,6 +58,9 @@ export interface EnvironmentStatus {
   changed?: boolean;
   previousDigest?: string;
   gates: GateOutcome[];
+  /** Every accepted vote, in order. */
+  votes: DecisionRecord[];
+  /** The decision the votes added up to. */
   approval?: DecisionRecord;
 }
 
@@ -66,6 +80,10 @@ export interface PromotionStatus {
   environment?: string;
   paused: boolean;
   awaitingApproval?: AwaitingApproval;
+  /** Set while the promotion waits for a freeze to end. */
+  frozen?: FreezeWait;
+  /** Environments a signed override lets this promotion into despite a manual freeze. */
+  freezeOverrides: string[];
   /** One line for people: what the promotion is doing or waiting for right now. */
   waitingFor?: string;
   startedAt: string;

@@ -29,11 +29,47 @@ export interface EnvironmentPlan {
   gates: GateSpec[];
   soakMs: number;
   approval?: ApprovalSpec;
+  /** Deny windows (global and this environment's): the promotion waits while one is open. */
+  freezeWindows: FreezeWindow[];
+  /** Slack-compatible webhook for this environment's events. */
+  webhookUrl?: string;
 }
 
 export interface ApprovalSpec {
   /** How long the promotion waits for a decision before it ends as expired. */
   expiresInMs: number;
+  /** Distinct eligible approvers whose approval is needed. */
+  required: number;
+  /** Who may decide; undefined: anyone (only where signatures are optional and no approvers are named). */
+  eligible?: string[];
+  /** required: only decisions signed with the approver's key count. */
+  signatures: 'required' | 'optional';
+  /** Public keys (ssh-ed25519 lines) per eligible approver, pinned when the promotion starts. */
+  keys: Record<string, string[]>;
+  /** Reminders this long before expiry. */
+  remindBeforeMs: number[];
+}
+
+export type FreezeWindow = WeeklyFreezeWindow | OneOffFreezeWindow;
+
+export interface WeeklyFreezeWindow {
+  kind: 'weekly';
+  name: string;
+  /** 0 = Sunday ... 6 = Saturday, in timeZone. */
+  days: number[];
+  /** Minutes after local midnight; `to` may be 1440 (24:00). A window with to <= from runs past midnight. */
+  fromMinute: number;
+  toMinute: number;
+  timeZone: string;
+}
+
+export interface OneOffFreezeWindow {
+  kind: 'once';
+  name: string;
+  /** Local date-times YYYY-MM-DDTHH:MM in timeZone. */
+  from: string;
+  to: string;
+  timeZone: string;
 }
 
 export type DeployTarget = GitOpsTarget;

@@ -1,6 +1,10 @@
 // A Gantry worker: the promotion workflow plus every activity, on one task queue.
+import { Client } from '@temporalio/client';
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
 import { createActivities } from '../../activities';
+import { FileAuditStore, loadOrCreateAuditKey, type AuditStore } from '../audit';
 
 export interface GantryWorkerOptions {
   connection: NativeConnection;
@@ -9,19 +13,37 @@ export interface GantryWorkerOptions {
   /** A prebuilt bundle (bundleWorkflowCode), so many workers in one process bundle once. */
   workflowBundle?: WorkerOptions['workflowBundle'];
   identity?: string;
+  /** Where the audit log lives (default $GANTRY_DATA_DIR or ~/.gantry); its key in $GANTRY_AUDIT_KEY_DIR or <dataDir>/keys. */
+  dataDir?: string;
+  /** An audit store to use instead of the file in dataDir. */
+  auditStore?: AuditStore;
+  /** Replace some activities by name (the benchmarks register instant deploy, health, gates). */
+  activityOverrides?: Record<string, (...args: never[]) => Promise<unknown>>;
 }
 
 export async function createWorker(options: GantryWorkerOptions): Promise<Worker> {
+  const audit = options.auditStore ?? (await openAuditStore(options.dataDir ?? defaultDataDir()));
+  const client = new Client({ connection: options.connection, namespace: options.namespace });
   return Worker.create({
     connection: options.connection,
     namespace: options.namespace,
     taskQueue: options.taskQueue,
     ...(options.identity ? { identity: options.identity } : {}),
     ...(options.workflowBundle ? { workflowBundle: options.workflowBundle } : { workflowsPath: workflowsPath() }),
-    activities: createActivities(),
+    activities: { ...createActivities({ audit, client }), ...options.activityOverrides },
   });
 }
 
 export function workflowsPath(): string {
   return require.resolve('../../workflows');
+}
+
+export function defaultDataDir(): string {
+  return process.env.GANTRY_DATA_DIR ?? join(homedir(), '.gantry');
+}
+
+/** The audit log of this worker: <dataDir>/audit/audit.jsonl, signed with the worker's audit key. */
+export async function openAuditStore(dataDir: string): Promise<AuditStore> {
+  const signingKey = await loadOrCreateAuditKey(process.env.GANTRY_AUDIT_KEY_DIR ?? join(dataDir, 'keys'));
+  return FileAuditStore.open({ dataDir: join(dataDir, 'audit'), signingKey });
 }

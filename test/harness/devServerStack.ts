@@ -35,7 +35,7 @@ export async function startStack(options: { taskQueue?: string; worker?: boolean
   const workers: Array<{ stop(): Promise<void> }> = [];
   const startWorker = async () => {
     const connection = await NativeConnection.connect({ address: server.address });
-    const worker: Worker = await createWorker({ connection, namespace: 'default', taskQueue, workflowBundle: bundle });
+    const worker: Worker = await createWorker({ connection, namespace: 'default', taskQueue, workflowBundle: bundle, dataDir: dir });
     const running = worker.run();
     const handle = {
       async stop() {

@@ -6,7 +6,8 @@ import type { PromotionInput } from '../../src/pipeline/types';
 
 export interface TestEnvironment {
   name: string;
-  approval?: boolean | { expiresIn: string };
+  approval?: boolean | { expiresIn?: string; required?: number; from?: string[]; signatures?: 'required' | 'optional'; remindBefore?: string[] };
+  freeze?: string[]; // raw YAML flow mappings
   soak?: string;
   healthUrl?: string;
   gates?: string[]; // raw YAML list items
@@ -27,8 +28,10 @@ export function pipelineYaml(repoUrl: string, apps: string[], environments: Test
       '      gitops:',
       `        path: ${apps.length > 1 ? 'apps/{app}/' : ''}environments/${e.name}`,
       ...(e.healthUrl ? ['    health:', '      http:', `        url: ${e.healthUrl}`, '        interval: 200ms', '        timeout: 1m'] : []),
-      ...(e.approval === undefined ? [] : [`    approval: ${JSON.stringify(e.approval)}`]),
+      // Unsigned decisions unless the test says otherwise (the signed-approval tests do).
+      ...(e.approval === undefined || e.approval === false ? [] : [`    approval: ${JSON.stringify({ signatures: 'optional', ...(e.approval === true ? {} : e.approval) })}`]),
       ...(e.soak ? [`    soak: ${e.soak}`] : []),
+      ...(e.freeze ? ['    freeze:', ...e.freeze.map((f) => `      - ${f}`)] : []),
       ...(e.gates ? ['    gates:', ...e.gates.map((g) => `      - ${g}`)] : []),
     ]),
   ].join('\n');

@@ -5,8 +5,8 @@ import type { PromotionStatus } from '../../src/pipeline/promotionStatus';
 const waiting: PromotionStatus = {
   workflowId: 'promote/web/sha256:x', app: 'web', digest: 'sha256:x', requestedBy: 'ci', outcome: 'running', stage: 'approval', environment: 'production', paused: false,
   awaitingApproval: { environment: 'production', since: '2026-01-01T00:00:00.000Z', expiresAt: '2026-01-04T00:00:00.000Z' },
-  startedAt: '2026-01-01T00:00:00.000Z', timings: [], decisions: [], refused: [],
-  environments: [{ name: 'staging', state: 'promoted', gates: [] }, { name: 'production', state: 'awaiting-approval', gates: [] }],
+  startedAt: '2026-01-01T00:00:00.000Z', timings: [], decisions: [], refused: [], freezeOverrides: [],
+  environments: [{ name: 'staging', state: 'promoted', gates: [], votes: [] }, { name: 'production', state: 'awaiting-approval', gates: [], votes: [] }],
 };
 
 test.each<[string, unknown, PromotionStatus, string | undefined]>([

@@ -34,6 +34,11 @@ environments:
     health:
       kubernetesRollout: { namespace: production, deployment: web }
     approval: { expiresIn: 48h }
+approvers:
+  alice: { keys: ["ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIJx4SopBCgTagyVvPWG3q2IHsl7guLGM7J8LcOgLErAt alice@laptop"] }
+  bob: { keys: ["ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAICAFnJAE6CPD9YXi79uusnUQYKaiKBWWeYMsnOpvlqd6 bob@laptop"] }
+groups:
+  sre: [alice, bob]
 `;
 
 function problems(text: string): string[] {
@@ -62,13 +67,23 @@ test('a valid pipeline resolves into the plan a promotion runs with', () => {
     gates: [],
     soakMs: 0,
     approval: undefined,
+    freezeWindows: [],
+    webhookUrl: undefined,
   });
   expect(input.environments[1].gates).toEqual([
     { kind: 'http', name: 'http-1', url: 'http://127.0.0.1:8082/health', expectStatus: 200, contains: undefined, timeoutMs: 30_000 },
     { kind: 'command', name: 'it', run: 'npm run it', cwd: '/pipelines', env: {}, timeoutMs: 900_000, environmentUrl: undefined },
   ]);
   expect(input.environments[1].soakMs).toBe(600_000);
-  expect(input.environments[2].approval).toEqual({ expiresInMs: 48 * 3600_000 });
+  expect(input.environments[2].approval).toEqual({
+    expiresInMs: 48 * 3600_000,
+    required: 1,
+    eligible: ['alice', 'bob'],
+    signatures: 'required',
+    keys: { alice: ['ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIJx4SopBCgTagyVvPWG3q2IHsl7guLGM7J8LcOgLErAt alice@laptop'], bob: ['ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAICAFnJAE6CPD9YXi79uusnUQYKaiKBWWeYMsnOpvlqd6 bob@laptop'] },
+    remindBeforeMs: [],
+  });
+  expect(input.environments[0].freezeWindows).toEqual([]);
   expect(input.environments[2].health).toMatchObject({ kind: 'kubernetesRollout', namespace: 'production', deployment: 'web', timeoutMs: 600_000 });
 });
 
@@ -86,12 +101,11 @@ test('every problem in the file is reported at once', () => {
 });
 
 test.each([
-  ['an unknown field', ['    soak: 10m\n', '    soak: 10m\n    sok: 5m\n'], '25: environments[1].sok: unknown field "sok" (expected one of: name, deploy, health, gates, soak, approval, canary)'],
+  ['an unknown field', ['    soak: 10m\n', '    soak: 10m\n    sok: 5m\n'], '25: environments[1].sok: unknown field "sok" (expected one of: name, deploy, health, gates, soak, approval, canary, freeze, notifications)'],
   ['an unknown deploy target', ['      gitops:\n        path: environments/dev\n', '      helm:\n        chart: web\n'], '12: environments[0].deploy.helm: unknown field "helm" (expected one of: gitops)'],
   ['two health checks', ['      http:\n        url: http://127.0.0.1:8081\n', '      http:\n        url: http://127.0.0.1:8081\n      kubernetesRollout: { namespace: a, deployment: b }\n'], '14: environments[0].health: must name exactly one of: http, kubernetesRollout'],
-  ['a bad approval', ['approval: { expiresIn: 48h }', 'approval: yes please'], '31: environments[2].approval: must be true, false, or {expiresIn: <duration>}'],
-  ['a bad expiry', ['expiresIn: 48h', 'expiresIn: 2 days'], '31: environments[2].approval: must be true, false, or {expiresIn: <duration>}'],
-  ['canary steps', ['    approval: { expiresIn: 48h }\n', '    approval: { expiresIn: 48h }\n    canary: { steps: [{ setWeight: 5 }] }\n'], '32: environments[2].canary.steps: canary steps are not supported yet; leave steps empty'],
+  ['a bad approval', ['approval: { expiresIn: 48h }', 'approval: yes please'], '31: environments[2].approval: must be true, false, or {required, from, expiresIn, remindBefore, signatures}'],
+  ['a bad expiry', ['expiresIn: 48h', 'expiresIn: 2 days'], '31: environments[2].approval: must be true, false, or {required, from, expiresIn, remindBefore, signatures}'],
   ['a wrong type', ['      - command: { name: it, run: npm run it, timeout: 15m }', '      - command: { name: it, run: [npm], timeout: 15m }'], '23: environments[1].gates[1].command.run: must be string'],
   ['a bad URL', ['url: http://127.0.0.1:8081', 'url: localhost:8081'], '16: environments[0].health.http.url: "localhost:8081" does not match ^https?://'],
   ['a duplicate environment', ['  - name: staging\n', '  - name: dev\n'], '17: environments[1].name: duplicate environment "dev" (also environments[0])'],
@@ -122,4 +136,42 @@ test('start requests are checked against the pipeline', () => {
   expect(() => resolvePromotion(config, { app: 'web', digest: 'b'.repeat(64), requestedBy: 'ci' })).toThrow('digest must start with "sha256:"');
   expect(() => resolvePromotion(config, { app: 'web', digest: 'sha256:XYZ', requestedBy: 'ci' })).toThrow('digest must be sha256:<64 lowercase hex characters>');
   expect(() => resolvePromotion(config, { app: 'web', digest, commit: 'main', requestedBy: 'ci' })).toThrow('commit must be a git commit sha');
+});
+
+describe('approval policy, freeze windows and notifications', () => {
+  const base = VALID.replace('    approval: { expiresIn: 48h }\n', '    approval: { required: 2, from: [group:sre], remindBefore: [24h, 1h] }\n    freeze:\n      - { name: release-freeze, from: "2026-12-24T00:00", to: "2026-12-27T00:00", timeZone: Europe/Berlin }\n    notifications: { webhook: { url: "http://127.0.0.1:9/hook" } }\n') +
+    'freeze:\n  - { name: weekend, weekly: { days: [sat, sun], from: "00:00", to: "24:00" }, timeZone: UTC }\nnotifications: { webhook: { url: "http://127.0.0.1:9/all" } }\n';
+
+  test('resolve into the plan', () => {
+    const input = resolvePromotion(parseConfig(base, 'gantry.yaml', '/p'), { app: 'web', digest: `sha256:${'a'.repeat(64)}`, requestedBy: 'ci' });
+    const prod = input.environments[2];
+    expect(prod.approval).toMatchObject({ required: 2, eligible: ['alice', 'bob'], signatures: 'required', remindBeforeMs: [86_400_000, 3_600_000] });
+    expect(prod.freezeWindows).toEqual([
+      { kind: 'weekly', name: 'weekend', days: [6, 0], fromMinute: 0, toMinute: 1440, timeZone: 'UTC' },
+      { kind: 'once', name: 'release-freeze', from: '2026-12-24T00:00', to: '2026-12-27T00:00', timeZone: 'Europe/Berlin' },
+    ]);
+    expect(prod.webhookUrl).toBe('http://127.0.0.1:9/hook');
+    expect(input.environments[0].webhookUrl).toBe('http://127.0.0.1:9/all');
+  });
+
+  test.each<[string, [string, string], string]>([
+    ['an unknown approver', ['from: [group:sre]', 'from: [alice, zed]'], '31: environments[2].approval.from[1]: unknown approver "zed" (approvers: alice, bob)'],
+    ['an unknown group', ['from: [group:sre]', 'from: [group:ops]'], '31: environments[2].approval.from[0]: unknown group "ops"'],
+    ['more approvals than people', ['required: 2', 'required: 3'], '31: environments[2].approval.required: 3 approvals required but only 2 people may approve'],
+    ['signatures without keys', ['  bob: { keys: ["', '  bob: { }\n  bobby: { keys: ["'], '31: environments[2].approval: signatures are required but approver "bob" has no keys'],
+    ['a bad time zone', ['timeZone: UTC', 'timeZone: Mars/Olympus'], '41: freeze[0].timeZone: unknown time zone "Mars/Olympus"'],
+    ['a window ending before it starts', ['to: "2026-12-27T00:00"', 'to: "2026-12-20T00:00"'], '33: environments[2].freeze[0].to: must be after from'],
+    ['a window of both kinds', ['{ name: weekend, weekly:', '{ name: weekend, from: "2026-01-01T00:00", weekly:'], '41: freeze[0]: a freeze window is either weekly: {days, from, to} or a one-off from: and to: (YYYY-MM-DDTHH:MM), each with a timeZone'],
+    ['a bad key', ['alice: { keys: ["ssh-ed25519 ', 'alice: { keys: ["ssh-rsa '], expect.stringMatching(/^\d+: approvers\.alice\.keys\[0\]: "ssh-rsa .*" does not match/) as unknown as string],
+  ])('%s is refused', (_what, [from, to], expected) => {
+    expect(base).toContain(from);
+    expect(problems(base.replace(from, to))[0]).toEqual(expected);
+  });
+
+  test('an approval without approvers needs signatures: optional, said explicitly', () => {
+    const open = VALID.slice(0, VALID.indexOf('approvers:'));
+    expect(problems(open)).toEqual(['31: environments[2].approval: signed approvals need approvers with keys (top-level approvers:), or say signatures: optional']);
+    const unsigned = open.replace('approval: { expiresIn: 48h }', 'approval: { expiresIn: 48h, signatures: optional }');
+    expect(resolvePromotion(parseConfig(unsigned, 'gantry.yaml', '/p'), { app: 'web', digest: `sha256:${'a'.repeat(64)}`, requestedBy: 'ci' }).environments[2].approval).toMatchObject({ signatures: 'optional', eligible: undefined });
+  });
 });

@@ -1,13 +1,15 @@
 // Durable approval waits on the time-skipping server: days pass in seconds of wall time.
 import { WorkflowFailedError } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { bundleWorkflowCode, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { bundleWorkflowCode, type Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { temporal } from '@temporalio/proto';
-import { createActivities } from '../../activities';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { GantryClient } from '../../src/client/gantryClient';
 import { createConfigRepo } from '../../src/local/configRepo';
 import type { PromotionStatus } from '../../src/pipeline/promotionStatus';
-import { workflowsPath } from '../../src/worker/createWorker';
+import { createWorker, workflowsPath } from '../../src/worker/createWorker';
 import { commitsIn } from '../harness/gitInspect';
 import { pipelineYaml, promotionInput, testDigest } from '../harness/pipelineFile';
 import { createTimeSkippingEnv } from '../harness/timeSkipping';
@@ -21,7 +23,7 @@ let gantry: GantryClient;
 
 beforeAll(async () => {
   [env, bundle] = await Promise.all([createTimeSkippingEnv(), bundleWorkflowCode({ workflowsPath: workflowsPath(), logger: quietLogger })]);
-  worker = await Worker.create({ connection: env.nativeConnection, taskQueue: TASK_QUEUE, workflowBundle: bundle, activities: createActivities() });
+  worker = await createWorker({ connection: env.nativeConnection, namespace: 'default', taskQueue: TASK_QUEUE, workflowBundle: bundle, dataDir: mkdtempSync(join(tmpdir(), 'gantry-ts-')) });
   running = worker.run();
   gantry = new GantryClient(env.client, TASK_QUEUE, false);
 });

@@ -11,7 +11,8 @@ export interface ApprovalDecision {
   /** Image digest being promoted, e.g. "sha256:..." */
   digest: string;
   environment: string;
-  decision: 'approve' | 'reject';
+  /** approve/reject an approval wait; override-freeze lets this one promotion through a freeze. */
+  decision: 'approve' | 'reject' | 'override-freeze';
   /** Approver principal, as named in the allowed-signers file. */
   approver: string;
   /** ISO-8601 time of the decision. */
@@ -20,10 +21,12 @@ export interface ApprovalDecision {
   nonce: string;
   comment?: string;
   reason?: string;
+  /** The promotion's first run id: a decision for one run cannot be replayed onto a later run of the same digest. */
+  runId?: string;
 }
 
 const REQUIRED = ['workflowId', 'app', 'digest', 'environment', 'decision', 'approver', 'time', 'nonce'] as const;
-const OPTIONAL = ['comment', 'reason'] as const;
+const OPTIONAL = ['comment', 'reason', 'runId'] as const;
 
 export function canonicalDecisionPayload(decision: ApprovalDecision): string {
   const input = decision as unknown as Record<string, unknown>;
@@ -39,8 +42,8 @@ export function canonicalDecisionPayload(decision: ApprovalDecision): string {
     if (typeof value !== 'string') throw new TypeError(`approval decision: "${field}" must be a string`);
     picked[field] = value;
   }
-  if (picked.decision !== 'approve' && picked.decision !== 'reject') {
-    throw new TypeError(`approval decision: "decision" must be "approve" or "reject", got "${picked.decision}"`);
+  if (picked.decision !== 'approve' && picked.decision !== 'reject' && picked.decision !== 'override-freeze') {
+    throw new TypeError(`approval decision: "decision" must be "approve", "reject" or "override-freeze", got "${picked.decision}"`);
   }
   if (!/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/.test(picked.time) || Number.isNaN(Date.parse(picked.time))) {
     throw new TypeError(`approval decision: "time" must be an ISO-8601 timestamp with zone, got "${picked.time}"`);

@@ -9,6 +9,7 @@ import { printJson, requireText, withClient } from '../cliContext';
 interface DecideOptions {
   env: string;
   as: string;
+  key?: string;
   comment?: string;
   json?: boolean;
 }
@@ -18,7 +19,8 @@ export function registerDecide(program: Command, kind: DecisionKind): void {
     .command(`${kind} <app> <digest>`)
     .description(kind === 'approve' ? 'approve a promotion waiting for an environment' : 'reject a promotion waiting for an environment')
     .requiredOption('--env <environment>', 'the environment the decision is for')
-    .requiredOption('--as <name>', 'who decides')
+    .requiredOption('--as <name>', 'who decides (an approver named in gantry.yaml)')
+    .option('--key <path>', 'sign the decision with this SSH ed25519 key (default: $GANTRY_SIGNING_KEY)', process.env.GANTRY_SIGNING_KEY)
     .option('--comment <text>', kind === 'approve' ? 'why it is fine' : 'why it is rejected')
     .option('--json', 'print JSON')
     .action(async (app: string, digest: string, options: DecideOptions) => {
@@ -26,7 +28,7 @@ export function registerDecide(program: Command, kind: DecisionKind): void {
       if (invalid) throw new CliError(invalid, EXIT.badInput);
       const decision = { environment: requireText(options.env, '--env'), by: requireText(options.as, '--as'), comment: options.comment };
       await withClient(async (gantry) => {
-        const answer = await gantry.decide(kind, app, digest, decision);
+        const answer = await gantry.decide(kind, app, digest, decision, options.key);
         if (options.json) printJson(answer.accepted ? { accepted: true, workflowId: answer.status.workflowId } : answer);
         else if (answer.accepted) console.log(`accepted: ${kind === 'approve' ? 'approved' : 'rejected'} ${app} ${digest} for ${decision.environment}`);
         else console.error(`refused: ${answer.reason}`);

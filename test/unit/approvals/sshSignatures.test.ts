@@ -77,7 +77,7 @@ describe('canonicalDecisionPayload', () => {
   });
 
   it('rejects incomplete or invalid decisions', () => {
-    expect(() => canonicalDecisionPayload({ ...decision, decision: 'maybe' as 'approve' })).toThrow(/approve" or "reject/);
+    expect(() => canonicalDecisionPayload({ ...decision, decision: 'maybe' as 'approve' })).toThrow(/approve", "reject" or "override-freeze/);
     expect(() => canonicalDecisionPayload({ ...decision, nonce: '' })).toThrow(/nonce/);
     expect(() => canonicalDecisionPayload({ ...decision, time: 'yesterday' })).toThrow(/time/);
   });

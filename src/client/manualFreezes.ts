@@ -1,0 +1,56 @@
+// The incident switch: `gantry freeze` stops every promotion into an environment before its next
+// deploy there; `gantry unfreeze` lets them go on at once. The state lives in the freeze registry
+// workflow, so it survives restarts and every worker sees the same answer.
+import { WithStartWorkflowOperation, WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
+import { freezeLiftedSignal } from '../../workflows/messages';
+import { FREEZE_REGISTRY_ID, type freezeRegistry, freezesQuery, freezeUpdate, unfreezeUpdate, type ManualFreeze } from '../../workflows/freezeRegistry';
+import { GANTRY_ENVIRONMENT, GANTRY_STAGE } from '../pipeline/searchAttributes';
+import type { GantryClient } from './gantryClient';
+
+export type FreezeAnswer = { accepted: true; freezes: ManualFreeze[] } | { accepted: false; reason: string };
+
+export async function freezeEnvironment(gantry: GantryClient, request: { environment: string; by: string; reason: string }): Promise<FreezeAnswer> {
+  try {
+    const freezes = await gantry.client.workflow.executeUpdateWithStart(freezeUpdate, {
+      args: [request],
+      startWorkflowOperation: new WithStartWorkflowOperation<typeof freezeRegistry>('freezeRegistry', {
+        workflowId: FREEZE_REGISTRY_ID,
+        taskQueue: gantry.taskQueue,
+        args: [[]],
+        workflowIdConflictPolicy: 'USE_EXISTING',
+      }),
+    });
+    return { accepted: true, freezes };
+  } catch (err) {
+    if (err instanceof WorkflowUpdateFailedError) return { accepted: false, reason: err.cause?.message ?? err.message };
+    throw err;
+  }
+}
+
+export async function unfreezeEnvironment(gantry: GantryClient, request: { environment: string; by: string }): Promise<FreezeAnswer & { woken?: number }> {
+  let freezes: ManualFreeze[];
+  try {
+    freezes = await gantry.client.workflow.getHandle(FREEZE_REGISTRY_ID).executeUpdate(unfreezeUpdate, { args: [request] });
+  } catch (err) {
+    if (err instanceof WorkflowUpdateFailedError) return { accepted: false, reason: err.cause?.message ?? err.message };
+    if (err instanceof WorkflowNotFoundError) return { accepted: false, reason: `${request.environment} is not frozen` };
+    throw err;
+  }
+  // Promotions held by the freeze look again now instead of at their next periodic check.
+  let woken = 0;
+  const query = `WorkflowType = 'promoteArtifact' AND ExecutionStatus = 'Running' AND ${GANTRY_STAGE.name} = 'freeze' AND ${GANTRY_ENVIRONMENT.name} = '${request.environment.replace(/'/g, '')}'`;
+  for await (const wf of gantry.client.workflow.list({ query })) {
+    await gantry.client.workflow.getHandle(wf.workflowId).signal(freezeLiftedSignal).catch(() => undefined);
+    woken++;
+  }
+  return { accepted: true, freezes, woken };
+}
+
+export async function listFreezes(gantry: GantryClient): Promise<ManualFreeze[]> {
+  try {
+    return await gantry.client.workflow.getHandle(FREEZE_REGISTRY_ID).query(freezesQuery);
+  } catch (err) {
+    if (err instanceof WorkflowNotFoundError) return [];
+    throw err;
+  }
+}

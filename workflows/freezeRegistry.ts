@@ -1,0 +1,59 @@
+// The manual freezes in force (`gantry freeze` / `gantry unfreeze`): one small long-running
+// workflow per namespace and task queue, so the incident switch survives restarts and every
+// promotion reads the same answer.
+import { condition, continueAsNew, defineQuery, defineUpdate, setHandler, workflowInfo, allHandlersFinished } from '@temporalio/workflow';
+
+export const FREEZE_REGISTRY_ID = 'gantry/freezes';
+
+export interface ManualFreeze {
+  environment: string;
+  by: string;
+  reason: string;
+  at: string;
+}
+
+export const freezeUpdate = defineUpdate<ManualFreeze[], [Omit<ManualFreeze, 'at'>]>('freeze');
+export const unfreezeUpdate = defineUpdate<ManualFreeze[], [{ environment: string; by: string }]>('unfreeze');
+export const freezesQuery = defineQuery<ManualFreeze[]>('freezes');
+
+// Keeps the registry's history short; its whole state is the list it hands to the next run.
+const CHANGES_PER_RUN = 500;
+
+export async function freezeRegistry(initial: ManualFreeze[] = []): Promise<void> {
+  let freezes = initial;
+  let changes = 0;
+  setHandler(freezesQuery, () => freezes);
+  setHandler(
+    freezeUpdate,
+    (f) => {
+      freezes = [...freezes.filter((x) => x.environment !== f.environment), { ...f, at: new Date().toISOString() }];
+      changes++;
+      return freezes;
+    },
+    { validator: (f) => requireFields(f, ['environment', 'by', 'reason']) },
+  );
+  setHandler(
+    unfreezeUpdate,
+    (u) => {
+      freezes = freezes.filter((x) => x.environment !== u.environment);
+      changes++;
+      return freezes;
+    },
+    {
+      validator: (u) => {
+        requireFields(u, ['environment', 'by']);
+        if (!freezes.some((x) => x.environment === u.environment)) throw new Error(`${u.environment} is not frozen`);
+      },
+    },
+  );
+  await condition(() => changes >= CHANGES_PER_RUN || workflowInfo().continueAsNewSuggested);
+  await condition(allHandlersFinished);
+  await continueAsNew<typeof freezeRegistry>(freezes);
+}
+
+function requireFields(value: unknown, fields: string[]): void {
+  const v = value as Record<string, unknown> | null;
+  for (const f of fields) {
+    if (typeof v?.[f] !== 'string' || (v[f] as string).trim() === '') throw new Error(`"${f}" is required`);
+  }
+}
