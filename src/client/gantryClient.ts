@@ -126,7 +126,7 @@ export class GantryClient {
 
   /** Approve or reject; with keyPath the decision is signed with that SSH key (required where the pipeline says so). */
   async decide(kind: DecisionKind, app: string, digest: string, decision: ApprovalDecision, keyPath?: string): Promise<DecisionAnswer> {
-    const signed = keyPath ? await this.sign({ kind, app, digest, environment: decision.environment, approver: decision.by, comment: decision.comment }, keyPath) : undefined;
+    const signed = keyPath ? await this.sign({ kind, app, digest, environment: decision.environment, approver: decision.by, comment: decision.comment }, keyPath) : decision.signed;
     if (signed && 'accepted' in signed) return signed;
     return this.update(app, digest, kind === 'approve' ? msg.approveUpdate : msg.rejectUpdate, { ...decision, signed });
   }
