@@ -203,9 +203,15 @@ export function expire(spec: CanaryAnalysisSpec, s: AnalysisState, nowMs: number
   return end({ ...s, errorRate }, 'Inconclusive', 'max-duration', errorRate.reason, nowMs);
 }
 
-/** How long to sleep before the next read: the interval, or less to read once more at the deadline. */
+/**
+ * How long to sleep before the next read: to the next point of the interval grid counted from the
+ * start (reads do not drift by the time each read takes; a read slower than an interval skips a
+ * point), or less to read once more at the deadline.
+ */
 export function nextReadDelay(spec: CanaryAnalysisSpec, s: AnalysisState, nowMs: number): number {
-  return Math.max(1, Math.min(spec.intervalMs, s.deadlineMs - nowMs));
+  const sinceStart = Math.max(0, nowMs - s.startedAtMs);
+  const toGrid = spec.intervalMs - (sinceStart % spec.intervalMs);
+  return Math.max(1, Math.min(toGrid, s.deadlineMs - nowMs));
 }
 
 export function analysisResult(s: AnalysisState): CanaryAnalysisResult {

@@ -158,9 +158,11 @@ test('bucketWindow: per-le differences, "1" and "1.0" are one bucket, a decrease
   expect(bucketWindow(buckets(1, 2, 3, 4, 5), buckets(0, 0, 0, 0, 1))).toBe('reset');
 });
 
-test('nextReadDelay: the interval, or less so the last read lands on the deadline', () => {
+test('nextReadDelay: to the next point of the interval grid, or less so the last read lands on the deadline', () => {
   const s = startAnalysis(spec({ maxDurationMs: 25_000 }), 0, T0);
   expect(nextReadDelay(spec(), s, T0)).toBe(10_000);
+  expect(nextReadDelay(spec(), s, T0 + 10_250)).toBe(9_750);
+  expect(nextReadDelay(spec(), s, T0 + 12_000)).toBe(8_000);
   expect(nextReadDelay(spec(), s, T0 + 20_000)).toBe(5_000);
   expect(nextReadDelay(spec(), s, T0 + 30_000)).toBe(1);
 });

@@ -1,0 +1,76 @@
+// One canary analysis, as a child workflow of the promotion (started by runCanary.ts): every
+// interval a short activity reads the counters (and the latency buckets), and the pure state
+// machine in src/canary/analysisState.ts folds them into the sequential test's evidence, until the
+// test decides (Successful, Failed) or maxDuration ends it (Inconclusive). No heartbeats: each read
+// is a short activity with its own timeout. Every `continueAsNewEvery` reads (or when Temporal
+// suggests it) it continues as new carrying the state, so its history stays small however long
+// the analysis runs. Deterministic: time is workflow time, all I/O is in activities.
+import { ActivityFailure, ApplicationFailure, continueAsNew, isCancellation, proxyActivities, sleep, workflowInfo, type ActivityOptions } from '@temporalio/workflow';
+import type * as metrics from '../activities/metrics';
+import { analysisResult, nextReadDelay, observe, startAnalysis, type AnalysisReading, type AnalysisState, type ReadFailure } from '../src/canary/analysisState';
+import type { CanaryAnalysisResult, CanaryAnalysisSpec, MetricsProviderSpec } from '../src/canary/types';
+
+export interface CanaryAnalysisInput {
+  spec: CanaryAnalysisSpec;
+  provider: MetricsProviderSpec;
+  app: string;
+  environment: string;
+  stepIndex: number;
+  /** Carried across continue-as-new; absent on the first run. */
+  state?: AnalysisState;
+}
+
+const reads = proxyActivities<typeof metrics>({ startToCloseTimeout: '1m' });
+
+/** Timeouts and retries of one read: a few quick retries, then the interval is skipped. */
+export function metricsReadOptions(provider: MetricsProviderSpec, spec: CanaryAnalysisSpec): ActivityOptions {
+  return {
+    // Four queries run in parallel, each bounded by the provider's timeout.
+    startToCloseTimeout: provider.timeoutMs + 5_000,
+    retry: {
+      initialInterval: '1s',
+      backoffCoefficient: 2,
+      maximumInterval: Math.max(1_000, Math.min(10_000, spec.intervalMs)),
+      maximumAttempts: 3,
+      nonRetryableErrorTypes: ['MetricsQueryInvalid', 'MetricsAmbiguousResult', 'MetricsEmptyResult', 'MetricsNaN'],
+    },
+  };
+}
+
+export async function canaryAnalysis(input: CanaryAnalysisInput): Promise<CanaryAnalysisResult> {
+  const { spec } = input;
+  let state: AnalysisState = input.state ?? startAnalysis(spec, input.stepIndex, Date.now());
+  let readsThisRun = 0;
+  for (;;) {
+    if (state.intervals > 0) await sleep(nextReadDelay(spec, state, Date.now()));
+    const reading = await read(input);
+    state = observe(spec, state, reading, Date.now());
+    readsThisRun++;
+    if (state.decision !== 'Continue') return analysisResult(state);
+    if (readsThisRun >= spec.continueAsNewEvery || workflowInfo().continueAsNewSuggested) {
+      await continueAsNew<typeof canaryAnalysis>({ ...input, state: { ...state, runs: state.runs + 1 } });
+    }
+  }
+}
+
+async function read(input: CanaryAnalysisInput): Promise<AnalysisReading> {
+  const { spec, provider, environment } = input;
+  const options = metricsReadOptions(provider, spec);
+  const [counts, latency] = await Promise.allSettled([
+    reads.readCanaryCounts.executeWithOptions({ ...options, summary: `canary counts ${spec.name} ${environment}` }, [{ provider, queries: spec.queries }]),
+    spec.latency
+      ? reads.readLatencyBuckets.executeWithOptions({ ...options, summary: `canary latency ${spec.name} ${environment}` }, [{ provider, query: spec.latency.query }])
+      : Promise.resolve(undefined),
+  ]);
+  for (const r of [counts, latency]) if (r.status === 'rejected' && isCancellation(r.reason)) throw r.reason;
+  return {
+    ...(counts.status === 'fulfilled' ? { counts: counts.value } : { countsError: failure(counts.reason) }),
+    ...(latency.status === 'fulfilled' ? (latency.value ? { latency: latency.value } : {}) : { latencyError: failure(latency.reason) }),
+  };
+}
+
+function failure(err: unknown): ReadFailure {
+  const cause = err instanceof ActivityFailure ? err.cause : err;
+  if (cause instanceof ApplicationFailure) return { type: cause.type ?? undefined, message: cause.message };
+  return { message: cause instanceof Error ? cause.message : String(cause) };
+}
