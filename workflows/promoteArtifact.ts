@@ -43,6 +43,9 @@ const acts = proxyActivities<Activities>({ startToCloseTimeout: '1m' });
 // Audit writes and freeze look-ups are short and local to the worker: one marker event each in history.
 const local = proxyLocalActivities<Activities>(activityOptions.local);
 
+/** How long a finished promotion waits for its last notifications before it closes. */
+const NOTIFY_GRACE_MS = 10_000;
+
 /** How often a promotion held by a manual freeze looks again (gantry unfreeze also wakes it at once). */
 const MANUAL_FREEZE_RECHECK_MS = 60_000;
 
@@ -396,8 +399,8 @@ export async function promoteArtifact(input: PromotionInput): Promise<PromotionR
   const last = input.environments[input.environments.length - 1]?.name;
   notify(status.outcome, status.outcome === 'promoted' ? last : status.environment, `${input.app} ${shortDigest(input.digest)} ${status.outcome}${status.reason ? `: ${status.reason}` : status.outcome === 'promoted' ? ` to ${last}` : ''}.`);
   await CancellationScope.nonCancellable(() => audit('finished', undefined, { outcome: status.outcome, reason: status.reason ?? null }));
-  // Notifications already sent or given up; their retries are bounded (activityOptions.notify).
-  await Promise.all(pending);
+  // Give notifications still retrying a short grace to land; a dead webhook never holds the result long.
+  await Promise.race([Promise.all(pending), sleep(NOTIFY_GRACE_MS)]);
   if (status.outcome !== 'promoted') {
     // A failed execution shows as Failed in the Temporal UI and lets the digest be promoted again.
     throw ApplicationFailure.create({
