@@ -400,7 +400,7 @@ export async function promoteArtifact(input: PromotionInput): Promise<PromotionR
   notify(status.outcome, status.outcome === 'promoted' ? last : status.environment, `${input.app} ${shortDigest(input.digest)} ${status.outcome}${status.reason ? `: ${status.reason}` : status.outcome === 'promoted' ? ` to ${last}` : ''}.`);
   await CancellationScope.nonCancellable(() => audit('finished', undefined, { outcome: status.outcome, reason: status.reason ?? null }));
   // Give notifications still retrying a short grace to land; a dead webhook never holds the result long.
-  await Promise.race([Promise.all(pending), sleep(NOTIFY_GRACE_MS)]);
+  if (pending.length > 0) await Promise.race([Promise.all(pending), sleep(NOTIFY_GRACE_MS)]);
   if (status.outcome !== 'promoted') {
     // A failed execution shows as Failed in the Temporal UI and lets the digest be promoted again.
     throw ApplicationFailure.create({
