@@ -274,7 +274,8 @@ export async function promoteArtifact(input: PromotionInput): Promise<PromotionR
           }),
       ),
     );
-    pending.push(reminding.catch(() => undefined));
+    // Cancelled when the wait ends; the notifications they sent are tracked in `pending`.
+    void reminding.catch(() => undefined);
     try {
       const decided = await condition(() => e.approval !== undefined, spec.expiresInMs);
       if (!decided) {
