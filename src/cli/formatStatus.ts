@@ -24,7 +24,7 @@ export function formatStatus(s: PromotionStatus): string {
   for (const e of s.environments) {
     const extra = [
       e.commit ? `commit ${e.commit.slice(0, 12)}${e.changed === false ? ' (already there)' : ''}` : '',
-      e.approval ? `${e.approval.kind === 'approve' ? 'approved' : 'rejected'} by ${e.approval.by}` : '',
+      e.votes.length ? e.votes.map((v) => `${v.kind === 'approve' ? 'approved' : 'rejected'} by ${v.by}${v.signer ? ` (signed ${v.signer.slice(0, 19)}…)` : ' (unsigned)'}`).join(', ') : '',
       ...e.gates.map((g) => `gate ${g.name} ${g.passed ? 'passed' : 'FAILED'}`),
     ].filter(Boolean);
     lines.push(`    ${STATE_MARK[e.state] ?? ' '} ${e.name.padEnd(12)} ${e.state}${extra.length ? `  ${extra.join(', ')}` : ''}`);
