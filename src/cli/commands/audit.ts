@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { AUDIT_FILE_NAME, AUDIT_PUBLIC_KEY_FILE, exportAudit, verifyAuditFile } from '../../audit';
-import { defaultDataDir } from '../../worker/createWorker';
+import { defaultDataDir } from '../../worker/dataDir';
 import { CliError, EXIT } from '../exitCodes';
 import { printJson } from '../cliContext';
 
