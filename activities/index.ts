@@ -8,7 +8,9 @@ import { deploy } from './deploy';
 import { readManualFreezesWith } from './freeze/readManualFreezes';
 import { runGate } from './gates';
 import { checkHealth } from './health';
+import { readCanaryCounts, readLatencyBuckets } from './metrics';
 import { notifyWebhook } from './notify/webhook';
+import { setCanaryWeight } from './traffic';
 import { verifyArtifact } from './verifyArtifact';
 
 export interface ActivityResources {
@@ -24,6 +26,9 @@ export function createActivities(resources: ActivityResources) {
     runGate,
     verifyDecisionSignature,
     notifyWebhook,
+    setCanaryWeight,
+    readCanaryCounts,
+    readLatencyBuckets,
     recordAudit: recordAuditWith(resources.audit),
     readManualFreezes: readManualFreezesWith(resources.client),
   };

@@ -20,6 +20,8 @@ export interface DeployRequest {
   digest: string;
   environment: string;
   workflowId: string;
+  /** Set when this deploy puts the environment back on an earlier digest. */
+  rollback?: { from: string; reason: string };
 }
 
 export interface DeployResult {

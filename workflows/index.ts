@@ -1,3 +1,4 @@
 // Every workflow the Gantry worker registers.
 export { promoteArtifact } from './promoteArtifact';
 export { freezeRegistry } from './freezeRegistry';
+export { canaryAnalysis } from './canaryAnalysis';

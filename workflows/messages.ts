@@ -2,7 +2,7 @@
 // with a reason before anything enters history); signals carry the same decisions for senders
 // that cannot wait for an answer, such as the Temporal UI. Both end in the same handler.
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
-import type { ApprovalDecision, FreezeOverride, OperatorRequest } from '../src/pipeline/decisions';
+import type { ApprovalDecision, FreezeOverride, OperatorRequest, RollbackRequest } from '../src/pipeline/decisions';
 import type { PromotionStatus } from '../src/pipeline/promotionStatus';
 
 /** Refusals about who decided or what was signed are answered here (and recorded); refusals that
@@ -25,6 +25,8 @@ export const abortSignal = defineSignal<[OperatorRequest]>('abort');
 export const pauseSignal = defineSignal<[OperatorRequest]>('pause');
 export const resumeSignal = defineSignal<[OperatorRequest]>('resume');
 
+export const rollbackUpdate = defineUpdate<MessageAnswer, [RollbackRequest]>('rollback');
+export const rollbackSignal = defineSignal<[RollbackRequest]>('rollback');
 export const overrideFreezeUpdate = defineUpdate<MessageAnswer, [FreezeOverride]>('overrideFreeze');
 /** Sent by `gantry unfreeze` to promotions waiting on a manual freeze: look again now. */
 export const freezeLiftedSignal = defineSignal<[]>('freezeLifted');

@@ -18,14 +18,17 @@ import {
 import type * as activities from '../activities';
 import type { AuditEventKind, JsonValue } from '../src/audit/auditRecord';
 import { screenDecision, tallyVotes, type SignedKind } from '../src/pipeline/approvalPolicy';
+import type { CanaryAnalysisResult, CanaryStepRecord } from '../src/canary/types';
 import {
   refuseDecision,
   refuseFreezeOverride,
   refuseOperatorRequest,
+  refuseRollback,
   type ApprovalDecision,
   type DecisionKind,
   type FreezeOverride,
   type OperatorRequest,
+  type RollbackRequest,
 } from '../src/pipeline/decisions';
 import { shortDigest } from '../src/pipeline/digest';
 import { formatDuration } from '../src/pipeline/duration';
@@ -35,6 +38,7 @@ import { GANTRY_APP, GANTRY_AWAITING_APPROVAL, GANTRY_ENVIRONMENT, GANTRY_STAGE 
 import type { ApprovalSpec, EnvironmentPlan, PromotionInput } from '../src/pipeline/types';
 import { activityOptions } from './activityOptions';
 import * as msg from './messages';
+import { runCanary } from './runCanary';
 
 type Activities = ReturnType<typeof activities.createActivities>;
 
@@ -83,7 +87,10 @@ export async function promoteArtifact(input: PromotionInput): Promise<PromotionR
     if (indexed) upsertSearchAttributes(attrs);
   };
   let abortReason: string | undefined;
+  let rollbackRequest: RollbackRequest | undefined;
+  let pauseReason: string | undefined;
   let pipelineScope: CancellationScope | undefined;
+  const auditsInFlight: Promise<unknown>[] = [];
   let freezeLifted = false;
   const usedNonces: string[] = [];
   const pending: Promise<unknown>[] = [];
@@ -163,7 +170,10 @@ export async function promoteArtifact(input: PromotionInput): Promise<PromotionR
 
   const operate = (kind: 'abort' | 'pause' | 'resume', r: OperatorRequest) => {
     if (kind === 'pause') status.paused = true;
-    if (kind === 'resume') status.paused = false;
+    if (kind === 'resume') {
+      status.paused = false;
+      pauseReason = undefined;
+    }
     if (kind === 'abort') {
       abortReason = `aborted by ${r.by}${r.reason ? `: ${r.reason}` : ''}`;
       pipelineScope?.cancel();
@@ -195,6 +205,16 @@ export async function promoteArtifact(input: PromotionInput): Promise<PromotionR
       else operate(kind, r);
     });
   }
+  const requestRollback = (r: RollbackRequest) => {
+    rollbackRequest = r;
+    pipelineScope?.cancel();
+  };
+  setHandler(msg.rollbackUpdate, (r) => (requestRollback(r), { accepted: true, status }), { validator: (r) => rejectIf(refuseRollback(status, r)) });
+  setHandler(msg.rollbackSignal, (r) => {
+    const reason = refuseRollback(status, r);
+    if (reason) status.refused.push({ kind: 'rollback', environment: r?.environment, by: r?.by, reason, at: now(), via: 'signal' });
+    else requestRollback(r);
+  });
   setHandler(msg.overrideFreezeUpdate, (o) => judgeOverride(o), { validator: (o) => rejectIf(refuseFreezeOverride(status, o)) });
   setHandler(msg.freezeLiftedSignal, () => {
     freezeLifted = true;
@@ -209,7 +229,7 @@ export async function promoteArtifact(input: PromotionInput): Promise<PromotionR
     const votes = a ? envStatus(a.environment).votes.filter((v) => v.kind === 'approve').length : 0;
     const required = a ? (envPlan(a.environment).approval?.required ?? 1) : 1;
     status.waitingFor = status.paused
-      ? `paused before the next stage (${status.stage}${where})`
+      ? (pauseReason ?? `paused before the next stage (${status.stage}${where})`)
       : a
         ? `approval for ${a.environment} (${votes} of ${required}; expires ${a.expiresAt})`
         : f
@@ -332,7 +352,14 @@ export async function promoteArtifact(input: PromotionInput): Promise<PromotionR
     e.state = 'in-progress';
     const deployed = await stage('deploy', env.name, () =>
       acts.deploy.executeWithOptions({ ...activityOptions.deploy, summary: label('deploy', env.name) }, [
-        { target: env.deploy, app: input.app, digest: input.digest, environment: env.name, workflowId: info.workflowId },
+        {
+          target: env.deploy,
+          app: input.app,
+          digest: input.digest,
+          environment: env.name,
+          workflowId: info.workflowId,
+          ...(input.rollback ? { rollback: { from: input.rollback.from, reason: `by ${input.rollback.by}${input.rollback.reason ? `: ${input.rollback.reason}` : ''}` } } : {}),
+        },
       ]),
     );
     Object.assign(e, { commit: deployed.commit, changed: deployed.changed, previousDigest: deployed.previousDigest });
@@ -346,7 +373,9 @@ export async function promoteArtifact(input: PromotionInput): Promise<PromotionR
         ]),
       );
     }
-    if (env.gates.length > 0) {
+    const fast = input.rollback?.fastTrack ?? false;
+    if (env.canary && !fast) await canary(env, env.canary);
+    if (env.gates.length > 0 && !fast) {
       await stage('gates', env.name, async () => {
         for (const gate of env.gates) {
           const outcome: GateOutcome = await acts.runGate.executeWithOptions(
@@ -359,8 +388,55 @@ export async function promoteArtifact(input: PromotionInput): Promise<PromotionR
         }
       });
     }
-    if (env.soakMs > 0) await stage('soak', env.name, () => sleep(env.soakMs));
+    if (env.soakMs > 0 && !fast) await stage('soak', env.name, () => sleep(env.soakMs));
     e.state = 'promoted';
+  }
+
+  /** Walks the canary steps; a failed analysis rolls the environment back with the evidence. */
+  async function canary(env: EnvironmentPlan, plan: NonNullable<EnvironmentPlan['canary']>) {
+    const e = envStatus(env.name);
+    const evidence = (e.canary = { steps: [] as CanaryStepRecord[], analyses: [] as CanaryAnalysisResult[], weight: 0 });
+    const result = await runCanary(plan, {
+      app: input.app,
+      digest: input.digest,
+      environment: env.name,
+      workflowId: info.workflowId,
+      stage: (_name, run) => stage('canary', env.name, run),
+      isPaused: () => status.paused,
+      waitForResume: async (reason) => {
+        status.paused = true;
+        pauseReason = reason;
+        describeWait();
+        await condition(() => !status.paused);
+      },
+      onAnalysis: (analysis) => {
+        evidence.analyses.push(analysis);
+        auditsInFlight.push(audit('canary-decision', env.name, JSON.parse(JSON.stringify(analysis)) as JsonValue));
+      },
+      onStep: (step) => {
+        evidence.steps[step.index] = { ...step };
+      },
+    });
+    evidence.weight = result.evidence.weight;
+    await Promise.all(auditsInFlight.splice(0));
+    if (result.outcome === 'Failed') await rollBack(env, `canary failed: ${result.reason ?? 'analysis failed'}`);
+    if (result.outcome === 'Aborted') throw new PromotionEnded('aborted', `canary in ${env.name} aborted: ${result.reason ?? ''}`.trim());
+  }
+
+  /** Puts the environment back on the digest it ran before this promotion, and ends as rolled back. */
+  async function rollBack(env: EnvironmentPlan, reason: string): Promise<never> {
+    const e = envStatus(env.name);
+    const to = e.previousDigest;
+    if (!to) throw new PromotionEnded('rolled-back', `${reason}; ${env.name} ran no earlier digest, so its config was left as it is`);
+    await stage('rollback', env.name, () =>
+      acts.deploy.executeWithOptions({ ...activityOptions.deploy, summary: `rollback ${env.name} to ${shortDigest(to)}` }, [
+        { target: env.deploy, app: input.app, digest: to, environment: env.name, workflowId: info.workflowId, rollback: { from: input.digest, reason } },
+      ]),
+    );
+    e.state = 'rolled-back';
+    e.rolledBackTo = to;
+    await audit('rollback', env.name, { from: input.digest, to, reason });
+    throw new PromotionEnded('rolled-back', `${env.name} rolled back to ${shortDigest(to)}: ${reason}`);
   }
 
   // --- the promotion ---------------------------------------------------------------------------
@@ -377,11 +453,22 @@ export async function promoteArtifact(input: PromotionInput): Promise<PromotionR
       await audit('verified', undefined, { ...verified });
       for (const env of input.environments) await promoteTo(env);
     });
-    status.outcome = 'promoted';
+    status.outcome = input.rollback ? 'rolled-back' : 'promoted';
+    if (input.rollback) {
+      status.reason = `${input.environments.map((e) => e.name).join(', ')} back on ${shortDigest(input.digest)} (took out ${shortDigest(input.rollback.from)}) by ${input.rollback.by}${input.rollback.reason ? `: ${input.rollback.reason}` : ''}`;
+      for (const e of status.environments) if (e.state === 'promoted') e.rolledBackTo = input.digest;
+    }
   } catch (err) {
     if (err instanceof PromotionEnded) {
       status.outcome = err.outcome;
       status.reason = err.message;
+    } else if (rollbackRequest !== undefined && isCancellation(err)) {
+      const r = rollbackRequest;
+      const outcome = await CancellationScope.nonCancellable(() =>
+        rollBack(envPlan(r.environment), `by ${r.by}${r.reason ? `: ${r.reason}` : ''}`).catch((ended: unknown) => ended),
+      );
+      status.outcome = outcome instanceof PromotionEnded ? outcome.outcome : 'failed';
+      status.reason = outcome instanceof PromotionEnded ? outcome.message : `rollback failed: ${failureMessage(outcome)}`;
     } else if (abortReason !== undefined && isCancellation(err)) {
       status.outcome = 'aborted';
       status.reason = abortReason;
@@ -390,22 +477,24 @@ export async function promoteArtifact(input: PromotionInput): Promise<PromotionR
       status.reason = `${status.stage}${status.environment ? ` ${status.environment}` : ''} failed: ${failureMessage(err)}`;
     }
     const current = status.environment ? envStatus(status.environment) : undefined;
-    if (current && current.state === 'in-progress') current.state = 'failed';
+    if (current && current.state === 'in-progress') current.state = status.outcome === 'rolled-back' ? 'rolled-back' : 'failed';
   }
   status.finishedAt = now();
   status.frozen = undefined;
-  status.stage = status.outcome === 'promoted' ? 'done' : status.stage;
-  index([{ key: GANTRY_STAGE, value: status.outcome === 'promoted' ? 'done' : status.outcome }]);
+  // A promotion succeeds when it reached the last environment; a rollback run, when it put the environment back.
+  const succeeded = status.outcome === (input.rollback ? 'rolled-back' : 'promoted');
+  status.stage = succeeded ? 'done' : status.stage;
+  index([{ key: GANTRY_STAGE, value: succeeded ? 'done' : status.outcome }]);
   describeWait();
   const last = input.environments[input.environments.length - 1]?.name;
   notify(status.outcome, status.outcome === 'promoted' ? last : status.environment, `${input.app} ${shortDigest(input.digest)} ${status.outcome}${status.reason ? `: ${status.reason}` : status.outcome === 'promoted' ? ` to ${last}` : ''}.`);
   await CancellationScope.nonCancellable(() => audit('finished', undefined, { outcome: status.outcome, reason: status.reason ?? null }));
   // Give notifications still retrying a short grace to land; a dead webhook never holds the result long.
   if (pending.length > 0) await Promise.race([Promise.all(pending), sleep(NOTIFY_GRACE_MS)]);
-  if (status.outcome !== 'promoted') {
+  if (!succeeded) {
     // A failed execution shows as Failed in the Temporal UI and lets the digest be promoted again.
     throw ApplicationFailure.create({
-      type: `Promotion${status.outcome[0].toUpperCase()}${status.outcome.slice(1)}`,
+      type: `Promotion${status.outcome.split('-').map((w) => w[0].toUpperCase() + w.slice(1)).join('')}`,
       message: status.reason ?? status.outcome,
       nonRetryable: true,
       details: [status],

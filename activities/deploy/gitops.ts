@@ -65,15 +65,19 @@ async function readOverlay(file: string, target: GitOpsTarget): Promise<string> 
 }
 
 function commitMessage(request: DeployRequest, previousDigest: string | undefined): string {
+  const subject = request.rollback
+    ? `roll back ${request.app} in ${request.environment} to ${shortDigest(request.digest)}`
+    : `promote ${request.app} to ${request.environment}: ${shortDigest(request.digest)}`;
   return [
-    `promote ${request.app} to ${request.environment}: ${shortDigest(request.digest)}`,
+    subject,
     '',
-    previousDigest ? `Replaces ${previousDigest}.` : `First digest pinned for ${request.app} in ${request.environment}.`,
+    request.rollback ? `Takes out ${request.rollback.from}: ${request.rollback.reason}` : previousDigest ? `Replaces ${previousDigest}.` : `First digest pinned for ${request.app} in ${request.environment}.`,
     '',
     `Gantry-Workflow: ${request.workflowId}`,
     `Gantry-App: ${request.app}`,
     `Gantry-Environment: ${request.environment}`,
     `Gantry-Digest: ${request.digest}`,
+    ...(request.rollback ? [`Gantry-Rollback-Of: ${request.rollback.from}`] : []),
   ].join('\n');
 }
 

@@ -6,16 +6,11 @@ import { approveCommand, formatTiming } from './formatStatus';
 
 const POLL_MS = 250;
 
-export async function followPromotion(
-  gantry: GantryClient,
-  app: string,
-  digest: string,
-  print: (line: string) => void,
-): Promise<PromotionStatus> {
+export async function followPromotion(gantry: GantryClient, workflowId: string, print: (line: string) => void): Promise<PromotionStatus> {
   const printed = new Map<number, string>();
   let lastWait: string | undefined;
   for (;;) {
-    const status = await gantry.status(app, digest);
+    const status = await gantry.statusById(workflowId);
     status.timings.forEach((t, i) => {
       const line = formatTiming(t);
       if (printed.get(i) !== line) {
@@ -25,7 +20,13 @@ export async function followPromotion(
       }
     });
     const a = status.awaitingApproval;
-    const wait = a ? `awaiting approval for ${a.environment} until ${a.expiresAt}; to approve:\n  ${approveCommand(app, digest, a.environment)}` : status.paused ? 'paused; resume with: gantry resume' : undefined;
+    const wait = a
+      ? `awaiting approval for ${a.environment} until ${a.expiresAt}; to approve:\n  ${approveCommand(status.app, status.digest, a.environment)}`
+      : status.paused
+        ? `${status.waitingFor ?? 'paused'}; resume with: gantry resume ${status.app} ${status.digest} --as <you>`
+        : status.frozen
+          ? status.waitingFor
+          : undefined;
     if (wait && wait !== lastWait) print(wait);
     lastWait = wait;
     if (status.outcome !== 'running') return status;

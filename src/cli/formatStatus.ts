@@ -26,6 +26,8 @@ export function formatStatus(s: PromotionStatus): string {
       e.commit ? `commit ${e.commit.slice(0, 12)}${e.changed === false ? ' (already there)' : ''}` : '',
       e.votes.length ? e.votes.map((v) => `${v.kind === 'approve' ? 'approved' : 'rejected'} by ${v.by}${v.signer ? ` (signed ${v.signer.slice(0, 19)}…)` : ' (unsigned)'}`).join(', ') : '',
       ...e.gates.map((g) => `gate ${g.name} ${g.passed ? 'passed' : 'FAILED'}`),
+      ...(e.canary?.analyses ?? []).map((a) => `canary ${a.name} ${a.decision} after ${a.requestsToDecision.total} requests`),
+      e.rolledBackTo ? `rolled back to ${e.rolledBackTo.slice(0, 19)}` : '',
     ].filter(Boolean);
     lines.push(`    ${STATE_MARK[e.state] ?? ' '} ${e.name.padEnd(12)} ${e.state}${extra.length ? `  ${extra.join(', ')}` : ''}`);
   }
@@ -47,7 +49,7 @@ export function formatTiming(t: StageTiming): string {
 }
 
 export function approveCommand(app: string, digest: string, environment: string): string {
-  return `gantry approve ${app} ${digest} --env ${environment} --as <your-name>`;
+  return `gantry approve ${app} ${digest} --env ${environment} --as <your-name> --key <your ssh key>`;
 }
 
 export function oneLine(s: PromotionStatus): string {

@@ -5,6 +5,7 @@ import { registerDecide } from './commands/decide';
 import { registerFreeze } from './commands/freeze';
 import { registerList } from './commands/list';
 import { registerOperate } from './commands/operate';
+import { registerRollback } from './commands/rollback';
 import { registerStart } from './commands/start';
 import { registerStatus } from './commands/status';
 import { registerValidate } from './commands/validate';
@@ -24,6 +25,7 @@ export function buildProgram(): Command {
   registerOperate(program, 'abort');
   registerOperate(program, 'pause');
   registerOperate(program, 'resume');
+  registerRollback(program);
   registerStatus(program);
   registerList(program);
   registerWatch(program);

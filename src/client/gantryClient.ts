@@ -9,7 +9,7 @@ import {
   WorkflowUpdateFailedError,
   type WorkflowHandle,
 } from '@temporalio/client';
-import { ApplicationFailure, type UpdateDefinition } from '@temporalio/common';
+import { ApplicationFailure, type SearchAttributePair, type UpdateDefinition } from '@temporalio/common';
 import * as msg from '../../workflows/messages';
 import type { promoteArtifact } from '../../workflows/promoteArtifact';
 import type { SignedClaim } from '../pipeline/approvalPolicy';
@@ -85,13 +85,7 @@ export class GantryClient {
         workflowIdConflictPolicy: 'USE_EXISTING',
         staticSummary: `promote ${input.app} ${shortDigest(input.digest)} through ${input.environments.map((e) => e.name).join(' → ')}`,
         staticDetails: `requested by ${input.requestedBy}${input.commit ? `, commit ${input.commit}` : ''}`,
-        typedSearchAttributes: !this.searchAttributes ? undefined : [
-          { key: GANTRY_APP, value: input.app },
-          { key: GANTRY_DIGEST, value: input.digest },
-          { key: GANTRY_STAGE, value: 'verify' },
-          { key: GANTRY_ENVIRONMENT, value: '' },
-          { key: GANTRY_AWAITING_APPROVAL, value: false },
-        ],
+        ...this.searchAttributesFor(input),
       });
       const runId = handle.firstExecutionRunId;
       const described = await handle.describe();
@@ -105,15 +99,33 @@ export class GantryClient {
     }
   }
 
+  /** Gantry's search attributes for a new promotion (none where the server cannot register them). */
+  searchAttributesFor(input: PromotionInput): { typedSearchAttributes?: SearchAttributePair[] } {
+    if (!this.searchAttributes) return {};
+    return {
+      typedSearchAttributes: [
+        { key: GANTRY_APP, value: input.app },
+        { key: GANTRY_DIGEST, value: input.digest },
+        { key: GANTRY_STAGE, value: 'verify' },
+        { key: GANTRY_ENVIRONMENT, value: '' },
+        { key: GANTRY_AWAITING_APPROVAL, value: false },
+      ],
+    };
+  }
+
   handle(app: string, digest: string): WorkflowHandle<typeof promoteArtifact> {
     return this.client.workflow.getHandle(promotionWorkflowId(app, digest));
   }
 
   /** The promotion's status: live from the workflow while it runs, from its result once closed. */
   async status(app: string, digest: string): Promise<PromotionStatus> {
-    const workflowId = promotionWorkflowId(app, digest);
+    return this.statusById(promotionWorkflowId(app, digest));
+  }
+
+  /** Status by workflow id: promotions (promote/...) and rollback runs (rollback/...). */
+  async statusById(workflowId: string): Promise<PromotionStatus> {
     const described = await this.describe(workflowId);
-    if (!described) throw new UnknownPromotionError(`no promotion of ${app} ${digest} (workflow ${workflowId})`);
+    if (!described) throw new UnknownPromotionError(`no promotion ${workflowId}`);
     const handle = this.client.workflow.getHandle<typeof promoteArtifact>(workflowId);
     if (described.status === 'RUNNING') return handle.query(msg.statusQuery);
     return this.finalStatus(handle);

@@ -8,6 +8,7 @@ import canarySchema from '../../schema/canary.schema.json';
 import schema from '../../schema/gantry.schema.json';
 import { ConfigError, formatPath, type ConfigProblem } from './configError';
 import { parseAllowedSigners } from '../approvals/signing/allowedSigners';
+import { canaryProblems } from '../canary/resolveCanary';
 import type { EnvironmentConfig, FreezeWindowConfig, GantryConfig } from './configTypes';
 
 const ajv = new Ajv({ allErrors: true, verbose: true, strict: false });
@@ -93,9 +94,6 @@ function schemaProblems(errors: ErrorObject[], lineOf: (p: Array<string | number
           ? 'a freeze window is either weekly: {days, from, to} or a one-off from: and to: (YYYY-MM-DDTHH:MM), each with a timeZone'
           : 'must be true, false, or {required, from, expiresIn, remindBefore, signatures}';
         break;
-      case 'maxItems':
-        message = segments.includes('canary') ? 'canary steps are not supported yet; leave steps empty' : e.message ?? 'too many items';
-        break;
       case 'minProperties':
       case 'maxProperties': {
         const parent = e.parentSchema as { properties?: object; maxProperties?: number };
@@ -142,6 +140,7 @@ function semanticProblems(config: GantryConfig, lineOf: (p: Array<string | numbe
     const names = new Map<string, number>();
     envs.forEach((env, i) => {
       approvalProblems(config, env, [...at, i], add);
+      for (const p of canaryProblems(env.canary, { app: name, environment: env.name })) add([...at, i, 'canary', ...p.segments], p.message);
       freezeProblems(env.freeze, [...at, i, 'freeze'], add);
       if (names.has(env.name)) add([...at, i, 'name'], `duplicate environment "${env.name}" (also ${formatPath([...at, names.get(env.name)!])})`);
       names.set(env.name, i);

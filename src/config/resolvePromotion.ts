@@ -1,6 +1,7 @@
 // Turns gantry.yaml plus a start request into the exact pipeline one promotion runs with:
 // defaults filled in, durations in milliseconds, relative repo paths made absolute.
 import { isAbsolute, resolve } from 'node:path';
+import { resolveCanary } from '../canary/resolveCanary';
 import { digestError } from '../pipeline/digest';
 import { parseDuration } from '../pipeline/duration';
 import type { ApprovalSpec, EnvironmentPlan, FreezeWindow, GateSpec, HealthCheck, PromotionInput, RegistryRef } from '../pipeline/types';
@@ -77,6 +78,7 @@ function resolveEnvironment(raw: EnvironmentConfig, ctx: EnvContext): Environmen
     approval: env.approval ? resolveApproval(env.approval === true ? {} : env.approval, ctx.config) : undefined,
     freezeWindows: [...(ctx.config.freeze ?? []), ...(env.freeze ?? [])].map(resolveFreezeWindow),
     webhookUrl: env.notifications?.webhook?.url ?? ctx.config.notifications?.webhook?.url,
+    canary: resolveCanary(env.canary, { app: ctx.app, environment: env.name }),
   };
 }
 

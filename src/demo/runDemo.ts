@@ -71,7 +71,7 @@ async function runDemo(): Promise<number> {
       const input = resolvePromotion(loadConfig(configFile), { app: APP, digest, requestedBy: 'demo' });
       const started = await gantry.start(input);
       say(`promoting ${APP} ${digest}: ${server.uiUrl}/namespaces/default/workflows/${encodeURIComponent(started.workflowId)}`);
-      const final = await followPromotion(gantry, APP, digest, (line) => {
+      const final = await followPromotion(gantry, started.workflowId, (line) => {
         if (line.startsWith('awaiting approval')) {
           say(`waiting for the production approval, which must be signed. In another terminal, run:\n\n  TEMPORAL_ADDRESS=${server.address} ${join(PROJECT_ROOT, 'bin', 'gantry')} approve ${APP} ${digest} --env production --as ${APPROVER} --key ${approverKey}\n`);
           say(`the Temporal UI shows the promotion waiting: ${server.uiUrl} (an unsigned "approve" signal from there is refused and recorded)`);

@@ -27,6 +27,13 @@ export interface OperatorRequest {
 
 export type DecisionKind = 'approve' | 'reject';
 
+/** Puts an environment this promotion deployed back on the digest it ran before. */
+export interface RollbackRequest {
+  environment: string;
+  by: string;
+  reason?: string;
+}
+
 /** Why a decision cannot be accepted now, or undefined when it can. */
 export function refuseDecision(status: PromotionStatus, decision: unknown): string | undefined {
   const shape = refuseShape(decision);
@@ -73,6 +80,16 @@ function refuseShape(decision: unknown): string | undefined {
       return '"signed" must be {"payload", "signature"}';
     }
   }
+  return undefined;
+}
+
+export function refuseRollback(status: PromotionStatus, request: unknown): string | undefined {
+  const r = request as RollbackRequest | null;
+  if (typeof r !== 'object' || r === null || !nonEmpty(r.by) || !nonEmpty(r.environment)) return 'rollback needs {"environment", "by"}';
+  if (status.outcome !== 'running') return `promotion already ${status.outcome}`;
+  const env = status.environments.find((e) => e.name === r.environment);
+  if (!env) return `unknown environment "${r.environment}"`;
+  if (env.commit === undefined) return `${r.environment} was not deployed by this promotion yet`;
   return undefined;
 }
 

@@ -1,11 +1,13 @@
+import type { CanaryEvidence } from '../canary/types';
+
 // What a promotion reports about itself: returned by the `status` query and as the workflow result.
 // Plain JSON so it can travel through queries, history and the CLI's --json output unchanged.
 
-export type Stage = 'verify' | 'approval' | 'freeze' | 'deploy' | 'health' | 'gates' | 'soak' | 'done';
+export type Stage = 'verify' | 'approval' | 'freeze' | 'deploy' | 'health' | 'canary' | 'gates' | 'soak' | 'rollback' | 'done';
 
-export type Outcome = 'running' | 'promoted' | 'failed' | 'rejected' | 'expired' | 'aborted';
+export type Outcome = 'running' | 'promoted' | 'failed' | 'rejected' | 'expired' | 'aborted' | 'rolled-back';
 
-export type EnvironmentState = 'pending' | 'awaiting-approval' | 'in-progress' | 'promoted' | 'failed' | 'skipped';
+export type EnvironmentState = 'pending' | 'awaiting-approval' | 'in-progress' | 'promoted' | 'failed' | 'skipped' | 'rolled-back';
 
 export interface StageTiming {
   stage: Stage;
@@ -62,6 +64,10 @@ export interface EnvironmentStatus {
   votes: DecisionRecord[];
   /** The decision the votes added up to. */
   approval?: DecisionRecord;
+  /** Canary steps and analyses (decision, counts, log-likelihood ratio, thresholds, requests to decision). */
+  canary?: CanaryEvidence;
+  /** Set when the environment was put back on the digest it ran before. */
+  rolledBackTo?: string;
 }
 
 export interface AwaitingApproval {

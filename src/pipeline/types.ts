@@ -1,6 +1,8 @@
 // The resolved pipeline a promotion runs with. It is computed once from gantry.yaml when the
 // promotion starts and passed into the workflow, so a run never changes its pipeline mid-flight.
 
+import type { CanaryPlan } from '../canary/types';
+
 export interface PromotionInput {
   app: string;
   /** sha256:<64 hex>: the immutable artifact being promoted. */
@@ -13,6 +15,17 @@ export interface PromotionInput {
   requestedBy: string;
   registry?: RegistryRef;
   environments: EnvironmentPlan[];
+  /** Set when this run puts an environment back on an earlier digest (gantry rollback). */
+  rollback?: RollbackPlan;
+}
+
+export interface RollbackPlan {
+  /** The digest being taken out of the environment. */
+  from: string;
+  by: string;
+  reason?: string;
+  /** Skip gates and soak: get back to the known-good digest as fast as health allows. */
+  fastTrack: boolean;
 }
 
 export interface RegistryRef {
@@ -33,6 +46,8 @@ export interface EnvironmentPlan {
   freezeWindows: FreezeWindow[];
   /** Slack-compatible webhook for this environment's events. */
   webhookUrl?: string;
+  /** Canary steps run after the deploy is healthy, before the gates. */
+  canary?: CanaryPlan;
 }
 
 export interface ApprovalSpec {

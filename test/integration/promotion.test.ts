@@ -3,6 +3,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startDemoApp, type DemoApp } from '../../src/demo/demoApp';
+import { readKustomizeDigest } from '../../src/gitops/kustomizeImage';
 import { createConfigRepo } from '../../src/local/configRepo';
 import { freePort } from '../../src/local/freePort';
 import { commitsIn, fileAt } from '../harness/gitInspect';
@@ -181,7 +182,7 @@ test('start --wait prints each stage, the approve command, and exits 0 once prom
   for (const stage of ['verify', 'deploy dev', 'health dev', 'deploy staging', 'health staging', 'gates staging', 'soak staging', 'approval production', 'deploy production', 'health production']) {
     expect(lines).toContainEqual(expect.stringMatching(new RegExp(`^✓ ${stage} \\(\\d+(ms|s)\\)$`)));
   }
-  expect(done.stdout).toContain(`  gantry approve web ${digest} --env production --as <your-name>`);
+  expect(done.stdout).toContain(`  gantry approve web ${digest} --env production --as <your-name> --key <your ssh key>`);
   expect(lines).toContain(`web ${digest.slice(0, 19)} promoted`);
 
   const history = await stack.gantry.handle('web', digest).fetchHistory();
@@ -195,4 +196,25 @@ test('start --wait prints each stage, the approve command, and exits 0 once prom
     `deploy staging ${short}`, `health staging ${short}`, `gate smoke staging ${short}`,
     `deploy production ${short}`, `health production ${short}`,
   ]);
+});
+
+test('gantry rollback of a running promotion reverts the environment in place and ends it rolled back', async () => {
+  const before = testDigest();
+  await gantry('start', '--app', 'web', '--digest', before);
+  await awaitingProduction(before);
+  await gantry('approve', 'web', before, '--env', 'production', '--as', 'alice');
+  expect((await stack.gantry.result('web', before)).outcome).toBe('promoted');
+  const digest = testDigest();
+  await gantry('start', '--app', 'web', '--digest', digest);
+  await awaitingProduction(digest);
+  expect(readKustomizeDigest(fileAt(repo, 'environments/staging/kustomization.yaml'), 'registry.example.com/acme/web')).toBe(digest);
+
+  const rolled = await gantry('rollback', 'web', '--env', 'staging', '--as', 'ops', '--reason', 'error budget', '--wait');
+  expect(rolled.stdout).toContain(`accepted: rolling back staging inside the running promotion promote/web/${digest}`);
+  expect(rolled.code).toBe(0);
+  const result = await stack.gantry.result('web', digest);
+  expect(result).toMatchObject({ outcome: 'rolled-back', reason: `staging rolled back to ${before.slice(0, 19)}: by ops: error budget` });
+  expect(result.environments.map((e) => e.state)).toEqual(['promoted', 'rolled-back', 'awaiting-approval']);
+  expect(readKustomizeDigest(fileAt(repo, 'environments/staging/kustomization.yaml'), 'registry.example.com/acme/web')).toBe(before);
+  expect(commitsIn(repo)[0]).toMatchObject({ subject: `roll back web in staging to ${before.slice(0, 19)}`, trailers: expect.objectContaining({ 'Gantry-Rollback-Of': digest }) });
 });

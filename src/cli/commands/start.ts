@@ -52,7 +52,7 @@ export function registerStart(program: Command): void {
           if (options.json) printJson(started);
           return;
         }
-        const final = await followPromotion(gantry, options.app, options.digest, options.json ? () => {} : (l) => console.log(l));
+        const final = await followPromotion(gantry, started.workflowId, options.json ? () => {} : (l) => console.log(l));
         if (options.json) printJson({ ...started, status: final });
         else console.log(oneLine(final));
         if (final.outcome !== 'promoted') process.exitCode = EXIT.failed;

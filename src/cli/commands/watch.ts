@@ -1,7 +1,7 @@
 // gantry watch: follow one promotion live until it ends; exit code as for start --wait.
 import type { Command } from 'commander';
 import { UnknownPromotionError } from '../../client/gantryClient';
-import { digestError } from '../../pipeline/digest';
+import { digestError, promotionWorkflowId } from '../../pipeline/digest';
 import { CliError, EXIT } from '../exitCodes';
 import { followPromotion } from '../followPromotion';
 import { oneLine } from '../formatStatus';
@@ -16,7 +16,7 @@ export function registerWatch(program: Command): void {
       if (invalid) throw new CliError(invalid, EXIT.badInput);
       await withClient(async (gantry) => {
         try {
-          const final = await followPromotion(gantry, app, digest, (l) => console.log(l));
+          const final = await followPromotion(gantry, promotionWorkflowId(app, digest), (l) => console.log(l));
           console.log(oneLine(final));
           if (final.outcome !== 'promoted') process.exitCode = EXIT.failed;
         } catch (err) {

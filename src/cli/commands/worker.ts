@@ -1,12 +1,20 @@
 // gantry worker: runs the promotion workflow and its activities against any Temporal
 // (address, namespace, TLS or API key from the standard Temporal env vars or a profile).
+// --metrics-port serves Prometheus metrics: the Temporal runtime's own and Gantry's promotion
+// counters and histograms (src/worker/metrics.ts), on 127.0.0.1 unless --metrics-host says otherwise.
 import type { Command } from 'commander';
 import { Connection } from '@temporalio/client';
-import { NativeConnection } from '@temporalio/worker';
+import type { NativeConnection } from '@temporalio/worker';
 import { connectionSettings } from '../../client/connectionSettings';
 import { registerSearchAttributes } from '../../client/registerSearchAttributes';
-import { createWorker } from '../../worker/createWorker';
 import { CliError, EXIT } from '../exitCodes';
+
+interface WorkerOptions {
+  taskQueue?: string;
+  registerSearchAttributes: boolean;
+  metricsPort?: number;
+  metricsHost: string;
+}
 
 export function registerWorker(program: Command): void {
   program
@@ -14,9 +22,27 @@ export function registerWorker(program: Command): void {
     .description('run a Gantry worker (TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_API_KEY, TEMPORAL_TLS_*, TEMPORAL_PROFILE)')
     .option('--task-queue <name>', 'task queue (default: $GANTRY_TASK_QUEUE or gantry)')
     .option('--no-register-search-attributes', 'do not add missing Gantry search attributes to the namespace')
-    .action(async (options: { taskQueue?: string; registerSearchAttributes: boolean }) => {
+    .option('--metrics-port <port>', 'serve Prometheus metrics on http://<metrics-host>:<port>/metrics', parsePort)
+    .option('--metrics-host <host>', 'address the metrics endpoint binds to', '127.0.0.1')
+    .action(async (options: WorkerOptions) => {
+      // Loaded here rather than at the top: the worker's modules (the SDK's native bridge, the
+      // activities with their git and Kubernetes clients) cost every other command about a second.
+      const [{ NativeConnection }, { createWorker }, { bindAddress, bundleGantryWorkflows, installMetricsRuntime }] = await Promise.all([
+        import('@temporalio/worker'),
+        import('../../worker/createWorker.js'),
+        import('../../worker/metrics.js'),
+      ]);
       const settings = connectionSettings();
       const taskQueue = options.taskQueue ?? settings.taskQueue;
+      // The runtime is process-wide and must exist before the first connection: install it first.
+      const metrics = options.metricsPort !== undefined ? { host: options.metricsHost, port: options.metricsPort } : undefined;
+      if (metrics) {
+        try {
+          installMetricsRuntime(metrics);
+        } catch (err) {
+          throw new CliError(`cannot serve metrics on ${bindAddress(metrics)}: ${(err as Error).message}`, EXIT.badInput);
+        }
+      }
       let connection: NativeConnection;
       try {
         connection = await NativeConnection.connect(settings.connectionOptions);
@@ -24,11 +50,20 @@ export function registerWorker(program: Command): void {
         throw new CliError(`cannot reach Temporal at ${settings.connectionOptions.address}: ${(err as Error).message}`, EXIT.unavailable);
       }
       if (options.registerSearchAttributes) await ensureSearchAttributes(settings);
-      const worker = await createWorker({ connection, namespace: settings.namespace, taskQueue });
+      // Bundled once, here, with the interceptor that emits Gantry's metrics (a no-op without --metrics-port).
+      const workflowBundle = await bundleGantryWorkflows();
+      const worker = await createWorker({ connection, namespace: settings.namespace, taskQueue, workflowBundle });
+      if (metrics) console.log(`gantry worker metrics on http://${bindAddress(metrics)}/metrics`);
       console.log(`gantry worker polling ${taskQueue} on ${settings.connectionOptions.address} (namespace ${settings.namespace})`);
       await worker.run();
       await connection.close();
     });
+}
+
+function parsePort(value: string): number {
+  const port = Number(value);
+  if (!/^\d+$/.test(value) || port < 1 || port > 65535) throw new CliError(`--metrics-port must be a port number (1-65535), got "${value}"`, EXIT.badInput);
+  return port;
 }
 
 async function ensureSearchAttributes(settings: ReturnType<typeof connectionSettings>): Promise<void> {

@@ -1,0 +1,78 @@
+// gantry rollback: put an environment back on the digest it ran before the app's last promotion
+// there. A promotion still running is rolled back in place (its canary weight goes to 0 and the
+// deploy target is reverted); a finished one gets a rollback run that deploys the earlier digest.
+import { rollbackUpdate } from '../../workflows/messages';
+import type { promoteArtifact } from '../../workflows/promoteArtifact';
+import { resolvePromotion } from '../config/resolvePromotion';
+import type { GantryConfig } from '../config/configTypes';
+import { shortDigest } from '../pipeline/digest';
+import type { PromotionStatus } from '../pipeline/promotionStatus';
+import type { GantryClient } from './gantryClient';
+
+export interface RollbackRequestOptions {
+  app: string;
+  environment: string;
+  by: string;
+  reason?: string;
+  /** Skip gates and soak (and canary steps) on the way back. */
+  fastTrack: boolean;
+}
+
+export type RollbackAnswer =
+  | { accepted: true; workflowId: string; from: string; to?: string; inPlace: boolean }
+  | { accepted: false; reason: string };
+
+/** How far back to look for the app's last promotion into the environment. */
+const SEARCH_LIMIT = 50;
+
+export async function rollback(gantry: GantryClient, config: GantryConfig, r: RollbackRequestOptions): Promise<RollbackAnswer> {
+  const last = await lastPromotionInto(gantry, r.app, r.environment);
+  if (!last) return { accepted: false, reason: `no promotion of ${r.app} has deployed ${r.environment}` };
+  const env = last.environments.find((e) => e.name === r.environment)!;
+  if (last.outcome === 'running') {
+    const answer = await gantry.client.workflow
+      .getHandle(last.workflowId)
+      .executeUpdate(rollbackUpdate, { args: [{ environment: r.environment, by: r.by, reason: r.reason }] })
+      .then(() => ({ accepted: true as const }))
+      .catch((err: Error & { cause?: Error }) => ({ accepted: false as const, reason: err.cause?.message ?? err.message }));
+    return answer.accepted ? { accepted: true, workflowId: last.workflowId, from: last.digest, to: env.previousDigest, inPlace: true } : answer;
+  }
+  if (env.rolledBackTo) return { accepted: false, reason: `${r.environment} was already rolled back to ${shortDigest(env.rolledBackTo)} by ${last.workflowId}` };
+  const to = env.previousDigest;
+  if (!to) return { accepted: false, reason: `${r.environment} ran no digest before ${shortDigest(last.digest)}: nothing to roll back to` };
+
+  const workflowId = `rollback/${r.app}/${r.environment}/${last.digest}`;
+  const earlier = await gantry.client.workflow
+    .getHandle(workflowId)
+    .describe()
+    .catch(() => undefined);
+  if (earlier?.status.name === 'RUNNING') return { accepted: true, workflowId, from: last.digest, to, inPlace: false };
+  if (earlier?.status.name === 'COMPLETED') return { accepted: false, reason: `${r.environment} was already rolled back to ${shortDigest(to)} by ${workflowId}` };
+
+  const input = resolvePromotion(config, { app: r.app, digest: to, requestedBy: r.by });
+  const plan = input.environments.find((e) => e.name === r.environment);
+  if (!plan) return { accepted: false, reason: `gantry.yaml has no environment ${r.environment} for ${r.app}` };
+  // The rollback is itself the decision: no approval wait on the way back to a known-good digest.
+  input.environments = [{ ...plan, approval: undefined }];
+  input.rollback = { from: last.digest, by: r.by, reason: r.reason, fastTrack: r.fastTrack };
+  await gantry.client.workflow.start<typeof promoteArtifact>('promoteArtifact', {
+    workflowId,
+    taskQueue: gantry.taskQueue,
+    args: [input],
+    workflowIdConflictPolicy: 'USE_EXISTING',
+    staticSummary: `roll back ${r.app} in ${r.environment} to ${shortDigest(to)}`,
+    ...gantry.searchAttributesFor(input),
+  });
+  return { accepted: true, workflowId, from: last.digest, to, inPlace: false };
+}
+
+/** The newest promotion of the app (not a rollback run) that deployed the environment. */
+async function lastPromotionInto(gantry: GantryClient, app: string, environment: string): Promise<PromotionStatus | undefined> {
+  for (const p of await gantry.list({ app, limit: SEARCH_LIMIT })) {
+    if (!p.workflowId.startsWith('promote/') || !p.digest) continue;
+    const status = await gantry.status(app, p.digest).catch(() => undefined);
+    const env = status?.environments.find((e) => e.name === environment);
+    if (status && env?.commit !== undefined) return status;
+  }
+  return undefined;
+}
