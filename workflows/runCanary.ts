@@ -171,39 +171,81 @@ export async function runCanary(plan: CanaryPlan, ctx: RunCanaryContext): Promis
     }
   }
 
+  // The background analysis runs beside the steps, in a scope of its own; a Failed decision
+  // cancels the steps' scope, and the walk ends as Failed with traffic back on stable.
+  let backgroundFailure: CanaryAnalysisResult | undefined;
+  const backgroundScope = new CancellationScope();
+  const stepsScope = new CancellationScope();
+  const background = plan.backgroundAnalysis;
+  const watching = background
+    ? backgroundScope
+        .run(() =>
+          executeChild(canaryAnalysis, {
+            workflowId: canaryChildId(ctx.workflowId, ctx.environment, -1).replace(/\/-1$/, '/background'),
+            args: [{ spec: background, provider: plan.metrics!, app: ctx.app, environment: ctx.environment, stepIndex: -1 }],
+          }),
+        )
+        .then((result) => {
+          evidence.analyses.push(result);
+          ctx.onAnalysis(result);
+          if (result.decision === 'Failed') {
+            backgroundFailure = result;
+            stepsScope.cancel();
+          }
+        })
+        .catch(() => undefined) // cancelled when the steps end, or the child broke: no verdict either way
+    : Promise.resolve();
+
   let current: CanaryStepRecord | undefined;
   try {
-    for (const [index, step] of plan.steps.entries()) {
-      if (ctx.isPaused()) await ctx.waitForResume(`paused before canary step ${index + 1} of ${plan.steps.length} (${describeStep(step)})`);
-      const record: CanaryStepRecord = { index, kind: step.kind, description: describeStep(step), startedAt: now() };
-      current = record;
-      evidence.steps.push(record);
-      ctx.onStep?.(record);
-      await ctx.stage('canary', () => runStep(step, index, record));
-      record.finishedAt = now();
-      record.result ??= 'ok';
-      current = undefined;
-      ctx.onStep?.(record);
-    }
+    await stepsScope.run(walk);
+    backgroundScope.cancel();
+    await watching;
     return { outcome: 'Successful', evidence };
   } catch (err) {
-    if (current) {
-      current.finishedAt = now();
-      current.result ??= isCancellation(err) ? 'cancelled' : 'failed';
-      current.detail ??= failureMessage(err);
-      ctx.onStep?.(current);
-    }
+    backgroundScope.cancel();
     if (err instanceof CanaryEnded) return { outcome: err.outcome, evidence, reason: err.message };
-    if (isCancellation(err)) {
-      // An operator aborted: traffic back to stable whatever happens, then let the abort through.
-      await CancellationScope.nonCancellable(backToStable);
-      throw err;
-    }
-    if (err instanceof ActivityFailure) {
-      // The router could not be driven (after retries): no verdict on the canary, stop it.
-      return { outcome: 'Aborted', evidence, reason: `${current?.description ?? 'canary step'} failed in ${ctx.environment}: ${failureMessage(err)}; ${await backToStable()}` };
+    if (backgroundFailure && isCancellation(err)) {
+      if (current) Object.assign(current, { finishedAt: now(), result: 'failed', detail: `background analysis failed: ${backgroundFailure.reason}` });
+      if (current) ctx.onStep?.(current);
+      return { outcome: 'Failed', evidence, reason: `background analysis ${backgroundFailure.name} failed in ${ctx.environment}: ${backgroundFailure.reason}; ${await CancellationScope.nonCancellable(backToStable)}` };
     }
     throw err;
+  }
+
+  async function walk(): Promise<void> {
+    try {
+      for (const [index, step] of plan.steps.entries()) {
+        if (ctx.isPaused()) await ctx.waitForResume(`paused before canary step ${index + 1} of ${plan.steps.length} (${describeStep(step)})`);
+        const record: CanaryStepRecord = { index, kind: step.kind, description: describeStep(step), startedAt: now() };
+        current = record;
+        evidence.steps.push(record);
+        ctx.onStep?.(record);
+        await ctx.stage('canary', () => runStep(step, index, record));
+        record.finishedAt = now();
+        record.result ??= 'ok';
+        current = undefined;
+        ctx.onStep?.(record);
+      }
+    } catch (err) {
+      if (current) {
+        current.finishedAt = now();
+        current.result ??= isCancellation(err) ? 'cancelled' : 'failed';
+        current.detail ??= failureMessage(err);
+        ctx.onStep?.(current);
+      }
+      if (err instanceof CanaryEnded) throw err;
+      if (isCancellation(err)) {
+        // An operator aborted: traffic back to stable whatever happens, then let the abort through.
+        if (!backgroundFailure) await CancellationScope.nonCancellable(backToStable);
+        throw err;
+      }
+      if (err instanceof ActivityFailure) {
+        // The router could not be driven (after retries): no verdict on the canary, stop it.
+        throw new CanaryEnded('Aborted', `${current?.description ?? 'canary step'} failed in ${ctx.environment}: ${failureMessage(err)}; ${await backToStable()}`);
+      }
+      throw err;
+    }
   }
 }
 

@@ -144,7 +144,7 @@ function substitute(v: unknown, ctx: { app: string; environment: string }): unkn
 function resolve(rawInput: unknown, ctx: { app: string; environment: string }): { plan?: CanaryPlan; problems: CanaryProblem[] } {
   const c = new Collector();
   if (rawInput === undefined || rawInput === null) return { problems: [] };
-  const raw = c.mapping(substitute(rawInput, ctx), [], ['router', 'metrics', 'steps', 'onInconclusive']);
+  const raw = c.mapping(substitute(rawInput, ctx), [], ['router', 'metrics', 'steps', 'onInconclusive', 'backgroundAnalysis']);
   if (!raw) return { problems: c.problems };
 
   if (raw.steps !== undefined && !Array.isArray(raw.steps)) c.add(['steps'], 'must be a list of steps');
@@ -182,12 +182,17 @@ function resolve(rawInput: unknown, ctx: { app: string; environment: string }): 
       if (analysis) steps.push({ kind: 'analysis', analysis });
     }
   });
+  // A background analysis watches from the first weight above 0 until the last step ends.
+  const firstWeight = steps.find((s): s is Extract<CanaryStep, { kind: 'setWeight' }> => s.kind === 'setWeight' && s.weight > 0 && s.weight < 100);
+  const backgroundAnalysis =
+    raw.backgroundAnalysis === undefined ? undefined : resolveAnalysis(c, raw.backgroundAnalysis, ['backgroundAnalysis'], -1, firstWeight?.weight ?? 0);
+  if (raw.backgroundAnalysis !== undefined && raw.metrics === undefined) c.add(['metrics'], 'required (backgroundAnalysis reads metrics)');
   if (firstAnalysis !== undefined && raw.metrics === undefined) c.add(['metrics'], `required (step ${firstAnalysis} is an analysis)`);
   if (rawSteps.length > 0 && weight !== null && weight !== 100 && c.problems.length === 0) {
     c.add(['steps'], `must end with the canary at 100% (add "- setWeight: 100" last); these steps leave it at ${weight}%`);
   }
   if (c.problems.length > 0 || rawSteps.length === 0) return { problems: c.problems };
-  return { plan: { router: router!, ...(metrics ? { metrics } : {}), steps, onInconclusive }, problems: [] };
+  return { plan: { router: router!, ...(metrics ? { metrics } : {}), steps, onInconclusive, ...(backgroundAnalysis ? { backgroundAnalysis } : {}) }, problems: [] };
 }
 
 function resolveRouter(c: Collector, v: unknown): RouterSpec | undefined {
@@ -249,7 +254,7 @@ function resolveAnalysis(c: Collector, v: unknown, at: PathSegment[], stepIndex:
   if (weight !== null && (weight <= 0 || weight >= 100)) {
     c.add(at, `runs with the canary at ${weight}%: set a weight between 1 and 99 in an earlier step (an analysis compares canary and stable traffic)`);
   }
-  const name = c.text(a.name, [...at, 'name'], `analysis-${stepIndex}`);
+  const name = c.text(a.name, [...at, 'name'], stepIndex < 0 ? 'background' : `analysis-${stepIndex}`);
 
   let queries: CanaryAnalysisSpec['queries'] | undefined;
   const er = a.errorRate === undefined ? (c.add([...at, 'errorRate'], 'required'), undefined) : c.mapping(a.errorRate, [...at, 'errorRate'], ['canary', 'stable']);

@@ -11,6 +11,8 @@ export interface CanaryPlan {
   steps: CanaryStep[];
   /** What an analysis that ends Inconclusive does: abort the canary, or pause for a person. */
   onInconclusive: 'abort' | 'pause';
+  /** Runs beside the steps; a Failed decision stops the walk and rolls back whatever step is running. */
+  backgroundAnalysis?: CanaryAnalysisSpec;
 }
 
 // ---------------------------------------------------------------------------------------------

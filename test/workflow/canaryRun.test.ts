@@ -204,3 +204,38 @@ test('a router that cannot be reached ends the canary Aborted with the reason (n
     'setWeight 10 failed in production: HAProxy runtime API at /tmp/gantry-no-such-haproxy.sock unreachable: ENOENT; setting the canary weight back to 0 FAILED: HAProxy runtime API at /tmp/gantry-no-such-haproxy.sock unreachable: ENOENT',
   );
 });
+
+test('a background analysis watches across steps: a regression during a long pause rolls back at once', async () => {
+  const p = resolveCanary(
+    {
+      router: { haproxy: { socket: haproxy.router.socket, backend: haproxy.router.backend, timeout: '2s' } },
+      metrics: { prometheus: { url: prometheus.url, timeout: '2s' } },
+      backgroundAnalysis: { errorRate: QUERIES, interval: '30s', maxDuration: '6h' },
+      steps: [{ setWeight: 10 }, { pause: '1h' }, { setWeight: 50 }, { pause: '1h' }, { setWeight: 100 }],
+    },
+    { app: 'web', environment: 'production' },
+  )!;
+  expect(p.backgroundAnalysis).toMatchObject({ name: 'background' });
+  const r = await (await start(p, countsScript({ canary: 0.05, stable: 0.01 }))).result();
+  expect(r.result?.outcome).toBe('Failed');
+  expect(r.result?.reason).toMatch(/^background analysis background failed in production: .*; traffic is back on stable \(canary weight 0\)$/);
+  expect(r.analyses.map((a) => [a.name, a.decision])).toEqual([['background', 'Failed']]);
+  // It was caught inside the first pause: the later steps never ran.
+  expect(r.steps?.map((s) => s.description)).toEqual(['setWeight 10', 'pause 1h']);
+  expect((await readHaproxyCanaryWeight(haproxy.router)).percent).toBe(0);
+});
+
+test('a background analysis that finds nothing is stopped when the steps end', async () => {
+  const p = resolveCanary(
+    {
+      router: { haproxy: { socket: haproxy.router.socket, backend: haproxy.router.backend, timeout: '2s' } },
+      metrics: { prometheus: { url: prometheus.url, timeout: '2s' } },
+      backgroundAnalysis: { errorRate: QUERIES, interval: '30s', maxDuration: '6h' },
+      steps: [{ setWeight: 10 }, { pause: '2m' }, { setWeight: 100 }],
+    },
+    { app: 'web', environment: 'production' },
+  )!;
+  const r = await (await start(p, countsScript({ canary: 0.01, stable: 0.01 }))).result();
+  expect(r.result?.outcome).toBe('Successful');
+  expect((await readHaproxyCanaryWeight(haproxy.router)).percent).toBe(100);
+});
