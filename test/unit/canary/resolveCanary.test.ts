@@ -138,7 +138,7 @@ const without = (key: string) => {
 
 test.each<[string, unknown, string[]]>([
   ['not a mapping', 'canary', [': must be a mapping']],
-  ['an unknown field', { ...valid(), weights: [] }, ['weights: unknown field "weights" (expected one of: router, metrics, steps, onInconclusive)']],
+  ['an unknown field', { ...valid(), weights: [] }, ['weights: unknown field "weights" (expected one of: router, metrics, steps, onInconclusive, backgroundAnalysis)']],
   ['steps not a list', { ...valid(), steps: { setWeight: 5 } }, ['steps: must be a list of steps']],
   ['no router', without('router'), ['router: required (the steps set traffic weights through it)']],
   ['no metrics with an analysis', without('metrics'), ['metrics: required (step 2 is an analysis)']],
