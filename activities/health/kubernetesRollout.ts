@@ -1,23 +1,20 @@
 // Health check `kubernetesRollout`: wait until the Deployment runs the digest and its rollout is
 // complete, reading the Deployment through the Kubernetes API.
-import { AppsV1Api, KubeConfig } from '@kubernetes/client-node';
+import { AppsV1Api } from '@kubernetes/client-node';
+import { apiStatus, loadKubeConfig } from '../../src/kubernetes/kubeClient';
 import { rolloutStatus } from '../../src/kubernetes/rolloutStatus';
 import type { KubernetesRolloutCheck } from '../../src/pipeline/types';
 import { pollUntil } from './pollUntil';
 
 export async function checkKubernetesRollout(check: KubernetesRolloutCheck, digest: string, environment: string): Promise<string> {
-  const kc = new KubeConfig();
-  if (check.kubeconfig) kc.loadFromFile(check.kubeconfig);
-  else kc.loadFromDefault();
-  if (check.context) kc.setCurrentContext(check.context);
-  const apps = kc.makeApiClient(AppsV1Api);
+  const apps = loadKubeConfig(check).makeApiClient(AppsV1Api);
   const what = `${environment} deployment ${check.namespace}/${check.deployment}`;
   return pollUntil(what, check.timeoutMs, check.intervalMs, async () => {
     let deployment;
     try {
       deployment = await apps.readNamespacedDeployment({ name: check.deployment, namespace: check.namespace });
     } catch (err) {
-      if ((err as { code?: number }).code === 404) {
+      if (apiStatus(err) === 404) {
         return { state: 'failed', reason: `deployment ${check.namespace}/${check.deployment} not found` };
       }
       throw err;

@@ -13,7 +13,11 @@ export interface RegistryConfig {
 
 export interface EnvironmentConfig {
   name: string;
-  deploy: { gitops: { path: string; repo?: RepoConfig; imageName?: string } };
+  /** Exactly one target (the schema says so). */
+  deploy: {
+    gitops?: { path: string; repo?: RepoConfig; imageName?: string };
+    kubernetes?: { namespace: string; deployment: string; container?: string; kubeconfig?: string; context?: string };
+  };
   health?: {
     http?: { url: string; versionPath?: string; healthPath?: string; timeout?: string; interval?: string };
     kubernetesRollout?: { namespace: string; deployment: string; kubeconfig?: string; context?: string; timeout?: string; interval?: string };

@@ -144,7 +144,7 @@ function semanticProblems(config: GantryConfig, lineOf: (p: Array<string | numbe
       freezeProblems(env.freeze, [...at, i, 'freeze'], add);
       if (names.has(env.name)) add([...at, i, 'name'], `duplicate environment "${env.name}" (also ${formatPath([...at, names.get(env.name)!])})`);
       names.set(env.name, i);
-      if (!env.deploy.gitops.repo && !repoAvailable) {
+      if (env.deploy.gitops && !env.deploy.gitops.repo && !repoAvailable) {
         add([...at, i, 'deploy', 'gitops', 'repo'], `required for app ${name} (no configRepo at the top level or in the app)`);
       }
     });

@@ -4,7 +4,7 @@ import { isAbsolute, resolve } from 'node:path';
 import { resolveCanary } from '../canary/resolveCanary';
 import { digestError } from '../pipeline/digest';
 import { parseDuration } from '../pipeline/duration';
-import type { ApprovalSpec, EnvironmentPlan, FreezeWindow, GateSpec, HealthCheck, PromotionInput, RegistryRef } from '../pipeline/types';
+import type { ApprovalSpec, DeployTarget, EnvironmentPlan, FreezeWindow, GateSpec, HealthCheck, PromotionInput, RegistryRef } from '../pipeline/types';
 import type { ApprovalConfig, EnvironmentConfig, FreezeWindowConfig, GantryConfig, RegistryConfig, RepoConfig } from './configTypes';
 
 export interface StartRequest {
@@ -33,7 +33,7 @@ export function resolvePromotion(config: GantryConfig, request: StartRequest): P
     throw new StartRequestError('commit must be a git commit sha (7 to 64 hex characters)');
   }
   const environments = (app.environments ?? config.environments ?? []).map((env) =>
-    resolveEnvironment(env, { app: request.app, image: app.image, repo: env.deploy.gitops.repo ?? app.configRepo ?? config.configRepo, baseDir: config.baseDir, config }),
+    resolveEnvironment(env, { app: request.app, image: app.image, repo: env.deploy.gitops?.repo ?? app.configRepo ?? config.configRepo, baseDir: config.baseDir, config }),
   );
   const registryConfig = app.registry ?? config.registry;
   return {
@@ -58,20 +58,10 @@ interface EnvContext {
 function resolveEnvironment(raw: EnvironmentConfig, ctx: EnvContext): EnvironmentPlan {
   // One environment list serves many apps: {app} in any text field names the app being promoted.
   const env = JSON.parse(JSON.stringify(raw).replaceAll('{app}', ctx.app)) as EnvironmentConfig;
-  const { gitops } = env.deploy;
-  const repo = ctx.repo!; // the loader guarantees a repo for every gitops target
   const health = resolveHealth(env, ctx.baseDir);
   return {
     name: env.name,
-    deploy: {
-      kind: 'gitops',
-      repoUrl: resolveRepoUrl(repo.url, ctx.baseDir),
-      branch: repo.branch ?? 'main',
-      path: gitops.path,
-      imageName: gitops.imageName ?? ctx.image,
-      newName: ctx.image,
-      author: repo.author ?? DEFAULT_AUTHOR,
-    },
+    deploy: resolveDeploy(env.deploy, ctx),
     health,
     gates: (env.gates ?? []).map((g, i) => resolveGate(g, i, health?.kind === 'http' ? health.url : undefined, ctx.baseDir)),
     soakMs: env.soak ? parseDuration(env.soak) : 0,
@@ -79,6 +69,31 @@ function resolveEnvironment(raw: EnvironmentConfig, ctx: EnvContext): Environmen
     freezeWindows: [...(ctx.config.freeze ?? []), ...(env.freeze ?? [])].map(resolveFreezeWindow),
     webhookUrl: env.notifications?.webhook?.url ?? ctx.config.notifications?.webhook?.url,
     canary: resolveCanary(env.canary, { app: ctx.app, environment: env.name }),
+  };
+}
+
+function resolveDeploy(deploy: EnvironmentConfig['deploy'], ctx: EnvContext): DeployTarget {
+  const { gitops, kubernetes } = deploy;
+  if (kubernetes) {
+    return {
+      kind: 'kubernetes',
+      namespace: kubernetes.namespace,
+      deployment: kubernetes.deployment,
+      container: kubernetes.container,
+      image: ctx.image,
+      kubeconfig: kubernetes.kubeconfig ? resolve(ctx.baseDir, kubernetes.kubeconfig) : undefined,
+      context: kubernetes.context,
+    };
+  }
+  const repo = ctx.repo!; // the loader guarantees a repo for every gitops target
+  return {
+    kind: 'gitops',
+    repoUrl: resolveRepoUrl(repo.url, ctx.baseDir),
+    branch: repo.branch ?? 'main',
+    path: gitops!.path,
+    imageName: gitops!.imageName ?? ctx.image,
+    newName: ctx.image,
+    author: repo.author ?? DEFAULT_AUTHOR,
   };
 }
 

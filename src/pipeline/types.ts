@@ -87,7 +87,7 @@ export interface OneOffFreezeWindow {
   timeZone: string;
 }
 
-export type DeployTarget = GitOpsTarget;
+export type DeployTarget = GitOpsTarget | KubernetesDeployTarget;
 
 export interface GitOpsTarget {
   kind: 'gitops';
@@ -100,6 +100,20 @@ export interface GitOpsTarget {
   /** The image repository written as `newName`. */
   newName: string;
   author: { name: string; email: string };
+}
+
+/** Sets one container of a Deployment to `<image>@<digest>` through the Kubernetes API (server-side apply). */
+export interface KubernetesDeployTarget {
+  kind: 'kubernetes';
+  namespace: string;
+  deployment: string;
+  /** The container to set; absent: the Deployment's first container. */
+  container?: string;
+  /** The image repository the digest is pinned on (the app's image). */
+  image: string;
+  /** Kubeconfig file; the default loading rules apply when absent. */
+  kubeconfig?: string;
+  context?: string;
 }
 
 export type HealthCheck = HttpHealthCheck | KubernetesRolloutCheck;

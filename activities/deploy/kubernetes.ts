@@ -1,0 +1,63 @@
+// Deploy target `kubernetes`: set one container of a Deployment to `<image>@<digest>` with
+// server-side apply (field manager `gantry`, forced: Gantry owns the image field of that container
+// and takes it over from whoever set it before, e.g. kubectl apply). Looks before it writes: a
+// Deployment already at the reference is not touched, so a retried or re-run deploy is harmless.
+import { AppsV1Api, PatchStrategy, setHeaderOptions, type V1Deployment } from '@kubernetes/client-node';
+import { ApplicationFailure } from '@temporalio/common';
+import { apiMessage, apiStatus, imageDigest, loadKubeConfig } from '../../src/kubernetes/kubeClient';
+import { shortDigest } from '../../src/pipeline/digest';
+import type { KubernetesDeployTarget } from '../../src/pipeline/types';
+import type { DeployRequest, DeployResult } from '../types';
+
+export const FIELD_MANAGER = 'gantry';
+
+export async function deployToKubernetes(request: DeployRequest & { target: KubernetesDeployTarget }): Promise<DeployResult> {
+  const { target, digest } = request;
+  const apps = loadKubeConfig(target).makeApiClient(AppsV1Api);
+  const where = `deployment ${target.namespace}/${target.deployment}`;
+  let current: V1Deployment;
+  try {
+    current = await apps.readNamespacedDeployment({ name: target.deployment, namespace: target.namespace });
+  } catch (err) {
+    const code = apiStatus(err);
+    if (code === 404) throw ApplicationFailure.nonRetryable(`${where} not found (Gantry sets the image of an existing Deployment; it does not create one)`, 'DeployTargetNotFound');
+    if (code === 401 || code === 403) throw ApplicationFailure.nonRetryable(`reading ${where} was refused (${code}): ${apiMessage(err)}`, 'DeployForbidden');
+    throw new Error(`reading ${where}: ${apiMessage(err)}`);
+  }
+  const containers = current.spec?.template?.spec?.containers ?? [];
+  const container = target.container ? containers.find((c) => c.name === target.container) : containers[0];
+  if (!container) {
+    throw ApplicationFailure.nonRetryable(
+      `${where} has no container ${target.container ? `"${target.container}" (it has: ${containers.map((c) => c.name).join(', ') || 'none'})` : 'at all'}`,
+      'DeployConfigError',
+    );
+  }
+  const image = `${target.image}@${digest}`;
+  const previousDigest = imageDigest(container.image);
+  if (container.image === image) {
+    return { changed: false, previousDigest, detail: `${where} container ${container.name} already at ${shortDigest(digest)}` };
+  }
+  const apply = {
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: { name: target.deployment, namespace: target.namespace },
+    spec: { template: { spec: { containers: [{ name: container.name, image }] } } },
+  };
+  let applied: V1Deployment;
+  try {
+    applied = await apps.patchNamespacedDeployment(
+      { name: target.deployment, namespace: target.namespace, body: apply, fieldManager: FIELD_MANAGER, force: true },
+      setHeaderOptions('Content-Type', PatchStrategy.ServerSideApply),
+    );
+  } catch (err) {
+    const code = apiStatus(err);
+    if (code === 404) throw ApplicationFailure.nonRetryable(`${where} was deleted while Gantry set its image`, 'DeployTargetNotFound');
+    if (code === 401 || code === 403 || code === 422) throw ApplicationFailure.nonRetryable(`setting the image of ${where} was refused (${code}): ${apiMessage(err)}`, 'DeployRefused');
+    throw new Error(`setting the image of ${where}: ${apiMessage(err)}`);
+  }
+  return {
+    changed: true,
+    previousDigest,
+    detail: `${where} container ${container.name} set to ${image}${previousDigest ? ` (was ${shortDigest(previousDigest)})` : container.image ? ` (was ${container.image})` : ''}, generation ${applied.metadata?.generation ?? '?'}`,
+  };
+}
