@@ -1,11 +1,43 @@
-// The Temporal time-skipping test server (pinned binary), for workflow tests with long waits.
-// It cannot register custom search attributes, so promotions there run without them (the
-// dev-server tests cover them).
+// The Temporal time-skipping test server (pinned binary), for workflow tests with long waits, with
+// a Gantry worker and client on it. The server cannot register custom search attributes, so
+// promotions there run without them (the dev-server tests cover them).
 import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { bundleWorkflowCode, DefaultLogger } from '@temporalio/worker';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { GantryClient } from '../../src/client/gantryClient';
 import { toolPath } from '../../src/local/tools';
+import { createWorker, workflowsPath } from '../../src/worker/createWorker';
 
 export function createTimeSkippingEnv(): Promise<TestWorkflowEnvironment> {
   return TestWorkflowEnvironment.createTimeSkipping({
     server: { executable: { type: 'existing-path', path: toolPath('temporal-test-server') } },
   });
+}
+
+export interface TimeSkippingStack {
+  env: TestWorkflowEnvironment;
+  gantry: GantryClient;
+  /** The worker's data folder (audit log and key). */
+  dataDir: string;
+  stop(): Promise<void>;
+}
+
+/** A time-skipping server with a Gantry worker on `taskQueue` and a client for it. */
+export async function startTimeSkippingStack(taskQueue: string): Promise<TimeSkippingStack> {
+  const [env, bundle] = await Promise.all([createTimeSkippingEnv(), bundleWorkflowCode({ workflowsPath: workflowsPath(), logger: new DefaultLogger('WARN') })]);
+  const dataDir = mkdtempSync(join(tmpdir(), 'gantry-ts-'));
+  const worker = await createWorker({ connection: env.nativeConnection, namespace: 'default', taskQueue, workflowBundle: bundle, dataDir });
+  const running = worker.run();
+  return {
+    env,
+    dataDir,
+    gantry: new GantryClient(env.client, taskQueue, false),
+    async stop() {
+      worker.shutdown();
+      await running;
+      await env.teardown();
+    },
+  };
 }

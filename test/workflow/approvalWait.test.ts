@@ -1,37 +1,25 @@
 // Durable approval waits on the time-skipping server: days pass in seconds of wall time.
 import { WorkflowFailedError } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { bundleWorkflowCode, type Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { temporal } from '@temporalio/proto';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { GantryClient } from '../../src/client/gantryClient';
+import type { GantryClient } from '../../src/client/gantryClient';
 import { createConfigRepo } from '../../src/local/configRepo';
 import type { PromotionStatus } from '../../src/pipeline/promotionStatus';
-import { createWorker, workflowsPath } from '../../src/worker/createWorker';
 import { commitsIn } from '../harness/gitInspect';
 import { pipelineYaml, promotionInput, testDigest } from '../harness/pipelineFile';
-import { createTimeSkippingEnv } from '../harness/timeSkipping';
+import { startTimeSkippingStack, type TimeSkippingStack } from '../harness/timeSkipping';
 
-const TASK_QUEUE = 'approval-wait';
+let stack: TimeSkippingStack;
 let env: TestWorkflowEnvironment;
-let bundle: WorkflowBundleWithSourceMap;
-let worker: Worker;
-let running: Promise<void>;
 let gantry: GantryClient;
 
 beforeAll(async () => {
-  [env, bundle] = await Promise.all([createTimeSkippingEnv(), bundleWorkflowCode({ workflowsPath: workflowsPath(), logger: quietLogger })]);
-  worker = await createWorker({ connection: env.nativeConnection, namespace: 'default', taskQueue: TASK_QUEUE, workflowBundle: bundle, dataDir: mkdtempSync(join(tmpdir(), 'gantry-ts-')) });
-  running = worker.run();
-  gantry = new GantryClient(env.client, TASK_QUEUE, false);
+  stack = await startTimeSkippingStack('approval-wait');
+  ({ env, gantry } = stack);
 });
 
 afterAll(async () => {
-  worker?.shutdown();
-  await running;
-  await env?.teardown();
+  await stack?.stop();
 });
 
 async function newPromotion(expiresIn = '7d') {
@@ -139,4 +127,3 @@ test('approving a promotion that does not exist says so', async () => {
   });
 });
 
-const quietLogger = { log() {}, trace() {}, debug() {}, info() {}, warn() {}, error() {} };

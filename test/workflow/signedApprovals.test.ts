@@ -2,43 +2,33 @@
 // groups, every refusal path (each recorded, the promotion still waiting), reminders and expiry,
 // and a freeze window reached mid-promotion.
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { bundleWorkflowCode, DefaultLogger, type Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
-import { mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { verifyAuditFile } from '../../src/audit';
-import { GantryClient } from '../../src/client/gantryClient';
+import type { GantryClient } from '../../src/client/gantryClient';
 import { signDecision } from '../../src/client/signDecision';
 import { createConfigRepo } from '../../src/local/configRepo';
 import type { PromotionStatus } from '../../src/pipeline/promotionStatus';
-import { createWorker, workflowsPath } from '../../src/worker/createWorker';
 import { approversYaml, makeApproverKeys, type ApproverKey } from '../harness/approverKeys';
 import { commitsIn } from '../harness/gitInspect';
 import { pipelineYaml, promotionInput, testDigest, type TestEnvironment } from '../harness/pipelineFile';
-import { createTimeSkippingEnv } from '../harness/timeSkipping';
+import { startTimeSkippingStack, type TimeSkippingStack } from '../harness/timeSkipping';
 import { startWebhookReceiver, type WebhookReceiver } from '../harness/webhookReceiver';
 
-const TASK_QUEUE = 'signed-approvals';
 const keys = makeApproverKeys(['alice', 'bob', 'carol', 'mallory']);
 const { alice, bob, carol } = keys;
+let stack: TimeSkippingStack;
 let env: TestWorkflowEnvironment;
-let worker: Worker;
-let running: Promise<void>;
 let gantry: GantryClient;
 let webhook: WebhookReceiver;
-const dataDir = mkdtempSync(join(tmpdir(), 'gantry-signed-'));
+let dataDir: string;
 
 beforeAll(async () => {
-  let bundle: WorkflowBundleWithSourceMap;
-  [env, bundle, webhook] = await Promise.all([createTimeSkippingEnv(), bundleWorkflowCode({ workflowsPath: workflowsPath(), logger: new DefaultLogger('WARN') }), startWebhookReceiver()]);
-  worker = await createWorker({ connection: env.nativeConnection, namespace: 'default', taskQueue: TASK_QUEUE, workflowBundle: bundle, dataDir });
-  running = worker.run();
-  gantry = new GantryClient(env.client, TASK_QUEUE, false);
+  [stack, webhook] = await Promise.all([startTimeSkippingStack('signed-approvals'), startWebhookReceiver()]);
+  ({ env, gantry, dataDir } = stack);
 });
 afterAll(async () => {
-  worker?.shutdown();
-  await running;
-  await env?.teardown();
+  await stack?.stop();
   await webhook?.stop();
 });
 
