@@ -38,6 +38,8 @@ export interface HealthRequest {
   check: HealthCheck;
   digest: string;
   environment: string;
+  /** The config repo commit the deploy produced; given to the checks that look for it (argocd). */
+  commit?: string;
 }
 
 export interface GateRequest {

@@ -369,7 +369,8 @@ export async function promoteArtifact(input: PromotionInput): Promise<PromotionR
     if (check) {
       await stage('health', env.name, () =>
         acts.checkHealth.executeWithOptions({ ...activityOptions.health(check), summary: label('health', env.name) }, [
-          { check, digest: input.digest, environment: env.name },
+          // Only the argocd check looks for the deploy's commit (other checks keep their inputs as they were).
+          { check, digest: input.digest, environment: env.name, ...(check.kind === 'argocd' ? { commit: deployed.commit } : {}) },
         ]),
       );
     }

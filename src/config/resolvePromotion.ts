@@ -123,7 +123,7 @@ function resolveFreezeWindow(w: FreezeWindowConfig, index: number): FreezeWindow
 }
 
 function resolveHealth(env: EnvironmentConfig, baseDir: string): HealthCheck | undefined {
-  const { http, kubernetesRollout: k8s } = env.health ?? {};
+  const { http, kubernetesRollout: k8s, argocd } = env.health ?? {};
   if (http) {
     return {
       kind: 'http',
@@ -143,6 +143,17 @@ function resolveHealth(env: EnvironmentConfig, baseDir: string): HealthCheck | u
       context: k8s.context,
       timeoutMs: parseDuration(k8s.timeout ?? '10m'),
       intervalMs: parseDuration(k8s.interval ?? '2s'),
+    };
+  }
+  if (argocd) {
+    return {
+      kind: 'argocd',
+      namespace: argocd.namespace ?? 'argocd',
+      application: argocd.application,
+      kubeconfig: argocd.kubeconfig ? resolve(baseDir, argocd.kubeconfig) : undefined,
+      context: argocd.context,
+      timeoutMs: parseDuration(argocd.timeout ?? '10m'),
+      intervalMs: parseDuration(argocd.interval ?? '5s'),
     };
   }
   return undefined;

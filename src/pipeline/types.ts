@@ -116,7 +116,7 @@ export interface KubernetesDeployTarget {
   context?: string;
 }
 
-export type HealthCheck = HttpHealthCheck | KubernetesRolloutCheck;
+export type HealthCheck = HttpHealthCheck | KubernetesRolloutCheck | ArgoCdHealthCheck;
 
 export interface HttpHealthCheck {
   kind: 'http';
@@ -133,6 +133,18 @@ export interface KubernetesRolloutCheck {
   namespace: string;
   deployment: string;
   /** Kubeconfig file; the default loading rules apply when absent. */
+  kubeconfig?: string;
+  context?: string;
+  timeoutMs: number;
+  intervalMs: number;
+}
+
+/** An Argo CD Application must be Synced and Healthy at the revision that carries the digest. */
+export interface ArgoCdHealthCheck {
+  kind: 'argocd';
+  /** The namespace Argo CD keeps its Applications in (default argocd). */
+  namespace: string;
+  application: string;
   kubeconfig?: string;
   context?: string;
   timeoutMs: number;
