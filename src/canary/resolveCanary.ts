@@ -5,6 +5,7 @@
 // The schema catches shapes; this catches what a schema cannot say (the weight an analysis runs at,
 // exactly one effect size, a design too expensive for workflow code, the last weight being 100).
 // It re-checks shapes too, since `raw` may not have been through the schema.
+import { isAbsolute, resolve as resolvePath } from 'node:path';
 import { validateSequentialTestConfig, type BoundaryMethod, type MinimumDetectableEffect, type SequentialTestConfig } from '../analysis';
 import { parseDuration } from '../pipeline/duration';
 import type { CanaryAnalysisSpec, CanaryPlan, CanaryStep, LatencySpec, MetricsProviderSpec, RouterSpec, SideQueries } from './types';
@@ -55,7 +56,7 @@ export function formatCanaryPath(segments: readonly PathSegment[]): string {
  * The plan for one environment's canary, or undefined when there is none (no block, or no steps).
  * Throws CanaryConfigError listing every problem.
  */
-export function resolveCanary(raw: unknown, ctx: { app: string; environment: string }): CanaryPlan | undefined {
+export function resolveCanary(raw: unknown, ctx: { app: string; environment: string; baseDir?: string }): CanaryPlan | undefined {
   const { plan, problems } = resolve(raw, ctx);
   if (problems.length > 0) throw new CanaryConfigError(problems, ctx);
   return plan;
@@ -141,7 +142,7 @@ function substitute(v: unknown, ctx: { app: string; environment: string }): unkn
   return v;
 }
 
-function resolve(rawInput: unknown, ctx: { app: string; environment: string }): { plan?: CanaryPlan; problems: CanaryProblem[] } {
+function resolve(rawInput: unknown, ctx: { app: string; environment: string; baseDir?: string }): { plan?: CanaryPlan; problems: CanaryProblem[] } {
   const c = new Collector();
   if (rawInput === undefined || rawInput === null) return { problems: [] };
   const raw = c.mapping(substitute(rawInput, ctx), [], ['router', 'metrics', 'steps', 'onInconclusive', 'backgroundAnalysis']);
@@ -150,7 +151,7 @@ function resolve(rawInput: unknown, ctx: { app: string; environment: string }): 
   if (raw.steps !== undefined && !Array.isArray(raw.steps)) c.add(['steps'], 'must be a list of steps');
   const rawSteps = Array.isArray(raw.steps) ? (raw.steps as unknown[]) : [];
 
-  const router = raw.router === undefined ? undefined : resolveRouter(c, raw.router);
+  const router = raw.router === undefined ? undefined : resolveRouter(c, raw.router, ctx.baseDir);
   if (raw.router === undefined && rawSteps.length > 0) c.add(['router'], 'required (the steps set traffic weights through it)');
   const metrics = raw.metrics === undefined ? undefined : resolveMetrics(c, raw.metrics);
 
@@ -195,10 +196,11 @@ function resolve(rawInput: unknown, ctx: { app: string; environment: string }): 
   return { plan: { router: router!, ...(metrics ? { metrics } : {}), steps, onInconclusive, ...(backgroundAnalysis ? { backgroundAnalysis } : {}) }, problems: [] };
 }
 
-function resolveRouter(c: Collector, v: unknown): RouterSpec | undefined {
-  const one = c.oneOf(v, ['router'], ['haproxy']);
+function resolveRouter(c: Collector, v: unknown, baseDir?: string): RouterSpec | undefined {
+  const one = c.oneOf(v, ['router'], ['haproxy', 'httpRoute', 'replicaRatio']);
   if (!one) return undefined;
-  // Kubernetes routers (HTTPRoute weights, replica ratio) join here as further keys.
+  if (one[0] === 'httpRoute') return resolveHttpRoute(c, one[1], baseDir);
+  if (one[0] === 'replicaRatio') return resolveReplicaRatio(c, one[1], baseDir);
   const at: PathSegment[] = ['router', 'haproxy'];
   const h = c.mapping(one[1] ?? {}, at, ['socket', 'backend', 'stableServer', 'canaryServer', 'timeout']);
   if (!h) return undefined;
@@ -213,6 +215,44 @@ function resolveRouter(c: Collector, v: unknown): RouterSpec | undefined {
   const timeoutMs = c.duration(h.timeout, [...at, 'timeout'], CANARY_DEFAULTS.haproxy.timeout);
   if (socket === undefined || backend === undefined || stableServer === undefined || canaryServer === undefined || timeoutMs === undefined) return undefined;
   return { kind: 'haproxy', socket, backend, stableServer, canaryServer, timeoutMs };
+}
+
+/** Kubeconfig and context of a Kubernetes router; a relative kubeconfig is relative to gantry.yaml. */
+function kubeAccess(c: Collector, h: Record<string, unknown>, at: PathSegment[], baseDir?: string): { kubeconfig?: string; context?: string } {
+  const kubeconfig = h.kubeconfig === undefined ? undefined : c.text(h.kubeconfig, [...at, 'kubeconfig']);
+  const context = h.context === undefined ? undefined : c.text(h.context, [...at, 'context']);
+  return {
+    ...(kubeconfig !== undefined ? { kubeconfig: baseDir && !isAbsolute(kubeconfig) ? resolvePath(baseDir, kubeconfig) : kubeconfig } : {}),
+    ...(context !== undefined ? { context } : {}),
+  };
+}
+
+function resolveHttpRoute(c: Collector, v: unknown, baseDir?: string): RouterSpec | undefined {
+  const at: PathSegment[] = ['router', 'httpRoute'];
+  const h = c.mapping(v ?? {}, at, ['namespace', 'route', 'stableService', 'canaryService', 'kubeconfig', 'context']);
+  if (!h) return undefined;
+  const namespace = c.text(h.namespace, [...at, 'namespace']);
+  const route = c.text(h.route, [...at, 'route']);
+  const stableService = c.text(h.stableService, [...at, 'stableService']);
+  const canaryService = c.text(h.canaryService, [...at, 'canaryService']);
+  if (stableService !== undefined && stableService === canaryService) c.add([...at, 'canaryService'], `must differ from stableService ("${stableService}")`);
+  const access = kubeAccess(c, h, at, baseDir);
+  if (namespace === undefined || route === undefined || stableService === undefined || canaryService === undefined) return undefined;
+  return { kind: 'httpRoute', namespace, route, stableService, canaryService, ...access };
+}
+
+function resolveReplicaRatio(c: Collector, v: unknown, baseDir?: string): RouterSpec | undefined {
+  const at: PathSegment[] = ['router', 'replicaRatio'];
+  const h = c.mapping(v ?? {}, at, ['namespace', 'stableDeployment', 'canaryDeployment', 'replicas', 'kubeconfig', 'context']);
+  if (!h) return undefined;
+  const namespace = c.text(h.namespace, [...at, 'namespace']);
+  const stableDeployment = c.text(h.stableDeployment, [...at, 'stableDeployment']);
+  const canaryDeployment = c.text(h.canaryDeployment, [...at, 'canaryDeployment']);
+  if (stableDeployment !== undefined && stableDeployment === canaryDeployment) c.add([...at, 'canaryDeployment'], `must differ from stableDeployment ("${stableDeployment}")`);
+  const replicas = c.number(h.replicas, [...at, 'replicas'], undefined, (n) => n >= 1 && n <= 1000, 'from 1 to 1000', true);
+  const access = kubeAccess(c, h, at, baseDir);
+  if (namespace === undefined || stableDeployment === undefined || canaryDeployment === undefined || replicas === undefined) return undefined;
+  return { kind: 'replicaRatio', namespace, stableDeployment, canaryDeployment, replicas, ...access };
 }
 
 function resolveMetrics(c: Collector, v: unknown): MetricsProviderSpec | undefined {

@@ -19,11 +19,34 @@ export interface CanaryPlan {
 // Traffic routers. A router moves a share of requests between the stable and the canary version.
 
 /**
- * One kind per router. Kubernetes routers (Gateway API HTTPRoute backend weights, replica ratio)
- * are a later issue: they become further members of this union, a schema entry under
- * `canary.router`, and a case in activities/traffic/index.ts.
+ * One kind per router; each is a schema entry under `canary.router` and a case in
+ * activities/traffic/index.ts.
  */
-export type RouterSpec = HaproxyRouter;
+export type RouterSpec = HaproxyRouter | HttpRouteRouter | ReplicaRatioRouter;
+
+/** Gateway API: the weights of an HTTPRoute's backendRefs to the stable and the canary Service. */
+export interface HttpRouteRouter {
+  kind: 'httpRoute';
+  namespace: string;
+  /** The HTTPRoute's name. */
+  route: string;
+  stableService: string;
+  canaryService: string;
+  kubeconfig?: string;
+  context?: string;
+}
+
+/** Replica ratio: the canary's share is its Deployment's share of `replicas` (both behind one Service). */
+export interface ReplicaRatioRouter {
+  kind: 'replicaRatio';
+  namespace: string;
+  stableDeployment: string;
+  canaryDeployment: string;
+  /** Stable plus canary replicas. */
+  replicas: number;
+  kubeconfig?: string;
+  context?: string;
+}
 
 /** HAProxy in front of two servers of one backend; weights change through the runtime API. */
 export interface HaproxyRouter {

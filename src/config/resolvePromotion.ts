@@ -68,7 +68,7 @@ function resolveEnvironment(raw: EnvironmentConfig, ctx: EnvContext): Environmen
     approval: env.approval ? resolveApproval(env.approval === true ? {} : env.approval, ctx.config) : undefined,
     freezeWindows: [...(ctx.config.freeze ?? []), ...(env.freeze ?? [])].map(resolveFreezeWindow),
     webhookUrl: env.notifications?.webhook?.url ?? ctx.config.notifications?.webhook?.url,
-    canary: resolveCanary(env.canary, { app: ctx.app, environment: env.name }),
+    canary: resolveCanary(env.canary, { app: ctx.app, environment: env.name, baseDir: ctx.baseDir }),
   };
 }
 

@@ -6,7 +6,7 @@
 import type { WorkflowHandle } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { resolveCanary } from '../../src/canary/resolveCanary';
-import type { CanaryPlan } from '../../src/canary/types';
+import type { CanaryPlan, HaproxyRouter } from '../../src/canary/types';
 import { readHaproxyCanaryWeight } from '../../activities/traffic/haproxy';
 import { setCanaryWeight } from '../../activities/traffic';
 import { canaryChildId } from '../../workflows/runCanary';
@@ -197,7 +197,7 @@ test('an operator pause holds the canary before its next step until resumed', as
 
 test('a router that cannot be reached ends the canary Aborted with the reason (no verdict on the canary)', async () => {
   const p = plan([{ setWeight: 10 }, { setWeight: 100 }]);
-  p.router = { ...p.router, kind: 'haproxy', socket: '/tmp/gantry-no-such-haproxy.sock' };
+  p.router = { ...(p.router as HaproxyRouter), socket: '/tmp/gantry-no-such-haproxy.sock' };
   const r = await (await start(p, healthy)).result();
   expect(r.result?.outcome).toBe('Aborted');
   expect(r.result?.reason).toBe(

@@ -1,0 +1,53 @@
+// Router `replicaRatio`: without a traffic-splitting proxy, a Service that selects the pods of two
+// Deployments (stable and canary) sends each about its share of the ready pods. The canary's share
+// is set by scaling: canary = round(replicas * w / 100), stable = the rest, each at least 1 while its
+// share is above 0. Looks before it writes (scales already in place are not set again) and raises
+// before it lowers, so the two never drop below the total in between.
+import { AppsV1Api, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
+import { ApplicationFailure } from '@temporalio/common';
+import type { ReplicaRatioRouter, SetCanaryWeightRequest, SetCanaryWeightResult } from '../../src/canary/types';
+import { apiMessage, apiStatus, loadKubeConfig } from '../../src/kubernetes/kubeClient';
+
+/** How many replicas each side runs for a canary share of `weight` percent. */
+export function replicaSplit(total: number, weight: number): { stable: number; canary: number } {
+  if (weight <= 0) return { stable: total, canary: 0 };
+  if (weight >= 100) return { stable: 0, canary: total };
+  const canary = Math.min(total - 1, Math.max(1, Math.round((total * weight) / 100)));
+  return { stable: total - canary, canary };
+}
+
+export async function setReplicaRatioCanaryWeight(request: SetCanaryWeightRequest & { router: ReplicaRatioRouter }): Promise<SetCanaryWeightResult> {
+  const { router, weight } = request;
+  if (!(Number.isInteger(weight) && weight >= 0 && weight <= 100)) {
+    throw ApplicationFailure.nonRetryable(`canary weight must be an integer from 0 to 100, got ${weight}`, 'RouterConfigError');
+  }
+  const apps = loadKubeConfig(router).makeApiClient(AppsV1Api);
+  const namespace = router.namespace;
+  const readScale = async (name: string) => {
+    try {
+      return (await apps.readNamespacedDeploymentScale({ name, namespace })).spec?.replicas ?? 0;
+    } catch (err) {
+      if (apiStatus(err) === 404) throw ApplicationFailure.nonRetryable(`deployment ${namespace}/${name} not found`, 'RouterConfigError');
+      throw ApplicationFailure.retryable(`reading the scale of deployment ${namespace}/${name}: ${apiMessage(err)}`, 'RouterUnreachable');
+    }
+  };
+  const before = { stable: await readScale(router.stableDeployment), canary: await readScale(router.canaryDeployment) };
+  const previous = before.stable + before.canary === 0 ? 0 : Math.round((100 * before.canary) / (before.stable + before.canary));
+  const target = replicaSplit(router.replicas, weight);
+  const detail = `${namespace}: ${router.stableDeployment} ${target.stable}, ${router.canaryDeployment} ${target.canary} replicas`;
+  if (before.stable === target.stable && before.canary === target.canary) return { weight, previous, changed: false, detail: `${detail} already` };
+  const writes = ([
+    [router.stableDeployment, before.stable, target.stable],
+    [router.canaryDeployment, before.canary, target.canary],
+  ] as Array<[string, number, number]>).filter(([, from, to]) => from !== to);
+  writes.sort(([, fa, ta], [, fb, tb]) => Number(tb > fb) - Number(ta > fa)); // raise first
+  for (const [name, , replicas] of writes) {
+    try {
+      await apps.patchNamespacedDeploymentScale({ name, namespace, body: { spec: { replicas } } }, setHeaderOptions('Content-Type', PatchStrategy.MergePatch));
+    } catch (err) {
+      if (apiStatus(err) === 404) throw ApplicationFailure.nonRetryable(`deployment ${namespace}/${name} not found`, 'RouterConfigError');
+      throw ApplicationFailure.retryable(`scaling deployment ${namespace}/${name} to ${replicas}: ${apiMessage(err)}`, 'RouterUnreachable');
+    }
+  }
+  return { weight, previous, changed: true, detail: `${detail}, was ${before.stable} and ${before.canary}` };
+}
