@@ -3,6 +3,7 @@ import type { GateOutcome } from '../../src/pipeline/promotionStatus';
 import type { GateRequest } from '../types';
 import { runCommandGate } from './command';
 import { runHttpGate } from './http';
+import { runParityGate } from './parity';
 
 export async function runGate(request: GateRequest): Promise<GateOutcome> {
   const { gate } = request;
@@ -11,5 +12,7 @@ export async function runGate(request: GateRequest): Promise<GateOutcome> {
       return runHttpGate(gate);
     case 'command':
       return runCommandGate(gate, request);
+    case 'parity':
+      return runParityGate(gate, request.digest);
   }
 }

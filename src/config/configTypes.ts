@@ -26,12 +26,29 @@ export interface EnvironmentConfig {
   gates?: Array<{
     http?: { name?: string; url: string; expectStatus?: number; contains?: string; timeout?: string };
     command?: { name?: string; run: string; cwd?: string; env?: Record<string, string>; timeout?: string };
+    parity?: {
+      name?: string;
+      reference: ParityDeploymentConfig;
+      target: ParityDeploymentConfig;
+      container?: string;
+      resourceRatio?: { min?: number; max?: number };
+      kubeconfig?: string;
+      context?: string;
+      timeout?: string;
+    };
   }>;
   soak?: string;
   approval?: boolean | ApprovalConfig;
   canary?: unknown;
   freeze?: FreezeWindowConfig[];
   notifications?: NotificationsConfig;
+}
+
+export interface ParityDeploymentConfig {
+  namespace: string;
+  deployment: string;
+  kubeconfig?: string;
+  context?: string;
 }
 
 export interface ApprovalConfig {

@@ -164,6 +164,25 @@ function resolveGate(gate: NonNullable<EnvironmentConfig['gates']>[number], inde
     const g = gate.http;
     return { kind: 'http', name: g.name ?? `http-${index + 1}`, url: g.url, expectStatus: g.expectStatus ?? 200, contains: g.contains, timeoutMs: parseDuration(g.timeout ?? '30s') };
   }
+  if (gate.parity) {
+    const g = gate.parity;
+    // Each side may name its own cluster; the gate's kubeconfig and context are the default for both.
+    const side = (d: typeof g.reference) => {
+      const kubeconfig = d.kubeconfig ?? g.kubeconfig;
+      const context = d.context ?? g.context;
+      return { namespace: d.namespace, deployment: d.deployment, ...(kubeconfig ? { kubeconfig: resolve(baseDir, kubeconfig) } : {}), ...(context ? { context } : {}) };
+    };
+    return {
+      kind: 'parity',
+      name: g.name ?? 'parity',
+      reference: side(g.reference),
+      target: side(g.target),
+      container: g.container,
+      minRatio: g.resourceRatio?.min ?? 0.5,
+      maxRatio: g.resourceRatio?.max ?? 4,
+      timeoutMs: parseDuration(g.timeout ?? '30s'),
+    };
+  }
   const g = gate.command!;
   return {
     kind: 'command',

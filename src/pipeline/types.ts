@@ -151,7 +151,29 @@ export interface ArgoCdHealthCheck {
   intervalMs: number;
 }
 
-export type GateSpec = HttpGate | CommandGate;
+export type GateSpec = HttpGate | CommandGate | ParityGate;
+
+/** A Deployment somewhere: namespace and name, and how to reach its cluster. */
+export interface DeploymentRef {
+  namespace: string;
+  deployment: string;
+  kubeconfig?: string;
+  context?: string;
+}
+
+/** Environment parity: target (e.g. production) against reference (e.g. staging). */
+export interface ParityGate {
+  kind: 'parity';
+  name: string;
+  reference: DeploymentRef;
+  target: DeploymentRef;
+  /** The container to compare; absent: each Deployment's first. */
+  container?: string;
+  /** Bounds for target / reference of cpu and memory requests and limits. */
+  minRatio: number;
+  maxRatio: number;
+  timeoutMs: number;
+}
 
 export interface HttpGate {
   kind: 'http';

@@ -149,3 +149,33 @@ test('a deleted Deployment fails the deploy stage with a clear error and nothing
   expect(result.reason).toBe('deploy dev failed: deployment gone/web not found (Gantry sets the image of an existing Deployment; it does not create one)');
   expect(result.environments.map((e) => e.state)).toEqual(['failed', 'pending']);
 });
+
+test('the parity gate compares production with staging: digest, env var names, resource ratios', async () => {
+  const old = testDigest();
+  await createDeployment('parity-staging', old);
+  await createDeployment('parity-production', old);
+  const k = cluster();
+  // Staging has a variable production lacks; production asks for 8 times staging's cpu.
+  await k.kubectl(['-n', 'parity-staging', 'set', 'env', 'deployment/web', '-c', 'app', 'FEATURE_FLAGS=on', 'LOG_LEVEL=debug']);
+  await k.kubectl(['-n', 'parity-production', 'set', 'env', 'deployment/web', '-c', 'app', 'LOG_LEVEL=info']);
+  await k.kubectl(['-n', 'parity-staging', 'set', 'resources', 'deployment/web', '-c', 'app', '--requests=cpu=250m,memory=256Mi']);
+  await k.kubectl(['-n', 'parity-production', 'set', 'resources', 'deployment/web', '-c', 'app', '--requests=cpu=2,memory=512Mi']);
+  const gate = `      - parity: { reference: { namespace: parity-staging, deployment: web }, target: { namespace: parity-production, deployment: web }, container: app, kubeconfig: ${k.kubeconfig} }`;
+  const yaml = `${pipeline([
+    { name: 'staging', namespace: 'parity-staging' },
+    { name: 'production', namespace: 'parity-production' },
+  ])}\n    gates:\n${gate}`;
+  const { result } = await promote(yaml);
+  expect(result).toMatchObject({ outcome: 'failed', stage: 'gates', environment: 'production' });
+  const detail = ['env: missing in parity-production/web: FEATURE_FLAGS', 'requests.cpu: parity-production/web 2 / parity-staging/web 250m = 8.00, outside 0.5..4'].join('\n');
+  expect(result.environments[1].gates).toEqual([{ name: 'parity', passed: false, detail }]);
+  expect(result.reason).toBe(`gate parity failed in production: ${detail}`);
+
+  // Fixed: the same promotion goes through, and the gate says what it compared.
+  await k.kubectl(['-n', 'parity-production', 'set', 'env', 'deployment/web', '-c', 'app', 'FEATURE_FLAGS=off']);
+  await k.kubectl(['-n', 'parity-production', 'set', 'resources', 'deployment/web', '-c', 'app', '--requests=cpu=500m,memory=512Mi']);
+  const again = await promote(yaml);
+  expect(again.result).toMatchObject({ outcome: 'promoted' });
+  expect(again.result.environments[1].gates[0]).toMatchObject({ name: 'parity', passed: true });
+  expect(again.result.environments[1].gates[0].detail).toContain(`digest: both run ${again.digest}`);
+});
