@@ -1,13 +1,13 @@
 // Crashes of real processes: a worker SIGKILLed in the middle of a deploy, and the Temporal dev
 // server killed while a promotion waits for approval. Neither loses the promotion or deploys twice.
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { chmodSync, existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createConfigRepo } from '../../src/local/configRepo';
-import { PROJECT_ROOT } from '../../src/local/tools';
 import { commitsIn } from '../harness/gitInspect';
 import { startStack, type Stack } from '../harness/devServerStack';
 import { pipelineYaml, promotionInput, testDigest } from '../harness/pipelineFile';
+import { startWorkerProcess } from '../harness/workerProcess';
 
 const IMAGE = 'registry.example.com/acme/web';
 
@@ -17,23 +17,6 @@ async function until(what: string, probe: () => Promise<boolean> | boolean, time
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 100));
   }
-}
-
-function startWorkerProcess(stack: Stack): Promise<ChildProcess> {
-  const child = spawn(process.execPath, [join(PROJECT_ROOT, 'bin', 'gantry'), 'worker', '--no-register-search-attributes'], {
-    env: { ...process.env, TEMPORAL_ADDRESS: stack.server.address, GANTRY_TASK_QUEUE: stack.taskQueue },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  return new Promise((resolve, reject) => {
-    const onData = (chunk: Buffer) => {
-      output += chunk.toString();
-      if (output.includes('gantry worker polling')) resolve(child);
-    };
-    child.stdout!.on('data', onData);
-    child.stderr!.on('data', onData);
-    child.once('exit', (code) => reject(new Error(`worker exited ${code}:\n${output}`)));
-  });
 }
 
 describe('a worker SIGKILLed during a deploy', () => {
