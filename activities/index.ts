@@ -5,6 +5,7 @@ import type { AuditStore } from '../src/audit';
 import { verifyDecisionSignature } from './approvals/verifyDecisionSignature';
 import { recordAuditWith } from './audit/recordAudit';
 import { deploy } from './deploy';
+import { lastPromotedDigestWith, readRunningDigest } from './drift';
 import { readManualFreezesWith } from './freeze/readManualFreezes';
 import { runGate } from './gates';
 import { checkHealth } from './health';
@@ -31,5 +32,7 @@ export function createActivities(resources: ActivityResources) {
     readLatencyBuckets,
     recordAudit: recordAuditWith(resources.audit),
     readManualFreezes: readManualFreezesWith(resources.client),
+    lastPromotedDigest: lastPromotedDigestWith(resources.audit),
+    readRunningDigest,
   };
 }

@@ -1,0 +1,105 @@
+// Drift detection on a real Kubernetes API and a real Temporal dev server: a Schedule per
+// environment runs driftCheck, which compares the digest the last promotion put there (audit log)
+// with what the Deployment runs, records and reports drift, and with heal puts the digest back.
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { DriftReport } from '../../src/drift/types';
+import { driftScheduleId, scheduleDriftChecks } from '../../src/drift/driftSchedules';
+import { parseConfig } from '../../src/config/loadConfig';
+import { resolvePromotion } from '../../src/config/resolvePromotion';
+import { startStack, type Stack } from '../harness/devServerStack';
+import { useKubernetesCluster } from '../harness/kubernetesCluster';
+import { testDigest } from '../harness/pipelineFile';
+
+const IMAGE = 'registry.example.com/acme/web';
+const cluster = useKubernetesCluster();
+let stack: Stack;
+
+beforeAll(async () => {
+  stack = await startStack({ taskQueue: 'drift' });
+}, 120_000);
+afterAll(async () => {
+  await stack?.stop();
+});
+
+async function createDeployment(namespace: string, digest: string) {
+  const k = cluster();
+  await k.kubectl(['create', 'namespace', namespace]);
+  const manifest = {
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: { name: 'web', namespace },
+    spec: { replicas: 1, selector: { matchLabels: { app: 'web' } }, template: { metadata: { labels: { app: 'web' } }, spec: { containers: [{ name: 'app', image: `${IMAGE}@${digest}` }] } } },
+  };
+  await k.kubectl(['apply', '-f', '-'], JSON.stringify(manifest));
+}
+
+const image = async (namespace: string) => (await cluster().kubectl(['-n', namespace, 'get', 'deployment', 'web', '-o', 'jsonpath={.spec.template.spec.containers[0].image}'])).trim();
+
+/** Triggers the schedule now and returns the report of the run it started. */
+async function runSchedule(scheduleId: string, previousRuns: number): Promise<DriftReport> {
+  const handle = stack.gantry.client.schedule.getHandle(scheduleId);
+  await handle.trigger();
+  for (let i = 0; i < 300; i++) {
+    const actions = (await handle.describe()).info.recentActions;
+    if (actions.length > previousRuns) {
+      const started = actions[actions.length - 1].action;
+      return stack.gantry.client.workflow.getHandle(started.workflow.workflowId, started.workflow.firstExecutionRunId).result();
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`schedule ${scheduleId} started nothing`);
+}
+
+test('a scheduled drift check finds a hand-set image, records it, and with heal puts the promoted digest back', async () => {
+  const kubeconfig = cluster().kubeconfig;
+  await createDeployment('drift-dev', testDigest());
+  await createDeployment('drift-prod', testDigest());
+  const yaml = [
+    'version: 1',
+    'apps:',
+    `  web: { image: ${IMAGE} }`,
+    'environments:',
+    ...['dev', 'prod'].flatMap((e) => [
+      `  - name: ${e}`,
+      `    deploy: { kubernetes: { namespace: drift-${e}, deployment: web, kubeconfig: ${kubeconfig} } }`,
+      `    health: { kubernetesRollout: { namespace: drift-${e}, deployment: web, kubeconfig: ${kubeconfig}, interval: 200ms, timeout: 1m } }`,
+    ]),
+  ].join('\n');
+  const file = join(stack.dir, 'drift.yaml');
+  writeFileSync(file, yaml);
+  const config = parseConfig(yaml, file, stack.dir);
+  const digest = testDigest();
+  await stack.gantry.start(resolvePromotion(config, { app: 'web', digest, requestedBy: 'ci' }));
+  expect(await stack.gantry.result('web', digest)).toMatchObject({ outcome: 'promoted' });
+
+  const ids = await scheduleDriftChecks(stack.gantry.client, config, 'web', { every: '1h', heal: false, taskQueue: stack.taskQueue });
+  expect(ids).toEqual([driftScheduleId('web', 'dev'), driftScheduleId('web', 'prod')]);
+  expect(await runSchedule(ids[0], 0)).toMatchObject({ app: 'web', environment: 'dev', state: 'in-sync', expected: digest, running: digest });
+
+  // Someone sets production's image by hand.
+  const manual = testDigest();
+  await cluster().kubectl(['-n', 'drift-prod', 'set', 'image', 'deployment/web', `app=${IMAGE}@${manual}`]);
+  const drifted = await runSchedule(ids[1], 0);
+  expect(drifted).toMatchObject({ environment: 'prod', state: 'drifted', expected: digest, running: manual });
+  expect(drifted.detail).toContain(`prod runs ${manual}`);
+  expect(await image('drift-prod')).toBe(`${IMAGE}@${manual}`);
+
+  // Scheduling again (with heal) updates the schedules in place; the next run puts the digest back.
+  await scheduleDriftChecks(stack.gantry.client, config, 'web', { every: '1h', heal: true, taskQueue: stack.taskQueue });
+  expect(await runSchedule(ids[1], 1)).toMatchObject({ state: 'healed', expected: digest, running: manual });
+  expect(await image('drift-prod')).toBe(`${IMAGE}@${digest}`);
+  expect(await runSchedule(ids[1], 2)).toMatchObject({ state: 'in-sync' });
+
+  const events = readFileSync(join(stack.dir, 'audit', 'audit.jsonl'), 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as { event: string; environment?: string; details: Record<string, unknown> })
+    .filter((r) => r.event.startsWith('drift'));
+  expect(events.map((e) => [e.event, e.environment, e.details.running])).toEqual([
+    ['drift', 'prod', manual],
+    ['drift', 'prod', manual],
+    ['drift-healed', 'prod', manual],
+  ]);
+  for (const id of ids) await stack.gantry.client.schedule.getHandle(id).delete();
+});
