@@ -2,6 +2,7 @@
 import { Command, CommanderError } from 'commander';
 import { registerAudit } from './commands/audit';
 import { registerDecide } from './commands/decide';
+import { registerDrift } from './commands/drift';
 import { registerFreeze } from './commands/freeze';
 import { registerList } from './commands/list';
 import { registerOperate } from './commands/operate';
@@ -31,6 +32,7 @@ export function buildProgram(): Command {
   registerWatch(program);
   registerFreeze(program);
   registerAudit(program);
+  registerDrift(program);
   registerValidate(program);
   registerWorker(program);
   for (const cmd of program.commands) {

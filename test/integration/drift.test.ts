@@ -7,7 +7,7 @@ import type { DriftReport } from '../../src/drift/types';
 import { driftScheduleId, scheduleDriftChecks } from '../../src/drift/driftSchedules';
 import { parseConfig } from '../../src/config/loadConfig';
 import { resolvePromotion } from '../../src/config/resolvePromotion';
-import { startStack, type Stack } from '../harness/devServerStack';
+import { cliEnv, runCli, startStack, type Stack } from '../harness/devServerStack';
 import { useKubernetesCluster } from '../harness/kubernetesCluster';
 import { testDigest } from '../harness/pipelineFile';
 
@@ -102,4 +102,21 @@ test('a scheduled drift check finds a hand-set image, records it, and with heal 
     ['drift-healed', 'prod', manual],
   ]);
   for (const id of ids) await stack.gantry.client.schedule.getHandle(id).delete();
+});
+
+test('gantry drift check runs one check now and exits 1 on drift', async () => {
+  const file = join(stack.dir, 'drift.yaml');
+  const gantry = (...args: string[]) => runCli(['--config', file, ...args], cliEnv(stack));
+  const inSync = await gantry('drift', 'check', 'web', '--env', 'dev', '--json');
+  expect(inSync.code).toBe(0);
+  expect(JSON.parse(inSync.stdout)).toMatchObject({ app: 'web', environment: 'dev', state: 'in-sync' });
+
+  await cluster().kubectl(['-n', 'drift-dev', 'set', 'image', 'deployment/web', `app=${IMAGE}@${testDigest()}`]);
+  const drifted = await gantry('drift', 'check', 'web', '--env', 'dev');
+  expect(drifted.code).toBe(1);
+  expect(drifted.stdout).toMatch(/^web dev: drifted: dev runs sha256:/);
+  const scheduled = await gantry('drift', 'schedule', 'web', '--env', 'dev', '--every', '30m', '--heal');
+  expect(scheduled).toMatchObject({ code: 0, stdout: 'scheduled drift/web/dev every 30m (heals)\n' });
+  await stack.gantry.client.schedule.getHandle('drift/web/dev').delete();
+  expect((await gantry('drift', 'schedule', 'web', '--every', 'soon')).stderr).toContain('--every must be a duration');
 });
