@@ -36,6 +36,15 @@ async function createDeployment(namespace: string, digest: string) {
 
 const image = async (namespace: string) => (await cluster().kubectl(['-n', namespace, 'get', 'deployment', 'web', '-o', 'jsonpath={.spec.template.spec.containers[0].image}'])).trim();
 
+async function until<T>(what: string, probe: () => Promise<T | undefined>): Promise<T> {
+  for (let i = 0; i < 300; i++) {
+    const value = await probe().catch(() => undefined);
+    if (value !== undefined) return value;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
 /** Triggers the schedule now and returns the report of the run it started. */
 async function runSchedule(scheduleId: string, previousRuns: number): Promise<DriftReport> {
   const handle = stack.gantry.client.schedule.getHandle(scheduleId);
@@ -104,7 +113,7 @@ test('a scheduled drift check finds a hand-set image, records it, and with heal 
   for (const id of ids) await stack.gantry.client.schedule.getHandle(id).delete();
 });
 
-test('gantry drift check runs one check now and exits 1 on drift', async () => {
+test('gantry drift check runs one check now and exits 1 on drift; drift status shows the last report per environment', async () => {
   const file = join(stack.dir, 'drift.yaml');
   const gantry = (...args: string[]) => runCli(['--config', file, ...args], cliEnv(stack));
   const inSync = await gantry('drift', 'check', 'web', '--env', 'dev', '--json');
@@ -117,6 +126,15 @@ test('gantry drift check runs one check now and exits 1 on drift', async () => {
   expect(drifted.stdout).toMatch(/^web dev: drifted: dev runs sha256:/);
   const scheduled = await gantry('drift', 'schedule', 'web', '--env', 'dev', '--every', '30m', '--heal');
   expect(scheduled).toMatchObject({ code: 0, stdout: 'scheduled drift/web/dev every 30m (heals)\n' });
+  await stack.gantry.client.schedule.getHandle('drift/web/dev').trigger();
+  const status = await until('the healing check', async () => {
+    const rows = JSON.parse((await gantry('drift', 'status', 'web', '--json')).stdout) as Array<{ environment: string; scheduled: boolean; report?: DriftReport }>;
+    return rows[0].report?.state === 'healed' ? rows : undefined;
+  });
+  expect(status).toEqual([
+    expect.objectContaining({ environment: 'dev', scheduled: true, report: expect.objectContaining({ state: 'healed' }) }),
+    { environment: 'prod', scheduled: false },
+  ]);
   await stack.gantry.client.schedule.getHandle('drift/web/dev').delete();
   expect((await gantry('drift', 'schedule', 'web', '--every', 'soon')).stderr).toContain('--every must be a duration');
 });

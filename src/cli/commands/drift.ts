@@ -1,5 +1,6 @@
 // gantry drift schedule / check: drift detection per environment (a Temporal Schedule each, or one
 // check now). A check compares the digest Gantry last put into the environment with what runs.
+import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import type { Command } from 'commander';
 import { driftCheckInputs, driftScheduleId, scheduleDriftChecks } from '../../drift/driftSchedules';
 import type { DriftReport } from '../../drift/types';
@@ -31,6 +32,24 @@ export function registerDrift(program: Command): void {
       });
     });
   drift
+    .command('status <app>')
+    .description("each environment's drift schedule and what its last check found")
+    .option('--json', 'print JSON')
+    .action(async (app: string, options: { json?: boolean }, cmd: Command) => {
+      const config = readConfig(cmd.optsWithGlobals<GlobalOptions>());
+      if (!config.apps[app]) throw new CliError(`unknown app "${app}" (gantry.yaml defines: ${Object.keys(config.apps).join(', ')})`, EXIT.badInput);
+      await withClient(async (gantry) => {
+        const rows = [];
+        for (const { environment } of driftCheckInputs(config, app, false)) {
+          rows.push({ environment, ...(await lastDriftCheck(gantry.client, driftScheduleId(app, environment))) });
+        }
+        if (options.json) return printJson(rows);
+        for (const r of rows) {
+          console.log(`${r.environment}\t${!r.scheduled ? 'not scheduled' : r.report ? `${r.report.state}: ${r.report.detail}` : r.lastRun ? `last check ${r.lastRun}` : 'no check yet'}${r.at ? ` (${r.at})` : ''}`);
+        }
+      });
+    });
+  drift
     .command('check <app>')
     .description('check one environment now and print what was found (exit 1 when it drifted and was not healed)')
     .requiredOption('--env <environment>', 'the environment to check')
@@ -53,4 +72,40 @@ export function registerDrift(program: Command): void {
         if (report.state === 'drifted' || report.state === 'unknown') process.exitCode = EXIT.failed;
       });
     });
+}
+
+interface DriftStatusRow {
+  scheduled: boolean;
+  every?: string;
+  /** When the last check started. */
+  at?: string;
+  /** The last check's execution status, when it has no report (running, failed). */
+  lastRun?: string;
+  report?: DriftReport;
+}
+
+/** The schedule of one environment and the report of its most recent check. */
+async function lastDriftCheck(client: Client, scheduleId: string): Promise<DriftStatusRow> {
+  let description;
+  try {
+    description = await client.schedule.getHandle(scheduleId).describe();
+  } catch (err) {
+    if ((err as Error).name === 'ScheduleNotFoundError') return { scheduled: false };
+    throw err;
+  }
+  const every = description.spec.intervals?.[0]?.every;
+  const row: DriftStatusRow = { scheduled: true, ...(every !== undefined ? { every: String(every) } : {}) };
+  const last = description.info.recentActions.at(-1);
+  if (!last) return row;
+  row.at = last.takenAt.toISOString();
+  const handle = client.workflow.getHandle(last.action.workflow.workflowId, last.action.workflow.firstExecutionRunId);
+  try {
+    const { status } = await handle.describe();
+    if (status.name === 'COMPLETED') row.report = (await handle.result()) as DriftReport;
+    else row.lastRun = status.name.toLowerCase();
+  } catch (err) {
+    if (!(err instanceof WorkflowNotFoundError)) throw err;
+    row.lastRun = 'no longer retained';
+  }
+  return row;
 }
