@@ -10,16 +10,18 @@ import { resolvePromotion } from '../../src/config/resolvePromotion';
 import { cliEnv, runCli, startStack, type Stack } from '../harness/devServerStack';
 import { useKubernetesCluster } from '../harness/kubernetesCluster';
 import { testDigest } from '../harness/pipelineFile';
+import { startWebhookReceiver, type WebhookReceiver } from '../harness/webhookReceiver';
 
 const IMAGE = 'registry.example.com/acme/web';
 const cluster = useKubernetesCluster();
 let stack: Stack;
+let webhook: WebhookReceiver;
 
 beforeAll(async () => {
-  stack = await startStack({ taskQueue: 'drift' });
+  [stack, webhook] = await Promise.all([startStack({ taskQueue: 'drift' }), startWebhookReceiver()]);
 }, 120_000);
 afterAll(async () => {
-  await stack?.stop();
+  await Promise.all([stack?.stop(), webhook?.stop()]);
 });
 
 async function createDeployment(namespace: string, digest: string) {
@@ -66,6 +68,7 @@ test('a scheduled drift check finds a hand-set image, records it, and with heal 
   await createDeployment('drift-prod', testDigest());
   const yaml = [
     'version: 1',
+    `notifications: { webhook: { url: "${webhook.url}" } }`,
     'apps:',
     `  web: { image: ${IMAGE} }`,
     'environments:',
@@ -110,6 +113,14 @@ test('a scheduled drift check finds a hand-set image, records it, and with heal 
     ['drift', 'prod', manual],
     ['drift-healed', 'prod', manual],
   ]);
+  // The webhook heard about it too.
+  const told = webhook.received.filter((n) => n.gantry.event.startsWith('drift'));
+  expect(told.map((n) => [n.gantry.event, n.gantry.environment])).toEqual([
+    ['drift', 'prod'],
+    ['drift', 'prod'],
+    ['drift-healed', 'prod'],
+  ]);
+  expect(told[0].text).toBe(`Drift: web in prod runs ${manual} (deployment drift-prod/web container app runs ${IMAGE}@${manual}); Gantry last put ${digest} there (promote/web/${digest}).`);
   for (const id of ids) await stack.gantry.client.schedule.getHandle(id).delete();
 });
 
