@@ -1,15 +1,19 @@
 // Drift detection on a real Kubernetes API and a real Temporal dev server: a Schedule per
 // environment runs driftCheck, which compares the digest the last promotion put there (audit log)
 // with what the Deployment runs, records and reports drift, and with heal puts the digest back.
+import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { DriftReport } from '../../src/drift/types';
-import { driftScheduleId, scheduleDriftChecks } from '../../src/drift/driftSchedules';
+import { driftCheckInputs, driftScheduleId, scheduleDriftChecks } from '../../src/drift/driftSchedules';
+import { readKustomizeDigest, setKustomizeImage } from '../../src/gitops/kustomizeImage';
+import { createConfigRepo } from '../../src/local/configRepo';
 import { parseConfig } from '../../src/config/loadConfig';
 import { resolvePromotion } from '../../src/config/resolvePromotion';
 import { cliEnv, runCli, startStack, type Stack } from '../harness/devServerStack';
 import { useKubernetesCluster } from '../harness/kubernetesCluster';
 import { testDigest } from '../harness/pipelineFile';
+import { commitsIn, fileAt } from '../harness/gitInspect';
 import { startWebhookReceiver, type WebhookReceiver } from '../harness/webhookReceiver';
 
 const IMAGE = 'registry.example.com/acme/web';
@@ -148,4 +152,31 @@ test('gantry drift check runs one check now and exits 1 on drift; drift status s
   ]);
   await stack.gantry.client.schedule.getHandle('drift/web/dev').delete();
   expect((await gantry('drift', 'schedule', 'web', '--every', 'soon')).stderr).toContain('--every must be a duration');
+});
+
+test('for a gitops environment, a check reads the digest the overlay pins and heals it with a commit', async () => {
+  const repo = await createConfigRepo({ dir: stack.dir, apps: [{ name: 'web', image: IMAGE, overlayPath: (e) => `environments/${e}` }], environments: ['qa'] });
+  const yaml = ['version: 1', `configRepo: { url: ${repo} }`, 'apps:', `  web: { image: ${IMAGE} }`, 'environments:', '  - name: qa', '    deploy: { gitops: { path: environments/qa } }'].join('\n');
+  const config = parseConfig(yaml, join(stack.dir, 'gitops.yaml'), stack.dir);
+  const digest = testDigest();
+  await stack.gantry.start(resolvePromotion(config, { app: 'web', digest, requestedBy: 'ci' }));
+  expect(await stack.gantry.result('web', digest)).toMatchObject({ outcome: 'promoted' });
+  const [input] = driftCheckInputs(config, 'web', true);
+  const check = () => stack.gantry.client.workflow.execute('driftCheck', { workflowId: `drift-gitops-${Date.now()}`, taskQueue: stack.taskQueue, args: [input] }) as Promise<DriftReport>;
+  expect(await check()).toMatchObject({ state: 'in-sync', expected: digest, running: digest });
+
+  // Someone pins another digest by hand in the overlay.
+  const manual = testDigest();
+  const work = join(stack.dir, 'hand-edit');
+  execFileSync('git', ['clone', '-q', repo, work]);
+  const file = join(work, 'environments/qa/kustomization.yaml');
+  writeFileSync(file, setKustomizeImage(readFileSync(file, 'utf8'), { name: IMAGE, newName: IMAGE, digest: manual }).text);
+  execFileSync('git', ['-C', work, '-c', 'user.name=someone', '-c', 'user.email=someone@example.com', 'commit', '-qam', 'hand edit']);
+  execFileSync('git', ['-C', work, 'push', '-q', 'origin', 'HEAD:main']);
+
+  const healed = await check();
+  expect(healed).toMatchObject({ state: 'healed', expected: digest, running: manual });
+  expect(healed.detail).toContain('environments/qa/kustomization.yaml pins');
+  expect(readKustomizeDigest(fileAt(repo, 'environments/qa/kustomization.yaml'), IMAGE)).toBe(digest);
+  expect(commitsIn(repo)[0].trailers).toMatchObject({ 'Gantry-Digest': digest, 'Gantry-Rollback-Of': manual, 'Gantry-Environment': 'qa' });
 });
