@@ -14,3 +14,16 @@ test('examples/gantry.yaml is valid and resolves for each app', () => {
     expect(input.environments[2].health).toMatchObject({ namespace: 'production', deployment: app });
   }
 });
+
+test('examples/kubernetes.gantry.yaml is valid and resolves', () => {
+  const config = loadConfig(join(PROJECT_ROOT, 'examples', 'kubernetes.gantry.yaml'));
+  const input = resolvePromotion(config, { app: 'web', digest: `sha256:${'e'.repeat(64)}`, requestedBy: 'ci' });
+  expect(input.environments.map((e) => [e.name, e.deploy.kind, e.health?.kind])).toEqual([
+    ['dev', 'kubernetes', 'kubernetesRollout'],
+    ['staging', 'kubernetes', 'kubernetesRollout'],
+    ['production', 'gitops', 'argocd'],
+  ]);
+  expect(input.environments[0].deploy).toEqual({ kind: 'kubernetes', namespace: 'dev', deployment: 'web', container: 'app', image: 'ghcr.io/acme/web', context: 'dev-cluster' });
+  expect(input.environments[2].canary?.router).toMatchObject({ kind: 'httpRoute', route: 'web', stableService: 'web-stable' });
+  expect(input.environments[2].gates[0]).toMatchObject({ kind: 'parity', minRatio: 1, maxRatio: 4, reference: { namespace: 'staging', deployment: 'web', context: 'prod-cluster' } });
+});
