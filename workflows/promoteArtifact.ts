@@ -3,6 +3,7 @@
 // updates or signals and pass the same pure rules (src/pipeline/decisions, approvalPolicy).
 import {
   ActivityFailure,
+  allHandlersFinished,
   ApplicationFailure,
   CancellationScope,
   condition,
@@ -492,6 +493,8 @@ export async function promoteArtifact(input: PromotionInput): Promise<PromotionR
   await CancellationScope.nonCancellable(() => audit('finished', undefined, { outcome: status.outcome, reason: status.reason ?? null }));
   // Give notifications still retrying a short grace to land; a dead webhook never holds the result long.
   if (pending.length > 0) await Promise.race([Promise.all(pending), sleep(NOTIFY_GRACE_MS)]);
+  // A decision still being checked (its signature activity running) gets its answer before the close.
+  await condition(allHandlersFinished);
   if (!succeeded) {
     // A failed execution shows as Failed in the Temporal UI and lets the digest be promoted again.
     throw ApplicationFailure.create({
