@@ -11,27 +11,11 @@ import { freePort } from '../../src/local/freePort';
 import { PROJECT_ROOT } from '../../src/local/tools';
 import { startStack, type Stack } from '../harness/devServerStack';
 import { pipelineYaml, promotionInput, testDigest } from '../harness/pipelineFile';
+import { startWorkerProcess } from '../harness/workerProcess';
 
 let stack: Stack;
 let worker: ChildProcess | undefined;
 let metricsPort: number;
-
-function startWorkerProcess(args: string[]): Promise<ChildProcess> {
-  const child = spawn(process.execPath, [join(PROJECT_ROOT, 'bin', 'gantry'), 'worker', '--no-register-search-attributes', ...args], {
-    env: { ...process.env, TEMPORAL_ADDRESS: stack.server.address, GANTRY_TASK_QUEUE: stack.taskQueue, GANTRY_DATA_DIR: join(stack.dir, 'worker-data') },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  return new Promise((resolve, reject) => {
-    const onData = (chunk: Buffer) => {
-      output += chunk.toString();
-      if (output.includes('gantry worker polling')) resolve(child);
-    };
-    child.stdout!.on('data', onData);
-    child.stderr!.on('data', onData);
-    child.once('exit', (code) => reject(new Error(`worker exited ${code}:\n${output}`)));
-  });
-}
 
 async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
@@ -64,7 +48,7 @@ function sample(text: string, name: string, labels: Record<string, string> = {})
 beforeAll(async () => {
   stack = await startStack({ taskQueue: 'worker-metrics', worker: false });
   metricsPort = await freePort();
-  worker = await startWorkerProcess(['--metrics-port', String(metricsPort)]);
+  worker = await startWorkerProcess(stack, ['--metrics-port', String(metricsPort)]);
 });
 afterAll(async () => {
   worker?.kill('SIGKILL');
