@@ -1,7 +1,8 @@
 // Activity overrides for the benchmarks: same names and shapes as the real ones (activities/), laid
 // over the real set by createWorker, so the worker runs the real promoteArtifact workflow code and
 // every other activity; only verify, deploy, health and gates differ.
-//   instant: verify, deploy, health and gates return at once (what the orchestration costs).
+//   instant: verify, deploy, health, gates and the canary's router and metric reads return at once
+//            (what the orchestration costs).
 //   lean:    instant, and the audit write and the freeze look-up (local activities) return at once
 //            too: what the workflow itself costs, without the worker's side effects.
 //   gitops:  the real gitops deploy into a local bare repo; the rest instant.
@@ -12,6 +13,7 @@
 import { Context } from '@temporalio/activity';
 import { deploy as gitopsDeploy } from '../activities/deploy';
 import type { ArtifactRef, DeployRequest, DeployResult, GateRequest, HealthRequest, VerifyResult } from '../activities/types';
+import type { CanaryCountsReading, SetCanaryWeightRequest, SetCanaryWeightResult } from '../src/canary/types';
 import type { GateOutcome } from '../src/pipeline/promotionStatus';
 import type { BareActivities } from './bareWorkflow';
 
@@ -34,6 +36,16 @@ export function instantActivities() {
     },
     async runGate(r: GateRequest): Promise<GateOutcome> {
       return { name: r.gate.name, passed: true, detail: 'bench: passed' };
+    },
+    // Canary steps: the router answers at once; the counters describe a healthy canary taking 10,000
+    // requests a second with the same 1% error rate as stable, so each analysis decides within a few reads.
+    async setCanaryWeight(r: SetCanaryWeightRequest): Promise<SetCanaryWeightResult> {
+      return { weight: r.weight, previous: 0, changed: true, detail: `bench: canary at ${r.weight}%` };
+    },
+    async readCanaryCounts(): Promise<CanaryCountsReading> {
+      const canaryTotal = Date.now() * 10;
+      const stableTotal = canaryTotal * 3;
+      return { canaryTotal, canaryErrors: Math.floor(canaryTotal / 100), stableTotal, stableErrors: Math.floor(stableTotal / 100), at: new Date().toISOString() };
     },
   };
 }

@@ -243,7 +243,24 @@ export function memoryOf(pid: number): { rssKb: number; peakKb: number } {
 
 export const REFERENCE_ACTIVITIES = 9;
 
-export function referencePipelineYaml(repoUrl: string, apps: string[]): string {
+/** A 4-step canary for production: setWeight 25, a 1 s pause, an analysis, setWeight 100 (router and metrics are bench overrides). */
+export const CANARY_4_STEPS = [
+  '    canary:',
+  '      router: { haproxy: { socket: "127.0.0.1:9", backend: "{app}" } }',
+  '      metrics: { prometheus: { url: "http://127.0.0.1:9" } }',
+  '      steps:',
+  '        - setWeight: 25',
+  '        - pause: 1s',
+  '        - analysis:',
+  '            errorRate:',
+  '              canary: { errors: "canary_errors", total: "canary_total" }',
+  '              stable: { errors: "stable_errors", total: "stable_total" }',
+  '            interval: 1s',
+  '            maxDuration: 2m',
+  '        - setWeight: 100',
+];
+
+export function referencePipelineYaml(repoUrl: string, apps: string[], productionExtra: string[] = []): string {
   return [
     'version: 1',
     `configRepo: { url: "${repoUrl}", branch: main, author: { name: Gantry, email: gantry@bench.example } }`,
@@ -264,6 +281,7 @@ export function referencePipelineYaml(repoUrl: string, apps: string[]): string {
     '    approval: { expiresIn: 72h, signatures: optional }',
     '    deploy: { gitops: { path: "apps/{app}/environments/production" } }',
     '    health: { kubernetesRollout: { namespace: production, deployment: "{app}", timeout: 15m } }',
+    ...productionExtra,
     '',
   ].join('\n');
 }
