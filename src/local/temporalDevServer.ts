@@ -15,7 +15,14 @@ export interface DevServerOptions {
   /** Start the web UI on this port (0: pick one); omit for headless. */
   uiPort?: number;
   logFile?: string;
+  /** SQLite pragmas (PRAGMA=VALUE); default {@link DEFAULT_SQLITE_PRAGMAS}, [] for SQLite's own defaults. */
+  sqlitePragmas?: string[];
 }
+
+// A write-ahead log with fsync at checkpoints instead of at every commit: several times the
+// throughput of SQLite's rollback journal (bench/RESULTS.md, scale), and still survives a killed
+// server process; only an OS crash or power loss can drop the last few commits.
+export const DEFAULT_SQLITE_PRAGMAS = ['journal_mode=wal', 'synchronous=normal'];
 
 export interface DevServer {
   address: string;
@@ -36,6 +43,7 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
     '--port', String(port),
     '--db-filename', options.dbFile,
     '--log-level', 'warn',
+    ...(options.sqlitePragmas ?? DEFAULT_SQLITE_PRAGMAS).flatMap((p) => ['--sqlite-pragma', p]),
     ...(uiPort ? ['--ui-ip', '127.0.0.1', '--ui-port', String(uiPort)] : ['--headless']),
     ...GANTRY_SEARCH_ATTRIBUTES.flatMap((a) => ['--search-attribute', `${a.name}=${a.type}`]),
   ];
