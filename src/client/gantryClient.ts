@@ -87,9 +87,9 @@ export class GantryClient {
         staticDetails: `requested by ${input.requestedBy}${input.commit ? `, commit ${input.commit}` : ''}`,
         ...this.searchAttributesFor(input),
       });
-      const runId = handle.firstExecutionRunId;
-      const described = await handle.describe();
-      return { workflowId, runId: described.runId, state: described.runId === runId ? 'new' : 'running' };
+      // With USE_EXISTING the server answers a start that raced another with that run's id, so
+      // both callers see the same run; no describe afterwards (it cannot tell them apart either).
+      return { workflowId, runId: handle.firstExecutionRunId, state: 'new' };
     } catch (err) {
       if (err instanceof WorkflowExecutionAlreadyStartedError) {
         const again = await this.describe(workflowId);
@@ -188,16 +188,18 @@ export class GantryClient {
 
   private async update<A>(app: string, digest: string, update: UpdateDefinition<msg.MessageAnswer, [A]>, arg: A): Promise<DecisionAnswer> {
     const workflowId = promotionWorkflowId(app, digest);
-    const described = await this.describe(workflowId);
-    if (!described) return { accepted: false, reason: `unknown promotion: no workflow ${workflowId}` };
-    if (described.status !== 'RUNNING') return { accepted: false, reason: `promotion is no longer running (${described.status.toLowerCase()})` };
     try {
+      // Straight to the update (one round trip, the approval is on the critical path); only a
+      // refusal by the server costs a describe, to say why.
       const answer = await this.client.workflow.getHandle(workflowId).executeUpdate(update, { args: [arg] });
       return answer.accepted ? { accepted: true, status: answer.status } : { accepted: false, reason: answer.reason ?? 'refused' };
     } catch (err) {
       if (err instanceof WorkflowUpdateFailedError) return { accepted: false, reason: err.cause?.message ?? err.message };
-      if (err instanceof WorkflowNotFoundError) return { accepted: false, reason: `unknown promotion: no workflow ${workflowId}` };
-      throw err;
+      if (!(err instanceof WorkflowNotFoundError)) throw err;
+      // The server says "not found" both for no such workflow and for one that has closed.
+      const described = await this.describe(workflowId);
+      if (described && described.status !== 'RUNNING') return { accepted: false, reason: `promotion is no longer running (${described.status.toLowerCase()})` };
+      return { accepted: false, reason: `unknown promotion: no workflow ${workflowId}` };
     }
   }
 
