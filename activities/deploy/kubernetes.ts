@@ -2,9 +2,9 @@
 // server-side apply (field manager `gantry`, forced: Gantry owns the image field of that container
 // and takes it over from whoever set it before, e.g. kubectl apply). Looks before it writes: a
 // Deployment already at the reference is not touched, so a retried or re-run deploy is harmless.
-import { AppsV1Api, PatchStrategy, setHeaderOptions, type V1Deployment } from '@kubernetes/client-node';
+import type { V1Deployment } from '@kubernetes/client-node';
 import { ApplicationFailure } from '@temporalio/common';
-import { apiMessage, apiStatus, imageDigest, loadKubeConfig } from '../../src/kubernetes/kubeClient';
+import { apiMessage, apiStatus, appsApi, imageDigest, patchAs } from '../../src/kubernetes/kubeClient';
 import { shortDigest } from '../../src/pipeline/digest';
 import type { KubernetesDeployTarget } from '../../src/pipeline/types';
 import type { DeployRequest, DeployResult } from '../types';
@@ -13,7 +13,7 @@ export const FIELD_MANAGER = 'gantry';
 
 export async function deployToKubernetes(request: DeployRequest & { target: KubernetesDeployTarget }): Promise<DeployResult> {
   const { target, digest } = request;
-  const apps = loadKubeConfig(target).makeApiClient(AppsV1Api);
+  const apps = await appsApi(target);
   const where = `deployment ${target.namespace}/${target.deployment}`;
   let current: V1Deployment;
   try {
@@ -47,7 +47,7 @@ export async function deployToKubernetes(request: DeployRequest & { target: Kube
   try {
     applied = await apps.patchNamespacedDeployment(
       { name: target.deployment, namespace: target.namespace, body: apply, fieldManager: FIELD_MANAGER, force: true },
-      setHeaderOptions('Content-Type', PatchStrategy.ServerSideApply),
+      await patchAs('ServerSideApply'),
     );
   } catch (err) {
     const code = apiStatus(err);

@@ -1,6 +1,5 @@
 // Drift detection activities: what Gantry last put into an environment (its audit log), and what
 // the environment runs now (the Deployment's image, or the digest the GitOps overlay pins).
-import { AppsV1Api } from '@kubernetes/client-node';
 import { ApplicationFailure } from '@temporalio/common';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -9,7 +8,7 @@ import { simpleGit } from 'simple-git';
 import type { AuditStore } from '../../src/audit';
 import type { LastPromoted, RunningDigest } from '../../src/drift/types';
 import { readKustomizeDigest } from '../../src/gitops/kustomizeImage';
-import { apiMessage, apiStatus, imageDigest, loadKubeConfig } from '../../src/kubernetes/kubeClient';
+import { apiMessage, apiStatus, appsApi, imageDigest } from '../../src/kubernetes/kubeClient';
 import type { DeployTarget } from '../../src/pipeline/types';
 
 /** Events that put a digest into an environment, and which digest. */
@@ -40,7 +39,7 @@ export async function readRunningDigest(request: { target: DeployTarget }): Prom
   if (target.kind === 'kubernetes') {
     const where = `deployment ${target.namespace}/${target.deployment}`;
     try {
-      const d = await loadKubeConfig(target).makeApiClient(AppsV1Api).readNamespacedDeployment({ name: target.deployment, namespace: target.namespace });
+      const d = await (await appsApi(target)).readNamespacedDeployment({ name: target.deployment, namespace: target.namespace });
       const containers = d.spec?.template?.spec?.containers ?? [];
       const c = target.container ? containers.find((x) => x.name === target.container) : containers[0];
       if (!c) return { detail: `${where} has no container ${target.container ?? ''}`.trim() };

@@ -2,16 +2,16 @@
 // (staging): the same digest (the one being promoted), the same environment variable names, and
 // resources within a ratio of each other. Reads both through the Kubernetes API; the two may live
 // in different clusters (each side has its own kubeconfig and context).
-import { AppsV1Api, type V1Deployment } from '@kubernetes/client-node';
+import type { V1Deployment } from '@kubernetes/client-node';
 import { ApplicationFailure } from '@temporalio/common';
-import { apiMessage, apiStatus, loadKubeConfig } from '../../src/kubernetes/kubeClient';
+import { apiMessage, apiStatus, appsApi } from '../../src/kubernetes/kubeClient';
 import { compareParity, pickContainer } from '../../src/kubernetes/parity';
 import type { GateOutcome } from '../../src/pipeline/promotionStatus';
 import type { DeploymentRef, ParityGate } from '../../src/pipeline/types';
 
 async function read(ref: DeploymentRef): Promise<V1Deployment | string> {
   try {
-    return await loadKubeConfig(ref).makeApiClient(AppsV1Api).readNamespacedDeployment({ name: ref.deployment, namespace: ref.namespace });
+    return await (await appsApi(ref)).readNamespacedDeployment({ name: ref.deployment, namespace: ref.namespace });
   } catch (err) {
     if (apiStatus(err) === 404) return `deployment ${ref.namespace}/${ref.deployment} not found`;
     // The gate could not run (API unreachable, refused): retried, then the stage fails with this.

@@ -1,14 +1,13 @@
 // Health check `argocd`: wait until an Argo CD Application reports Synced and Healthy at the
 // revision that carries the digest (the config repo commit the deploy step produced, or an image
 // in its summary that pins the digest), reading the Application through the Kubernetes API.
-import { CustomObjectsApi } from '@kubernetes/client-node';
 import { applicationStatus, type ApplicationLike } from '../../src/kubernetes/argoApplication';
-import { apiMessage, apiStatus, loadKubeConfig } from '../../src/kubernetes/kubeClient';
+import { apiMessage, apiStatus, customObjectsApi } from '../../src/kubernetes/kubeClient';
 import type { ArgoCdHealthCheck } from '../../src/pipeline/types';
 import { pollUntil } from './pollUntil';
 
 export async function checkArgoCdApplication(check: ArgoCdHealthCheck, digest: string, environment: string, commit: string | undefined): Promise<string> {
-  const api = loadKubeConfig(check).makeApiClient(CustomObjectsApi);
+  const api = await customObjectsApi(check);
   const what = `${environment} Argo CD application ${check.namespace}/${check.application}`;
   return pollUntil(what, check.timeoutMs, check.intervalMs, async () => {
     let app: ApplicationLike;

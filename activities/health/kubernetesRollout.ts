@@ -1,13 +1,12 @@
 // Health check `kubernetesRollout`: wait until the Deployment runs the digest and its rollout is
 // complete, reading the Deployment through the Kubernetes API.
-import { AppsV1Api } from '@kubernetes/client-node';
-import { apiStatus, loadKubeConfig } from '../../src/kubernetes/kubeClient';
+import { apiStatus, appsApi } from '../../src/kubernetes/kubeClient';
 import { rolloutStatus } from '../../src/kubernetes/rolloutStatus';
 import type { KubernetesRolloutCheck } from '../../src/pipeline/types';
 import { pollUntil } from './pollUntil';
 
 export async function checkKubernetesRollout(check: KubernetesRolloutCheck, digest: string, environment: string): Promise<string> {
-  const apps = loadKubeConfig(check).makeApiClient(AppsV1Api);
+  const apps = await appsApi(check);
   const what = `${environment} deployment ${check.namespace}/${check.deployment}`;
   return pollUntil(what, check.timeoutMs, check.intervalMs, async () => {
     let deployment;

@@ -4,10 +4,9 @@
 // next to the stable one, on the same port). Looks before it writes: weights already in place are
 // not written again. The write is a replace carrying the resourceVersion that was read, so a
 // concurrent change to the route is never overwritten (a conflict is read again and retried).
-import { CustomObjectsApi } from '@kubernetes/client-node';
 import { ApplicationFailure } from '@temporalio/common';
 import type { HttpRouteRouter, SetCanaryWeightRequest, SetCanaryWeightResult } from '../../src/canary/types';
-import { apiMessage, apiStatus, loadKubeConfig } from '../../src/kubernetes/kubeClient';
+import { apiMessage, apiStatus, customObjectsApi } from '../../src/kubernetes/kubeClient';
 
 const GROUP = 'gateway.networking.k8s.io';
 const VERSION = 'v1';
@@ -49,7 +48,7 @@ export async function setHttpRouteCanaryWeight(request: SetCanaryWeightRequest &
   if (!(Number.isInteger(weight) && weight >= 0 && weight <= 100)) {
     throw ApplicationFailure.nonRetryable(`canary weight must be an integer from 0 to 100, got ${weight}`, 'RouterConfigError');
   }
-  const api = loadKubeConfig(router).makeApiClient(CustomObjectsApi);
+  const api = await customObjectsApi(router);
   const where = `HTTPRoute ${router.namespace}/${router.route}`;
   const key = { group: GROUP, version: VERSION, namespace: router.namespace, plural: 'httproutes', name: router.route };
   for (let attempt = 1; ; attempt++) {

@@ -3,10 +3,9 @@
 // is set by scaling: canary = round(replicas * w / 100), stable = the rest, each at least 1 while its
 // share is above 0. Looks before it writes (scales already in place are not set again) and raises
 // before it lowers, so the two never drop below the total in between.
-import { AppsV1Api, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import { ApplicationFailure } from '@temporalio/common';
 import type { ReplicaRatioRouter, SetCanaryWeightRequest, SetCanaryWeightResult } from '../../src/canary/types';
-import { apiMessage, apiStatus, loadKubeConfig } from '../../src/kubernetes/kubeClient';
+import { apiMessage, apiStatus, appsApi, patchAs } from '../../src/kubernetes/kubeClient';
 
 /** How many replicas each side runs for a canary share of `weight` percent. */
 export function replicaSplit(total: number, weight: number): { stable: number; canary: number } {
@@ -21,7 +20,7 @@ export async function setReplicaRatioCanaryWeight(request: SetCanaryWeightReques
   if (!(Number.isInteger(weight) && weight >= 0 && weight <= 100)) {
     throw ApplicationFailure.nonRetryable(`canary weight must be an integer from 0 to 100, got ${weight}`, 'RouterConfigError');
   }
-  const apps = loadKubeConfig(router).makeApiClient(AppsV1Api);
+  const apps = await appsApi(router);
   const namespace = router.namespace;
   const readScale = async (name: string) => {
     try {
@@ -43,7 +42,7 @@ export async function setReplicaRatioCanaryWeight(request: SetCanaryWeightReques
   writes.sort(([, fa, ta], [, fb, tb]) => Number(tb > fb) - Number(ta > fa)); // raise first
   for (const [name, , replicas] of writes) {
     try {
-      await apps.patchNamespacedDeploymentScale({ name, namespace, body: { spec: { replicas } } }, setHeaderOptions('Content-Type', PatchStrategy.MergePatch));
+      await apps.patchNamespacedDeploymentScale({ name, namespace, body: { spec: { replicas } } }, await patchAs('MergePatch'));
     } catch (err) {
       if (apiStatus(err) === 404) throw ApplicationFailure.nonRetryable(`deployment ${namespace}/${name} not found`, 'RouterConfigError');
       throw ApplicationFailure.retryable(`scaling deployment ${namespace}/${name} to ${replicas}: ${apiMessage(err)}`, 'RouterUnreachable');

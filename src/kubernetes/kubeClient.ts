@@ -1,6 +1,6 @@
 // Kubernetes API clients for Gantry's activities: one kubeconfig (a file, or the default loading
 // rules: KUBECONFIG, ~/.kube/config, in-cluster) and an optional context, as gantry.yaml names them.
-import { KubeConfig } from '@kubernetes/client-node';
+import type * as k8s from '@kubernetes/client-node';
 
 export interface KubeAccess {
   /** Kubeconfig file; the default loading rules apply when absent. */
@@ -8,12 +8,39 @@ export interface KubeAccess {
   context?: string;
 }
 
-export function loadKubeConfig(access: KubeAccess): KubeConfig {
+/**
+ * client-node, loaded on first use: it adds ~65 MB to a worker's memory (bench/RESULTS.md, scale),
+ * and a worker whose pipelines never touch Kubernetes should not pay for it.
+ */
+export function kubernetesClient(): Promise<typeof k8s> {
+  return import('@kubernetes/client-node');
+}
+
+export async function loadKubeConfig(access: KubeAccess): Promise<k8s.KubeConfig> {
+  const { KubeConfig } = await kubernetesClient();
   const kc = new KubeConfig();
   if (access.kubeconfig) kc.loadFromFile(access.kubeconfig);
   else kc.loadFromDefault();
   if (access.context) kc.setCurrentContext(access.context);
   return kc;
+}
+
+/** The apps/v1 API (Deployments) for a kubeconfig and context. */
+export async function appsApi(access: KubeAccess): Promise<k8s.AppsV1Api> {
+  const { AppsV1Api } = await kubernetesClient();
+  return (await loadKubeConfig(access)).makeApiClient(AppsV1Api);
+}
+
+/** The custom objects API (HTTPRoutes, Argo CD Applications) for a kubeconfig and context. */
+export async function customObjectsApi(access: KubeAccess): Promise<k8s.CustomObjectsApi> {
+  const { CustomObjectsApi } = await kubernetesClient();
+  return (await loadKubeConfig(access)).makeApiClient(CustomObjectsApi);
+}
+
+/** Request options that send a PATCH as the given strategy (server-side apply, merge patch). */
+export async function patchAs(strategy: 'ServerSideApply' | 'MergePatch'): Promise<ReturnType<typeof k8s.setHeaderOptions>> {
+  const { PatchStrategy, setHeaderOptions } = await kubernetesClient();
+  return setHeaderOptions('Content-Type', PatchStrategy[strategy]);
 }
 
 /** The HTTP status of a failed API call (client-node's ApiException), if it was one. */
