@@ -79,6 +79,19 @@ it('serialises concurrent appends from several store instances in one process', 
   expect(new Set(result.records.map((r) => r.id))).toEqual(new Set(ids));
 });
 
+it('group commit: 1,200 appends arriving at once land in order, a repeated id once, every caller answered', async () => {
+  const dataDir = freshDir();
+  const store = await FileAuditStore.open({ dataDir, signingKey: key });
+  const ids = Array.from({ length: 600 }, (_, i) => `wf/run/${i}`);
+  // 600 at once (more than one batch of 256), each id twice in the same burst.
+  const answers = await Promise.all(ids.flatMap((id) => [store.append(entry(id)), store.append(entry(id, { details: { again: true } }))]));
+  for (let i = 0; i < ids.length; i++) expect(answers[2 * i + 1]).toEqual(answers[2 * i]);
+  const result = await verify(store.path);
+  expect(result.ok).toBe(true);
+  expect(result.records.map((r) => r.id)).toEqual(ids);
+  expect(result.records.map((r) => r.seq)).toEqual(ids.map((_, i) => i + 1));
+});
+
 it('cuts off a torn last line on open, then the retried append writes the record exactly once', async () => {
   const dataDir = freshDir();
   const store = await FileAuditStore.open({ dataDir, signingKey: key });
