@@ -5,6 +5,6 @@ WORKDIR /gantry
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
 COPY . .
-RUN npx tsc -p tsconfig.json
+RUN npm run build
 ENTRYPOINT ["/gantry/bin/gantry"]
 CMD ["worker"]

@@ -68,5 +68,5 @@ if [ "$WITH_KUBERNETES" = 1 ]; then
   bash scripts/k8s/cluster.sh build
 fi
 
-step "compile TypeScript"
-npx tsc -p tsconfig.json
+step "compile TypeScript, bundle the workflow code"
+npm run --silent build
