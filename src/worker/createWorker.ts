@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { createActivities } from '../../activities';
 import { FileAuditStore, loadOrCreateAuditKey, type AuditStore } from '../audit';
 import { defaultDataDir } from './dataDir';
+import { DEFAULT_MAX_CACHED_WORKFLOWS } from './workerTuning';
 
 export interface GantryWorkerOptions {
   connection: NativeConnection;
@@ -17,6 +18,8 @@ export interface GantryWorkerOptions {
   dataDir?: string;
   /** An audit store to use instead of the file in dataDir. */
   auditStore?: AuditStore;
+  /** Promotions kept in memory between their workflow tasks (default {@link DEFAULT_MAX_CACHED_WORKFLOWS}). */
+  maxCachedWorkflows?: number;
   /** Replace some activities by name (the benchmarks register instant deploy, health, gates). */
   activityOverrides?: Record<string, (...args: never[]) => Promise<unknown>>;
 }
@@ -31,6 +34,7 @@ export async function createWorker(options: GantryWorkerOptions): Promise<Worker
     ...(options.identity ? { identity: options.identity } : {}),
     ...(options.workflowBundle ? { workflowBundle: options.workflowBundle } : { workflowsPath: workflowsPath() }),
     activities: { ...createActivities({ audit, client }), ...options.activityOverrides },
+    maxCachedWorkflows: options.maxCachedWorkflows ?? DEFAULT_MAX_CACHED_WORKFLOWS,
   });
 }
 

@@ -22,6 +22,8 @@ test.each<[string, string[], string]>([
   ['approve a bad digest', ['approve', 'web', 'sha256:12', '--env', 'production', '--as', 'a'], 'gantry: digest must be sha256:<64 lowercase hex characters>'],
   ['status with a missing argument', ['status', 'web'], "error: missing required argument 'digest'"],
   ['an unknown option', ['list', '--awaiting'], "error: unknown option '--awaiting'"],
+  ['a worker cache of one', ['worker', '--max-cached-workflows', '1'], 'gantry: --max-cached-workflows must be a whole number from 2 to 100000, got "1"'],
+  ['a worker cache that is not a number', ['worker', '--max-cached-workflows', 'lots'], 'gantry: --max-cached-workflows must be a whole number from 2 to 100000, got "lots"'],
 ])('%s exits 2', async (_name, args, message) => {
   const result = await runCli(args, nowhere);
   expect(result.code).toBe(2);

@@ -7,6 +7,7 @@ import { Connection } from '@temporalio/client';
 import type { NativeConnection } from '@temporalio/worker';
 import { connectionSettings } from '../../client/connectionSettings';
 import { registerSearchAttributes } from '../../client/registerSearchAttributes';
+import { DEFAULT_MAX_CACHED_WORKFLOWS, limitWorkflowHeap } from '../../worker/workerTuning';
 import { CliError, EXIT } from '../exitCodes';
 
 interface WorkerOptions {
@@ -14,6 +15,7 @@ interface WorkerOptions {
   registerSearchAttributes: boolean;
   metricsPort?: number;
   metricsHost: string;
+  maxCachedWorkflows?: number;
 }
 
 export function registerWorker(program: Command): void {
@@ -24,13 +26,15 @@ export function registerWorker(program: Command): void {
     .option('--no-register-search-attributes', 'do not add missing Gantry search attributes to the namespace')
     .option('--metrics-port <port>', 'serve Prometheus metrics on http://<metrics-host>:<port>/metrics', parsePort)
     .option('--metrics-host <host>', 'address the metrics endpoint binds to', '127.0.0.1')
+    .option('--max-cached-workflows <n>', `promotions kept in memory between tasks; the rest replay from history when they wake (default ${DEFAULT_MAX_CACHED_WORKFLOWS})`, parseCacheSize)
     .action(async (options: WorkerOptions) => {
       // Loaded here rather than at the top: the worker's modules (the SDK's native bridge, the
       // activities with their git and Kubernetes clients) cost every other command about a second.
-      const [{ NativeConnection }, { createWorker }, { bindAddress, bundleGantryWorkflows, installMetricsRuntime }] = await Promise.all([
+      const [{ NativeConnection }, { createWorker }, { bindAddress, installMetricsRuntime }, { gantryWorkflowBundle }] = await Promise.all([
         import('@temporalio/worker'),
         import('../../worker/createWorker.js'),
         import('../../worker/metrics.js'),
+        import('../../worker/prebuiltBundle.js'),
       ]);
       const settings = connectionSettings();
       const taskQueue = options.taskQueue ?? settings.taskQueue;
@@ -50,14 +54,23 @@ export function registerWorker(program: Command): void {
         throw new CliError(`cannot reach Temporal at ${settings.connectionOptions.address}: ${(err as Error).message}`, EXIT.unavailable);
       }
       if (options.registerSearchAttributes) await ensureSearchAttributes(settings);
-      // Bundled once, here, with the interceptor that emits Gantry's metrics (a no-op without --metrics-port).
-      const workflowBundle = await bundleGantryWorkflows();
-      const worker = await createWorker({ connection, namespace: settings.namespace, taskQueue, workflowBundle });
+      // Bundled at build time, with the interceptor that emits Gantry's metrics (a no-op without --metrics-port).
+      const workflowBundle = await gantryWorkflowBundle();
+      const maxCachedWorkflows = options.maxCachedWorkflows ?? DEFAULT_MAX_CACHED_WORKFLOWS;
+      limitWorkflowHeap(maxCachedWorkflows);
+      const worker = await createWorker({ connection, namespace: settings.namespace, taskQueue, workflowBundle, maxCachedWorkflows });
       if (metrics) console.log(`gantry worker metrics on http://${bindAddress(metrics)}/metrics`);
       console.log(`gantry worker polling ${taskQueue} on ${settings.connectionOptions.address} (namespace ${settings.namespace})`);
       await worker.run();
       await connection.close();
     });
+}
+
+function parseCacheSize(value: string): number {
+  const n = Number(value);
+  // The SDK needs room for at least two (one running, one arriving); 0 would replay every task.
+  if (!/^\d+$/.test(value) || n < 2 || n > 100_000) throw new CliError(`--max-cached-workflows must be a whole number from 2 to 100000, got "${value}"`, EXIT.badInput);
+  return n;
 }
 
 function parsePort(value: string): number {
