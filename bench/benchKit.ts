@@ -151,6 +151,8 @@ export interface WorkerSpec {
   activities?: ActivitySetName;
   /** Serve the worker's Prometheus metrics on 127.0.0.1:<port> (cache size, evictions, replays). */
   metricsPort?: number;
+  /** Overrides the product default (src/worker/workerTuning.ts), to compare cache sizes. */
+  maxCachedWorkflows?: number;
 }
 
 /** Spawns bench/benchWorker.js (the real workflow bundle, a benchmark activity set) with node. */
@@ -159,6 +161,7 @@ export function spawnBenchWorker(ctx: BenchContext, address: string, spec: Worke
   if (spec.gantryQueue) args.push('--gantry', spec.gantryQueue, '--gantry-bundle', ctx.bundles.gantry);
   if (spec.bareQueue) args.push('--bare', spec.bareQueue, '--bare-bundle', ctx.bundles.bare);
   if (spec.metricsPort) args.push('--metrics-port', String(spec.metricsPort));
+  if (spec.maxCachedWorkflows) args.push('--max-cached-workflows', String(spec.maxCachedWorkflows));
   // The worker's audit log and key go to the run's scratch folder, never to ~/.gantry.
   return spawnUntilReady(args, { TEMPORAL_ADDRESS: address, GANTRY_DATA_DIR: join(ctx.dir, 'worker-data') }, 'bench worker ready');
 }

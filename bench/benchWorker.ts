@@ -5,11 +5,13 @@
 // has no benchmark switches.
 //
 //   node dist/bench/benchWorker.js --gantry <queue> [--bare <queue>] [--activities instant|gitops|crash]
-//        [--gantry-bundle file.js] [--bare-bundle file.js] [--metrics-port P]   (TEMPORAL_ADDRESS names the server)
+//        [--gantry-bundle file.js] [--bare-bundle file.js] [--metrics-port P] [--max-cached-workflows N]
+//        (TEMPORAL_ADDRESS names the server)
 // Prints "bench worker ready" once polling; ends on SIGTERM/SIGINT, or after --lifetime seconds.
 import { NativeConnection, Runtime, DefaultLogger, bundleWorkflowCode, type Worker } from '@temporalio/worker';
 import { parseArgs } from 'node:util';
 import { createWorker } from '../src/worker/createWorker';
+import { DEFAULT_MAX_CACHED_WORKFLOWS, limitWorkflowHeap } from '../src/worker/workerTuning';
 import { bundleGantryWorkflows, installMetricsRuntime } from '../src/worker/metrics';
 import { activitySet, bareActivities, type ActivitySetName } from './benchActivities';
 
@@ -23,6 +25,7 @@ async function main(): Promise<void> {
       'bare-bundle': { type: 'string' },
       lifetime: { type: 'string', default: '3600' },
       'metrics-port': { type: 'string' },
+      'max-cached-workflows': { type: 'string' },
     },
   });
   if (values['metrics-port']) installMetricsRuntime({ host: '127.0.0.1', port: Number(values['metrics-port']) });
@@ -33,7 +36,9 @@ async function main(): Promise<void> {
   if (values.gantry) {
     const workflowBundle = values['gantry-bundle'] ? { codePath: values['gantry-bundle'] } : await bundleGantryWorkflows();
     const activityOverrides = activitySet(values.activities as ActivitySetName);
-    workers.push(await createWorker({ connection, namespace: 'default', taskQueue: values.gantry, workflowBundle, activityOverrides }));
+    const maxCachedWorkflows = values['max-cached-workflows'] ? Number(values['max-cached-workflows']) : DEFAULT_MAX_CACHED_WORKFLOWS;
+    limitWorkflowHeap(maxCachedWorkflows); // as `gantry worker` does
+    workers.push(await createWorker({ connection, namespace: 'default', taskQueue: values.gantry, workflowBundle, activityOverrides, maxCachedWorkflows }));
   }
   if (values.bare) {
     const workflowBundle = values['bare-bundle']

@@ -61,6 +61,8 @@ export async function historySize(ctx: BenchContext): Promise<Section> {
     const children = (await historyOf(srv.client, canary.workflowId))
       .map((e) => e.startChildWorkflowExecutionInitiatedEventAttributes?.workflowId)
       .filter((id): id is string => !!id);
+    let childEvents = 0;
+    for (const id of children) childEvents += (await historyBytes(srv.client, id)).events;
     for (const id of children) measured.push({ name: `its canary analysis (child workflow ${id.split('/').slice(-3).join('/')}), ${await analysisReads(srv.client, id)} reads`, workflowId: id });
     await Promise.all([instant.kill(), gitops.kill()]);
 
@@ -102,13 +104,13 @@ export async function historySize(ctx: BenchContext): Promise<Section> {
         "(events, protobuf bytes: what the server stores and counts against its limits). Limits: warning 10,240 events / 10 MB, hard 51,200 events / 50 MB.",
       table: table(['workflow', 'events', 'events (CLI)', 'bytes (protobuf)', 'bytes (CLI JSON)', 'ratio to baseline (events / bytes)', 'of warn limit (events / bytes)', 'of hard limit (events / bytes)'], rows),
       notes: [
-        `Target < 200 events: ${reference.events} — ${reference.events < 200 ? 'met' : 'not met'}. The event limit would be reached at about ${promotionsBeforeWarn}× this pipeline's length; the bytes are far further away.`,
+        `Target < 200 events for the reference pipeline with a 4-step canary: ${canaryEvents} in the promotion's history, ${canaryEvents + childEvents} counting its analysis child's too — ${canaryEvents + childEvents < 200 ? 'met' : 'not met'} (without the canary ${reference.events}). The event warning limit is about ${promotionsBeforeWarn}× the reference pipeline's length; the bytes are far further away.`,
         `Event types (instant row): ${types}.`,
         'Each activity costs 3 events (scheduled, started, completed) plus the workflow task that reacts to it (3 more); health polls and heartbeats add none. The approval adds the update (accepted, completed) and the search attribute upserts.',
         `4-step canary: ${canaryEvents - reference.events} more events in the promotion's history than without it (${canaryEvents} in all); each analysis is a child workflow with a history of its own (row below it), which continues as new every 100 reads (docs/canary.md).`,
       ],
       headline: [
-        `History per reference promotion: ${reference.events} events, ${(reference.bytes / 1024).toFixed(1)} KiB (bare workflow with the same ${REFERENCE_ACTIVITIES} activities: ${baseline.events} events); ${((100 * reference.events) / LIMITS.warnEvents).toFixed(1)}% of the 10,240-event warning limit; with a 4-step canary ${canaryEvents} events (+ the analysis child's own history).`,
+        `History per reference promotion: ${reference.events} events, ${(reference.bytes / 1024).toFixed(1)} KiB (bare workflow with the same ${REFERENCE_ACTIVITIES} activities: ${baseline.events} events); ${((100 * reference.events) / LIMITS.warnEvents).toFixed(1)}% of the 10,240-event warning limit; with a 4-step canary ${canaryEvents} events, ${canaryEvents + childEvents} with its analysis child (target < 200).`,
       ],
     };
   } finally {

@@ -61,7 +61,7 @@ export async function reactionTime(ctx: BenchContext): Promise<Section> {
     const clientToStart: number[] = []; // update call returned (client clock) -> ActivityTaskStarted
     const startToFirst: number[] = []; // WorkflowExecutionStarted -> first ActivityTaskStarted (server)
     const clientStartToFirst: number[] = []; // start call issued (client clock) -> first ActivityTaskStarted
-    const decideCalls: number[] = []; // GantryClient.decide round trip (describe + update)
+    const decideCalls: number[] = []; // GantryClient.decide round trip (one update call)
     log(`reaction: ${promotions} promotions`);
     for (let i = 0; i < promotions + 5; i++) {
       const input = promotionOf(yaml, 'web', benchDigest());
@@ -143,7 +143,7 @@ export async function reactionTime(ctx: BenchContext): Promise<Section> {
       ['approve update completed → next activity started (server events)', afterUpdate.length, ms(median(afterUpdate)), ms(p99), `${faster(median(afterUpdate), median(pollerReaction))} / ${faster(p99, pollP99)}`],
       ['approve update completed → next activity scheduled (server events)', afterUpdateScheduled.length, ms(median(afterUpdateScheduled)), ms(percentile(afterUpdateScheduled, 99)), '—'],
       ['update call returned (client) → next activity started (server)', clientToStart.length, ms(median(clientToStart)), ms(percentile(clientToStart, 99)), '—'],
-      ['GantryClient.decide round trip (describe + update)', decideCalls.length, ms(median(decideCalls)), ms(percentile(decideCalls, 99)), '—'],
+      ['GantryClient.decide round trip (one update call)', decideCalls.length, ms(median(decideCalls)), ms(percentile(decideCalls, 99)), '—'],
       ['WorkflowExecutionStarted → first activity started (server events)', startToFirst.length, ms(median(startToFirst)), ms(percentile(startToFirst, 99)), '—'],
       ['start call issued (client) → first activity started', clientStartToFirst.length, ms(median(clientStartToFirst)), ms(percentile(clientStartToFirst, 99)), '—'],
       ['`bin/gantry approve …` process, end to end', cli.length, ms(median(cli)), ms(percentile(cli, 99)), `${ratio(median(cli), median(nodeBare))} of a bare node start`],
