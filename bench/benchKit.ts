@@ -3,7 +3,7 @@
 import { Client, Connection } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { GantryClient } from '../src/client/gantryClient';
@@ -103,6 +103,8 @@ export async function startBenchServer(ctx: BenchContext, name: string, taskQueu
   mkdirSync(dir, { recursive: true });
   const dbFile = join(dir, 'temporal.db');
   const logFile = join(dir, 'temporal.log');
+  // Every benchmark counts what its server holds: a second start on the same file would count the first's too.
+  if (existsSync(dbFile)) throw new Error(`bench server "${name}" already ran in this run: give each run its own name`);
   let server = await startDevServer({ dbFile, logFile });
   children.add(server.process);
   let connection = await Connection.connect({ address: server.address });

@@ -69,13 +69,13 @@ async function phase(what: string, count: () => Promise<number>, target: number,
 }
 
 async function scaleOnce(ctx: BenchContext, count: number, cache = DEFAULT_MAX_CACHED_WORKFLOWS): Promise<ScaleRun> {
-  const srv = await startBenchServer(ctx, `scale-${count}`, TASK_QUEUE);
+  const srv = await startBenchServer(ctx, `scale-${count}-cache-${cache}`, TASK_QUEUE);
   try {
     const serverPid = srv.server.process.pid!;
     const metricsPort = await freePort();
     const worker = await spawnBenchWorker(ctx, srv.address, { gantryQueue: TASK_QUEUE, activities: 'instant', metricsPort, maxCachedWorkflows: cache });
     const pids = { worker: worker.pid, server: serverPid };
-    const { yaml } = await referenceRepo(ctx, `scale-${count}`, ['web']);
+    const { yaml } = await referenceRepo(ctx, `scale-${count}-cache-${cache}`, ['web']);
     const template = promotionOf(yaml, 'web', benchDigest());
     const digests = Array.from({ length: count }, () => benchDigest());
     await sleep(2000);
@@ -181,7 +181,7 @@ export async function scale(ctx: BenchContext): Promise<Section> {
     ),
     notes: [
       `Targets at ${n(first.count)}: worker RSS < 300 MB — ${mb(first.worker.loadedKb)}, ${rssOk ? 'met' : 'not met'}; drain < 60 s — ${first.drain ? `${first.drain.seconds.toFixed(1)} s` : 'not reached'}, ${drainOk ? 'met' : 'not met'}.`,
-      'The dev server (SQLite) does most of the work: its CPU per promotion is several times the worker\'s, so on this 2-core machine the server bounds the start → waiting and drain times. Part of it is visibility: every stage upserts Gantry\'s search attributes.',
+      `The dev server (SQLite) does more of the work than the worker: ${(first.settle.serverCpuMs / first.settle.workerCpuMs).toFixed(1)}× the worker's CPU per promotion up to the approval; the two share this machine's 2 cores, so CPU bounds the start → waiting and drain times. Part of the server's share is visibility: every stage upserts Gantry's search attributes.`,
       `The worker keeps at most ${n(DEFAULT_MAX_CACHED_WORKFLOWS)} promotions in its cache by default (src/worker/workerTuning.ts) and its workflow thread's heap to ${workflowHeapLimitMb(DEFAULT_MAX_CACHED_WORKFLOWS)} MB; the others are evicted and replayed from history when they wake (approval, next activity). ` +
         (allCached
           ? `With every promotion cached (the SDK's default here would be ~2,300 from the 4 GB V8 heap limit) the worker held ${mb(allCached.worker.loadedKb)} at ${n(allCached.count)} waiting against ${mb(first.worker.loadedKb)}, and drained in ${allCached.drain ? `${allCached.drain.seconds.toFixed(1)} s` : '—'} against ${first.drain ? `${first.drain.seconds.toFixed(1)} s` : '—'}.`
