@@ -50,7 +50,7 @@ export function promotionMetricsModule(): string {
 
 /**
  * Gantry's pure modules, evaluated once per worker and shared by every workflow instead of once per
- * workflow (the SDK's default): about 0.1 MB less per cached promotion (bench/RESULTS.md, scale).
+ * workflow (the SDK's default), so a cached promotion does not carry its own copy of them.
  * Only modules without state and without imports outside src/ belong here: the SDK freezes them,
  * and whatever they import is shared too (test/unit/sharedWorkflowModules.test.ts checks).
  */
