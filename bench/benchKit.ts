@@ -7,13 +7,12 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { GantryClient } from '../src/client/gantryClient';
-import { parseConfig } from '../src/config/loadConfig';
-import { resolvePromotion } from '../src/config/resolvePromotion';
 import { createConfigRepo } from '../src/local/configRepo';
 import { startDevServer, type DevServer } from '../src/local/temporalDevServer';
 import { PROJECT_ROOT } from '../src/local/tools';
 import { GANTRY_AWAITING_APPROVAL } from '../src/pipeline/searchAttributes';
 import type { PromotionInput } from '../src/pipeline/types';
+import { promotionInput, testDigest } from '../test/harness/pipelineFile';
 import type { ActivitySetName } from './benchActivities';
 
 // ---------------------------------------------------------------------------------------------
@@ -304,22 +303,11 @@ export async function referenceRepo(ctx: BenchContext, name: string, apps: strin
   return { repo, yaml: referencePipelineYaml(repo, apps) };
 }
 
-export function promotionOf(yaml: string, app: string, digest: string): PromotionInput {
-  return resolvePromotion(parseConfig(yaml, join(PROJECT_ROOT, 'gantry.yaml'), PROJECT_ROOT), { app, digest, requestedBy: 'ci' });
-}
+/** One promotion of a pipeline, resolved by the loader the CLI uses (the tests' helper). */
+export const promotionOf = (yaml: string, app: string, digest: string): PromotionInput => promotionInput(yaml, app, digest);
 
-let digestCounter = 0;
-/** A fresh valid digest per call. */
-export function benchDigest(): string {
-  const seed = `${process.pid}-${Date.now()}-${digestCounter++}`;
-  let h = 0x811c9dc5;
-  const hex: string[] = [];
-  for (let i = 0; i < 8; i++) {
-    for (const ch of `${seed}/${i}`) h = Math.imul(h ^ ch.charCodeAt(0), 0x01000193) >>> 0;
-    hex.push(h.toString(16).padStart(8, '0'));
-  }
-  return `sha256:${hex.join('')}`;
-}
+/** A fresh valid digest per call (the tests' generator: no two runs share an artifact). */
+export const benchDigest = (): string => testDigest();
 
 // ---------------------------------------------------------------------------------------------
 // History
