@@ -19,9 +19,10 @@ export interface DevServerOptions {
   sqlitePragmas?: string[];
 }
 
-// A write-ahead log with fsync at checkpoints instead of at every commit: several times the
-// throughput of SQLite's rollback journal (bench/RESULTS.md, scale), and still survives a killed
-// server process; only an OS crash or power loss can drop the last few commits.
+// A write-ahead log with fsync at checkpoints instead of at every commit: with 300 promotions in
+// flight, all reached their approval in 46 s instead of 63 s and drained in 19 s instead of 27 s
+// (bench scale, A/B); it still survives a killed server process, only an OS crash or power loss
+// can drop the last few commits.
 export const DEFAULT_SQLITE_PRAGMAS = ['journal_mode=wal', 'synchronous=normal'];
 
 export interface DevServer {
