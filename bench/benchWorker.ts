@@ -12,7 +12,8 @@ import { NativeConnection, Runtime, DefaultLogger, bundleWorkflowCode, type Work
 import { parseArgs } from 'node:util';
 import { createWorker } from '../src/worker/createWorker';
 import { DEFAULT_MAX_CACHED_WORKFLOWS, limitWorkflowHeap } from '../src/worker/workerTuning';
-import { bundleGantryWorkflows, installMetricsRuntime } from '../src/worker/metrics';
+import { installMetricsRuntime } from '../src/worker/metrics';
+import { bundleGantryWorkflows } from '../src/worker/workflowBundle';
 import { activitySet, bareActivities, type ActivitySetName } from './benchActivities';
 
 async function main(): Promise<void> {

@@ -18,7 +18,7 @@ import { cpus, loadavg, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { toolPath, PROJECT_ROOT } from '../src/local/tools';
-import { bundleGantryWorkflows } from '../src/worker/metrics';
+import { bundleGantryWorkflows } from '../src/worker/workflowBundle';
 import { log, removeDir, renderSection, scratchDir, stopAllChildren, type BenchContext, type Section } from './benchKit';
 import { configRepoContention } from './configRepoContention';
 import { historySize } from './historySize';

@@ -2,9 +2,8 @@
 // histograms on the same endpoint. Gantry's metrics are emitted from the workflow through the
 // runtime meter (workflows/promotionMetrics.ts, a workflow interceptor bundled with the workflow
 // code), so they are replay-safe and need no second HTTP server.
-import { bundleWorkflowCode, DefaultLogger, Runtime, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { PROMOTION_METRICS } from '../../workflows/promotionMetrics';
-import { workflowsPath } from './createWorker';
 
 export { PROMOTION_METRICS };
 
@@ -46,33 +45,4 @@ export function installMetricsRuntime(endpoint: MetricsEndpoint): Runtime {
 /** The path of the workflow interceptor module that emits Gantry's promotion metrics. */
 export function promotionMetricsModule(): string {
   return require.resolve('../../workflows/promotionMetrics');
-}
-
-/**
- * Gantry's pure modules, evaluated once per worker and shared by every workflow instead of once per
- * workflow (the SDK's default), so a cached promotion does not carry its own copy of them.
- * Only modules without state and without imports outside src/ belong here: the SDK freezes them,
- * and whatever they import is shared too (test/unit/sharedWorkflowModules.test.ts checks).
- */
-export const SHARED_WORKFLOW_MODULES = [
-  '../analysis',
-  '../canary/analysisState',
-  '../pipeline/approvalPolicy',
-  '../pipeline/decisions',
-  '../pipeline/digest',
-  '../pipeline/duration',
-  '../pipeline/freezeWindows',
-];
-
-/**
- * The promotion workflow bundled once, with the metrics interceptor. Without an exporter installed
- * the metrics go to a no-op meter, so the same bundle serves workers with and without --metrics-port.
- */
-export function bundleGantryWorkflows(): Promise<WorkflowBundleWithSourceMap> {
-  return bundleWorkflowCode({
-    workflowsPath: workflowsPath(),
-    workflowInterceptorModules: [promotionMetricsModule()],
-    preloadModules: SHARED_WORKFLOW_MODULES.map((m) => require.resolve(m)),
-    logger: new DefaultLogger('WARN'),
-  });
 }

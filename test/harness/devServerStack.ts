@@ -1,6 +1,6 @@
 // A real Temporal dev server (SQLite file in a temp folder) with an in-process Gantry worker and a
 // client, for integration tests. Every test file gets its own, on free loopback ports.
-import { bundleWorkflowCode, DefaultLogger, NativeConnection, Runtime, type Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { DefaultLogger, NativeConnection, Runtime, type Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { execFile } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -8,7 +8,8 @@ import { join } from 'node:path';
 import { GantryClient } from '../../src/client/gantryClient';
 import { startDevServer, type DevServer } from '../../src/local/temporalDevServer';
 import { PROJECT_ROOT } from '../../src/local/tools';
-import { createWorker, workflowsPath } from '../../src/worker/createWorker';
+import { createWorker } from '../../src/worker/createWorker';
+import { bundleGantryWorkflows } from '../../src/worker/workflowBundle';
 
 export interface Stack {
   server: DevServer;
@@ -69,7 +70,7 @@ export async function startStack(options: { taskQueue?: string; worker?: boolean
 
 let bundlePromise: Promise<WorkflowBundleWithSourceMap> | undefined;
 function sharedBundle(): Promise<WorkflowBundleWithSourceMap> {
-  bundlePromise ??= bundleWorkflowCode({ workflowsPath: workflowsPath(), logger: new DefaultLogger('WARN') });
+  bundlePromise ??= bundleGantryWorkflows(); // the bundle `gantry worker` runs
   return bundlePromise;
 }
 

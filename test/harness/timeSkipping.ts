@@ -2,13 +2,13 @@
 // a Gantry worker and client on it. The server cannot register custom search attributes, so
 // promotions there run without them (the dev-server tests cover them).
 import { TestWorkflowEnvironment } from '@temporalio/testing';
-import { bundleWorkflowCode, DefaultLogger } from '@temporalio/worker';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { GantryClient } from '../../src/client/gantryClient';
 import { toolPath } from '../../src/local/tools';
-import { createWorker, workflowsPath } from '../../src/worker/createWorker';
+import { createWorker } from '../../src/worker/createWorker';
+import { bundleGantryWorkflows } from '../../src/worker/workflowBundle';
 
 export function createTimeSkippingEnv(): Promise<TestWorkflowEnvironment> {
   return TestWorkflowEnvironment.createTimeSkipping({
@@ -26,7 +26,8 @@ export interface TimeSkippingStack {
 
 /** A time-skipping server with a Gantry worker on `taskQueue` and a client for it. */
 export async function startTimeSkippingStack(taskQueue: string): Promise<TimeSkippingStack> {
-  const [env, bundle] = await Promise.all([createTimeSkippingEnv(), bundleWorkflowCode({ workflowsPath: workflowsPath(), logger: new DefaultLogger('WARN') })]);
+  // The bundle `gantry worker` runs (shared modules, metrics interceptor), not a plainer one.
+  const [env, bundle] = await Promise.all([createTimeSkippingEnv(), bundleGantryWorkflows()]);
   const dataDir = mkdtempSync(join(tmpdir(), 'gantry-ts-'));
   const worker = await createWorker({ connection: env.nativeConnection, namespace: 'default', taskQueue, workflowBundle: bundle, dataDir });
   const running = worker.run();

@@ -2,7 +2,7 @@
 // in anything with per-workflow state: no @temporalio package, no Node module, nothing outside src/.
 import { readFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
-import { SHARED_WORKFLOW_MODULES } from '../../src/worker/metrics';
+import { SHARED_WORKFLOW_MODULES } from '../../src/worker/workflowBundle';
 
 const WORKER_DIR = join(__dirname, '..', '..', 'src', 'worker');
 const SRC = join(__dirname, '..', '..', 'src');

@@ -34,7 +34,7 @@ export function registerWorker(program: Command): void {
         import('@temporalio/worker'),
         import('../../worker/createWorker.js'),
         import('../../worker/metrics.js'),
-        import('../../worker/prebuiltBundle.js'),
+        import('../../worker/workflowBundle.js'),
       ]);
       const settings = connectionSettings();
       const taskQueue = options.taskQueue ?? settings.taskQueue;
