@@ -50,6 +50,9 @@ interface ScaleRun {
   evictions: number;
 }
 
+/** How long one phase may take: generous for a loaded 2-core machine, bounded for every N. */
+const phaseBudgetMs = (count: number) => 180_000 + count * 120;
+
 /** Polls a visibility count until it reaches `target` or the budget runs out. */
 async function phase(what: string, count: () => Promise<number>, target: number, budgetMs: number, pids: { worker: number; server: number }): Promise<Phase> {
   const t0 = performance.now();
@@ -82,8 +85,7 @@ async function scaleOnce(ctx: BenchContext, count: number, cache = DEFAULT_MAX_C
     const workerIdle = memoryOf(worker.pid);
     const serverIdle = memoryOf(serverPid);
     const countOf = (query: string) => srv.client.workflow.count(`WorkflowType = 'promoteArtifact' AND ${query}`).then((c) => c.count);
-    // Budgets: generous for a loaded 2-core machine, bounded for every N.
-    const budgetMs = 180_000 + count * 120;
+    const budgetMs = phaseBudgetMs(count);
 
     log(`scale ${count}: starting`);
     const t0 = performance.now();
@@ -163,7 +165,7 @@ export async function scale(ctx: BenchContext): Promise<Section> {
   const bends = runs.slice(1).map((r) => {
     const base = (first.count / first.startSeconds);
     const parts = [`start rate ${((r.count / r.startSeconds) / base).toFixed(2)}× of the ${n(first.count)} run`];
-    if (r.settle.reached < r.count) parts.push(`only ${n(r.settle.reached)} reached the approval within the ${((180_000 + r.count * 120) / 1000).toFixed(0)} s budget`);
+    if (r.settle.reached < r.count) parts.push(`only ${n(r.settle.reached)} reached the approval within the ${(phaseBudgetMs(r.count) / 1000).toFixed(0)} s budget`);
     else parts.push(`settle per promotion ${((r.settle.seconds / r.count) / (first.settle.seconds / first.count)).toFixed(2)}×`);
     if (r.drain && first.drain) parts.push(`drain per promotion ${((r.drain.seconds / r.count) / (first.drain.seconds / first.count)).toFixed(2)}×`);
     parts.push(`worker RSS ${mb(r.worker.loadedKb)}, ${r.evictions.toFixed(0)} forced cache evictions`);
