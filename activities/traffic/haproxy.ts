@@ -67,7 +67,11 @@ export async function setServerWeight(router: HaproxyRouter, server: string, wei
 
 /** The canary's share in percent, from the two servers' weights. */
 export async function readHaproxyCanaryWeight(router: HaproxyRouter): Promise<{ stable: number; canary: number; percent: number }> {
-  const [stable, canary] = await Promise.all([getServerWeight(router, router.stableServer), getServerWeight(router, router.canaryServer)]);
+  // Both read at once; when both fail, the stable server's error is the one reported, every time.
+  const [stableRead, canaryRead] = await Promise.allSettled([getServerWeight(router, router.stableServer), getServerWeight(router, router.canaryServer)]);
+  if (stableRead.status === 'rejected') throw stableRead.reason;
+  if (canaryRead.status === 'rejected') throw canaryRead.reason;
+  const [stable, canary] = [stableRead.value, canaryRead.value];
   return { stable, canary, percent: stable + canary === 0 ? 0 : Math.round((100 * canary) / (stable + canary)) };
 }
 
