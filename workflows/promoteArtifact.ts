@@ -18,7 +18,7 @@ import {
 } from '@temporalio/workflow';
 import type * as activities from '../activities';
 import type { AuditEventKind, JsonValue } from '../src/audit/auditRecord';
-import { screenDecision, tallyVotes, type SignedKind } from '../src/pipeline/approvalPolicy';
+import { approvers, refuseSecondVote, screenDecision, tallyVotes, type SignedKind } from '../src/pipeline/approvalPolicy';
 import type { CanaryAnalysisResult, CanaryStepRecord } from '../src/canary/types';
 import {
   refuseDecision,
@@ -138,8 +138,9 @@ export async function promoteArtifact(input: PromotionInput): Promise<PromotionR
       if (!verdict.ok) return refuse(kind, d, verdict.reason, via);
       signer = verdict.fingerprint;
     }
-    // Another decision may have settled the environment while the signature was checked.
-    const late = refuseDecision(status, d);
+    // Anything may have happened while the signature was checked (another decision settled the
+    // environment, or the same person's other decision was counted): screen again against now.
+    const late = refuseDecision(status, d) ?? refuseSecondVote(e.votes, d.by, d.environment);
     if (late) return refuse(kind, d, late, via);
     const vote: DecisionRecord = { kind, environment: d.environment, by: d.by, comment: d.comment, at: now(), via, signer };
     e.votes.push(vote);
@@ -160,6 +161,8 @@ export async function promoteArtifact(input: PromotionInput): Promise<PromotionR
     if (screening.nonce) usedNonces.push(screening.nonce);
     const verdict = await acts.verifyDecisionSignature.executeWithOptions({ ...activityOptions.verifySignature, summary: `verify freeze override by ${o.by}` }, [screening.verify]);
     if (!verdict.ok) return refuse('override-freeze', o, verdict.reason, 'update');
+    const late = refuseFreezeOverride(status, o);
+    if (late) return refuse('override-freeze', o, late, 'update');
     status.freezeOverrides.push(o.environment);
     await audit('freeze-override', o.environment, { approver: o.by, decision: 'override-freeze', reason: o.reason, signerFingerprint: verdict.fingerprint, payload: o.signed!.payload, signature: o.signed!.signature });
     return { accepted: true, status };
@@ -227,7 +230,7 @@ export async function promoteArtifact(input: PromotionInput): Promise<PromotionR
     const where = status.environment ? ` ${status.environment}` : '';
     const a = status.awaitingApproval;
     const f = status.frozen;
-    const votes = a ? envStatus(a.environment).votes.filter((v) => v.kind === 'approve').length : 0;
+    const votes = a ? approvers(envStatus(a.environment).votes).length : 0;
     const required = a ? (envPlan(a.environment).approval?.required ?? 1) : 1;
     status.waitingFor = status.paused
       ? (pauseReason ?? `paused before the next stage (${status.stage}${where})`)
@@ -307,7 +310,7 @@ export async function promoteArtifact(input: PromotionInput): Promise<PromotionR
       if (d.kind === 'reject') {
         throw new PromotionEnded('rejected', `${env.name} rejected by ${d.by}${d.comment ? `: ${d.comment}` : ''}`);
       }
-      notify('approved', env.name, `${input.app} ${shortDigest(input.digest)} approved for ${env.name} by ${e.votes.map((v) => v.by).join(', ')}.`);
+      notify('approved', env.name, `${input.app} ${shortDigest(input.digest)} approved for ${env.name} by ${approvers(e.votes).join(', ')}.`);
     } finally {
       reminders.cancel();
       status.awaitingApproval = undefined;

@@ -45,10 +45,8 @@ export function screenDecision(spec: ApprovalSpec, ctx: ClaimContext, votes: rea
     return { refuse: `${by} is not an approver for ${ctx.environment} (eligible: ${spec.eligible.join(', ')})` };
   }
   if (by === ctx.requestedBy) return { refuse: `${by} started this promotion and cannot decide on it` };
-  const earlier = votes.find((v) => v.by === by);
-  if (ctx.kind !== 'override-freeze' && earlier) {
-    return { refuse: `${by} already ${earlier.kind === 'approve' ? 'approved' : 'rejected'} ${ctx.environment}` };
-  }
+  const repeat = ctx.kind === 'override-freeze' ? undefined : refuseSecondVote(votes, by, ctx.environment);
+  if (repeat) return { refuse: repeat };
   if (!request.signed) {
     return spec.signatures === 'required'
       ? { refuse: `${ctx.environment} requires a signed decision: run gantry with --key <your ssh ed25519 key>` }
@@ -85,8 +83,22 @@ function claimMismatch(ctx: ClaimContext, payload: string, by: string, usedNonce
   return { nonce: claim.nonce };
 }
 
-/** The decision the votes add up to: any eligible reject rejects; enough approvals approve. */
+/**
+ * One person decides once per environment. Checked when a decision arrives and again after its
+ * signature was verified: another decision by the same person may have been counted meanwhile.
+ */
+export function refuseSecondVote(votes: readonly VoteRecord[], by: string, environment: string): string | undefined {
+  const earlier = votes.find((v) => v.by === by);
+  return earlier ? `${by} already ${earlier.kind === 'approve' ? 'approved' : 'rejected'} ${environment}` : undefined;
+}
+
+/** Distinct people who approved: one person counts once, however many of their votes got in. */
+export function approvers(votes: readonly VoteRecord[]): string[] {
+  return [...new Set(votes.filter((v) => v.kind === 'approve').map((v) => v.by))];
+}
+
+/** The decision the votes add up to: any eligible reject rejects; enough distinct approvers approve. */
 export function tallyVotes(spec: Pick<ApprovalSpec, 'required'>, votes: readonly VoteRecord[]): 'approved' | 'rejected' | undefined {
   if (votes.some((v) => v.kind === 'reject')) return 'rejected';
-  return votes.filter((v) => v.kind === 'approve').length >= spec.required ? 'approved' : undefined;
+  return approvers(votes).length >= spec.required ? 'approved' : undefined;
 }

@@ -9,6 +9,9 @@ const nowhere = { TEMPORAL_ADDRESS: '127.0.0.1:1' };
 const DIGEST = `sha256:${'d'.repeat(64)}`;
 const dir = mkdtempSync(join(tmpdir(), 'gantry-cli-'));
 const config = join(dir, 'gantry.yaml');
+// Shaped like a key for the checks that come after the key's (never used to sign: Temporal is never reached).
+const keyLike = join(dir, 'id_ed25519');
+writeFileSync(keyLike, '-----BEGIN OPENSSH PRIVATE KEY-----\n-----END OPENSSH PRIVATE KEY-----\n');
 writeFileSync(config, 'version: 1\nconfigRepo: { url: /tmp/none.git }\napps:\n  web: { image: x/web }\nenvironments:\n  - name: dev\n    deploy: { gitops: { path: environments/dev } }\n');
 
 test.each<[string, string[], string]>([
@@ -20,6 +23,12 @@ test.each<[string, string[], string]>([
   ['approve without --as', ['approve', 'web', DIGEST, '--env', 'production'], "error: required option '--as <name>' not specified"],
   ['approve with an empty name', ['approve', 'web', DIGEST, '--env', 'production', '--as', ' '], 'gantry: --as must not be empty'],
   ['approve a bad digest', ['approve', 'web', 'sha256:12', '--env', 'production', '--as', 'a'], 'gantry: digest must be sha256:<64 lowercase hex characters>'],
+  ['approve with a missing key file', ['--config', config, 'approve', 'web', DIGEST, '--env', 'dev', '--as', 'a', '--key', join(dir, 'no-such-key')], `gantry: --key ${join(dir, 'no-such-key')}: cannot read the key file (ENOENT)`],
+  ['approve with a file that is not a key', ['--config', config, 'approve', 'web', DIGEST, '--env', 'dev', '--as', 'a', '--key', config], `gantry: --key ${config} is not an SSH private key`],
+  ['approve for an environment the pipeline lacks', ['--config', config, 'approve', 'web', DIGEST, '--env', 'production', '--as', 'a'], 'gantry: web has no environment "production" (gantry.yaml defines: dev)'],
+  ['reject for an unknown app', ['--config', config, 'reject', 'api', DIGEST, '--env', 'dev', '--as', 'a'], 'gantry: unknown app "api" (gantry.yaml defines: web)'],
+  ['override-freeze with a missing key file', ['--config', config, 'override-freeze', 'web', DIGEST, '--env', 'dev', '--as', 'a', '--reason', 'r', '--key', join(dir, 'nope')], `gantry: --key ${join(dir, 'nope')}: cannot read the key file (ENOENT)`],
+  ['override-freeze for an environment the pipeline lacks', ['--config', config, 'override-freeze', 'web', DIGEST, '--env', 'prod', '--as', 'a', '--reason', 'r', '--key', keyLike], 'gantry: web has no environment "prod" (gantry.yaml defines: dev)'],
   ['status with a missing argument', ['status', 'web'], "error: missing required argument 'digest'"],
   ['an unknown option', ['list', '--awaiting'], "error: unknown option '--awaiting'"],
   ['a worker cache of one', ['worker', '--max-cached-workflows', '1'], 'gantry: --max-cached-workflows must be a whole number from 2 to 100000, got "1"'],

@@ -4,7 +4,8 @@ import type { Command } from 'commander';
 import { digestError } from '../../pipeline/digest';
 import type { DecisionKind } from '../../pipeline/decisions';
 import { CliError, EXIT } from '../exitCodes';
-import { printJson, requireText, withClient } from '../cliContext';
+import { printJson, readConfig, requireText, withClient, type GlobalOptions } from '../cliContext';
+import { requireEnvironment, requireSigningKey } from '../decisionPreflight';
 
 interface DecideOptions {
   env: string;
@@ -23,10 +24,12 @@ export function registerDecide(program: Command, kind: DecisionKind): void {
     .option('--key <path>', 'sign the decision with this SSH ed25519 key (default: $GANTRY_SIGNING_KEY)', process.env.GANTRY_SIGNING_KEY)
     .option('--comment <text>', kind === 'approve' ? 'why it is fine' : 'why it is rejected')
     .option('--json', 'print JSON')
-    .action(async (app: string, digest: string, options: DecideOptions) => {
+    .action(async (app: string, digest: string, options: DecideOptions, cmd: Command) => {
       const invalid = digestError(digest);
       if (invalid) throw new CliError(invalid, EXIT.badInput);
       const decision = { environment: requireText(options.env, '--env'), by: requireText(options.as, '--as'), comment: options.comment };
+      requireSigningKey(options.key);
+      requireEnvironment(readConfig(cmd.optsWithGlobals<GlobalOptions>()), app, decision.environment);
       await withClient(async (gantry) => {
         const answer = await gantry.decide(kind, app, digest, decision, options.key);
         if (options.json) printJson(answer.accepted ? { accepted: true, workflowId: answer.status.workflowId } : answer);

@@ -4,7 +4,8 @@ import type { Command } from 'commander';
 import { freezeEnvironment, listFreezes, unfreezeEnvironment } from '../../client/manualFreezes';
 import { digestError } from '../../pipeline/digest';
 import { CliError, EXIT } from '../exitCodes';
-import { printJson, requireText, withClient } from '../cliContext';
+import { printJson, readConfig, requireText, withClient, type GlobalOptions } from '../cliContext';
+import { requireEnvironment, requireSigningKey } from '../decisionPreflight';
 
 export function registerFreeze(program: Command): void {
   program
@@ -54,10 +55,12 @@ export function registerFreeze(program: Command): void {
     .requiredOption('--reason <text>', 'why this promotion may go through the freeze')
     .requiredOption('--key <path>', 'your SSH ed25519 key; the override is signed', process.env.GANTRY_SIGNING_KEY)
     .option('--json', 'print JSON')
-    .action(async (app: string, digest: string, options: { env: string; as: string; reason: string; key: string; json?: boolean }) => {
+    .action(async (app: string, digest: string, options: { env: string; as: string; reason: string; key: string; json?: boolean }, cmd: Command) => {
       const invalid = digestError(digest);
       if (invalid) throw new CliError(invalid, EXIT.badInput);
       const request = { environment: requireText(options.env, '--env'), by: requireText(options.as, '--as'), reason: requireText(options.reason, '--reason') };
+      requireSigningKey(options.key);
+      requireEnvironment(readConfig(cmd.optsWithGlobals<GlobalOptions>()), app, request.environment);
       await withClient(async (gantry) => {
         const answer = await gantry.overrideFreeze(app, digest, request, options.key);
         report(answer.accepted ? { accepted: true } : answer, options.json, `accepted: ${app} ${digest} may deploy to ${request.environment} despite the freeze`);
