@@ -9,6 +9,7 @@ import { lastPromotedDigestWith, readRunningDigest } from './drift';
 import { readManualFreezesWith } from './freeze/readManualFreezes';
 import { runGate } from './gates';
 import { checkHealth } from './health';
+import { closedWorkflowsWith, signalLaneWith } from './lanes';
 import { readCanaryCounts, readLatencyBuckets } from './metrics';
 import { notifyWebhook } from './notify/webhook';
 import { setCanaryWeight } from './traffic';
@@ -34,5 +35,7 @@ export function createActivities(resources: ActivityResources) {
     readManualFreezes: readManualFreezesWith(resources.client),
     lastPromotedDigest: lastPromotedDigestWith(resources.audit),
     readRunningDigest,
+    signalLane: signalLaneWith(resources.client),
+    closedWorkflows: closedWorkflowsWith(resources.client),
   };
 }

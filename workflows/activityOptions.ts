@@ -38,6 +38,12 @@ export const activityOptions = {
     retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s' },
   } satisfies LocalActivityOptions,
 
+  // A lane's look for promotions terminated from outside: describes a handful of runs.
+  laneLiveness: {
+    startToCloseTimeout: '1m',
+    retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1m' },
+  } satisfies ActivityOptions,
+
   verifySignature: {
     startToCloseTimeout: '30s',
     retry: { initialInterval: '1s', maximumAttempts: 5 },

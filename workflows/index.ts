@@ -3,3 +3,4 @@ export { promoteArtifact } from './promoteArtifact';
 export { freezeRegistry } from './freezeRegistry';
 export { canaryAnalysis } from './canaryAnalysis';
 export { driftCheck } from './driftCheck';
+export { promotionLane } from './promotionLane';

@@ -8,6 +8,7 @@ import {
   CancellationScope,
   condition,
   isCancellation,
+  patched,
   proxyActivities,
   proxyLocalActivities,
   setCurrentDetails,
@@ -38,6 +39,7 @@ import type { DecisionRecord, EnvironmentStatus, FreezeWait, GateOutcome, Outcom
 import { GANTRY_APP, GANTRY_AWAITING_APPROVAL, GANTRY_ENVIRONMENT, GANTRY_STAGE } from '../src/pipeline/searchAttributes';
 import type { ApprovalSpec, EnvironmentPlan, PromotionInput } from '../src/pipeline/types';
 import { activityOptions } from './activityOptions';
+import { LaneSeat } from './laneSeat';
 import * as msg from './messages';
 import { runCanary } from './runCanary';
 
@@ -96,6 +98,8 @@ export async function promoteArtifact(input: PromotionInput): Promise<PromotionR
   const usedNonces: string[] = [];
   const pending: Promise<unknown>[] = [];
 
+  // Promotions started before lanes existed replay without them (their histories have no lane events).
+  const lane = patched('promotion-lanes') ? new LaneSeat(input.app) : undefined;
   const envStatus = (name: string): EnvironmentStatus => status.environments.find((e) => e.name === name)!;
   const envPlan = (name: string): EnvironmentPlan => input.environments.find((e) => e.name === name)!;
 
@@ -301,7 +305,8 @@ export async function promoteArtifact(input: PromotionInput): Promise<PromotionR
     // Cancelled when the wait ends; the notifications they sent are tracked in `pending`.
     void reminding.catch(() => undefined);
     try {
-      const decided = await condition(() => e.approval !== undefined, spec.expiresInMs);
+      const decided = await condition(() => e.approval !== undefined || lane?.superseded !== undefined, spec.expiresInMs);
+      endIfSuperseded();
       if (!decided) {
         notify('expired', env.name, `${input.app} ${shortDigest(input.digest)} expired waiting for approval to ${env.name}.`);
         throw new PromotionEnded('expired', `no decision for ${env.name} within ${formatDuration(spec.expiresInMs)}`);
@@ -339,11 +344,18 @@ export async function promoteArtifact(input: PromotionInput): Promise<PromotionR
         status.frozen = frozen.wait;
         describeWait();
         freezeLifted = false;
-        await condition(() => freezeLifted || status.freezeOverrides.includes(env.name), frozen.recheckMs);
+        await condition(() => freezeLifted || status.freezeOverrides.includes(env.name) || lane?.superseded !== undefined, frozen.recheckMs);
+        endIfSuperseded();
         frozen = await freezeOn(env);
       }
     });
     status.frozen = undefined;
+  }
+
+  /** A newer digest took this one's place: end before the next change to an environment. */
+  function endIfSuperseded(): void {
+    const s = lane?.superseded;
+    if (s) throw new PromotionEnded('superseded', `superseded by ${shortDigest(s.by.digest)} (${s.by.workflowId}): ${s.reason}`);
   }
 
   async function promoteTo(env: EnvironmentPlan) {
@@ -352,7 +364,11 @@ export async function promoteArtifact(input: PromotionInput): Promise<PromotionR
       const spec = env.approval;
       await stage('approval', env.name, () => awaitApproval(env, spec));
     }
-    await waitForThaw(env);
+    // At most one promotion of the app deploys into an environment at a time; the lane says when.
+    const grant = lane ? await stage('queued', env.name, () => lane.acquire(env.name)) : undefined;
+    endIfSuperseded();
+    if (input.rollback && lane) await noteFreezeBypass(env);
+    else await waitForThaw(env);
     e.state = 'in-progress';
     const deployed = await stage('deploy', env.name, () =>
       acts.deploy.executeWithOptions({ ...activityOptions.deploy, summary: label('deploy', env.name) }, [
@@ -366,15 +382,40 @@ export async function promoteArtifact(input: PromotionInput): Promise<PromotionR
         },
       ]),
     );
-    Object.assign(e, { commit: deployed.commit, changed: deployed.changed, previousDigest: deployed.previousDigest });
-    await audit('deployed', env.name, { commit: deployed.commit ?? null, changed: deployed.changed, previousDigest: deployed.previousDigest ?? null });
+    // What to go back to comes from the lane's record of promotions, not from what the target
+    // held: a retried deploy finds its own digest there. With no record (the environment's first
+    // promotion through Gantry), what the target held before, if it was another digest.
+    const held = deployed.previousDigest !== input.digest ? deployed.previousDigest : undefined;
+    const previousDigest = lane ? (grant?.previousDigest ?? held) : deployed.previousDigest;
+    Object.assign(e, { commit: deployed.commit, changed: deployed.changed, previousDigest, ...(lane ? { deployedAt: now() } : {}) });
+    await audit('deployed', env.name, { commit: deployed.commit ?? null, changed: deployed.changed, previousDigest: previousDigest ?? null });
+    if (lane && env.onFailure === 'rollback') {
+      try {
+        await verifyEnvironment(env, deployed.commit);
+      } catch (err) {
+        if (isCancellation(err) || (err instanceof PromotionEnded && err.outcome !== 'failed')) throw err;
+        await rollBack(env, err instanceof PromotionEnded ? err.message : `${status.stage} failed in ${env.name}: ${failureMessage(err)}`);
+      }
+    } else {
+      await verifyEnvironment(env, deployed.commit);
+    }
+    e.state = 'promoted';
+    if (lane) {
+      if (input.rollback) await lane.rolledBack(env.name, input.rollback.from, input.digest);
+      await lane.release(env.name, true);
+    }
+  }
+
+  /** After the deploy: health, canary, gates and soak, as the environment's plan says. */
+  async function verifyEnvironment(env: EnvironmentPlan, commit: string | undefined) {
+    const e = envStatus(env.name);
 
     const check = env.health;
     if (check) {
       await stage('health', env.name, () =>
         acts.checkHealth.executeWithOptions({ ...activityOptions.health(check), summary: label('health', env.name) }, [
           // Only the argocd check looks for the deploy's commit (other checks keep their inputs as they were).
-          { check, digest: input.digest, environment: env.name, ...(check.kind === 'argocd' ? { commit: deployed.commit } : {}) },
+          { check, digest: input.digest, environment: env.name, ...(check.kind === 'argocd' ? { commit } : {}) },
         ]),
       );
     }
@@ -394,7 +435,12 @@ export async function promoteArtifact(input: PromotionInput): Promise<PromotionR
       });
     }
     if (env.soakMs > 0 && !fast) await stage('soak', env.name, () => sleep(env.soakMs));
-    e.state = 'promoted';
+  }
+
+  /** A rollback run deploys through a freeze (it is how an incident ends); the audit log says so. */
+  async function noteFreezeBypass(env: EnvironmentPlan) {
+    const frozen = await freezeOn(env);
+    if (frozen) await audit('rollback-during-freeze', env.name, { ...frozen.wait });
   }
 
   /** Walks the canary steps; a failed analysis rolls the environment back with the evidence. */
@@ -432,7 +478,12 @@ export async function promoteArtifact(input: PromotionInput): Promise<PromotionR
   async function rollBack(env: EnvironmentPlan, reason: string): Promise<never> {
     const e = envStatus(env.name);
     const to = e.previousDigest;
-    if (!to) throw new PromotionEnded('rolled-back', `${reason}; ${env.name} ran no earlier digest, so its config was left as it is`);
+    if (!to) {
+      if (!lane) throw new PromotionEnded('rolled-back', `${reason}; ${env.name} ran no earlier digest, so its config was left as it is`);
+      // Nothing was put back, so this is no rollback: the environment stays on the new digest.
+      throw new PromotionEnded('failed', `${reason}; nothing to roll back to (no digest was promoted into ${env.name} before), so it stays on ${shortDigest(input.digest)}`);
+    }
+    if (lane) await noteFreezeBypass(env);
     await stage('rollback', env.name, () =>
       acts.deploy.executeWithOptions({ ...activityOptions.deploy, summary: `rollback ${env.name} to ${shortDigest(to)}` }, [
         { target: env.deploy, app: input.app, digest: to, environment: env.name, workflowId: info.workflowId, rollback: { from: input.digest, reason } },
@@ -441,12 +492,14 @@ export async function promoteArtifact(input: PromotionInput): Promise<PromotionR
     e.state = 'rolled-back';
     e.rolledBackTo = to;
     await audit('rollback', env.name, { from: input.digest, to, reason });
+    if (lane) await lane.rolledBack(env.name, input.digest, to);
     throw new PromotionEnded('rolled-back', `${env.name} rolled back to ${shortDigest(to)}: ${reason}`);
   }
 
   // --- the promotion ---------------------------------------------------------------------------
   index([{ key: GANTRY_AWAITING_APPROVAL, value: false }]);
   await audit('started', undefined, { requestedBy: input.requestedBy, commit: input.commit ?? null, environments: input.environments.map((e) => e.name) });
+  await lane?.join(input.digest, input.environments.map((e) => e.name), input.rollback ? 'rollback' : 'promotion', input.ordering ?? 'supersede');
   try {
     await CancellationScope.cancellable(async () => {
       pipelineScope = CancellationScope.current();
@@ -456,6 +509,8 @@ export async function promoteArtifact(input: PromotionInput): Promise<PromotionR
         ]),
       );
       await audit('verified', undefined, { ...verified });
+      // Only a verified digest supersedes older ones.
+      if (!input.rollback) await lane?.verified();
       for (const env of input.environments) await promoteTo(env);
     });
     status.outcome = input.rollback ? 'rolled-back' : 'promoted';
@@ -483,6 +538,12 @@ export async function promoteArtifact(input: PromotionInput): Promise<PromotionR
     }
     const current = status.environment ? envStatus(status.environment) : undefined;
     if (current && current.state === 'in-progress') current.state = status.outcome === 'rolled-back' ? 'rolled-back' : 'failed';
+  }
+  if (lane) {
+    await CancellationScope.nonCancellable(async () => {
+      if (status.outcome === 'superseded') await audit('superseded', status.environment, { by: lane.superseded!.by.digest, byWorkflow: lane.superseded!.by.workflowId, reason: lane.superseded!.reason });
+      await lane.leave();
+    });
   }
   status.finishedAt = now();
   status.frozen = undefined;

@@ -27,8 +27,14 @@ export type AuditEventKind =
   | 'approval-accepted'
   | 'approval-refused'
   | 'freeze-wait'
+  | 'freeze-override'
+  | 'rollback-during-freeze'
   | 'canary-decision'
+  | 'canary-completed'
   | 'rollback'
+  | 'superseded'
+  | 'drift'
+  | 'drift-healed'
   | 'finished'
   | (string & {});
 

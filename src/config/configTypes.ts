@@ -1,4 +1,5 @@
 // gantry.yaml as written by people (after schema validation); see schema/gantry.schema.json.
+import type { OrderingPolicy } from '../pipeline/promotionLane';
 
 export interface RepoConfig {
   url: string;
@@ -38,6 +39,7 @@ export interface EnvironmentConfig {
     };
   }>;
   soak?: string;
+  onFailure?: 'hold' | 'rollback';
   approval?: boolean | ApprovalConfig;
   canary?: unknown;
   freeze?: FreezeWindowConfig[];
@@ -73,6 +75,7 @@ export interface NotificationsConfig {
 
 export interface AppConfig {
   image: string;
+  ordering?: OrderingPolicy;
   configRepo?: RepoConfig;
   registry?: RegistryConfig;
   environments?: EnvironmentConfig[];
@@ -82,6 +85,7 @@ export interface GantryConfig {
   version: 1;
   configRepo?: RepoConfig;
   registry?: RegistryConfig;
+  ordering?: OrderingPolicy;
   apps: Record<string, AppConfig>;
   environments?: EnvironmentConfig[];
   approvers?: Record<string, { keys?: string[] }>;

@@ -43,6 +43,7 @@ export function resolvePromotion(config: GantryConfig, request: StartRequest): P
     commit: request.commit,
     requestedBy: request.requestedBy,
     registry: registryConfig ? resolveRegistry(registryConfig, app.image) : undefined,
+    ordering: app.ordering ?? config.ordering ?? 'supersede',
     environments,
   };
 }
@@ -65,6 +66,7 @@ function resolveEnvironment(raw: EnvironmentConfig, ctx: EnvContext): Environmen
     health,
     gates: (env.gates ?? []).map((g, i) => resolveGate(g, i, health?.kind === 'http' ? health.url : undefined, ctx.baseDir)),
     soakMs: env.soak ? parseDuration(env.soak) : 0,
+    onFailure: env.onFailure ?? 'hold',
     approval: env.approval ? resolveApproval(env.approval === true ? {} : env.approval, ctx.config) : undefined,
     freezeWindows: [...(ctx.config.freeze ?? []), ...(env.freeze ?? [])].map(resolveFreezeWindow),
     webhookUrl: env.notifications?.webhook?.url ?? ctx.config.notifications?.webhook?.url,

@@ -89,7 +89,10 @@ export function refuseRollback(status: PromotionStatus, request: unknown): strin
   if (status.outcome !== 'running') return `promotion already ${status.outcome}`;
   const env = status.environments.find((e) => e.name === r.environment);
   if (!env) return `unknown environment "${r.environment}"`;
-  if (env.commit === undefined) return `${r.environment} was not deployed by this promotion yet`;
+  // Promotions from before deployedAt existed only know the commit (gitops).
+  if (env.deployedAt === undefined && env.commit === undefined) return `${r.environment} was not deployed by this promotion yet`;
+  if (env.rolledBackTo !== undefined) return `${r.environment} was already rolled back to ${env.rolledBackTo}`;
+  if (env.previousDigest === undefined) return `nothing to roll back to: no digest was promoted into ${r.environment} before this one`;
   return undefined;
 }
 

@@ -3,9 +3,9 @@ import type { CanaryEvidence } from '../canary/types';
 // What a promotion reports about itself: returned by the `status` query and as the workflow result.
 // Plain JSON so it can travel through queries, history and the CLI's --json output unchanged.
 
-export type Stage = 'verify' | 'approval' | 'freeze' | 'deploy' | 'health' | 'canary' | 'gates' | 'soak' | 'rollback' | 'done';
+export type Stage = 'verify' | 'approval' | 'queued' | 'freeze' | 'deploy' | 'health' | 'canary' | 'gates' | 'soak' | 'rollback' | 'done';
 
-export type Outcome = 'running' | 'promoted' | 'failed' | 'rejected' | 'expired' | 'aborted' | 'rolled-back';
+export type Outcome = 'running' | 'promoted' | 'failed' | 'rejected' | 'expired' | 'aborted' | 'rolled-back' | 'superseded';
 
 export type EnvironmentState = 'pending' | 'awaiting-approval' | 'in-progress' | 'promoted' | 'failed' | 'skipped' | 'rolled-back';
 
@@ -58,6 +58,9 @@ export interface EnvironmentStatus {
   state: EnvironmentState;
   commit?: string;
   changed?: boolean;
+  /** When this promotion's deploy into the environment finished (any deploy target). */
+  deployedAt?: string;
+  /** The digest promoted into the environment before this one (the lane's record): what a rollback returns to. */
   previousDigest?: string;
   gates: GateOutcome[];
   /** Every accepted vote, in order. */

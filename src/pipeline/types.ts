@@ -2,6 +2,7 @@
 // promotion starts and passed into the workflow, so a run never changes its pipeline mid-flight.
 
 import type { CanaryPlan } from '../canary/types';
+import type { OrderingPolicy } from './promotionLane';
 
 export interface PromotionInput {
   app: string;
@@ -14,6 +15,8 @@ export interface PromotionInput {
   /** Who started the promotion (CI identity or a person). */
   requestedBy: string;
   registry?: RegistryRef;
+  /** How this promotion shares environments with the app's other promotions; absent in promotions started before lanes (supersede). */
+  ordering?: OrderingPolicy;
   environments: EnvironmentPlan[];
   /** Set when this run puts an environment back on an earlier digest (gantry rollback). */
   rollback?: RollbackPlan;
@@ -41,6 +44,8 @@ export interface EnvironmentPlan {
   health?: HealthCheck;
   gates: GateSpec[];
   soakMs: number;
+  /** After a failed health check, gate or canary: put the environment back (rollback) or leave it (hold, the default). */
+  onFailure?: 'hold' | 'rollback';
   approval?: ApprovalSpec;
   /** Deny windows (global and this environment's): the promotion waits while one is open. */
   freezeWindows: FreezeWindow[];
