@@ -37,11 +37,11 @@ import { formatDuration } from '../src/pipeline/duration';
 import { activeFreeze } from '../src/pipeline/freezeWindows';
 import type { DecisionRecord, EnvironmentStatus, FreezeWait, GateOutcome, Outcome, PromotionResult, PromotionStatus, Stage } from '../src/pipeline/promotionStatus';
 import { GANTRY_APP, GANTRY_AWAITING_APPROVAL, GANTRY_ENVIRONMENT, GANTRY_STAGE } from '../src/pipeline/searchAttributes';
-import type { ApprovalSpec, EnvironmentPlan, PromotionInput } from '../src/pipeline/types';
+import type { ApprovalSpec, DeployTarget, EnvironmentPlan, PromotionInput } from '../src/pipeline/types';
 import { activityOptions } from './activityOptions';
 import { LaneSeat } from './laneSeat';
 import * as msg from './messages';
-import { runCanary } from './runCanary';
+import { rollbackWeightOptions, runCanary } from './runCanary';
 
 type Activities = ReturnType<typeof activities.createActivities>;
 
@@ -421,6 +421,8 @@ export async function promoteArtifact(input: PromotionInput): Promise<PromotionR
     }
     const fast = input.rollback?.fastTrack ?? false;
     if (env.canary && !fast) await canary(env, env.canary);
+    // A fast-tracked rollback run skips the steps but must still leave the stable side on its digest.
+    else if (env.canary && env.canaryStable && input.rollback && lane) await completeCanary(env, env.canaryStable, env.canary);
     if (env.gates.length > 0 && !fast) {
       await stage('gates', env.name, async () => {
         for (const gate of env.gates) {
@@ -467,11 +469,34 @@ export async function promoteArtifact(input: PromotionInput): Promise<PromotionR
       onStep: (step) => {
         evidence.steps[step.index] = { ...step };
       },
+      // Traffic to the canary is a change to the environment: a freeze holds it like a deploy.
+      ...(lane ? { beforeChange: () => waitForThaw(env) } : {}),
     });
     evidence.weight = result.evidence.weight;
     await Promise.all(auditsInFlight.splice(0));
     if (result.outcome === 'Failed') await rollBack(env, `canary failed: ${result.reason ?? 'analysis failed'}`);
     if (result.outcome === 'Aborted') throw new PromotionEnded('aborted', `canary in ${env.name} aborted: ${result.reason ?? ''}`.trim());
+    if (env.canaryStable && lane) await completeCanary(env, env.canaryStable, plan);
+  }
+
+  /**
+   * The last step passed: the stable side gets the new digest, then all traffic, so the next
+   * promotion starts with stable serving everything and the canary side free for it.
+   */
+  async function completeCanary(env: EnvironmentPlan, stable: DeployTarget, plan: NonNullable<EnvironmentPlan['canary']>) {
+    const e = envStatus(env.name);
+    await waitForThaw(env);
+    await stage('canary', env.name, async () => {
+      const deployed = await acts.deploy.executeWithOptions({ ...activityOptions.deploy, summary: label('deploy stable side', env.name) }, [
+        { target: stable, app: input.app, digest: input.digest, environment: env.name, workflowId: info.workflowId },
+      ]);
+      e.stableSide = { commit: deployed.commit, previousDigest: deployed.previousDigest, at: now() };
+      await acts.setCanaryWeight.executeWithOptions({ ...rollbackWeightOptions, summary: label('all traffic to stable', env.name) }, [
+        { router: plan.router, weight: 0, app: input.app, environment: env.name },
+      ]);
+      if (e.canary) e.canary.weight = 0;
+      await audit('canary-completed', env.name, { stableCommit: deployed.commit ?? null, stablePreviousDigest: deployed.previousDigest ?? null, weight: 0 });
+    });
   }
 
   /** Puts the environment back on the digest it ran before this promotion, and ends as rolled back. */
@@ -484,11 +509,17 @@ export async function promoteArtifact(input: PromotionInput): Promise<PromotionR
       throw new PromotionEnded('failed', `${reason}; nothing to roll back to (no digest was promoted into ${env.name} before), so it stays on ${shortDigest(input.digest)}`);
     }
     if (lane) await noteFreezeBypass(env);
-    await stage('rollback', env.name, () =>
-      acts.deploy.executeWithOptions({ ...activityOptions.deploy, summary: `rollback ${env.name} to ${shortDigest(to)}` }, [
+    await stage('rollback', env.name, async () => {
+      await acts.deploy.executeWithOptions({ ...activityOptions.deploy, summary: `rollback ${env.name} to ${shortDigest(to)}` }, [
         { target: env.deploy, app: input.app, digest: to, environment: env.name, workflowId: info.workflowId, rollback: { from: input.digest, reason } },
-      ]),
-    );
+      ]);
+      // A completed canary had moved the stable side too: it goes back as well.
+      if (e.stableSide && env.canaryStable) {
+        await acts.deploy.executeWithOptions({ ...activityOptions.deploy, summary: `rollback stable side of ${env.name} to ${shortDigest(to)}` }, [
+          { target: env.canaryStable, app: input.app, digest: to, environment: env.name, workflowId: info.workflowId, rollback: { from: input.digest, reason } },
+        ]);
+      }
+    });
     e.state = 'rolled-back';
     e.rolledBackTo = to;
     await audit('rollback', env.name, { from: input.digest, to, reason });

@@ -39,6 +39,8 @@ export interface RunCanaryContext {
   onAnalysis(result: CanaryAnalysisResult): void;
   /** Each step as it starts and as it ends (optional: for the status). */
   onStep?(step: CanaryStepRecord): void;
+  /** Before each weight change that moves traffic to the canary: waits while the environment is frozen. */
+  beforeChange?(): Promise<void>;
 }
 
 const NON_RETRYABLE_ROUTER_ERRORS = ['RouterConfigError'];
@@ -109,6 +111,7 @@ export async function runCanary(plan: CanaryPlan, ctx: RunCanaryContext): Promis
   async function runStep(step: CanaryStep, index: number, record: CanaryStepRecord): Promise<void> {
     switch (step.kind) {
       case 'setWeight': {
+        await ctx.beforeChange?.();
         const r = await setWeight(step.weight, setWeightOptions);
         record.detail = r.detail;
         return;

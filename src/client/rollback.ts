@@ -72,7 +72,8 @@ async function lastPromotionInto(gantry: GantryClient, app: string, environment:
     if (!p.workflowId.startsWith('promote/') || !p.digest) continue;
     const status = await gantry.status(app, p.digest).catch(() => undefined);
     const env = status?.environments.find((e) => e.name === environment);
-    if (status && env?.commit !== undefined) return status;
+    // deployedAt for every target; promotions from before it only have a gitops commit.
+    if (status && env && (env.deployedAt !== undefined || env.commit !== undefined)) return status;
   }
   return undefined;
 }

@@ -9,6 +9,7 @@ import schema from '../../schema/gantry.schema.json';
 import { ConfigError, formatPath, type ConfigProblem } from './configError';
 import { parseAllowedSigners } from '../approvals/signing/allowedSigners';
 import { canaryProblems } from '../canary/resolveCanary';
+import { canaryStableSide, withoutStableSide } from './resolvePromotion';
 import type { EnvironmentConfig, FreezeWindowConfig, GantryConfig } from './configTypes';
 
 const ajv = new Ajv({ allErrors: true, verbose: true, strict: false });
@@ -140,7 +141,11 @@ function semanticProblems(config: GantryConfig, lineOf: (p: Array<string | numbe
     const names = new Map<string, number>();
     envs.forEach((env, i) => {
       approvalProblems(config, env, [...at, i], add);
-      for (const p of canaryProblems(env.canary, { app: name, environment: env.name })) add([...at, i, 'canary', ...p.segments], p.message);
+      for (const p of canaryProblems(withoutStableSide(env.canary), { app: name, environment: env.name })) add([...at, i, 'canary', ...p.segments], p.message);
+      const stable = canaryStableSide(env.canary);
+      if (stable?.gitops && !stable.gitops.repo && !env.deploy.gitops?.repo && !repoAvailable) {
+        add([...at, i, 'canary', 'stable', 'gitops', 'repo'], `required for app ${name} (no configRepo at the top level or in the app)`);
+      }
       freezeProblems(env.freeze, [...at, i, 'freeze'], add);
       if (names.has(env.name)) add([...at, i, 'name'], `duplicate environment "${env.name}" (also ${formatPath([...at, names.get(env.name)!])})`);
       names.set(env.name, i);

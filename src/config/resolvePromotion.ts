@@ -70,11 +70,25 @@ function resolveEnvironment(raw: EnvironmentConfig, ctx: EnvContext): Environmen
     approval: env.approval ? resolveApproval(env.approval === true ? {} : env.approval, ctx.config) : undefined,
     freezeWindows: [...(ctx.config.freeze ?? []), ...(env.freeze ?? [])].map(resolveFreezeWindow),
     webhookUrl: env.notifications?.webhook?.url ?? ctx.config.notifications?.webhook?.url,
-    canary: resolveCanary(env.canary, { app: ctx.app, environment: env.name, baseDir: ctx.baseDir }),
+    canary: resolveCanary(withoutStableSide(env.canary), { app: ctx.app, environment: env.name, baseDir: ctx.baseDir }),
+    ...(canaryStableSide(env.canary) ? { canaryStable: resolveDeploy(canaryStableSide(env.canary)!, ctx) } : {}),
   };
 }
 
+/** `canary.stable`: the stable side's deploy target (a deploy target like `deploy:`, so resolved here). */
+export function canaryStableSide(canary: unknown): EnvironmentConfig['deploy'] | undefined {
+  return typeof canary === 'object' && canary !== null ? ((canary as { stable?: EnvironmentConfig['deploy'] }).stable ?? undefined) : undefined;
+}
+
+/** The canary block without `stable:`, for the canary resolver (it knows routers, metrics and steps). */
+export function withoutStableSide(canary: unknown): unknown {
+  if (typeof canary !== 'object' || canary === null || !('stable' in canary)) return canary;
+  return Object.fromEntries(Object.entries(canary).filter(([key]) => key !== 'stable'));
+}
+
 function resolveDeploy(deploy: EnvironmentConfig['deploy'], ctx: EnvContext): DeployTarget {
+  // A stable side may name its own repo; otherwise the environment's.
+  const repo = deploy.gitops?.repo ?? ctx.repo;
   const { gitops, kubernetes } = deploy;
   if (kubernetes) {
     return {
@@ -87,15 +101,15 @@ function resolveDeploy(deploy: EnvironmentConfig['deploy'], ctx: EnvContext): De
       context: kubernetes.context,
     };
   }
-  const repo = ctx.repo!; // the loader guarantees a repo for every gitops target
+  // The loader guarantees a repo for every gitops target.
   return {
     kind: 'gitops',
-    repoUrl: resolveRepoUrl(repo.url, ctx.baseDir),
-    branch: repo.branch ?? 'main',
+    repoUrl: resolveRepoUrl(repo!.url, ctx.baseDir),
+    branch: repo!.branch ?? 'main',
     path: gitops!.path,
     imageName: gitops!.imageName ?? ctx.image,
     newName: ctx.image,
-    author: repo.author ?? DEFAULT_AUTHOR,
+    author: repo!.author ?? DEFAULT_AUTHOR,
   };
 }
 

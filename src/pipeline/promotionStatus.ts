@@ -71,6 +71,8 @@ export interface EnvironmentStatus {
   canary?: CanaryEvidence;
   /** Set when the environment was put back on the digest it ran before. */
   rolledBackTo?: string;
+  /** The canary's stable side, once the last step passed: it runs this digest and takes all traffic. */
+  stableSide?: { commit?: string; previousDigest?: string; at: string };
 }
 
 export interface AwaitingApproval {

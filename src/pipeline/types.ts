@@ -53,6 +53,8 @@ export interface EnvironmentPlan {
   webhookUrl?: string;
   /** Canary steps run after the deploy is healthy, before the gates. */
   canary?: CanaryPlan;
+  /** The canary's stable side (`canary.stable`): gets the digest once the last step passed, then all traffic. */
+  canaryStable?: DeployTarget;
 }
 
 export interface ApprovalSpec {
