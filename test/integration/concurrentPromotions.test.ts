@@ -122,7 +122,7 @@ describe('five digests of one app', () => {
         })
         .filter((h) => h !== undefined)
         .sort((a, b) => a.from.localeCompare(b.from));
-      const overlapping = holds.slice(1).filter((h, i) => h.from < holds[i].to).map((h, i) => [holds[i], h]);
+      const overlapping = holds.slice(1).flatMap((h, i) => (h.from < holds[i].to ? [[holds[i], h]] : []));
       expect({ env, overlapping }).toEqual({ env, overlapping: [] });
     }
   }
