@@ -5,7 +5,7 @@ import { chmodSync, existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createConfigRepo } from '../../src/local/configRepo';
 import { commitsIn } from '../harness/gitInspect';
-import { startStack, type Stack } from '../harness/devServerStack';
+import { cliEnv, runCli, startStack, type Stack } from '../harness/devServerStack';
 import { pipelineYaml, promotionInput, testDigest } from '../harness/pipelineFile';
 import { startWorkerProcess } from '../harness/workerProcess';
 
@@ -30,17 +30,22 @@ describe('a worker SIGKILLed during a deploy', () => {
     await stack?.stop();
   });
 
-  test('the promotion completes on a new worker with exactly one commit per environment', async () => {
+  test('the promotion completes on a new worker with exactly one commit per environment; a rollback then returns to the true previous digest', async () => {
     const repo = await createConfigRepo({ dir: stack.dir, apps: [{ name: 'web', image: IMAGE, overlayPath: (e) => `environments/${e}` }], environments: ['dev', 'staging'] });
-    // The first push to reach the repo stalls for a few seconds: the worker is killed while it waits.
+    const yaml = pipelineYaml(repo, ['web'], [{ name: 'dev' }, { name: 'staging' }]);
+    workers.push(await startWorkerProcess(stack));
+    // What dev and staging ran before: the digest a rollback must return to.
+    const older = testDigest();
+    await stack.gantry.start(promotionInput(yaml, 'web', older));
+    expect((await stack.gantry.result('web', older)).outcome).toBe('promoted');
+
+    // The next push to reach the repo stalls for a few seconds: the worker is killed while it waits.
     const marker = join(stack.dir, 'push-started');
     const hook = join(repo, 'hooks', 'pre-receive');
     writeFileSync(hook, `#!/bin/sh\nif [ ! -e '${marker}' ]; then touch '${marker}'; sleep 4; fi\nexit 0\n`);
     chmodSync(hook, 0o755);
-
-    workers.push(await startWorkerProcess(stack));
     const digest = testDigest();
-    await stack.gantry.start(promotionInput(pipelineYaml(repo, ['web'], [{ name: 'dev' }, { name: 'staging' }]), 'web', digest));
+    await stack.gantry.start(promotionInput(yaml, 'web', digest));
     await until('the deploy to reach git push', () => existsSync(marker));
     workers[0].kill('SIGKILL');
 
@@ -49,8 +54,17 @@ describe('a worker SIGKILLed during a deploy', () => {
     expect(result.outcome).toBe('promoted');
     const mine = commitsIn(repo).filter((c) => c.trailers['Gantry-Digest'] === digest);
     expect(mine.map((c) => c.trailers['Gantry-Environment'])).toEqual(['staging', 'dev']);
-    // The retried deploy found the digest already pushed by the killed attempt and wrote nothing.
-    expect(result.environments[0]).toMatchObject({ name: 'dev', changed: false, commit: mine[1].sha });
+    // The retried deploy found the digest already pushed by the killed attempt and wrote nothing;
+    // what dev ran before still comes from the record of promotions, not from what the retry saw.
+    expect(result.environments[0]).toMatchObject({ name: 'dev', changed: false, commit: mine[1].sha, previousDigest: older });
+
+    const configFile = join(stack.dir, 'gantry.yaml');
+    writeFileSync(configFile, yaml);
+    const rolledBack = await runCli(['--config', configFile, 'rollback', 'web', '--env', 'dev', '--as', 'oncall', '--reason', 'bad build', '--wait'], cliEnv(stack));
+    expect(rolledBack.stdout).toContain(`puts dev back on ${older}`);
+    expect(rolledBack.code).toBe(0);
+    const revert = commitsIn(repo)[0];
+    expect(revert.trailers).toMatchObject({ 'Gantry-Environment': 'dev', 'Gantry-Digest': older, 'Gantry-Rollback-Of': digest });
 
     const history = await stack.gantry.handle('web', digest).fetchHistory();
     const deployAttempts = history.events?.filter((e) => e.activityTaskStartedEventAttributes?.attempt && e.activityTaskStartedEventAttributes.attempt > 1);
