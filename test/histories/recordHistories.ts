@@ -1,8 +1,10 @@
 // Records the reference scenarios' workflow histories into test/histories/*.json. Run it (npm run
 // record-histories) when a workflow change is released on purpose; the suite replays these files
-// so that any change that would break running promotions fails before it ships.
+// so that any change that would break running promotions fails before it ships. It records only
+// the scenarios that have no file yet, or those named (`npm run record-histories -- superseded`):
+// the histories of earlier releases stay as they were recorded, to guard patched() paths.
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createConfigRepo } from '../../src/local/configRepo';
 import { PROJECT_ROOT, toolPath } from '../../src/local/tools';
@@ -15,12 +17,17 @@ async function until(probe: () => Promise<boolean>): Promise<void> {
   for (let i = 0; i < 600 && !(await probe()); i++) await new Promise((r) => setTimeout(r, 100));
 }
 
-async function record(stack: Stack, name: string, run: (app: string) => Promise<string>) {
+const named = process.argv.slice(2);
+
+async function record(stack: Stack, name: string, run: (app: string) => Promise<string>, workflowId?: (app: string) => string) {
+  const wanted = named.length > 0 ? named.includes(name) : !existsSync(join(OUT, `${name}.json`));
+  if (!wanted) return;
   const app = name;
   const digest = await run(app);
-  await stack.gantry.result(app, digest);
+  await stack.gantry.result(app, digest).catch(() => undefined);
   // The Temporal CLI writes histories in the JSON form that historyFromJSON and the UI read.
-  const json = execFileSync(toolPath('temporal'), ['workflow', 'show', '--workflow-id', `promote/${app}/${digest}`, '--address', stack.server.address, '--output', 'json'], { encoding: 'utf8' });
+  const id = workflowId?.(app) ?? `promote/${app}/${digest}`;
+  const json = execFileSync(toolPath('temporal'), ['workflow', 'show', '--workflow-id', id, '--address', stack.server.address, '--output', 'json'], { encoding: 'utf8' });
   writeFileSync(join(OUT, `${name}.json`), json);
   console.log(`recorded ${name}: ${(JSON.parse(json) as { events: unknown[] }).events.length} events`);
 }
@@ -29,7 +36,7 @@ async function main() {
   mkdirSync(OUT, { recursive: true });
   const stack = await startStack({ taskQueue: 'record' });
   try {
-    const apps = ['promoted-with-approval', 'rejected', 'failed-gate', 'paused-and-aborted'];
+    const apps = ['promoted-with-approval', 'rejected', 'failed-gate', 'paused-and-aborted', 'superseded', 'rolled-back-on-failure', 'lane'];
     const repo = await createConfigRepo({
       dir: stack.dir,
       apps: apps.map((name) => ({ name, image: `registry.example.com/acme/${name}`, overlayPath: (env: string) => `apps/${name}/environments/${env}` })),
@@ -76,6 +83,42 @@ async function main() {
       await stack.gantry.operate('abort', app, digest, { by: 'ops', reason: 'superseded' });
       return digest;
     });
+    // An older digest waiting for approval ends superseded once a newer one is verified.
+    const older = { digest: '' };
+    await record(stack, 'superseded', async (app) => {
+      older.digest = await start(app);
+      await awaiting(app, older.digest);
+      const newer = await start(app);
+      await stack.gantry.result(app, older.digest).catch(() => undefined);
+      await awaiting(app, newer);
+      await stack.gantry.operate('abort', app, newer, { by: 'ops', reason: 'recorded' });
+      return older.digest;
+    });
+    // A gate fails after the deploy and onFailure: rollback puts staging back on the digest before.
+    await record(stack, 'rolled-back-on-failure', async (app) => {
+      // The first digest passes staging and waits for production; the broken one supersedes it.
+      const first = await start(app);
+      await awaiting(app, first);
+      const broken = yaml.replace('test -n \\"$GANTRY_DIGEST\\"', 'echo broken; exit 3').replace('    soak: 1s', '    soak: 1s\n    onFailure: rollback');
+      const digest = testDigest(`${app}-broken`);
+      await stack.gantry.start(promotionInput(broken, app, digest));
+      return digest;
+    });
+    // The lane of an app after two promotions, one superseding the other (the lane never closes).
+    await record(
+      stack,
+      'lane',
+      async (app) => {
+        const first = await start(app);
+        await awaiting(app, first);
+        const second = await start(app);
+        await awaiting(app, second);
+        await stack.gantry.decide('approve', app, second, { environment: 'production', by: 'alice' });
+        await stack.gantry.result(app, second);
+        return second;
+      },
+      (app) => `gantry/lane/${app}`,
+    );
   } finally {
     await stack.stop();
   }

@@ -9,7 +9,8 @@ const DIR = join(__dirname, '..', 'histories');
 const files = readdirSync(DIR).filter((f) => f.endsWith('.json'));
 
 test('the reference scenarios are recorded', () => {
-  expect(files.sort()).toEqual(['failed-gate.json', 'paused-and-aborted.json', 'promoted-with-approval.json', 'rejected.json']);
+  // The first four were recorded before promotion lanes: they replay through patched('promotion-lanes').
+  expect(files.sort()).toEqual(['failed-gate.json', 'lane.json', 'paused-and-aborted.json', 'promoted-with-approval.json', 'rejected.json', 'rolled-back-on-failure.json', 'superseded.json']);
 });
 
 test('every recorded history replays without non-determinism', async () => {

@@ -2,6 +2,7 @@
 // the plan a promotion runs with, and every mistake is named by its path.
 import Ajv from 'ajv';
 import canarySchema from '../../../schema/canary.schema.json';
+import gantrySchema from '../../../schema/gantry.schema.json';
 import { CanaryConfigError, canaryProblems, resolveCanary } from '../../../src/canary/resolveCanary';
 
 const ctx = { app: 'web', environment: 'production' };
@@ -42,7 +43,8 @@ const valid = () => ({
   onInconclusive: 'abort',
 });
 
-const ajv = new Ajv({ allErrors: true, strict: false });
+// canary.stable refers to the pipeline schema's deploy target.
+const ajv = new Ajv({ allErrors: true, strict: false }).addSchema(gantrySchema);
 const validateSchema = ajv.compile(canarySchema);
 
 function problems(raw: unknown): string[] {
