@@ -72,7 +72,8 @@ test('Temporal runtime metrics and Gantry counters count real promotions', async
     apps: [{ name: 'web', image: 'registry.example.com/acme/web', overlayPath: (e) => `environments/${e}` }],
     environments: ['dev', 'production'],
   });
-  const yaml = pipelineYaml(repo, ['web'], [{ name: 'dev' }, { name: 'production', approval: true }]);
+  // queue: two digests of one app wait for approval side by side (supersede would end the older one).
+  const yaml = pipelineYaml(repo, ['web'], [{ name: 'dev' }, { name: 'production', approval: true }], 'ordering: queue');
   const promoted = testDigest();
   const rejected = testDigest();
   const rolledBack = testDigest();
