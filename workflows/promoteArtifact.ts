@@ -364,11 +364,13 @@ export async function promoteArtifact(input: PromotionInput): Promise<PromotionR
       const spec = env.approval;
       await stage('approval', env.name, () => awaitApproval(env, spec));
     }
+    // A freeze is waited out before taking the environment (others may have an override), and
+    // looked at again once it is this promotion's turn: it may have started meanwhile.
+    if (!input.rollback || !lane) await waitForThaw(env);
     // At most one promotion of the app deploys into an environment at a time; the lane says when.
     const grant = lane ? await stage('queued', env.name, () => lane.acquire(env.name)) : undefined;
     endIfSuperseded();
-    if (input.rollback && lane) await noteFreezeBypass(env);
-    else await waitForThaw(env);
+    if (lane) await (input.rollback ? noteFreezeBypass(env) : waitForThaw(env));
     e.state = 'in-progress';
     const deployed = await stage('deploy', env.name, () =>
       acts.deploy.executeWithOptions({ ...activityOptions.deploy, summary: label('deploy', env.name) }, [

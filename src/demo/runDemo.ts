@@ -73,7 +73,7 @@ async function runDemo(): Promise<number> {
       say(`promoting ${APP} ${digest}: ${server.uiUrl}/namespaces/default/workflows/${encodeURIComponent(started.workflowId)}`);
       const final = await followPromotion(gantry, started.workflowId, (line) => {
         if (line.startsWith('awaiting approval')) {
-          say(`waiting for the production approval, which must be signed. In another terminal, run:\n\n  TEMPORAL_ADDRESS=${server.address} ${join(PROJECT_ROOT, 'bin', 'gantry')} approve ${APP} ${digest} --env production --as ${APPROVER} --key ${approverKey}\n`);
+          say(`waiting for the production approval, which must be signed. In another terminal, run:\n\n  TEMPORAL_ADDRESS=${server.address} ${join(PROJECT_ROOT, 'bin', 'gantry')} -c ${configFile} approve ${APP} ${digest} --env production --as ${APPROVER} --key ${approverKey}\n`);
           say(`the Temporal UI shows the promotion waiting: ${server.uiUrl} (an unsigned "approve" signal from there is refused and recorded)`);
         } else {
           say(line);

@@ -22,7 +22,7 @@ beforeAll(async () => {
   // The webhook points at a closed port: notifications fail, promotions must not care.
   writeFileSync(
     configFile,
-    pipelineYaml(repo, ['web'], [{ name: 'staging' }, { name: 'production', approval: { from: ['alice', 'bob'], signatures: 'required' } }], `${approversYaml(keys)}\nnotifications: { webhook: { url: "http://127.0.0.1:9/dead" } }`),
+    pipelineYaml(repo, ['web'], [{ name: 'staging' }, { name: 'production', approval: { from: ['alice', 'bob'], signatures: 'required' } }], `${approversYaml(keys)}\nnotifications: { webhook: { url: "http://127.0.0.1:9/dead" } }\nordering: queue`),
   );
 });
 afterAll(async () => {

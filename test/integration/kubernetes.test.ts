@@ -7,7 +7,7 @@ import { deploy } from '../../activities/deploy';
 import { parseConfig } from '../../src/config/loadConfig';
 import { resolvePromotion } from '../../src/config/resolvePromotion';
 import type { KubernetesDeployTarget } from '../../src/pipeline/types';
-import { startStack, type Stack } from '../harness/devServerStack';
+import { cliEnv, runCli, startStack, type Stack } from '../harness/devServerStack';
 import { useKubernetesCluster } from '../harness/kubernetesCluster';
 import { testDigest } from '../harness/pipelineFile';
 
@@ -178,4 +178,26 @@ test('the parity gate compares production with staging: digest, env var names, r
   expect(again.result).toMatchObject({ outcome: 'promoted' });
   expect(again.result.environments[1].gates[0]).toMatchObject({ name: 'parity', passed: true });
   expect(again.result.environments[1].gates[0].detail).toContain(`digest: both run ${again.digest}`);
+});
+
+test('gantry rollback puts a kubernetes target back on the digest promoted there before', async () => {
+  const platform = testDigest();
+  await createDeployment('rollback', platform);
+  const yaml = pipeline([{ name: 'rb', namespace: 'rollback' }]);
+  const first = await promote(yaml);
+  const second = await promote(yaml);
+  expect(first.result.environments[0]).toMatchObject({ previousDigest: platform, deployedAt: expect.any(String) });
+  expect(second.result.environments[0]).toMatchObject({ previousDigest: first.digest });
+
+  const file = join(stack.dir, 'rollback.yaml');
+  writeFileSync(file, yaml);
+  const run = await runCli(['--config', file, 'rollback', 'web', '--env', 'rb', '--as', 'oncall', '--reason', 'bad pods', '--wait'], cliEnv(stack));
+  expect(run.stdout).toContain(`accepted: rollback/web/rb/${second.digest} puts rb back on ${first.digest}`);
+  expect(run.code).toBe(0);
+  const image = (await getDeployment('rollback')).spec.template.spec.containers.find((c) => c.name === 'app')?.image;
+  expect(image).toBe(`${IMAGE}@${first.digest}`);
+  // The same rollback again is refused: it already happened.
+  const again = await runCli(['--config', file, 'rollback', 'web', '--env', 'rb', '--as', 'oncall'], cliEnv(stack));
+  expect(again.code).toBe(1);
+  expect(again.stderr).toMatch(/^refused: rb was already rolled back/);
 });

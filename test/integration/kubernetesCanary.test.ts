@@ -108,6 +108,32 @@ test('a promotion with canary steps moves the HTTPRoute weights step by step', a
   await expect(setCanaryWeight({ router: { ...router, route: 'nope' }, weight: 5, app: 'web', environment: 'production' })).rejects.toThrow('HTTPRoute shop/nope not found');
 });
 
+test('a completed httpRoute canary leaves the stable Deployment on the new digest and all traffic on stable', async () => {
+  const kubeconfig = cluster().kubeconfig;
+  const yaml = [
+    'version: 1',
+    'apps:',
+    `  web: { image: ${IMAGE} }`,
+    'environments:',
+    '  - name: production',
+    `    deploy: { kubernetes: { namespace: shop, deployment: web-canary, kubeconfig: ${kubeconfig} } }`,
+    '    canary:',
+    `      stable: { kubernetes: { namespace: shop, deployment: web-stable, kubeconfig: ${kubeconfig} } }`,
+    `      router: { httpRoute: { namespace: shop, route: web, stableService: web-stable, canaryService: web-canary, kubeconfig: ${kubeconfig} } }`,
+    '      steps: [{ setWeight: 25 }, { pause: 500ms }, { setWeight: 100 }]',
+  ].join('\n');
+  const file = join(stack.dir, 'canary-stable.yaml');
+  writeFileSync(file, yaml);
+  const digest = testDigest();
+  await stack.gantry.start(resolvePromotion(parseConfig(yaml, file, stack.dir), { app: 'web', digest, requestedBy: 'ci' }));
+  const result = await stack.gantry.result('web', digest);
+  expect(result.outcome).toBe('promoted');
+  expect(await routeWeights()).toBe('web-stable=100,web-canary=0');
+  const images = JSON.parse(await cluster().kubectl(['-n', 'shop', 'get', 'deployment', 'web-stable', 'web-canary', '-o', 'json'])) as { items: { metadata: { name: string }; spec: { template: { spec: { containers: { image: string }[] } } } }[] };
+  expect(Object.fromEntries(images.items.map((d) => [d.metadata.name, d.spec.template.spec.containers[0].image]))).toEqual({ 'web-stable': `${IMAGE}@${digest}`, 'web-canary': `${IMAGE}@${digest}` });
+  expect(result.environments[0].stableSide).toMatchObject({ at: expect.any(String) });
+});
+
 test('replicaRatio scales the stable and canary Deployments in proportion', async () => {
   const router: ReplicaRatioRouter = { kind: 'replicaRatio', namespace: 'shop', stableDeployment: 'web-stable', canaryDeployment: 'web-canary', replicas: 4, kubeconfig: cluster().kubeconfig };
   const scales = async () => {
