@@ -45,7 +45,7 @@ export async function promotionLane(app: string, carried?: LaneState): Promise<v
 
   for (;;) {
     const woke = await condition(() => outbox.length > 0 || events >= EVENTS_PER_RUN || workflowInfo().continueAsNewSuggested, lane.members.length > 0 ? LIVENESS_CHECK_MS : undefined);
-    if (!woke) await forgetClosedMembers();
+    if (woke === false) await forgetClosedMembers(); // the timer ran out (no timeout: condition resolves undefined)
     while (outbox.length > 0) await Promise.all(outbox.splice(0).map(deliver));
     if (events >= EVENTS_PER_RUN || workflowInfo().continueAsNewSuggested) {
       await condition(allHandlersFinished);

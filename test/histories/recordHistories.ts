@@ -14,7 +14,7 @@ import { pipelineYaml, promotionInput, testDigest } from '../harness/pipelineFil
 const OUT = join(PROJECT_ROOT, 'test', 'histories');
 
 async function until(probe: () => Promise<boolean>): Promise<void> {
-  for (let i = 0; i < 600 && !(await probe()); i++) await new Promise((r) => setTimeout(r, 100));
+  for (let i = 0; i < 600 && !(await probe().catch(() => false)); i++) await new Promise((r) => setTimeout(r, 100));
 }
 
 const named = process.argv.slice(2);
@@ -22,6 +22,7 @@ const named = process.argv.slice(2);
 async function record(stack: Stack, name: string, run: (app: string) => Promise<string>, workflowId?: (app: string) => string) {
   const wanted = named.length > 0 ? named.includes(name) : !existsSync(join(OUT, `${name}.json`));
   if (!wanted) return;
+  console.log(`recording ${name} ...`);
   const app = name;
   const digest = await run(app);
   await stack.gantry.result(app, digest).catch(() => undefined);

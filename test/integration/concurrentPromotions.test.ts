@@ -110,19 +110,28 @@ describe('five digests of one app', () => {
     return commitsIn(repo).find((c) => c.trailers['Gantry-Environment'] === env)?.trailers['Gantry-Digest'];
   }
 
-  /** Each environment's hold (deploy start to the end of its soak) from every promotion: none overlap. */
-  function expectNoOverlap(rows: Array<{ status: PromotionStatus }>) {
+  /**
+   * Never two deploys into one environment at once, from the server's own record: each deploy
+   * activity's start and completion in the promotions' histories. (The workflow-time stamps in a
+   * status come from the workflow task that was accepted, which can be a retry after the side
+   * effects of an earlier attempt; the history's activity events are not.)
+   */
+  async function expectNoConcurrentDeploys(rows: Array<{ status: PromotionStatus }>) {
+    const deploys: Array<{ env: string; promotion: string; from: string; to: string }> = [];
+    for (const { status } of rows) {
+      const events = (await stack.gantry.client.workflow.getHandle(status.workflowId).fetchHistory()).events ?? [];
+      const time = (e: (typeof events)[number]) => new Date(Number(e.eventTime?.seconds) * 1000 + Math.floor((e.eventTime?.nanos ?? 0) / 1e6)).toISOString();
+      for (const scheduled of events.filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'deploy')) {
+        const input = JSON.parse(Buffer.from(scheduled.activityTaskScheduledEventAttributes!.input!.payloads![0].data!).toString()) as { environment: string };
+        const ofThis = (e: (typeof events)[number]) => Number(e.activityTaskStartedEventAttributes?.scheduledEventId ?? e.activityTaskCompletedEventAttributes?.scheduledEventId) === Number(scheduled.eventId);
+        const started = events.find((e) => e.activityTaskStartedEventAttributes && ofThis(e));
+        const completed = events.find((e) => e.activityTaskCompletedEventAttributes && ofThis(e));
+        if (started && completed) deploys.push({ env: input.environment, promotion: status.workflowId, from: time(started), to: time(completed) });
+      }
+    }
     for (const env of ENVS) {
-      const holds = rows
-        .map(({ status }) => {
-          const mine = status.timings.filter((t) => t.environment === env && ['deploy', 'health', 'canary', 'gates', 'soak'].includes(t.stage));
-          if (mine.length === 0) return undefined;
-          const last = mine[mine.length - 1];
-          return { promotion: status.workflowId, from: mine[0].startedAt, to: last.finishedAt ?? last.startedAt };
-        })
-        .filter((h) => h !== undefined)
-        .sort((a, b) => a.from.localeCompare(b.from));
-      const overlapping = holds.slice(1).flatMap((h, i) => (h.from < holds[i].to ? [[holds[i], h]] : []));
+      const mine = deploys.filter((d) => d.env === env).sort((a, b) => a.from.localeCompare(b.from));
+      const overlapping = mine.slice(1).flatMap((d, i) => (d.from < mine[i].to ? [[mine[i], d]] : []));
       expect({ env, overlapping }).toEqual({ env, overlapping: [] });
     }
   }
@@ -145,7 +154,7 @@ describe('five digests of one app', () => {
     for (const r of rows.slice(0, 4)) expect(['promoted', 'superseded']).toContain(r.status.outcome);
     for (const env of ENVS) expect(overlayDigest(repo, env)).toBe(order[4]);
     expectStartOrder(repo, order);
-    expectNoOverlap(rows);
+    await expectNoConcurrentDeploys(rows);
     const superseded = rows.filter((r) => r.status.outcome === 'superseded');
     for (const r of superseded) expect(r.status.reason).toMatch(/^superseded by sha256:[0-9a-f]{12} \(promote\/web\/sha256:/);
   });
@@ -166,7 +175,7 @@ describe('five digests of one app', () => {
     for (const r of rows.slice(0, 4)) expect(r.status.outcome).toBe('superseded');
     for (const env of ENVS) expect(overlayDigest(repo, env)).toBe(digests[4]);
     expectStartOrder(repo, digests);
-    expectNoOverlap(rows);
+    await expectNoConcurrentDeploys(rows);
     // Superseded in staging: nothing of theirs reached production.
     expect(committed(repo).production).toEqual([digests[4]]);
   });
@@ -179,7 +188,7 @@ describe('five digests of one app', () => {
     const order = rows.map((r) => r.digest);
     for (const r of rows) expect(r.status.outcome).toBe('promoted');
     for (const env of ENVS) expect(committed(repo)[env]).toEqual(order);
-    expectNoOverlap(rows);
+    await expectNoConcurrentDeploys(rows);
   });
 });
 
