@@ -1,6 +1,7 @@
 // Stage 1: the artifact is what it claims to be: a well-formed digest that, when a registry is
 // configured, the registry actually serves, byte for byte (OCI distribution API, the registry's own auth flow).
 import { ApplicationFailure } from '@temporalio/common';
+import { TrustError, verifyImageTrust } from '../src/artifactTrust/verifyImageTrust';
 import { digestError } from '../src/pipeline/digest';
 import { IMAGE_INDEX_TYPES } from '../src/registry/manifestMediaTypes';
 import { RegistryClient } from '../src/registry/registryClient';
@@ -21,7 +22,13 @@ export async function verifyArtifact(artifact: ArtifactRef): Promise<VerifyResul
     if (!manifest) throw new RegistryError('not-found', `${ref} is not in registry ${url}`);
     const mediaType = manifest.mediaType;
     const kind = mediaType && IMAGE_INDEX_TYPES.includes(mediaType.split(';')[0]) ? 'image index' : 'image';
-    return { checked: 'registry', detail: `${ref} exists in ${url} (${kind})` };
+    const detail = `${ref} exists in ${url} (${kind})`;
+    if (!artifact.trust) return { checked: 'registry', detail };
+    // Signatures and provenance are checked here, before any environment is touched.
+    const trust = await verifyImageTrust(client, repository, artifact.digest, artifact.trust);
+    const signed = trust.signature ? `; signed by ${trust.signature.signer}` : '';
+    const built = trust.provenance ? `; built by ${trust.provenance.builder} from ${trust.provenance.sources[0] ?? '?'}` : '';
+    return { checked: 'registry', detail: `${detail}${signed}${built}`, trust };
   } catch (err) {
     throw verifyFailure(err);
   }
@@ -29,6 +36,7 @@ export async function verifyArtifact(artifact: ArtifactRef): Promise<VerifyResul
 
 /** Unreachable and rate-limited registries are retried; the rest will not change by retrying. */
 export function verifyFailure(err: unknown): Error {
+  if (err instanceof TrustError) return ApplicationFailure.create({ message: err.message, type: 'ArtifactUntrusted', nonRetryable: true });
   if (!(err instanceof RegistryError)) return err as Error;
   const what = { unreachable: 'unreachable', unauthorised: 'unauthorised', 'not-found': 'not found', 'digest-mismatch': 'digest mismatch', 'rate-limited': 'rate limited', unexpected: 'registry error' }[err.failure];
   const message = `${what}: ${err.message}`;

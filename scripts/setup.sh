@@ -63,6 +63,9 @@ if [ ${#missing[@]} -gt 0 ]; then
   if command -v systemctl >/dev/null 2>&1; then systemctl disable --now docker-registry haproxy prometheus >/dev/null 2>&1 || true; fi
 fi
 
+# cosign for the image signature tests (Go module proxy; a few minutes only the first time).
+bash scripts/cosign.sh
+
 # The Kubernetes control plane for the Kubernetes tests (needs Go; see docs/kubernetes-cluster.md).
 if [ "$WITH_KUBERNETES" = 1 ]; then
   step "Kubernetes binaries (scripts/k8s/cluster.sh build; long only the first time)"

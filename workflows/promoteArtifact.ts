@@ -449,9 +449,10 @@ export async function promoteArtifact(input: PromotionInput): Promise<PromotionR
       pipelineScope = CancellationScope.current();
       const verified = await stage('verify', undefined, () =>
         acts.verifyArtifact.executeWithOptions({ ...activityOptions.verify, summary: label('verify') }, [
-          { app: input.app, digest: input.digest, image: input.image, registry: input.registry },
+          { app: input.app, digest: input.digest, image: input.image, registry: input.registry, trust: input.verify },
         ]),
       );
+      status.trust = verified.trust;
       await audit('verified', undefined, { ...verified });
       for (const env of input.environments) await promoteTo(env);
     });

@@ -75,6 +75,10 @@ export interface AppConfig {
   image: string;
   configRepo?: RepoConfig;
   registry?: RegistryConfig;
+  verify?: {
+    signatures?: { keys: string[] };
+    provenance?: { builder?: string; sourceRepo?: string };
+  };
   environments?: EnvironmentConfig[];
 }
 

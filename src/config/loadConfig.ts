@@ -10,6 +10,7 @@ import { ConfigError, formatPath, type ConfigProblem } from './configError';
 import { parseAllowedSigners } from '../approvals/signing/allowedSigners';
 import { canaryProblems } from '../canary/resolveCanary';
 import type { EnvironmentConfig, FreezeWindowConfig, GantryConfig } from './configTypes';
+import { verifyPolicyProblems } from './verifyPolicy';
 
 const ajv = new Ajv({ allErrors: true, verbose: true, strict: false });
 // The canary block has a schema file of its own; gantry.schema.json refers to it by relative $ref.
@@ -130,6 +131,7 @@ function semanticProblems(config: GantryConfig, lineOf: (p: Array<string | numbe
 
   freezeProblems(config.freeze, ['freeze'], add);
   for (const [name, app] of Object.entries(config.apps)) {
+    verifyPolicyProblems(config, name, app, add);
     const envs = app.environments ?? config.environments;
     if (!envs) {
       add(['apps', name, 'environments'], 'required (there are no top-level environments)');

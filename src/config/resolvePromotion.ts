@@ -5,6 +5,7 @@ import { resolveCanary } from '../canary/resolveCanary';
 import { digestError } from '../pipeline/digest';
 import { parseDuration } from '../pipeline/duration';
 import type { ApprovalSpec, DeployTarget, EnvironmentPlan, FreezeWindow, GateSpec, HealthCheck, PromotionInput, RegistryRef } from '../pipeline/types';
+import { resolveVerifyPolicy } from './verifyPolicy';
 import type { ApprovalConfig, EnvironmentConfig, FreezeWindowConfig, GantryConfig, RegistryConfig, RepoConfig } from './configTypes';
 
 export interface StartRequest {
@@ -43,6 +44,7 @@ export function resolvePromotion(config: GantryConfig, request: StartRequest): P
     commit: request.commit,
     requestedBy: request.requestedBy,
     registry: registryConfig ? resolveRegistry(registryConfig, app.image) : undefined,
+    verify: resolveVerifyPolicy(app, config.baseDir),
     environments,
   };
 }

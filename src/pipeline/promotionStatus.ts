@@ -1,3 +1,4 @@
+import type { TrustFindings } from '../artifactTrust/types';
 import type { CanaryEvidence } from '../canary/types';
 
 // What a promotion reports about itself: returned by the `status` query and as the workflow result.
@@ -99,6 +100,8 @@ export interface PromotionStatus {
   timings: StageTiming[];
   decisions: DecisionRecord[];
   refused: RefusedMessage[];
+  /** Who signed the image and what built it, when the app's verify: policy asked (stage verify). */
+  trust?: TrustFindings;
 }
 
 /** The workflow's result; also attached to the failure when a promotion does not succeed. */

@@ -1,6 +1,7 @@
 // The resolved pipeline a promotion runs with. It is computed once from gantry.yaml when the
 // promotion starts and passed into the workflow, so a run never changes its pipeline mid-flight.
 
+import type { ArtifactTrustPolicy } from '../artifactTrust/types';
 import type { CanaryPlan } from '../canary/types';
 
 export interface PromotionInput {
@@ -14,6 +15,8 @@ export interface PromotionInput {
   /** Who started the promotion (CI identity or a person). */
   requestedBy: string;
   registry?: RegistryRef;
+  /** Signatures and provenance the image must carry before it goes anywhere (the app's verify:). */
+  verify?: ArtifactTrustPolicy;
   environments: EnvironmentPlan[];
   /** Set when this run puts an environment back on an earlier digest (gantry rollback). */
   rollback?: RollbackPlan;
