@@ -10,6 +10,7 @@ import { readManualFreezesWith } from './freeze/readManualFreezes';
 import { runGate } from './gates';
 import { checkHealth } from './health';
 import { readCanaryCounts, readLatencyBuckets } from './metrics';
+import { applyMigrations, planMigrations } from './migrations';
 import { notifyWebhook } from './notify/webhook';
 import { setCanaryWeight } from './traffic';
 import { verifyArtifact } from './verifyArtifact';
@@ -34,5 +35,7 @@ export function createActivities(resources: ActivityResources) {
     readManualFreezes: readManualFreezesWith(resources.client),
     lastPromotedDigest: lastPromotedDigestWith(resources.audit),
     readRunningDigest,
+    planMigrations,
+    applyMigrations,
   };
 }

@@ -8,6 +8,7 @@ import {
   CancellationScope,
   condition,
   isCancellation,
+  patched,
   proxyActivities,
   proxyLocalActivities,
   setCurrentDetails,
@@ -39,6 +40,7 @@ import { GANTRY_APP, GANTRY_AWAITING_APPROVAL, GANTRY_ENVIRONMENT, GANTRY_STAGE 
 import type { ApprovalSpec, EnvironmentPlan, PromotionInput } from '../src/pipeline/types';
 import { activityOptions } from './activityOptions';
 import * as msg from './messages';
+import { migrationGate } from './migrationGate';
 import { runCanary } from './runCanary';
 
 type Activities = ReturnType<typeof activities.createActivities>;
@@ -350,6 +352,8 @@ export async function promoteArtifact(input: PromotionInput): Promise<PromotionR
       await stage('approval', env.name, () => awaitApproval(env, spec));
     }
     await waitForThaw(env);
+    // Destructive migrations wait for their own approval before anything is deployed (workflows/migrationGate.ts).
+    if (env.migrations && patched('migrations-gate')) await migrationGate(env, env.migrations, { input, status, stage, audit, notify, claimContext, usedNonces, end: (o, m) => new PromotionEnded(o, m) });
     e.state = 'in-progress';
     const deployed = await stage('deploy', env.name, () =>
       acts.deploy.executeWithOptions({ ...activityOptions.deploy, summary: label('deploy', env.name) }, [

@@ -42,6 +42,12 @@ export interface EnvironmentConfig {
   canary?: unknown;
   freeze?: FreezeWindowConfig[];
   notifications?: NotificationsConfig;
+  migrations?: {
+    source: { repo: string; path: string };
+    database: { urlFrom: string; table?: string };
+    run?: { command: string; timeout?: string };
+  };
+  destructiveMigrations?: { approval: ApprovalConfig };
 }
 
 export interface ParityDeploymentConfig {

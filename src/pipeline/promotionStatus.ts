@@ -1,10 +1,11 @@
 import type { TrustFindings } from '../artifactTrust/types';
 import type { CanaryEvidence } from '../canary/types';
+import type { MigrationGateStatus } from '../migrations/types';
 
 // What a promotion reports about itself: returned by the `status` query and as the workflow result.
 // Plain JSON so it can travel through queries, history and the CLI's --json output unchanged.
 
-export type Stage = 'verify' | 'approval' | 'freeze' | 'deploy' | 'health' | 'canary' | 'gates' | 'soak' | 'rollback' | 'done';
+export type Stage = 'verify' | 'approval' | 'freeze' | 'migrations' | 'deploy' | 'health' | 'canary' | 'gates' | 'soak' | 'rollback' | 'done';
 
 export type Outcome = 'running' | 'promoted' | 'failed' | 'rejected' | 'expired' | 'aborted' | 'rolled-back';
 
@@ -69,6 +70,8 @@ export interface EnvironmentStatus {
   canary?: CanaryEvidence;
   /** Set when the environment was put back on the digest it ran before. */
   rolledBackTo?: string;
+  /** What the migrations gate found and decided. */
+  migrations?: MigrationGateStatus;
 }
 
 export interface AwaitingApproval {

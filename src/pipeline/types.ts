@@ -3,6 +3,7 @@
 
 import type { ArtifactTrustPolicy } from '../artifactTrust/types';
 import type { CanaryPlan } from '../canary/types';
+import type { MigrationsPlan } from '../migrations/types';
 
 export interface PromotionInput {
   app: string;
@@ -51,6 +52,8 @@ export interface EnvironmentPlan {
   webhookUrl?: string;
   /** Canary steps run after the deploy is healthy, before the gates. */
   canary?: CanaryPlan;
+  /** Database migrations gate before the deploy (destructive statements need approval). */
+  migrations?: MigrationsPlan;
 }
 
 export interface ApprovalSpec {

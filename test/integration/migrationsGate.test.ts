@@ -1,0 +1,153 @@
+// The migrations gate on real parts: the app's migrations come from its git repository at the
+// promotion's source commit, PostgreSQL says which are applied, and a migration command applies
+// the rest. Safe migrations go through at once; destructive ones wait for a person, with the
+// statements in status, webhook and audit, and nothing is migrated or deployed before.
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { createConfigRepo } from '../../src/local/configRepo';
+import type { PromotionStatus } from '../../src/pipeline/promotionStatus';
+import { startStack, type Stack } from '../harness/devServerStack';
+import { commitsIn } from '../harness/gitInspect';
+import { MIGRATE_SCRIPT, startPostgres, type Postgres } from '../harness/migrationsPostgres';
+import { pipelineYaml, testDigest } from '../harness/pipelineFile';
+import { startWebhookReceiver, type WebhookReceiver } from '../harness/webhookReceiver';
+import { parseConfig } from '../../src/config/loadConfig';
+import { resolvePromotion } from '../../src/config/resolvePromotion';
+
+let stack: Stack;
+let pg: Postgres;
+let webhook: WebhookReceiver;
+let configRepo: string;
+let appRepo: string;
+let work: string;
+const savedUrl = process.env.DEV_DATABASE_URL;
+
+beforeAll(async () => {
+  [stack, pg, webhook] = await Promise.all([startStack({ taskQueue: 'migrations' }), startPostgres(), startWebhookReceiver()]);
+  // The worker's own setting: the database URL never travels in the workflow input.
+  process.env.DEV_DATABASE_URL = pg.url;
+  configRepo = await createConfigRepo({ dir: stack.dir, apps: [{ name: 'web', image: 'registry.example.com/acme/web', overlayPath: (e) => `environments/${e}` }], environments: ['dev'] });
+  appRepo = join(stack.dir, 'web-app.git');
+  work = join(stack.dir, 'web-app');
+  execFileSync('git', ['init', '--quiet', '--bare', '--initial-branch=main', appRepo]);
+  execFileSync('git', ['clone', '--quiet', appRepo, work]);
+  mkdirSync(join(work, 'db', 'migrations'), { recursive: true });
+  writeFileSync(join(stack.dir, 'migrate.sh'), MIGRATE_SCRIPT);
+});
+afterAll(async () => {
+  process.env.DEV_DATABASE_URL = savedUrl;
+  await Promise.all([stack?.stop(), pg?.stop(), webhook?.stop()]);
+});
+
+/** Commits migration files to the app repo, as a developer would; returns the commit (what CI passes as --commit). */
+function commitMigrations(files: Record<string, string>): string {
+  for (const [name, sql] of Object.entries(files)) writeFileSync(join(work, 'db', 'migrations', name), sql);
+  const git = (...args: string[]) => execFileSync('git', ['-C', work, '-c', 'user.name=dev', '-c', 'user.email=dev@example.com', ...args]).toString().trim();
+  git('add', '.');
+  git('commit', '--quiet', '-m', `migrations ${Object.keys(files).join(', ')}`);
+  git('push', '--quiet', 'origin', 'HEAD:main');
+  return git('rev-parse', 'HEAD');
+}
+
+function yaml(): string {
+  return `${pipelineYaml(configRepo, ['web'], [{ name: 'dev' }], `approvers:\n  alice: {}\n  bob: {}\nnotifications:\n  webhook:\n    url: ${webhook.url}`)}
+    migrations:
+      source: { repo: ${appRepo}, path: db/migrations }
+      database: { urlFrom: DEV_DATABASE_URL }
+      run: { command: bash ${join(stack.dir, 'migrate.sh')}, timeout: 1m }
+    destructiveMigrations:
+      approval: { from: [alice, bob], signatures: optional, expiresIn: 1h }
+`;
+}
+
+async function start(commit: string): Promise<string> {
+  const digest = testDigest();
+  await stack.gantry.start(resolvePromotion(parseConfig(yaml(), 'gantry.yaml', stack.dir), { app: 'web', digest, commit, requestedBy: 'ci' }));
+  return digest;
+}
+
+async function until<T>(what: string, probe: () => Promise<T | undefined>): Promise<T> {
+  for (let i = 0; i < 300; i++) {
+    const v = await probe();
+    if (v !== undefined) return v;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+const columns = () => pg.psql("SELECT string_agg(column_name, ',' ORDER BY column_name) FROM information_schema.columns WHERE table_name = 'users'");
+const deployed = (digest: string) => commitsIn(configRepo).filter((c) => c.trailers['Gantry-Digest'] === digest);
+const auditOf = (digest: string) =>
+  readFileSync(join(stack.dir, 'audit', 'audit.jsonl'), 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as { digest: string; event: string; details: Record<string, unknown> })
+    .filter((r) => r.digest === digest);
+
+test('safe migrations are applied before the deploy without waiting for anyone', async () => {
+  const commit = commitMigrations({
+    'V1__create_users.sql': 'CREATE TABLE users (id bigserial PRIMARY KEY, name text, nickname text);',
+    'V2__add_email.sql': 'ALTER TABLE users ADD COLUMN email text;\nCREATE INDEX users_email ON users (email);',
+  });
+  const digest = await start(commit);
+  const result = await stack.gantry.result('web', digest);
+  expect(result.outcome).toBe('promoted');
+  expect(result.environments[0].migrations).toEqual({ applied: 0, pending: ['db/migrations/V1__create_users.sql', 'db/migrations/V2__add_email.sql'], destructive: [], state: 'applied' });
+  expect(result.decisions).toEqual([]);
+  expect(await columns()).toBe('email,id,name,nickname');
+  expect(await pg.psql('SELECT max(version) FROM schema_migrations')).toBe('2');
+  expect(deployed(digest)).toHaveLength(1);
+  expect(auditOf(digest).find((r) => r.event === 'migrations-applied')?.details).toMatchObject({ ran: true, from: 0, to: 2 });
+});
+
+test('a destructive migration waits for approval, showing its statements; nothing is migrated or deployed until then', async () => {
+  const commit = commitMigrations({ 'V3__drop_nickname.sql': '-- nobody reads it any more\nALTER TABLE users DROP COLUMN nickname;\nCREATE TABLE orders (id bigserial PRIMARY KEY);' });
+  const digest = await start(commit);
+  const destructive = [{ file: 'db/migrations/V3__drop_nickname.sql', sql: '-- nobody reads it any more\nALTER TABLE users DROP COLUMN nickname', reason: 'drops column users.nickname' }];
+  const waiting = await until('the migrations approval', async () => {
+    const s = await stack.gantry.status('web', digest);
+    return s.environments[0].migrations?.state === 'awaiting-approval' ? s : undefined;
+  });
+  expect(waiting).toMatchObject({ stage: 'migrations', environment: 'dev', waitingFor: expect.stringMatching(/^approval of destructive migrations for dev \(1 needed; expires /) });
+  expect(waiting.environments[0].migrations).toEqual({ applied: 2, pending: ['db/migrations/V3__drop_nickname.sql'], destructive, state: 'awaiting-approval' });
+  const hook = await until('the webhook', async () => webhook.received.find((m) => m.gantry.event === 'awaiting-migrations-approval' && m.text.includes(digest.slice(7, 19))));
+  expect(hook.text).toContain('• db/migrations/V3__drop_nickname.sql: -- nobody reads it any more\nALTER TABLE users DROP COLUMN nickname (drops column users.nickname)');
+  expect(auditOf(digest).find((r) => r.event === 'migrations-planned')?.details).toEqual({ commit, applied: 2, pending: ['db/migrations/V3__drop_nickname.sql'], destructive });
+  // Held: the column is still there and dev still runs the previous digest.
+  expect(await columns()).toBe('email,id,name,nickname');
+  expect(deployed(digest)).toHaveLength(0);
+
+  const handle = stack.gantry.handle('web', digest);
+  // The promotion's starter may not approve; someone not eligible may not either.
+  await expect(handle.executeUpdate('approveMigrations', { args: [{ environment: 'dev', by: 'ci' }] })).resolves.toMatchObject({ accepted: false, reason: 'ci is not an approver for dev:migrations (eligible: alice, bob)' });
+  await expect(handle.executeUpdate('approveMigrations', { args: [{ environment: 'staging', by: 'alice' }] })).rejects.toMatchObject({ cause: { message: 'not awaiting approval of migrations for staging: it is awaiting dev' } });
+  await expect(handle.executeUpdate('approveMigrations', { args: [{ environment: 'dev', by: 'alice', comment: 'column unused since 2.3' }] })).resolves.toMatchObject({ accepted: true });
+
+  const result = await stack.gantry.result('web', digest);
+  expect(result.outcome).toBe('promoted');
+  expect(result.environments[0].migrations).toMatchObject({ state: 'applied', approvedBy: ['alice'] });
+  expect(await columns()).toBe('email,id,name');
+  expect(deployed(digest)).toHaveLength(1);
+  expect(auditOf(digest).filter((r) => r.event === 'approval-accepted').map((r) => r.details)).toEqual([
+    { approver: 'alice', decision: 'approve-migrations', via: 'update', statements: destructive, comment: 'column unused since 2.3' },
+  ]);
+});
+
+test('a rejected destructive migration ends the promotion: nothing migrated, nothing deployed', async () => {
+  const commit = commitMigrations({ 'V4__truncate_orders.sql': 'TRUNCATE orders;' });
+  const digest = await start(commit);
+  await until('the migrations approval', async () => ((await stack.gantry.status('web', digest)).environments[0].migrations?.state === 'awaiting-approval' ? true : undefined));
+  await stack.gantry.handle('web', digest).signal('rejectMigrations', { environment: 'dev', by: 'bob', comment: 'orders are billed from it' });
+  const result: PromotionStatus = await stack.gantry.result('web', digest);
+  expect(result).toMatchObject({ outcome: 'rejected', reason: 'destructive migrations for dev rejected by bob: orders are billed from it' });
+  expect(result.environments[0].migrations?.state).toBe('rejected');
+  expect(await pg.psql('SELECT max(version) FROM schema_migrations')).toBe('3');
+  expect(deployed(digest)).toHaveLength(0);
+});
+
+test('a promotion through a migrations gate must name its source commit', () => {
+  expect(() => resolvePromotion(parseConfig(yaml(), 'gantry.yaml', stack.dir), { app: 'web', digest: testDigest(), requestedBy: 'ci' })).toThrow(
+    'dev has a migrations gate: start with --commit <the source commit the image was built from>, where its migrations are read',
+  );
+});
