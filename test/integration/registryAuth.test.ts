@@ -1,7 +1,8 @@
 // Artifact verification against the real docker-registry in its auth modes, as a worker meets
 // registries in the wild: htpasswd basic auth, and token auth where the registry checks the JWTs
 // itself (anonymous tokens for public repositories, like ghcr.io and Docker Hub; credentials from
-// the Docker config file, a credential helper, an identity token, or the environment).
+// the Docker config file, a credential helper, an identity token, or the environment); and behind
+// an HAProxy edge that rate limits (429, Retry-After) and redirects.
 import { ApplicationFailure } from '@temporalio/common';
 import { chmodSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -9,6 +10,7 @@ import { join } from 'node:path';
 import { verifyArtifact } from '../../activities/verifyArtifact';
 import { freePort } from '../../src/local/freePort';
 import { pushImage, pushIndex, startRegistry, type Registry } from '../harness/ociRegistry';
+import { startRegistryFront, type RegistryFront } from '../harness/registryFront';
 import { testDigest } from '../harness/pipelineFile';
 
 let basicRegistry: Registry;
@@ -162,4 +164,51 @@ test('a registry nobody listens on: unreachable, and retried by the activity pol
   const digest = testDigest();
   const err = await failure(verifyArtifact({ app: 'web', digest, image: 'x/web', registry: { url, repository: 'acme/web' } }));
   expect(err).toMatchObject({ message: `unreachable: registry ${url} unreachable: ECONNREFUSED`, type: 'RegistryUnavailable', nonRetryable: false });
+});
+
+describe('behind a registry edge (HAProxy): rate limits and redirects', () => {
+  let open: Registry;
+  let front: RegistryFront;
+  beforeAll(async () => {
+    open = await startRegistry();
+    front = await startRegistryFront(open.url);
+  });
+  afterAll(async () => {
+    await front?.stop();
+    await open?.stop();
+  });
+  const viaFront = (repository: string, digest: string) => ({ app: 'web', digest, image: `x/${repository}`, registry: { url: front.url, repository } });
+
+  test('a 429 with Retry-After is waited out, then verified', async () => {
+    const digest = await pushImage(open, 'limited/web', 'v1', `limited ${Date.now()}`);
+    const started = Date.now();
+    await expect(verifyArtifact(viaFront('limited/web', digest))).resolves.toEqual({ checked: 'registry', detail: `limited/web@${digest} exists in ${front.url} (image)` });
+    // It waited the second it was told to (and not much more).
+    expect(Date.now() - started).toBeGreaterThanOrEqual(1000);
+    expect(Date.now() - started).toBeLessThan(5000);
+  });
+
+  test('a Retry-After longer than Gantry waits in one call: rate limited, left to the activity retries', async () => {
+    const digest = await pushImage(open, 'throttled/web', 'v1', `throttled ${Date.now()}`);
+    const started = Date.now();
+    const err = await failure(verifyArtifact(viaFront('throttled/web', digest)));
+    expect(err).toMatchObject({ message: `rate limited: registry ${front.url} is rate limiting (429, retry after 120s)`, type: 'RegistryUnavailable', nonRetryable: false });
+    expect(Date.now() - started).toBeLessThan(2000);
+  });
+
+  test('a redirect to another host is followed, and the digest still checked', async () => {
+    const digest = await pushImage(open, 'moved/web', 'v1', `moved ${Date.now()}`);
+    await expect(verifyArtifact(viaFront('moved/web', digest))).resolves.toMatchObject({ checked: 'registry' });
+    const err = await failure(verifyArtifact(viaFront('moved/web', testDigest())));
+    expect(err.message).toMatch(/^not found: moved\/web@sha256:[0-9a-f]{64} is not in registry /);
+  });
+});
+
+test('many verifications at once against token auth: each gets its token and its answer', async () => {
+  Object.assign(process.env, { GANTRY_REGISTRY_USERNAME: 'ci', GANTRY_REGISTRY_PASSWORD: 'token-s3cret' });
+  const digests = await Promise.all(Array.from({ length: 8 }, (_, i) => pushImage(tokenRegistry, `acme/app${i}`, 'v1', `concurrent ${i} ${Date.now()}`)));
+  const missing = testDigest();
+  const results = await Promise.allSettled([...digests.map((d, i) => verifyArtifact(ref(tokenRegistry, `acme/app${i}`, d))), verifyArtifact(ref(tokenRegistry, 'acme/app0', missing))]);
+  expect(results.slice(0, 8).map((r) => r.status)).toEqual(Array(8).fill('fulfilled'));
+  expect(results[8]).toMatchObject({ status: 'rejected', reason: { message: `not found: acme/app0@${missing} is not in registry ${tokenRegistry.url}` } });
 });
