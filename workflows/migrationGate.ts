@@ -2,7 +2,7 @@
 // environment's database has not applied; destructive statements wait for the approval policy of
 // destructiveMigrations (same rules as environment approvals: eligible people, signatures,
 // expiry); then, when configured, apply them as a step with its own timeout.
-import { condition, defineSignal, defineUpdate, proxyActivities, setHandler } from '@temporalio/workflow';
+import { condition, proxyActivities, setHandler } from '@temporalio/workflow';
 import type * as activities from '../activities';
 import type { JsonValue } from '../src/audit/auditRecord';
 import type { MigrationGateStatus, MigrationsPlan } from '../src/migrations/types';
@@ -12,6 +12,14 @@ import { formatDuration } from '../src/pipeline/duration';
 import type { DecisionRecord, Outcome, PromotionStatus } from '../src/pipeline/promotionStatus';
 import type { ApprovalSpec, EnvironmentPlan, PromotionInput } from '../src/pipeline/types';
 import { shortDigest } from '../src/pipeline/digest';
+import {
+  approveMigrationsSignal,
+  approveMigrationsUpdate,
+  migrationsClaimEnvironment,
+  rejectMigrationsSignal,
+  rejectMigrationsUpdate,
+  type MigrationAnswer,
+} from './migrationMessages';
 
 type Activities = ReturnType<typeof activities.createActivities>;
 
@@ -19,18 +27,6 @@ const acts = proxyActivities<Activities>({
   startToCloseTimeout: '2m',
   retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s', maximumAttempts: 5, nonRetryableErrorTypes: ['MigrationsConfigError', 'MigrationsSourceError', 'MigrationFailed'] },
 });
-
-export interface MigrationAnswer {
-  accepted: boolean;
-  reason?: string;
-  migrations?: MigrationGateStatus;
-}
-
-/** Decisions on destructive migrations: `environment` names the environment whose database it is. */
-export const approveMigrationsUpdate = defineUpdate<MigrationAnswer, [ApprovalDecision]>('approveMigrations');
-export const rejectMigrationsUpdate = defineUpdate<MigrationAnswer, [ApprovalDecision]>('rejectMigrations');
-export const approveMigrationsSignal = defineSignal<[ApprovalDecision]>('approveMigrations');
-export const rejectMigrationsSignal = defineSignal<[ApprovalDecision]>('rejectMigrations');
 
 /** What the gate needs from the promotion it runs in. */
 export interface MigrationGateHooks {
@@ -80,7 +76,7 @@ async function awaitApproval(environment: string, spec: ApprovalSpec, gate: Migr
   const votes: DecisionRecord[] = [];
   let decided: DecisionRecord | undefined;
   // Signed decisions name "<environment>:migrations", so an environment approval cannot be replayed here.
-  const claimEnvironment = `${environment}:migrations`;
+  const claimEnvironment = migrationsClaimEnvironment(environment);
   const refuseEarly = (d: ApprovalDecision | undefined): string | undefined => {
     if (typeof d !== 'object' || d === null || typeof d.by !== 'string' || !d.by.trim()) return 'a decision needs {"environment", "by"}';
     if (d.environment !== environment) return `not awaiting approval of migrations for ${d.environment}: it is awaiting ${environment}`;

@@ -7,7 +7,8 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createConfigRepo } from '../../src/local/configRepo';
 import type { PromotionStatus } from '../../src/pipeline/promotionStatus';
-import { startStack, type Stack } from '../harness/devServerStack';
+import { makeApproverKeys, approversYaml } from '../harness/approverKeys';
+import { cliEnv, runCli, startStack, type Stack } from '../harness/devServerStack';
 import { commitsIn } from '../harness/gitInspect';
 import { MIGRATE_SCRIPT, startPostgres, type Postgres } from '../harness/migrationsPostgres';
 import { pipelineYaml, testDigest } from '../harness/pipelineFile';
@@ -22,6 +23,7 @@ let configRepo: string;
 let appRepo: string;
 let work: string;
 const savedUrl = process.env.DEV_DATABASE_URL;
+const keys = makeApproverKeys(['alice', 'bob']);
 
 beforeAll(async () => {
   [stack, pg, webhook] = await Promise.all([startStack({ taskQueue: 'migrations' }), startPostgres(), startWebhookReceiver()]);
@@ -51,13 +53,13 @@ function commitMigrations(files: Record<string, string>): string {
 }
 
 function yaml(): string {
-  return `${pipelineYaml(configRepo, ['web'], [{ name: 'dev' }], `approvers:\n  alice: {}\n  bob: {}\nnotifications:\n  webhook:\n    url: ${webhook.url}`)}
+  return `${pipelineYaml(configRepo, ['web'], [{ name: 'dev' }], `${approversYaml(keys)}\nnotifications:\n  webhook:\n    url: ${webhook.url}`)}
     migrations:
       source: { repo: ${appRepo}, path: db/migrations }
       database: { urlFrom: DEV_DATABASE_URL }
       run: { command: bash ${join(stack.dir, 'migrate.sh')}, timeout: 1m }
     destructiveMigrations:
-      approval: { from: [alice, bob], signatures: optional, expiresIn: 1h }
+      approval: { from: [alice, bob], expiresIn: 1h }
 `;
 }
 
@@ -122,7 +124,15 @@ test('a destructive migration waits for approval, showing its statements; nothin
   // The promotion's starter may not approve; someone not eligible may not either.
   await expect(handle.executeUpdate('approveMigrations', { args: [{ environment: 'dev', by: 'ci' }] })).resolves.toMatchObject({ accepted: false, reason: 'ci is not an approver for dev:migrations (eligible: alice, bob)' });
   await expect(handle.executeUpdate('approveMigrations', { args: [{ environment: 'staging', by: 'alice' }] })).rejects.toMatchObject({ cause: { message: 'not awaiting approval of migrations for staging: it is awaiting dev' } });
-  await expect(handle.executeUpdate('approveMigrations', { args: [{ environment: 'dev', by: 'alice', comment: 'column unused since 2.3' }] })).resolves.toMatchObject({ accepted: true });
+  // Signatures are required (the default): an unsigned decision is refused and recorded.
+  await expect(handle.executeUpdate('approveMigrations', { args: [{ environment: 'dev', by: 'alice' }] })).resolves.toMatchObject({ accepted: false, reason: 'dev:migrations requires a signed decision: run gantry with --key <your ssh ed25519 key>' });
+  // An environment approval signed by alice is no migrations approval.
+  expect(await runCli(['approve', 'web', digest, '--env', 'dev', '--as', 'alice', '--key', keys.alice.privateKey], cliEnv(stack))).toMatchObject({ code: 1, stderr: expect.stringContaining('refused: not awaiting approval for dev') });
+  expect(await runCli(['approve-migrations', 'web', digest, '--env', 'dev', '--as', 'alice', '--key', keys.alice.privateKey, '--comment', 'column unused since 2.3'], cliEnv(stack))).toEqual({
+    code: 0,
+    stdout: `accepted: approved the destructive migrations of web ${digest} for dev\n`,
+    stderr: '',
+  });
 
   const result = await stack.gantry.result('web', digest);
   expect(result.outcome).toBe('promoted');
@@ -130,7 +140,7 @@ test('a destructive migration waits for approval, showing its statements; nothin
   expect(await columns()).toBe('email,id,name');
   expect(deployed(digest)).toHaveLength(1);
   expect(auditOf(digest).filter((r) => r.event === 'approval-accepted').map((r) => r.details)).toEqual([
-    { approver: 'alice', decision: 'approve-migrations', via: 'update', statements: destructive, comment: 'column unused since 2.3' },
+    { approver: 'alice', decision: 'approve-migrations', via: 'update', statements: destructive, signerFingerprint: expect.stringMatching(/^SHA256:/), comment: 'column unused since 2.3' },
   ]);
 });
 
@@ -138,7 +148,8 @@ test('a rejected destructive migration ends the promotion: nothing migrated, not
   const commit = commitMigrations({ 'V4__truncate_orders.sql': 'TRUNCATE orders;' });
   const digest = await start(commit);
   await until('the migrations approval', async () => ((await stack.gantry.status('web', digest)).environments[0].migrations?.state === 'awaiting-approval' ? true : undefined));
-  await stack.gantry.handle('web', digest).signal('rejectMigrations', { environment: 'dev', by: 'bob', comment: 'orders are billed from it' });
+  const rejected = await runCli(['reject-migrations', 'web', digest, '--env', 'dev', '--as', 'bob', '--key', keys.bob.privateKey, '--comment', 'orders are billed from it'], cliEnv(stack));
+  expect(rejected).toMatchObject({ code: 0 });
   const result: PromotionStatus = await stack.gantry.result('web', digest);
   expect(result).toMatchObject({ outcome: 'rejected', reason: 'destructive migrations for dev rejected by bob: orders are billed from it' });
   expect(result.environments[0].migrations?.state).toBe('rejected');
