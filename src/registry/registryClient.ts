@@ -38,14 +38,6 @@ export class RegistryClient {
     this.base = url.replace(/\/+$/, '');
   }
 
-  /** HEAD of a manifest: its digest and media type, or undefined when the registry does not have it. */
-  async headManifest(repository: string, reference: string): Promise<{ digest?: string; mediaType?: string } | undefined> {
-    const res = await this.request(repository, `manifests/${reference}`, { method: 'HEAD', accept: MANIFEST_ACCEPT });
-    if (res.status === 404) return undefined;
-    await this.expectOk(res, repository, `manifest ${reference}`);
-    return { digest: res.headers.get('docker-content-digest') ?? undefined, mediaType: res.headers.get('content-type') ?? undefined };
-  }
-
   /** GET of a manifest; by digest, the bytes are checked against it. Undefined when not found. */
   async getManifest(repository: string, reference: string, accept = MANIFEST_ACCEPT): Promise<Manifest | undefined> {
     const res = await this.request(repository, `manifests/${reference}`, { method: 'GET', accept });

@@ -52,20 +52,20 @@ function commitMigrations(files: Record<string, string>): string {
   return git('rev-parse', 'HEAD');
 }
 
-function yaml(): string {
+function yaml(run = `bash ${join(stack.dir, 'migrate.sh')}`, timeout = '1m'): string {
   return `${pipelineYaml(configRepo, ['web'], [{ name: 'dev' }], `${approversYaml(keys)}\nnotifications:\n  webhook:\n    url: ${webhook.url}`)}
     migrations:
       source: { repo: ${appRepo}, path: db/migrations }
       database: { urlFrom: DEV_DATABASE_URL }
-      run: { command: bash ${join(stack.dir, 'migrate.sh')}, timeout: 1m }
+      run: { command: ${run}, timeout: ${timeout} }
     destructiveMigrations:
       approval: { from: [alice, bob], expiresIn: 1h }
 `;
 }
 
-async function start(commit: string): Promise<string> {
+async function start(commit: string, pipeline = yaml()): Promise<string> {
   const digest = testDigest();
-  await stack.gantry.start(resolvePromotion(parseConfig(yaml(), 'gantry.yaml', stack.dir), { app: 'web', digest, commit, requestedBy: 'ci' }));
+  await stack.gantry.start(resolvePromotion(parseConfig(pipeline, 'gantry.yaml', stack.dir), { app: 'web', digest, commit, requestedBy: 'ci' }));
   return digest;
 }
 
@@ -154,6 +154,19 @@ test('a rejected destructive migration ends the promotion: nothing migrated, not
   expect(result).toMatchObject({ outcome: 'rejected', reason: 'destructive migrations for dev rejected by bob: orders are billed from it' });
   expect(result.environments[0].migrations?.state).toBe('rejected');
   expect(await pg.psql('SELECT max(version) FROM schema_migrations')).toBe('3');
+  expect(deployed(digest)).toHaveLength(0);
+});
+
+test('a migration command that outlives its timeout is killed and fails the promotion before the deploy', async () => {
+  // The rejected V4 was dealt with by hand; V5 is the only one pending.
+  await pg.psql('INSERT INTO schema_migrations (version) VALUES (4)');
+  const commit = commitMigrations({ 'V5__add_orders_note.sql': 'ALTER TABLE orders ADD COLUMN note text;' });
+  const started = Date.now();
+  const digest = await start(commit, yaml('sleep 60', '2s'));
+  const result = await stack.gantry.result('web', digest);
+  expect(result).toMatchObject({ outcome: 'failed', stage: 'migrations', reason: 'migrations dev failed: migration command timed out after 2s (database at version 4): ' });
+  expect(result.environments[0].migrations).toMatchObject({ pending: ['db/migrations/V5__add_orders_note.sql'], destructive: [], state: 'safe' });
+  expect(Date.now() - started).toBeLessThan(30_000);
   expect(deployed(digest)).toHaveLength(0);
 });
 
