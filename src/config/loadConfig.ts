@@ -142,6 +142,8 @@ function semanticProblems(config: GantryConfig, lineOf: (p: Array<string | numbe
     const names = new Map<string, number>();
     envs.forEach((env, i) => {
       approvalProblems(config, env, [...at, i], add);
+      // destructiveMigrations.approval follows the same rules as an environment's approval.
+      if (env.destructiveMigrations) approvalProblems(config, { ...env, approval: env.destructiveMigrations.approval }, [...at, i, 'destructiveMigrations'], add);
       for (const p of canaryProblems(env.canary, { app: name, environment: env.name })) add([...at, i, 'canary', ...p.segments], p.message);
       freezeProblems(env.freeze, [...at, i, 'freeze'], add);
       if (names.has(env.name)) add([...at, i, 'name'], `duplicate environment "${env.name}" (also ${formatPath([...at, names.get(env.name)!])})`);
