@@ -100,7 +100,10 @@ async function awaitApproval(environment: string, spec: ApprovalSpec, gate: Migr
       if (!verdict.ok) return refuse(verdict.reason);
       signer = verdict.fingerprint;
     }
+    // While the signature was checked, another decision may have settled it, or the same person voted.
     if (decided) return refuse(`migrations for ${environment} were already decided`);
+    const earlier = votes.find((v) => v.by === d.by);
+    if (earlier) return refuse(`${d.by} already ${earlier.kind === 'approve' ? 'approved' : 'rejected'} ${claimEnvironment}`);
     const vote: DecisionRecord = { kind, environment, by: d.by, comment: d.comment, at: new Date().toISOString(), via, signer };
     votes.push(vote);
     h.status.decisions.push(vote);

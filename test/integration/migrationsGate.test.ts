@@ -52,14 +52,14 @@ function commitMigrations(files: Record<string, string>): string {
   return git('rev-parse', 'HEAD');
 }
 
-function yaml(run = `bash ${join(stack.dir, 'migrate.sh')}`, timeout = '1m'): string {
+function yaml(run = `bash ${join(stack.dir, 'migrate.sh')}`, timeout = '1m', required = 1): string {
   return `${pipelineYaml(configRepo, ['web'], [{ name: 'dev' }], `${approversYaml(keys)}\nnotifications:\n  webhook:\n    url: ${webhook.url}`)}
     migrations:
       source: { repo: ${appRepo}, path: db/migrations }
       database: { urlFrom: DEV_DATABASE_URL }
       run: { command: ${run}, timeout: ${timeout} }
     destructiveMigrations:
-      approval: { from: [alice, bob], expiresIn: 1h }
+      approval: { from: [alice, bob], required: ${required}, expiresIn: 1h }
 `;
 }
 
@@ -168,6 +168,22 @@ test('a migration command that outlives its timeout is killed and fails the prom
   expect(result.environments[0].migrations).toMatchObject({ pending: ['db/migrations/V5__add_orders_note.sql'], destructive: [], state: 'safe' });
   expect(Date.now() - started).toBeLessThan(30_000);
   expect(deployed(digest)).toHaveLength(0);
+});
+
+test('two approvers deciding at once both count; the same person twice counts once', async () => {
+  const commit = commitMigrations({ 'V6__drop_email_index.sql': 'DROP INDEX users_email;' });
+  const digest = await start(commit, yaml(undefined, undefined, 2));
+  await until('the migrations approval', async () => ((await stack.gantry.status('web', digest)).environments[0].migrations?.state === 'awaiting-approval' ? true : undefined));
+  const approve = (who: 'alice' | 'bob') => runCli(['approve-migrations', 'web', digest, '--env', 'dev', '--as', who, '--key', keys[who].privateKey], cliEnv(stack));
+  const answers = await Promise.all([approve('alice'), approve('alice'), approve('bob')]);
+  // One of alice's two is refused (which one depends on arrival); bob's counts.
+  expect(answers.map((a) => a.code).sort()).toEqual([0, 0, 1]);
+  expect(answers.find((a) => a.code === 1)?.stderr).toBe('refused: alice already approved dev:migrations\n');
+  const result = await stack.gantry.result('web', digest);
+  expect(result.outcome).toBe('promoted');
+  expect([...(result.environments[0].migrations?.approvedBy ?? [])].sort()).toEqual(['alice', 'bob']);
+  expect(await pg.psql("SELECT count(*) FROM pg_indexes WHERE indexname = 'users_email'")).toBe('0');
+  expect(deployed(digest)).toHaveLength(1);
 });
 
 test('a promotion through a migrations gate must name its source commit', () => {
