@@ -127,23 +127,16 @@ async function awaitApproval(environment: string, spec: ApprovalSpec, gate: Migr
     environment,
     `${h.input.app} ${shortDigest(h.input.digest)} has destructive migrations for ${environment}; they wait for approval (${spec.required} needed):\n${gate.destructive.map((s) => `• ${s.file}: ${s.sql} (${s.reason})`).join('\n')}`,
   );
-  try {
-    const answered = await condition(() => decided !== undefined, spec.expiresInMs);
-    if (!answered) throw h.end('expired', `no decision on destructive migrations for ${environment} within ${formatDuration(spec.expiresInMs)}`);
-    if (decided!.kind === 'reject') {
-      gate.state = 'rejected';
-      throw h.end('rejected', `destructive migrations for ${environment} rejected by ${decided!.by}${decided!.comment ? `: ${decided!.comment}` : ''}`);
-    }
-    gate.state = 'approved';
-    gate.approvedBy = votes.filter((v) => v.kind === 'approve').map((v) => v.by);
-    h.notify('migrations-approved', environment, `${h.input.app} ${shortDigest(h.input.digest)}: destructive migrations for ${environment} approved by ${gate.approvedBy.join(', ')}.`);
-  } finally {
-    // Later decisions find no handler: the gate has moved on.
-    setHandler(approveMigrationsUpdate, undefined);
-    setHandler(rejectMigrationsUpdate, undefined);
-    setHandler(approveMigrationsSignal, undefined);
-    setHandler(rejectMigrationsSignal, undefined);
+  // The handlers stay registered afterwards: a late decision is refused with a reason (already decided).
+  const answered = await condition(() => decided !== undefined, spec.expiresInMs);
+  if (!answered) throw h.end('expired', `no decision on destructive migrations for ${environment} within ${formatDuration(spec.expiresInMs)}`);
+  if (decided!.kind === 'reject') {
+    gate.state = 'rejected';
+    throw h.end('rejected', `destructive migrations for ${environment} rejected by ${decided!.by}${decided!.comment ? `: ${decided!.comment}` : ''}`);
   }
+  gate.state = 'approved';
+  gate.approvedBy = votes.filter((v) => v.kind === 'approve').map((v) => v.by);
+  h.notify('migrations-approved', environment, `${h.input.app} ${shortDigest(h.input.digest)}: destructive migrations for ${environment} approved by ${gate.approvedBy.join(', ')}.`);
 }
 
 function describe(gate: MigrationGateStatus): string {
