@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createConfigRepo } from '../../src/local/configRepo';
 import { attestProvenance, generateKeyPair, sign, slsaPredicate, type CosignKey } from '../harness/cosign';
-import { startStack, type Stack } from '../harness/devServerStack';
+import { cliEnv, runCli, startStack, type Stack } from '../harness/devServerStack';
 import { commitsIn } from '../harness/gitInspect';
 import { pushImage, startRegistry, type Registry } from '../harness/ociRegistry';
 import { pipelineYaml, promotionInput } from '../harness/pipelineFile';
@@ -80,6 +80,8 @@ test('signed with a listed key and attested by the expected builder: verified, s
   expect(result.trust).toEqual(expectedTrust);
   expect(auditOf(digest).find((r) => r.event === 'verified')?.details).toMatchObject({ trust: expectedTrust, detail: expect.stringContaining('signed by ci.pub; built by') });
   expect(deployed(digest)).toHaveLength(1);
+  const status = await runCli(['status', 'web', digest], cliEnv(stack));
+  expect(status.stdout).toContain(`  signed:    by ci.pub (${result.trust!.signature!.fingerprint.slice(0, 23)}…)\n  built:     by ${BUILDER} from `);
 });
 
 test('unsigned: refused before any environment is touched', async () => {

@@ -116,6 +116,8 @@ test('a destructive migration waits for approval, showing its statements; nothin
   const hook = await until('the webhook', async () => webhook.received.find((m) => m.gantry.event === 'awaiting-migrations-approval' && m.text.includes(digest.slice(7, 19))));
   expect(hook.text).toContain('• db/migrations/V3__drop_nickname.sql: -- nobody reads it any more\nALTER TABLE users DROP COLUMN nickname (drops column users.nickname)');
   expect(auditOf(digest).find((r) => r.event === 'migrations-planned')?.details).toEqual({ commit, applied: 2, pending: ['db/migrations/V3__drop_nickname.sql'], destructive });
+  const shown = await runCli(['status', 'web', digest], cliEnv(stack));
+  expect(shown.stdout).toContain('migrations awaiting-approval (1 pending, 1 destructive)\n        db/migrations/V3__drop_nickname.sql: -- nobody reads it any more ALTER TABLE users DROP COLUMN nickname  [drops column users.nickname]\n');
   // Held: the column is still there and dev still runs the previous digest.
   expect(await columns()).toBe('email,id,name,nickname');
   expect(deployed(digest)).toHaveLength(0);
