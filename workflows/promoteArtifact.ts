@@ -41,6 +41,7 @@ import type { ApprovalSpec, DeployTarget, EnvironmentPlan, PromotionInput } from
 import { activityOptions } from './activityOptions';
 import { LaneSeat } from './laneSeat';
 import * as msg from './messages';
+import { migrationGate } from './migrationGate';
 import { rollbackWeightOptions, runCanary } from './runCanary';
 
 type Activities = ReturnType<typeof activities.createActivities>;
@@ -371,6 +372,8 @@ export async function promoteArtifact(input: PromotionInput): Promise<PromotionR
     const grant = lane ? await stage('queued', env.name, () => lane.acquire(env.name)) : undefined;
     endIfSuperseded();
     if (lane) await (input.rollback ? noteFreezeBypass(env) : waitForThaw(env));
+    // Destructive migrations wait for their own approval before anything is deployed (workflows/migrationGate.ts).
+    if (env.migrations && patched('migrations-gate')) await migrationGate(env, env.migrations, { input, status, stage, audit, notify, claimContext, usedNonces, end: (o, m) => new PromotionEnded(o, m) });
     e.state = 'in-progress';
     const deployed = await stage('deploy', env.name, () =>
       acts.deploy.executeWithOptions({ ...activityOptions.deploy, summary: label('deploy', env.name) }, [
@@ -538,9 +541,10 @@ export async function promoteArtifact(input: PromotionInput): Promise<PromotionR
       pipelineScope = CancellationScope.current();
       const verified = await stage('verify', undefined, () =>
         acts.verifyArtifact.executeWithOptions({ ...activityOptions.verify, summary: label('verify') }, [
-          { app: input.app, digest: input.digest, image: input.image, registry: input.registry },
+          { app: input.app, digest: input.digest, image: input.image, registry: input.registry, trust: input.verify },
         ]),
       );
+      status.trust = verified.trust;
       await audit('verified', undefined, { ...verified });
       // Only a verified digest supersedes older ones.
       if (!input.rollback) await lane?.verified();

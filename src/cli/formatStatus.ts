@@ -20,6 +20,8 @@ export function formatStatus(s: PromotionStatus): string {
     `  requested: by ${s.requestedBy} at ${s.startedAt}${s.finishedAt ? `, finished ${s.finishedAt} (${formatDuration(Date.parse(s.finishedAt) - Date.parse(s.startedAt))})` : ''}`,
   ];
   if (s.waitingFor) lines.push(`  waiting:   ${s.waitingFor}`);
+  if (s.trust?.signature) lines.push(`  signed:    by ${s.trust.signature.signer} (${s.trust.signature.fingerprint.slice(0, 23)}…)`);
+  if (s.trust?.provenance) lines.push(`  built:     by ${s.trust.provenance.builder} from ${s.trust.provenance.sources[0] ?? '?'}`);
   lines.push('  environments:');
   for (const e of s.environments) {
     const extra = [
@@ -28,8 +30,11 @@ export function formatStatus(s: PromotionStatus): string {
       ...e.gates.map((g) => `gate ${g.name} ${g.passed ? 'passed' : 'FAILED'}`),
       ...(e.canary?.analyses ?? []).map((a) => `canary ${a.name} ${a.decision} after ${a.requestsToDecision.total} requests`),
       e.rolledBackTo ? `rolled back to ${e.rolledBackTo.slice(0, 19)}` : '',
+      e.migrations ? `migrations ${e.migrations.state} (${e.migrations.pending.length} pending, ${e.migrations.destructive.length} destructive)` : '',
     ].filter(Boolean);
     lines.push(`    ${STATE_MARK[e.state] ?? ' '} ${e.name.padEnd(12)} ${e.state}${extra.length ? `  ${extra.join(', ')}` : ''}`);
+    // The statements a person is asked to approve, as they will run.
+    for (const d of e.migrations?.destructive ?? []) lines.push(`        ${d.file}: ${d.sql.replace(/\s+/g, ' ')}  [${d.reason}]`);
   }
   lines.push('  stages:');
   for (const t of s.timings) lines.push(`    ${formatTiming(t)}`);

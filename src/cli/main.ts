@@ -2,6 +2,7 @@
 import { Command, CommanderError } from 'commander';
 import { registerAudit } from './commands/audit';
 import { registerDecide } from './commands/decide';
+import { registerDecideMigrations } from './commands/decideMigrations';
 import { registerDrift } from './commands/drift';
 import { registerFreeze } from './commands/freeze';
 import { registerList } from './commands/list';
@@ -23,6 +24,8 @@ export function buildProgram(): Command {
   registerStart(program);
   registerDecide(program, 'approve');
   registerDecide(program, 'reject');
+  registerDecideMigrations(program, 'approve');
+  registerDecideMigrations(program, 'reject');
   registerOperate(program, 'abort');
   registerOperate(program, 'pause');
   registerOperate(program, 'resume');

@@ -44,6 +44,12 @@ export interface EnvironmentConfig {
   canary?: unknown;
   freeze?: FreezeWindowConfig[];
   notifications?: NotificationsConfig;
+  migrations?: {
+    source: { repo: string; path: string };
+    database: { urlFrom: string; table?: string };
+    run?: { command: string; timeout?: string };
+  };
+  destructiveMigrations?: { approval: ApprovalConfig };
 }
 
 export interface ParityDeploymentConfig {
@@ -78,6 +84,10 @@ export interface AppConfig {
   ordering?: OrderingPolicy;
   configRepo?: RepoConfig;
   registry?: RegistryConfig;
+  verify?: {
+    signatures?: { keys: string[] };
+    provenance?: { builder?: string; sourceRepo?: string };
+  };
   environments?: EnvironmentConfig[];
 }
 

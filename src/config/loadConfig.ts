@@ -11,6 +11,7 @@ import { parseAllowedSigners } from '../approvals/signing/allowedSigners';
 import { canaryProblems } from '../canary/resolveCanary';
 import { canaryStableSide, withoutStableSide } from './resolvePromotion';
 import type { EnvironmentConfig, FreezeWindowConfig, GantryConfig } from './configTypes';
+import { verifyPolicyProblems } from './verifyPolicy';
 
 const ajv = new Ajv({ allErrors: true, verbose: true, strict: false });
 // The canary block has a schema file of its own; gantry.schema.json refers to it by relative $ref.
@@ -131,6 +132,7 @@ function semanticProblems(config: GantryConfig, lineOf: (p: Array<string | numbe
 
   freezeProblems(config.freeze, ['freeze'], add);
   for (const [name, app] of Object.entries(config.apps)) {
+    verifyPolicyProblems(config, name, app, add);
     const envs = app.environments ?? config.environments;
     if (!envs) {
       add(['apps', name, 'environments'], 'required (there are no top-level environments)');
@@ -141,6 +143,8 @@ function semanticProblems(config: GantryConfig, lineOf: (p: Array<string | numbe
     const names = new Map<string, number>();
     envs.forEach((env, i) => {
       approvalProblems(config, env, [...at, i], add);
+      // destructiveMigrations.approval follows the same rules as an environment's approval.
+      if (env.destructiveMigrations) approvalProblems(config, { ...env, approval: env.destructiveMigrations.approval }, [...at, i, 'destructiveMigrations'], add);
       for (const p of canaryProblems(withoutStableSide(env.canary), { app: name, environment: env.name })) add([...at, i, 'canary', ...p.segments], p.message);
       const stable = canaryStableSide(env.canary);
       if (stable?.gitops && !stable.gitops.repo && !env.deploy.gitops?.repo && !repoAvailable) {

@@ -5,6 +5,8 @@ import { resolveCanary } from '../canary/resolveCanary';
 import { digestError } from '../pipeline/digest';
 import { parseDuration } from '../pipeline/duration';
 import type { ApprovalSpec, DeployTarget, EnvironmentPlan, FreezeWindow, GateSpec, HealthCheck, PromotionInput, RegistryRef } from '../pipeline/types';
+import { resolveMigrations } from './resolveMigrations';
+import { resolveVerifyPolicy } from './verifyPolicy';
 import type { ApprovalConfig, EnvironmentConfig, FreezeWindowConfig, GantryConfig, RegistryConfig, RepoConfig } from './configTypes';
 
 export interface StartRequest {
@@ -32,6 +34,10 @@ export function resolvePromotion(config: GantryConfig, request: StartRequest): P
   if (request.commit !== undefined && !/^[0-9a-f]{7,64}$/.test(request.commit)) {
     throw new StartRequestError('commit must be a git commit sha (7 to 64 hex characters)');
   }
+  const needsCommit = (app.environments ?? config.environments ?? []).find((e) => e.migrations);
+  if (needsCommit && request.commit === undefined) {
+    throw new StartRequestError(`${needsCommit.name} has a migrations gate: start with --commit <the source commit the image was built from>, where its migrations are read`);
+  }
   const environments = (app.environments ?? config.environments ?? []).map((env) =>
     resolveEnvironment(env, { app: request.app, image: app.image, repo: env.deploy.gitops?.repo ?? app.configRepo ?? config.configRepo, baseDir: config.baseDir, config }),
   );
@@ -44,6 +50,7 @@ export function resolvePromotion(config: GantryConfig, request: StartRequest): P
     requestedBy: request.requestedBy,
     registry: registryConfig ? resolveRegistry(registryConfig, app.image) : undefined,
     ordering: app.ordering ?? config.ordering ?? 'supersede',
+    verify: resolveVerifyPolicy(app, config.baseDir),
     environments,
   };
 }
@@ -72,6 +79,7 @@ function resolveEnvironment(raw: EnvironmentConfig, ctx: EnvContext): Environmen
     webhookUrl: env.notifications?.webhook?.url ?? ctx.config.notifications?.webhook?.url,
     canary: resolveCanary(withoutStableSide(env.canary), { app: ctx.app, environment: env.name, baseDir: ctx.baseDir }),
     ...(canaryStableSide(env.canary) ? { canaryStable: resolveDeploy(canaryStableSide(env.canary)!, ctx) } : {}),
+    migrations: resolveMigrations(env, ctx.config),
   };
 }
 
@@ -113,7 +121,7 @@ function resolveDeploy(deploy: EnvironmentConfig['deploy'], ctx: EnvContext): De
   };
 }
 
-function resolveApproval(spec: ApprovalConfig, config: GantryConfig): ApprovalSpec {
+export function resolveApproval(spec: ApprovalConfig, config: GantryConfig): ApprovalSpec {
   const approvers = config.approvers ?? {};
   const named = spec.from ?? Object.keys(approvers);
   const eligible = [...new Set(named.flatMap((n) => (n.startsWith('group:') ? (config.groups?.[n.slice(6)] ?? []) : [n])))];

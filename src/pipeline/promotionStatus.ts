@@ -1,9 +1,11 @@
+import type { TrustFindings } from '../artifactTrust/types';
 import type { CanaryEvidence } from '../canary/types';
+import type { MigrationGateStatus } from '../migrations/types';
 
 // What a promotion reports about itself: returned by the `status` query and as the workflow result.
 // Plain JSON so it can travel through queries, history and the CLI's --json output unchanged.
 
-export type Stage = 'verify' | 'approval' | 'queued' | 'freeze' | 'deploy' | 'health' | 'canary' | 'gates' | 'soak' | 'rollback' | 'done';
+export type Stage = 'verify' | 'approval' | 'queued' | 'freeze' | 'migrations' | 'deploy' | 'health' | 'canary' | 'gates' | 'soak' | 'rollback' | 'done';
 
 export type Outcome = 'running' | 'promoted' | 'failed' | 'rejected' | 'expired' | 'aborted' | 'rolled-back' | 'superseded';
 
@@ -73,6 +75,8 @@ export interface EnvironmentStatus {
   rolledBackTo?: string;
   /** The canary's stable side, once the last step passed: it runs this digest and takes all traffic. */
   stableSide?: { commit?: string; previousDigest?: string; at: string };
+  /** What the migrations gate found and decided. */
+  migrations?: MigrationGateStatus;
 }
 
 export interface AwaitingApproval {
@@ -104,6 +108,8 @@ export interface PromotionStatus {
   timings: StageTiming[];
   decisions: DecisionRecord[];
   refused: RefusedMessage[];
+  /** Who signed the image and what built it, when the app's verify: policy asked (stage verify). */
+  trust?: TrustFindings;
 }
 
 /** The workflow's result; also attached to the failure when a promotion does not succeed. */

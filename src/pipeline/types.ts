@@ -1,8 +1,10 @@
 // The resolved pipeline a promotion runs with. It is computed once from gantry.yaml when the
 // promotion starts and passed into the workflow, so a run never changes its pipeline mid-flight.
 
+import type { ArtifactTrustPolicy } from '../artifactTrust/types';
 import type { CanaryPlan } from '../canary/types';
 import type { OrderingPolicy } from './promotionLane';
+import type { MigrationsPlan } from '../migrations/types';
 
 export interface PromotionInput {
   app: string;
@@ -17,6 +19,8 @@ export interface PromotionInput {
   registry?: RegistryRef;
   /** How this promotion shares environments with the app's other promotions; absent in promotions started before lanes (supersede). */
   ordering?: OrderingPolicy;
+  /** Signatures and provenance the image must carry before it goes anywhere (the app's verify:). */
+  verify?: ArtifactTrustPolicy;
   environments: EnvironmentPlan[];
   /** Set when this run puts an environment back on an earlier digest (gantry rollback). */
   rollback?: RollbackPlan;
@@ -55,6 +59,8 @@ export interface EnvironmentPlan {
   canary?: CanaryPlan;
   /** The canary's stable side (`canary.stable`): gets the digest once the last step passed, then all traffic. */
   canaryStable?: DeployTarget;
+  /** Database migrations gate before the deploy (destructive statements need approval). */
+  migrations?: MigrationsPlan;
 }
 
 export interface ApprovalSpec {

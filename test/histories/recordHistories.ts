@@ -48,8 +48,9 @@ async function main() {
       { name: 'staging', soak: '1s', gates: ['command: { name: smoke, run: "test -n \\"$GANTRY_DIGEST\\"" }'] },
       { name: 'production', approval: { expiresIn: '72h' } },
     ]);
-    const start = async (app: string) => {
-      const digest = testDigest(app);
+    // A digest per app and seed: the same seed records the same digest every time.
+    const start = async (app: string, seed = app) => {
+      const digest = testDigest(seed);
       await stack.gantry.start(promotionInput(yaml, app, digest));
       return digest;
     };
@@ -89,7 +90,7 @@ async function main() {
     await record(stack, 'superseded', async (app) => {
       older.digest = await start(app);
       await awaiting(app, older.digest);
-      const newer = await start(app);
+      const newer = await start(app, `${app}-newer`);
       await stack.gantry.result(app, older.digest).catch(() => undefined);
       await awaiting(app, newer);
       await stack.gantry.operate('abort', app, newer, { by: 'ops', reason: 'recorded' });
@@ -112,7 +113,7 @@ async function main() {
       async (app) => {
         const first = await start(app);
         await awaiting(app, first);
-        const second = await start(app);
+        const second = await start(app, `${app}-second`);
         await awaiting(app, second);
         await stack.gantry.decide('approve', app, second, { environment: 'production', by: 'alice' });
         await stack.gantry.result(app, second);

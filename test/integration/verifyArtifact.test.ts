@@ -1,5 +1,5 @@
 // Stage 1 against a real OCI registry: a pushed digest is verified; one the registry does not
-// have fails the promotion before anything is deployed.
+// have, or one the worker may not read, fails the promotion before anything is deployed.
 import { createConfigRepo } from '../../src/local/configRepo';
 import { commitsIn } from '../harness/gitInspect';
 import { startStack, type Stack } from '../harness/devServerStack';
@@ -8,16 +8,17 @@ import { pipelineYaml, promotionInput, testDigest } from '../harness/pipelineFil
 
 let stack: Stack;
 let registry: Registry;
+let tokenRegistry: Registry;
 let repo: string;
 let yaml: string;
 
 beforeAll(async () => {
-  [stack, registry] = await Promise.all([startStack({ taskQueue: 'verify' }), startRegistry()]);
+  [stack, registry, tokenRegistry] = await Promise.all([startStack({ taskQueue: 'verify' }), startRegistry(), startRegistry({ kind: 'token', users: { ci: 's3cret' }, publicPrefixes: ['public/'] })]);
   repo = await createConfigRepo({ dir: stack.dir, apps: [{ name: 'web', image: 'registry.example.com/acme/web', overlayPath: (e) => `environments/${e}` }], environments: ['dev'] });
   yaml = pipelineYaml(repo, ['web'], [{ name: 'dev' }], `registry:\n  url: ${registry.url}`);
 });
 afterAll(async () => {
-  await Promise.all([stack?.stop(), registry?.stop()]);
+  await Promise.all([stack?.stop(), registry?.stop(), tokenRegistry?.stop()]);
 });
 
 test('a digest the registry serves is verified and promoted', async () => {
@@ -27,13 +28,24 @@ test('a digest the registry serves is verified and promoted', async () => {
   expect(result.outcome).toBe('promoted');
   const history = await stack.gantry.handle('web', digest).fetchHistory();
   const verified = history.events?.find((e) => e.activityTaskCompletedEventAttributes)?.activityTaskCompletedEventAttributes?.result?.payloads?.[0]?.data;
-  expect(JSON.parse(Buffer.from(verified!).toString())).toEqual({ checked: 'registry', detail: `acme/web@${digest} exists in ${registry.url}` });
+  expect(JSON.parse(Buffer.from(verified!).toString())).toEqual({ checked: 'registry', detail: `acme/web@${digest} exists in ${registry.url} (image)` });
 });
 
 test('a digest the registry does not have fails verification and deploys nothing', async () => {
   const digest = testDigest();
   await stack.gantry.start(promotionInput(yaml, 'web', digest));
   const result = await stack.gantry.result('web', digest);
-  expect(result).toMatchObject({ outcome: 'failed', stage: 'verify', reason: `verify failed: acme/web@${digest} not found in registry ${registry.url}` });
+  expect(result).toMatchObject({ outcome: 'failed', stage: 'verify', reason: `verify failed: not found: acme/web@${digest} is not in registry ${registry.url}` });
+  expect(commitsIn(repo).filter((c) => c.trailers['Gantry-Digest'] === digest)).toHaveLength(0);
+});
+
+test('a private repository the worker has no credentials for fails at once as unauthorised, and deploys nothing', async () => {
+  const digest = await pushImage(tokenRegistry, 'acme/web', 'v1', `private ${Date.now()}`);
+  const privateYaml = pipelineYaml(repo, ['web'], [{ name: 'dev' }], `registry:\n  url: ${tokenRegistry.url}`);
+  await stack.gantry.start(promotionInput(privateYaml, 'web', digest));
+  const result = await stack.gantry.result('web', digest);
+  expect(result).toMatchObject({ outcome: 'failed', stage: 'verify', reason: `verify failed: unauthorised: ${tokenRegistry.url} refused anonymous access for repository:acme/web:pull (401 after authenticating)` });
+  // Not retried: one attempt, one token request.
+  expect(tokenRegistry.issuer!.requests.filter((r) => r.scope === 'repository:acme/web:pull')).toHaveLength(1);
   expect(commitsIn(repo).filter((c) => c.trailers['Gantry-Digest'] === digest)).toHaveLength(0);
 });
