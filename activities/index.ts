@@ -9,7 +9,7 @@ import { lastPromotedDigestWith, readRunningDigest } from './drift';
 import { readManualFreezesWith } from './freeze/readManualFreezes';
 import { runGate } from './gates';
 import { checkHealth } from './health';
-import { readCanaryCounts, readLatencyBuckets } from './metrics';
+import { readCanaryCounts, readLatencyBuckets, readStableHistory } from './metrics';
 import { notifyWebhook } from './notify/webhook';
 import { setCanaryWeight } from './traffic';
 import { verifyArtifact } from './verifyArtifact';
@@ -30,6 +30,7 @@ export function createActivities(resources: ActivityResources) {
     setCanaryWeight,
     readCanaryCounts,
     readLatencyBuckets,
+    readStableHistory,
     recordAudit: recordAuditWith(resources.audit),
     readManualFreezes: readManualFreezesWith(resources.client),
     lastPromotedDigest: lastPromotedDigestWith(resources.audit),

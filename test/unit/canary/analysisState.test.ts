@@ -89,7 +89,9 @@ test('maxCanaryRequests reached is Inconclusive', () => {
 test('read failures skip the interval; five in a row end Inconclusive; an invalid query ends it at once', () => {
   const good = stream(0.01, 0.01, 3);
   const fail: AnalysisReading = { countsError: { type: 'MetricsUnreachable', message: 'Prometheus at http://x unreachable (ECONNREFUSED)' } };
-  let s = run(spec(), [good[0], fail, good[1], fail, fail]);
+  // Wald's thresholds: one read of 20 errors evenly split moves the exact (batch-calibrated) test to a decision.
+  const wald = spec({ test: { ...spec().test, boundaries: 'wald' } });
+  let s = run(wald, [good[0], fail, good[1], fail, fail]);
   expect(s.decision).toBe('Continue');
   expect(s.readFailures).toBe(3);
   expect(s.consecutiveReadFailures).toBe(2);
