@@ -91,6 +91,7 @@ export function defaultAnalysisSpec(share: number, scrapeIntervalSeconds: number
     test,
     intervalMs: scrapeIntervalSeconds * 1000,
     maxIntervalMs: 120_000,
+    stableHistoryMs: 3600_000,
     maxDurationMs: 24 * 3600_000,
     continueAsNewEvery: 100,
   };

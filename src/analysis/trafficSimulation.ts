@@ -52,13 +52,17 @@ export function standardNormal(rng: Rng): number {
   return inverseNormalCdf(Math.min(1 - 1e-12, Math.max(1e-12, rng())));
 }
 
-/** Binomial draw, exact for small expected counts, normal approximation (rounded, clamped) for large ones. */
-export function drawBinomial(rng: Rng, n: number, p: number): number {
+/**
+ * Binomial draw: exact (geometric gaps, one draw per success) while the expected count is below
+ * `exactBelow`, the normal approximation (rounded, clamped) above. Error counts are drawn exactly up
+ * to 200; how requests split between versions does not need it (the test conditions on it).
+ */
+export function drawBinomial(rng: Rng, n: number, p: number, exactBelow = 200): number {
   if (n <= 0 || p <= 0) return 0;
   if (p >= 1) return n;
   const mean = n * p;
   const variance = mean * (1 - p);
-  if (Math.min(mean, n - mean) < 200) return sampleBinomial(rng, n, p);
+  if (Math.min(mean, n - mean) < exactBelow) return sampleBinomial(rng, n, p);
   return Math.min(n, Math.max(0, Math.round(mean + Math.sqrt(variance) * standardNormal(rng))));
 }
 
@@ -66,7 +70,7 @@ export function drawBinomial(rng: Rng, n: number, p: number): number {
 function drawCount(rng: Rng, mean: number): number {
   if (mean <= 0) return 0;
   const n = Math.max(1000, Math.ceil(mean * 100));
-  return drawBinomial(rng, n, mean / n);
+  return drawBinomial(rng, n, mean / n, 20);
 }
 
 /** A generator of scrapes for one simulated canary; call `next()` for each scrape in turn. */
@@ -97,7 +101,7 @@ export function scrapeStream(scenario: TrafficScenario, rng: Rng): { next(): Scr
       if (s.pattern === 'drift') driftLog = 0.9 * driftLog + 0.2 * standardNormal(rng);
       const rateFactor = s.pattern === 'rate-variation' || s.pattern === 'drift' ? lognormal(0.3) : 1;
       const requests = drawCount(rng, s.requestsPerSecond * s.scrapeIntervalSeconds * rateFactor);
-      const canary = drawBinomial(rng, requests, s.canaryShare);
+      const canary = drawBinomial(rng, requests, s.canaryShare, 20);
       const stable = requests - canary;
       cum = {
         canaryErrors: cum.canaryErrors + errorsOf(canary, s.canaryErrorRate),

@@ -21,9 +21,7 @@ export interface ScenarioRun {
 }
 
 /** One canary through the analysis, and the two comparisons, on the same scrapes. */
-const HISTORY_SECONDS = 3600;
-
-export function simulateAnalysisRun(spec: CanaryAnalysisSpec, scenario: TrafficScenario, fixedCanaryRequests: number, rng: () => number, withHistory = true): ScenarioRun {
+export function simulateAnalysisRun(spec: CanaryAnalysisSpec, scenario: TrafficScenario, fixedCanaryRequests: number, rng: () => number): ScenarioRun {
   const stream = scrapeStream(scenario, rng);
   const scrapes: Scrape[] = [{ atSeconds: 0, canaryErrors: 0, canaryTotal: 0, stableErrors: 0, stableTotal: 0, canarySlow: 0, stableSlow: 0 }];
   const scrapeAt = (ms: number): Scrape => {
@@ -40,18 +38,20 @@ export function simulateAnalysisRun(spec: CanaryAnalysisSpec, scenario: TrafficS
       ...(spec.latency?.stableQuery ? { stableLatency: { buckets: [{ le: spec.latency.boundSeconds, count: s.stableTotal - s.stableSlow }, { le: '+Inf', count: s.stableTotal }], at: '' } } : {}),
     };
   };
-  // The stable version's last hour, as the workflow reads it before the baseline.
-  const historyStream = scrapeStream(scenario, rng);
-  const history: { errors: number; total: number }[] = [];
-  let previous = { stableErrors: 0, stableTotal: 0 };
-  for (let k = 0; k < Math.round(HISTORY_SECONDS / scenario.scrapeIntervalSeconds); k++) {
-    const h = historyStream.next();
-    history.push({ errors: h.stableErrors - previous.stableErrors, total: h.stableTotal - previous.stableTotal });
-    previous = h;
-  }
   let now = 0;
   let state = startAnalysis(spec, 0, now);
-  if (withHistory) state = observeStableHistory(spec, state, history);
+  if (spec.stableHistoryMs !== undefined) {
+    // The stable version's history, as the workflow reads it before the baseline (one point per interval).
+    const historyStream = scrapeStream({ ...scenario, scrapeIntervalSeconds: spec.intervalMs / 1000 }, rng);
+    const history: { errors: number; total: number }[] = [];
+    let previous = { stableErrors: 0, stableTotal: 0 };
+    for (let k = 0; k < Math.round(spec.stableHistoryMs / spec.intervalMs); k++) {
+      const h = historyStream.next();
+      history.push({ errors: h.stableErrors - previous.stableErrors, total: h.stableTotal - previous.stableTotal });
+      previous = h;
+    }
+    state = observeStableHistory(spec, state, history);
+  }
   state = observe(spec, state, reading(now), now);
   while (state.decision === 'Continue') {
     now += nextReadDelay(spec, state, now);
