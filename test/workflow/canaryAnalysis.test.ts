@@ -146,7 +146,9 @@ test('a stable history that cannot be read is noted; the analysis goes on and de
   // The scripted API has no query_range: the read fails as it would against a server without that API.
   const { result } = await analyse(countsScript({ canary: 0.05, stable: 0.01 }), spec({ stableHistoryMs: 3_600_000 }));
   expect(result).toMatchObject({ decision: 'Failed', decidedBy: 'error-rate' });
-  expect(result.stableHistoryNote).toMatch(/^stable history unavailable \(no Prometheus API at http:\/\/127\.0\.0\.1:\d+\/api\/v1\/query_range .*\); dispersion estimated from the analysis' own intervals$/);
+  expect(result.stableHistoryNote).toMatch(
+    /^stable history unavailable \(Prometheus at http:\/\/127\.0\.0\.1:\d+ failed query `sum\(app_errors_total\{track="stable"\}\)` \(HTTP 404\): not_found: not found\); dispersion estimated from the analysis' own intervals$/,
+  );
 });
 
 test('latency comparison: a canary with more slow requests than stable fails by latency, with the evidence', async () => {
