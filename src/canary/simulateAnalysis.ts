@@ -2,7 +2,7 @@
 // test inside) over seeded scrapes, with workflow time simulated, and judges the same scrapes with
 // a fixed-horizon z-test and a Kayenta-style Mann-Whitney test. For bench/canaryScenarios.ts and the
 // tests. Pure: randomness only from the PRNG passed in.
-import { createRng, wilsonInterval } from '../analysis/simulateCanary';
+import { createRng, mean, quantileOfSample, wilsonInterval } from '../analysis/simulateCanary';
 import { fixedHorizonJudgement, mannWhitneyJudgement, scrapeStream, type Scrape, type TrafficScenario } from '../analysis/trafficSimulation';
 import { nextReadDelay, observe, observeStableHistory, startAnalysis } from './analysisState';
 import type { AnalysisDecision, CanaryAnalysisSpec } from './types';
@@ -113,23 +113,13 @@ export function simulateScenario(spec: CanaryAnalysisSpec, scenario: TrafficScen
     failedRate: failed / runs,
     failedRateInterval: wilsonInterval(failed, runs),
     meanCanaryRequests: mean(canary),
-    p95CanaryRequests: quantile(canary, 0.95),
+    p95CanaryRequests: quantileOfSample(canary, 0.95),
     meanSeconds: mean(seconds),
-    p95Seconds: quantile(seconds, 0.95),
+    p95Seconds: quantileOfSample(seconds, 0.95),
     meanReads: mean(all.map((r) => r.reads)),
     fixedFailedRate: all.filter((r) => r.fixedFailed).length / runs,
     fixedCanaryRequests: mean(all.map((r) => r.fixedCanaryRequests)),
     fixedSeconds: mean(all.map((r) => r.fixedSeconds)),
     mannWhitneyFailedRate: all.filter((r) => r.mannWhitneyFailed).length / runs,
   };
-}
-
-function mean(values: readonly number[]): number {
-  return values.reduce((s, v) => s + v, 0) / Math.max(1, values.length);
-}
-
-function quantile(values: readonly number[], q: number): number {
-  if (values.length === 0) return 0;
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))];
 }
