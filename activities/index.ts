@@ -9,9 +9,10 @@ import { lastPromotedDigestWith, readRunningDigest } from './drift';
 import { readManualFreezesWith } from './freeze/readManualFreezes';
 import { runGate } from './gates';
 import { checkHealth } from './health';
-import { readCanaryCounts, readLatencyBuckets, readStableHistory } from './metrics';
+import { readCanaryCounts, readLatencyBuckets } from './metrics';
 import { notifyWebhook } from './notify/webhook';
 import { setCanaryWeight } from './traffic';
+import { readStableHistory } from './metrics';
 import { verifyArtifact } from './verifyArtifact';
 
 export interface ActivityResources {
