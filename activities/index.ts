@@ -14,6 +14,7 @@ import { readCanaryCounts, readLatencyBuckets } from './metrics';
 import { applyMigrations, planMigrations } from './migrations';
 import { notifyWebhook } from './notify/webhook';
 import { setCanaryWeight } from './traffic';
+import { readStableHistory } from './metrics';
 import { verifyArtifact } from './verifyArtifact';
 
 export interface ActivityResources {
@@ -32,6 +33,7 @@ export function createActivities(resources: ActivityResources) {
     setCanaryWeight,
     readCanaryCounts,
     readLatencyBuckets,
+    readStableHistory,
     recordAudit: recordAuditWith(resources.audit),
     readManualFreezes: readManualFreezesWith(resources.client),
     lastPromotedDigest: lastPromotedDigestWith(resources.audit),

@@ -1,4 +1,8 @@
 /**
+ * The boundary methods compared under the model they are calibrated on (independent errors, no
+ * dispersion discount, fixed reads); the scenario suite with production-like traffic and the
+ * analysis' defaults is bench/canaryScenarios.ts (`npm run bench`).
+ *
  * Benchmark of the canary sequential test against the fixed-horizon two-proportion z-test:
  * alpha 0.05, power 0.8, stable at 1% errors, a regressed canary at 2%. Seeded simulations give the
  * false-alarm rate (healthy canary, 1% vs 1%), the power (2% vs 1%) and the canary requests to a
@@ -51,6 +55,7 @@ export async function runCanaryAnalysisBench(): Promise<string> {
         minimumDetectableEffect: { kind: 'relative', increase: REGRESSED / BASELINE - 1 },
         canaryTrafficShare: split.canaryShare,
         boundaries,
+        overdispersion: 'none',
       });
       const scenario = { stableErrorRate: BASELINE, canaryRequestsPerInterval: split.canaryPerInterval, stableRequestsPerInterval: split.stablePerInterval, maxCanaryRequests: 100 * fixed.canary };
       const h0 = simulateCanaries(design, { ...scenario, canaryErrorRate: BASELINE }, HEALTHY_RUNS, seed++);

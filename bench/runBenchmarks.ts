@@ -1,10 +1,12 @@
 /**
  * Gantry's benchmarks: orchestration overhead, reaction time, scale, history size, config repo
- * contention, recovery. Each runs against its own Temporal dev server on 127.0.0.1 and its own
- * worker processes, prints one markdown table, and the whole run is written to bench/RESULTS.md
- * with the machine it ran on.
+ * contention, recovery, and the canary analysis scenario suite. Each Temporal benchmark runs
+ * against its own dev server on 127.0.0.1 and its own worker processes; each prints one markdown
+ * table, and the whole run is written to bench/RESULTS.md with the machine it ran on.
  *
  *   npm run bench                                   # everything, scale at 1,000
+ *   node dist/bench/runBenchmarks.js --only canary  # the canary statistics alone (no server; a few
+ *                                                   # minutes), its section replaced in RESULTS.md
  *   node dist/bench/runBenchmarks.js --only overhead,reaction --quick
  *   node dist/bench/runBenchmarks.js --only scale --scale 1000,10000
  *   GANTRY_BENCH_SCALE=1000,10000 npm run bench     # same, for CI matrices
@@ -13,13 +15,14 @@
  */
 import { DefaultLogger, Runtime, bundleWorkflowCode } from '@temporalio/worker';
 import { execFileSync } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { toolPath, PROJECT_ROOT } from '../src/local/tools';
 import { bundleGantryWorkflows } from '../src/worker/workflowBundle';
 import { log, removeDir, renderSection, scratchDir, stopAllChildren, type BenchContext, type Section } from './benchKit';
+import { canaryScenarios } from './canaryScenarios';
 import { configRepoContention } from './configRepoContention';
 import { historySize } from './historySize';
 import { orchestrationOverhead } from './orchestrationOverhead';
@@ -34,6 +37,8 @@ const BENCHMARKS: Record<string, (ctx: BenchContext) => Promise<Section>> = {
   history: historySize,
   contention: configRepoContention,
   recovery,
+  // Pure simulation (no server); before scale so a run cut short still has it.
+  canary: async (ctx) => (await canaryScenarios({ quick: ctx.quick })).section,
   scale,
 };
 
@@ -67,6 +72,17 @@ async function main(): Promise<void> {
   const scaleCounts = (values.scale ?? process.env.GANTRY_BENCH_SCALE ?? '1000').split(',').map((s) => Number(s.trim()));
   if (scaleCounts.some((n) => !Number.isInteger(n) || n < 1 || n > 50_000)) throw new Error('--scale takes counts between 1 and 50000, e.g. 1000,10000');
   const out = values.out ?? join(PROJECT_ROOT, 'bench', 'RESULTS.md');
+  if (names.length === 1 && names[0] === 'canary') {
+    // Needs no server or bundle: measured alone, its section replaces the old one, the rest stays.
+    log('canary: starting');
+    const t0 = performance.now();
+    const { section } = await canaryScenarios({ quick: values.quick });
+    section.notes.push(`Took ${((performance.now() - t0) / 1000).toFixed(0)} s; run with \`node dist/bench/runBenchmarks.js --only canary\` at commit ${commit()}, load average (1 min) at the end ${loadavg()[0].toFixed(2)}.`);
+    console.log(`\n${renderSection(section)}\n`);
+    writeFileSync(out, spliceSection(existsSync(out) ? readFileSync(out, 'utf8') : '# Gantry benchmarks\n\n## Summary\n\n', section));
+    log(`wrote ${out}`);
+    return;
+  }
 
   Runtime.install({ logger: new DefaultLogger('WARN') });
   const dir = scratchDir();
@@ -114,6 +130,36 @@ async function main(): Promise<void> {
   }
 }
 
+/**
+ * RESULTS.md with one section replaced (or added in title order) and its headline lines in the
+ * summary replaced, everything else as it was.
+ */
+function spliceSection(doc: string, section: Section): string {
+  const lines = doc.split('\n');
+  const number = section.title.split('.')[0];
+  const headlinePrefix = section.headline.map((h) => h.split(' ')[0]);
+  // Summary: drop this section's old headline lines, add the new ones at the end of the list.
+  const summaryAt = lines.indexOf('## Summary');
+  let body = lines;
+  if (summaryAt >= 0) {
+    let end = summaryAt + 1;
+    while (end < lines.length && !lines[end].startsWith('## ')) end++;
+    const kept = lines.slice(summaryAt + 1, end).filter((l) => !headlinePrefix.some((p) => l.startsWith(`- ${p}`)) && l.trim() !== '');
+    body = [...lines.slice(0, summaryAt + 1), '', ...kept, ...section.headline.map((h) => `- ${h}`), '', ...lines.slice(end)];
+  }
+  const start = body.findIndex((l) => l.startsWith(`## ${number}. `));
+  const rendered = renderSection(section).split('\n');
+  if (start >= 0) {
+    let end = start + 1;
+    while (end < body.length && !body[end].startsWith('## ')) end++;
+    return [...body.slice(0, start), ...rendered, '', ...body.slice(end)].join('\n');
+  }
+  // Before the first numbered section with a higher number, else at the end.
+  const after = body.findIndex((l) => /^## \d+\. /.test(l) && Number(l.slice(3).split('.')[0]) > Number(number));
+  if (after >= 0) return [...body.slice(0, after), ...rendered, '', ...body.slice(after)].join('\n');
+  return [...body, '', ...rendered, ''].join('\n');
+}
+
 /** The commit measured: git's HEAD, or GANTRY_BENCH_COMMIT when run from an exported tree. */
 function commit(): string {
   try {
@@ -130,7 +176,7 @@ function renderDoc(sections: Section[], started: Date, loadBefore: number[], loa
     `Run on ${started.toISOString().slice(0, 16).replace('T', ' ')} UTC with \`${['node dist/bench/runBenchmarks.js', ...process.argv.slice(2)].join(' ')}\`` +
       ` at commit ${commit()}. Every server is a Temporal dev server (SQLite file) on 127.0.0.1; every figure is compared with a baseline measured in the same run.`,
     '',
-    'Run: `npm run bench` (all six; scale at 1,000), or `node dist/bench/runBenchmarks.js --only overhead,reaction,scale,history,contention,recovery [--quick] [--scale 1000,10000] [--out FILE]`; ' +
+    'Run: `npm run bench` (all seven; scale at 1,000), or `node dist/bench/runBenchmarks.js --only overhead,reaction,scale,history,contention,recovery,canary [--quick] [--scale 1000,10000] [--out FILE]`; ' +
       '`GANTRY_BENCH_SCALE=1000,10000` sets the scale counts for CI. Worker processes are `node dist/bench/benchWorker.js` (the real workflow bundle, bench activity overrides, the product createWorker).',
     '',
     ...machine(),

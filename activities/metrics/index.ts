@@ -1,8 +1,8 @@
 // Metric providers by kind (the key under `canary.metrics` in gantry.yaml). Adding one (Datadog,
 // CloudWatch, ...) is a new file here and a case in each activity below.
 import { ApplicationFailure } from '@temporalio/common';
-import type { CanaryCountsReading, LatencyBucketsReading, ReadCanaryCountsRequest, ReadLatencyBucketsRequest } from '../../src/canary/types';
-import { readPrometheusCounts, readPrometheusLatencyBuckets } from './prometheus';
+import type { CanaryCountsReading, LatencyBucketsReading, ReadCanaryCountsRequest, ReadLatencyBucketsRequest, ReadStableHistoryRequest, StableHistoryReading } from '../../src/canary/types';
+import { readPrometheusCounts, readPrometheusLatencyBuckets, readPrometheusStableHistory } from './prometheus';
 
 const unknownProvider = (provider: { kind: string }) => ApplicationFailure.nonRetryable(`unknown metrics provider "${provider.kind}"`, 'MetricsQueryInvalid');
 
@@ -21,6 +21,16 @@ export async function readLatencyBuckets(request: ReadLatencyBucketsRequest): Pr
   switch (request.provider.kind) {
     case 'prometheus':
       return readPrometheusLatencyBuckets({ ...request, provider: request.provider });
+    default:
+      throw unknownProvider(request.provider);
+  }
+}
+
+/** Activity: the stable version's error and request increments over a lookback (its dispersion). */
+export async function readStableHistory(request: ReadStableHistoryRequest): Promise<StableHistoryReading> {
+  switch (request.provider.kind) {
+    case 'prometheus':
+      return readPrometheusStableHistory({ ...request, provider: request.provider });
     default:
       throw unknownProvider(request.provider);
   }

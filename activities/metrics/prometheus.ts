@@ -9,7 +9,7 @@
 // Inconclusive (invalid, ambiguous): see src/canary/analysisState.ts.
 import { ApplicationFailure } from '@temporalio/common';
 import type { HistogramBucket } from '../../src/analysis';
-import type { CanaryCountsReading, LatencyBucketsReading, PrometheusProvider, ReadCanaryCountsRequest, ReadLatencyBucketsRequest } from '../../src/canary/types';
+import type { CanaryCountsReading, LatencyBucketsReading, PrometheusProvider, ReadCanaryCountsRequest, ReadLatencyBucketsRequest, ReadStableHistoryRequest, StableHistoryReading } from '../../src/canary/types';
 
 type Labels = Record<string, string>;
 type SamplePair = [number, string];
@@ -163,4 +163,35 @@ export async function readPrometheusLatencyBuckets(request: ReadLatencyBucketsRe
     throw ApplicationFailure.nonRetryable(`latency buckets: query \`${short(query)}\` has no le="+Inf" bucket; it must return every bucket of a histogram`, 'MetricsAmbiguousResult');
   }
   return { buckets, at: at.toISOString() };
+}
+
+/**
+ * Activity: the stable version's error and request counters over the lookback, one point per step,
+ * as increments (the analysis measures its dispersion: src/analysis/sequentialTest.ts). Steps where
+ * either counter is missing, not finite, or went down (a restart) are left out.
+ */
+export async function readPrometheusStableHistory(request: ReadStableHistoryRequest & { provider: PrometheusProvider }): Promise<StableHistoryReading> {
+  const end = request.at ? new Date(request.at) : new Date();
+  const range = { start: new Date(end.getTime() - request.lookbackMs), end, stepSeconds: Math.max(1, Math.round(request.stepMs / 1000)) };
+  const [errors, total] = await Promise.all([
+    prometheusRangeQuery(request.provider, request.queries.errors, range),
+    prometheusRangeQuery(request.provider, request.queries.total, range),
+  ]);
+  for (const [series, query, what] of [[errors, request.queries.errors, 'stable errors'], [total, request.queries.total, 'stable requests']] as const) {
+    if (series.length > 1) {
+      throw ApplicationFailure.nonRetryable(`${what}: query \`${short(query)}\` returned ${series.length} series over the history; aggregate it to one value, e.g. sum(...)`, 'MetricsAmbiguousResult');
+    }
+  }
+  const errorsAt = new Map((errors[0]?.values ?? []).map(([t, v]) => [t, v]));
+  const points = (total[0]?.values ?? []).map(([t, n]) => ({ errors: errorsAt.get(t), total: n }));
+  const increments: { errors: number; total: number }[] = [];
+  for (let i = 1; i < points.length; i++) {
+    const a = points[i - 1];
+    const b = points[i];
+    if (a.errors === undefined || b.errors === undefined || ![a.errors, b.errors, a.total, b.total].every(Number.isFinite)) continue;
+    const increment = { errors: Math.round(b.errors - a.errors), total: Math.round(b.total - a.total) };
+    if (increment.errors < 0 || increment.total < 0 || increment.errors > increment.total) continue;
+    increments.push(increment);
+  }
+  return { increments, at: end.toISOString() };
 }

@@ -144,3 +144,25 @@ export function checkLatencyBound(buckets: readonly HistogramBucket[], check: La
     reason: `${label} ≈ ${value} (interpolated in (${lower}, ${upper}]) ${within ? '<=' : '>'} bound ${bound}`,
   };
 }
+
+/**
+ * Requests slower than `bound` in a cumulative histogram: count(+Inf) − count(le = bound). The bound
+ * must be a bucket edge (a share of requests above a point inside a bucket is not in the data);
+ * returns why not as a string.
+ */
+export function slowerThan(buckets: readonly HistogramBucket[], bound: number): { slow: number; total: number } | string {
+  let total: number | undefined;
+  let within: number | undefined;
+  for (const b of buckets) {
+    const le = parseLe(b.le);
+    if (!Number.isFinite(b.count) || b.count < 0) return `bucket le="${b.le}" has an unusable count ${b.count}`;
+    if (le === Infinity) total = (total ?? 0) + b.count;
+    else if (Math.abs(le - bound) <= 1e-9 * Math.max(1, Math.abs(bound))) within = (within ?? 0) + b.count;
+  }
+  if (total === undefined) return 'the histogram has no le="+Inf" bucket';
+  if (within === undefined) {
+    const edges = buckets.map((b) => parseLe(b.le)).filter(Number.isFinite).sort((a, b) => a - b);
+    return `the bound ${bound}s is not a bucket edge of the histogram (edges: ${edges.join(', ')}); choose one of them`;
+  }
+  return { slow: Math.max(0, total - within), total };
+}

@@ -75,6 +75,38 @@ export interface SequentialTestConfig {
   readonly boundaries?: BoundaryMethod | Thresholds;
   /** Canary requests after which a still-undecided test becomes 'Inconclusive'. */
   readonly maxCanaryRequests?: number;
+  /**
+   * Default 'estimate': the extra variation of the error split between intervals (errors in
+   * bursts or clusters within one version) is estimated as it comes and the evidence is discounted
+   * by it (quasi-likelihood). 'none' trusts that errors are independent per request.
+   */
+  readonly overdispersion?: 'estimate' | 'none';
+  /** Dispersion factor above which the data are too irregular to decide: Inconclusive. Default 10. */
+  readonly maxDispersion?: number;
+  /**
+   * The stable version's extra variation between intervals, measured on its history before the
+   * analysis (stableDispersionLevels): per interval size, the factor its counts vary by beyond
+   * independent errors. With it, each interval's evidence is discounted by the factor for its size;
+   * without it, by the estimate from the analysis' own intervals (weak until there are many).
+   */
+  readonly stableDispersion?: DispersionModel;
+}
+
+/** Dispersion φ of intervals holding about `stableRequests` stable requests. */
+export interface DispersionLevel {
+  readonly stableRequests: number;
+  readonly stableErrors: number;
+  readonly factor: number;
+}
+
+/**
+ * The stable version's extra variation between intervals, by interval size (stableDispersionModel).
+ * The canary's share of an interval's errors is assumed to vary by no more than stable's own counts
+ * do at that size: exact for clustered errors, conservative for rates that vary per interval and
+ * version (the split varies less than a count with 1−r of the errors does) and for slow drift.
+ */
+export interface DispersionModel {
+  readonly levels: readonly DispersionLevel[];
 }
 
 /** Thresholds on the natural-log likelihood ratio: Failed at >= upper, Successful at <= lower. */
@@ -93,12 +125,35 @@ export interface SequentialDesign {
   readonly canaryTrafficShare: TrafficShareRange;
   readonly boundaries: BoundaryMethod | 'custom';
   readonly maxCanaryRequests: number | null;
+  /** Absent in evidence from before the dispersion estimate (version 1): 'none'. */
+  readonly overdispersion?: 'estimate' | 'none';
+  readonly maxDispersion?: number;
+  readonly stableDispersion?: DispersionModel;
+}
+
+/**
+ * Sums behind the dispersion estimate: the Pearson statistic for "the canary's share of the errors is
+ * the same in every interval", over intervals with at least one error. Plain sums so the evidence
+ * stays small however long the analysis runs.
+ */
+export interface DispersionEvidence {
+  /** Σ x_i²/e_i: x_i canary errors, e_i all errors of interval i. */
+  readonly sumSquaresOverErrors: number;
+  /** Intervals with at least one error. */
+  readonly intervals: number;
+  /** The factor φ ≥ 1 the log-likelihood ratio is divided by (1 while there is too little data). */
+  readonly factor: number;
+  /** With stableDispersion: Σ e_i/φ_i, the errors the discounted evidence is worth. */
+  readonly effectiveErrors?: number;
+  /** With stableDispersion: Σ ℓ_i/φ_i. */
+  readonly discountedLogLikelihoodRatio?: number;
 }
 
 /** Everything the test knows; JSON-serialisable, and the only state `evaluate` needs. */
 export interface SequentialTestEvidence {
   readonly test: 'conditional-sprt';
-  readonly version: 1;
+  /** 2 adds the dispersion estimate and thresholds calibrated for the reads' batch size. */
+  readonly version: 1 | 2;
   readonly design: SequentialDesign;
   readonly decision: SequentialDecision;
   /** Human-readable why, for audit logs. */
@@ -125,6 +180,11 @@ export interface SequentialTestEvidence {
   readonly ignoredObservations: number;
   /** Times a counter went backwards (pod restart); the interval is skipped and counting restarts. */
   readonly counterResets: number;
+  /** Σ of the intervals' ln(L1/L0) before the dispersion discount (version 2). */
+  readonly rawLogLikelihoodRatio?: number;
+  readonly dispersion?: DispersionEvidence;
+  /** Effective errors per read the thresholds are calibrated for (version 2, 'exact' only). */
+  readonly errorsPerLook?: number;
 }
 
 const ZERO_COUNTS: CumulativeCounts = { canaryErrors: 0, canaryTotal: 0, stableErrors: 0, stableTotal: 0 };
@@ -164,6 +224,10 @@ export function validateSequentialTestConfig(config: SequentialTestConfig): stri
       );
     }
   }
+  if (config.overdispersion !== undefined && config.overdispersion !== 'estimate' && config.overdispersion !== 'none') {
+    problems.push(`overdispersion must be 'estimate' or 'none', got ${String(config.overdispersion)}`);
+  }
+  if (config.maxDispersion !== undefined && !(config.maxDispersion > 1 && Number.isFinite(config.maxDispersion))) problems.push(`maxDispersion must be a number > 1, got ${config.maxDispersion}`);
   const max = config.maxCanaryRequests;
   if (max !== undefined && !(max > 0 && Number.isFinite(max))) problems.push(`maxCanaryRequests must be a positive number, got ${max}`);
   return problems;
@@ -227,12 +291,14 @@ const NEGLIGIBLE_MASS = 1e-12;
  * is c·up + (k-c)·down after k errors of which c were the canary's, a walk on a lattice; dynamic
  * programming over (k, c) gives the absorption probabilities without simulation error.
  */
-function walk(share: number, oddsRatio: number, thresholds: Thresholds, theta: number, stop?: StopRule): WalkResult {
+function walk(share: number, oddsRatio: number, thresholds: Thresholds, theta: number, stop?: StopRule, errorsPerLook = 1): WalkResult {
   const theta1 = (share * oddsRatio) / (share * oddsRatio + 1 - share);
   const up = Math.log(theta1 / share);
   const down = Math.log((1 - theta1) / (1 - share));
-  // Live canary-error counts at a given k form an interval no wider than (upper-lower)/ln ψ.
-  const width = Math.ceil((thresholds.upper - thresholds.lower) / Math.log(oddsRatio)) + 3;
+  const every = Math.max(1, Math.floor(errorsPerLook));
+  // Live canary-error counts at a given k form an interval no wider than (upper-lower)/ln ψ, plus
+  // the errors walked between two looks.
+  const width = Math.ceil((thresholds.upper - thresholds.lower) / Math.log(oddsRatio)) + 3 + every;
   let cur = new Float64Array(width + 1);
   let next = new Float64Array(width + 1);
   cur[0] = 1;
@@ -252,12 +318,18 @@ function walk(share: number, oddsRatio: number, thresholds: Thresholds, theta: n
     let first = -1;
     let last = -1;
     live = 0;
+    // Between looks (a read brings `every` errors at once) nothing is absorbed: that is the overshoot.
+    const look = (k + 1) % every === 0;
     for (let i = 0; i <= len; i++) {
       const p = next[i];
       if (p === 0) continue;
       const c = lo + i;
       const llr = c * up + (k + 1 - c) * down;
-      if (llr >= thresholds.upper) {
+      if (!look) {
+        live += p;
+        if (first < 0) first = i;
+        last = i;
+      } else if (llr >= thresholds.upper) {
         fail += p;
         expectedErrors += p * (k + 1);
         next[i] = 0;
@@ -283,10 +355,11 @@ function walk(share: number, oddsRatio: number, thresholds: Thresholds, theta: n
 }
 
 /** Exact false-alarm rate, power and expected errors for a design, at one canary traffic share. */
-export function operatingCharacteristics(params: { readonly oddsRatio: number; readonly canaryTrafficShare: number; readonly thresholds: Thresholds }): OperatingCharacteristics {
+export function operatingCharacteristics(params: { readonly oddsRatio: number; readonly canaryTrafficShare: number; readonly thresholds: Thresholds; readonly errorsPerLook?: number }): OperatingCharacteristics {
   const { oddsRatio: psi, canaryTrafficShare: r, thresholds } = params;
-  const h0 = walk(r, psi, thresholds, r);
-  const h1 = walk(r, psi, thresholds, (r * psi) / (r * psi + 1 - r));
+  const m = params.errorsPerLook ?? 1;
+  const h0 = walk(r, psi, thresholds, r, undefined, m);
+  const h1 = walk(r, psi, thresholds, (r * psi) / (r * psi + 1 - r), undefined, m);
   return { falseAlarmRate: h0.fail + h0.unresolved, power: h1.fail, expectedErrorsH0: h0.expectedErrors, expectedErrorsH1: h1.expectedErrors };
 }
 
@@ -314,19 +387,27 @@ const CONVERGED = 2e-3;
  * mass counts against it. Each check stops its walk as soon as the answer is settled; a design
  * costs ~5-50 ms once per test (more for tiny effects or shares), never per evaluation.
  */
-export function exactThresholds(params: { readonly alpha: number; readonly power: number; readonly oddsRatio: number; readonly canaryTrafficShare: TrafficShareRange }): Thresholds {
+export function exactThresholds(params: {
+  readonly alpha: number;
+  readonly power: number;
+  readonly oddsRatio: number;
+  readonly canaryTrafficShare: TrafficShareRange;
+  /** Errors each read brings (1: a look after every error). Larger looks overshoot, so thresholds come in. */
+  readonly errorsPerLook?: number;
+}): Thresholds {
   const { alpha, power, oddsRatio: psi } = params;
+  const m = params.errorsPerLook ?? 1;
   const beta = 1 - power;
   const { min, max } = params.canaryTrafficShare;
   const shares = min === max ? [min] : [min, max];
   // P(Failed | H0) <= α: settled once fail alone exceeds α, or fail plus everything undecided does not.
   const falseAlarmOk = (t: Thresholds): boolean => shares.every((r) => {
-    const w = walk(r, psi, t, r, (fail, _succeed, live) => fail > alpha || fail + live <= alpha);
+    const w = walk(r, psi, t, r, (fail, _succeed, live) => fail > alpha || fail + live <= alpha, m);
     return w.fail + w.unresolved <= alpha;
   });
   // P(not Failed | H1) <= β, symmetrically.
   const missOk = (t: Thresholds): boolean => shares.every((r) => {
-    const w = walk(r, psi, t, (r * psi) / (r * psi + 1 - r), (_fail, succeed, live) => succeed > beta || succeed + live <= beta);
+    const w = walk(r, psi, t, (r * psi) / (r * psi + 1 - r), (_fail, succeed, live) => succeed > beta || succeed + live <= beta, m);
     return w.succeed + w.unresolved <= beta;
   });
   let { upper, lower } = anytimeValidThresholds(alpha, power);
@@ -359,7 +440,124 @@ export function thresholdsFor(config: SequentialTestConfig): Thresholds {
   if (typeof boundaries === 'object') return { upper: boundaries.upper, lower: boundaries.lower };
   if (boundaries === 'wald') return waldThresholds(config.alpha, config.power);
   if (boundaries === 'anytime-valid') return anytimeValidThresholds(config.alpha, config.power);
-  return exactThresholds({ alpha: config.alpha, power: config.power, oddsRatio: designOddsRatio(config.minimumDetectableEffect), canaryTrafficShare: shareRange(config.canaryTrafficShare) });
+  return cachedExactThresholds(config.alpha, config.power, designOddsRatio(config.minimumDetectableEffect), shareRange(config.canaryTrafficShare), 1);
+}
+
+// Exact thresholds depend only on the design and the look size; a pure function's results, so a
+// cache shared by every test in the process (or workflow isolate) changes no decision.
+const thresholdCache = new Map<string, Thresholds>();
+const THRESHOLD_CACHE_LIMIT = 2_000;
+
+function cachedExactThresholds(alpha: number, power: number, oddsRatio: number, share: TrafficShareRange, errorsPerLook: number): Thresholds {
+  const key = `${alpha}|${power}|${oddsRatio}|${share.min}|${share.max}|${errorsPerLook}`;
+  const hit = thresholdCache.get(key);
+  if (hit) return hit;
+  const t = exactThresholds({ alpha, power, oddsRatio, canaryTrafficShare: share, errorsPerLook });
+  if (thresholdCache.size >= THRESHOLD_CACHE_LIMIT) thresholdCache.clear();
+  thresholdCache.set(key, t);
+  return t;
+}
+
+/**
+ * Look sizes the exact thresholds are calibrated for: powers of √2, rounded down. A read's batch of
+ * errors is rounded down to one of these, so the thresholds assume at most the overshoot the reads
+ * really have (conservative), and a design is calibrated for a handful of sizes, not one per read.
+ */
+const LOOK_SIZES = [1, 2, 3, 4, 5, 6, 8, 11, 16, 22, 32, 45, 64, 90, 128];
+
+
+export function lookSizeFor(errorsPerRead: number): number {
+  let size = 1;
+  for (const s of LOOK_SIZES) if (s <= errorsPerRead) size = s;
+  return size;
+}
+
+// Prior weight (in intervals) of "no extra variation" in the dispersion estimate: early reads, with
+// too few intervals to estimate it, are not allowed to conclude that errors are wildly irregular.
+const DISPERSION_PRIOR_INTERVALS = 4;
+// Intervals with errors needed before "too irregular" may end the test.
+const DISPERSION_MIN_INTERVALS = 5;
+const DEFAULT_MAX_DISPERSION = 10;
+
+/**
+ * φ for an interval with `stableRequests` stable requests: the measured level nearest in size on a
+ * log scale (levels within noise of 1 count as 1; see stableDispersionModel).
+ */
+export function dispersionAt(model: DispersionModel, stableRequests: number): number {
+  const levels = model.levels;
+  if (levels.length === 0) return 1;
+  const distance = (l: DispersionLevel) => Math.abs(Math.log(Math.max(1, l.stableRequests)) - Math.log(Math.max(1, stableRequests)));
+  let best = levels[0];
+  for (const l of levels) if (distance(l) < distance(best)) best = l;
+  return Math.max(1, best.factor);
+}
+
+/** One interval of the stable version's history: its errors and requests. */
+export interface StableIncrement {
+  readonly errors: number;
+  readonly total: number;
+}
+
+// Blocks needed for a level's estimate: fewer give a factor too noisy to trust.
+const MIN_HISTORY_BLOCKS = 12;
+
+/**
+ * The stable version's dispersion from its history (consecutive intervals, e.g. one per scrape over
+ * the last hour). For blocks of 1, 2, 4, ... intervals it measures how much neighbouring blocks'
+ * error rates differ relative to what independent errors give,
+ *
+ *   φ_g = Σ (x_i/n_i − x_{i−1}/n_{i−1})² / Σ p̂(1−p̂)(1/n_i + 1/n_{i−1}).
+ *
+ * Successive differences leave out most slow drift (which the conditional test does not mind) and
+ * keep what changes from one interval to the next: bursts, clusters, per-interval rate variation.
+ * A level within two standard errors (≈ √(2/blocks)) of 1 counts as 1; any other is raised by one
+ * standard error, since underestimating the dispersion is what costs false alarms. Undefined
+ * without errors or with fewer than MIN_HISTORY_BLOCKS intervals.
+ */
+export function stableDispersionModel(history: readonly StableIncrement[], maxBlock = 8): DispersionModel | undefined {
+  const levels: DispersionLevel[] = [];
+  for (let g = 1; g <= maxBlock; g *= 2) {
+    const blocks: StableIncrement[] = [];
+    for (let i = 0; i + g <= history.length; i += g) {
+      let errors = 0;
+      let total = 0;
+      for (let k = i; k < i + g; k++) {
+        errors += history[k].errors;
+        total += history[k].total;
+      }
+      if (total > 0) blocks.push({ errors, total });
+    }
+    if (blocks.length < MIN_HISTORY_BLOCKS) break;
+    const totalRequests = blocks.reduce((s, b) => s + b.total, 0);
+    const p = blocks.reduce((s, b) => s + b.errors, 0) / totalRequests;
+    if (!(p > 0 && p < 1)) break;
+    let num = 0;
+    let den = 0;
+    for (let i = 1; i < blocks.length; i++) {
+      num += (blocks[i].errors / blocks[i].total - blocks[i - 1].errors / blocks[i - 1].total) ** 2;
+      den += p * (1 - p) * (1 / blocks[i].total + 1 / blocks[i - 1].total);
+    }
+    const phi = num / den;
+    const se = Math.sqrt(2 / (blocks.length - 1));
+    levels.push({ stableRequests: totalRequests / blocks.length, stableErrors: (p * totalRequests) / blocks.length, factor: phi < 1 + 2 * se ? 1 : phi * (1 + se) });
+  }
+  return levels.length === 0 ? undefined : { levels };
+}
+
+/**
+ * φ from the Pearson homogeneity statistic of the canary's share of errors across intervals:
+ * Σ x_i²/e_i − X²/E over θ̂(1−θ̂), θ̂ = X/E, on (intervals − 1) degrees of freedom. Under
+ * independent errors its expectation is 1 whatever the baseline, its drift over time and the
+ * canary's own (constant) elevation; clusters of k errors within one version make it ≈ k, bursts
+ * per version ≈ 1 + (variance of the burst factor) × (errors per interval). Shared drift leaves it
+ * alone (conditioning removes it), which is why it is not measured on the stable side alone.
+ */
+export function dispersionFactor(sumSquaresOverErrors: number, canaryErrors: number, errors: number, intervals: number): number {
+  if (intervals < 2 || errors <= 0) return 1;
+  const theta = canaryErrors / errors;
+  if (theta <= 0 || theta >= 1) return 1;
+  const pearson = Math.max(0, (sumSquaresOverErrors - (canaryErrors * canaryErrors) / errors) / (theta * (1 - theta)));
+  return Math.max(1, (pearson + DISPERSION_PRIOR_INTERVALS) / (intervals - 1 + DISPERSION_PRIOR_INTERVALS));
 }
 
 /**
@@ -375,7 +573,7 @@ export function createSequentialTest(config: SequentialTestConfig, startCounts: 
   if (typeof start === 'string') throw new RangeError(`invalid start counts: ${start}`);
   return {
     test: 'conditional-sprt',
-    version: 1,
+    version: 2,
     design: {
       alpha: config.alpha,
       power: config.power,
@@ -384,6 +582,9 @@ export function createSequentialTest(config: SequentialTestConfig, startCounts: 
       canaryTrafficShare: shareRange(config.canaryTrafficShare),
       boundaries: typeof config.boundaries === 'object' ? 'custom' : (config.boundaries ?? 'exact'),
       maxCanaryRequests: config.maxCanaryRequests ?? null,
+      overdispersion: config.overdispersion ?? 'estimate',
+      maxDispersion: config.maxDispersion ?? DEFAULT_MAX_DISPERSION,
+      ...(config.stableDispersion ? { stableDispersion: config.stableDispersion } : {}),
     },
     decision: 'Continue',
     reason: 'no observations yet',
@@ -398,6 +599,9 @@ export function createSequentialTest(config: SequentialTestConfig, startCounts: 
     observations: 0,
     ignoredObservations: 0,
     counterResets: 0,
+    rawLogLikelihoodRatio: 0,
+    dispersion: { sumSquaresOverErrors: 0, intervals: 0, factor: 1 },
+    errorsPerLook: 1,
   };
 }
 
@@ -478,37 +682,93 @@ export function evaluate(evidence: SequentialTestEvidence, observation: Cumulati
   if (increment.canaryErrors > increment.canaryTotal || increment.stableErrors > increment.stableTotal) {
     return { ...evidence, ignoredObservations: evidence.ignoredObservations + 1, reason: `ignored observation: interval has more errors than requests: ${JSON.stringify(increment)}` };
   }
-  const llr = evidence.logLikelihoodRatio + intervalLogLikelihoodRatio(increment, evidence.design.oddsRatio);
-  const maxLlr = Math.max(evidence.maxLogLikelihoodRatio, llr);
+  const intervalLlr = intervalLogLikelihoodRatio(increment, evidence.design.oddsRatio);
   const requests = {
     canary: evidence.requests.canary + increment.canaryTotal,
     stable: evidence.requests.stable + increment.stableTotal,
     total: evidence.requests.total + increment.canaryTotal + increment.stableTotal,
   };
+  const errors = { canary: evidence.errors.canary + increment.canaryErrors, stable: evidence.errors.stable + increment.stableErrors };
+  const observations = evidence.observations + 1;
+  let llr: number;
+  let next: Partial<SequentialTestEvidence> = {};
+  let irregular = false;
+  if (evidence.version === 1) {
+    llr = evidence.logLikelihoodRatio + intervalLlr;
+  } else {
+    // Quasi-likelihood: the evidence of intervals whose split varies more than independent errors
+    // allow is worth 1/φ of its face value, and each read brings E/φ effective errors.
+    const raw = (evidence.rawLogLikelihoodRatio ?? 0) + intervalLlr;
+    const e = increment.canaryErrors + increment.stableErrors;
+    const d = evidence.dispersion ?? { sumSquaresOverErrors: 0, intervals: 0, factor: 1 };
+    const sums = e > 0 ? { sumSquaresOverErrors: d.sumSquaresOverErrors + (increment.canaryErrors * increment.canaryErrors) / e, intervals: d.intervals + 1 } : d;
+    const own = dispersionFactor(sums.sumSquaresOverErrors, errors.canary, errors.canary + errors.stable, sums.intervals);
+    const model = evidence.design.stableDispersion;
+    const maxDispersion = evidence.design.maxDispersion ?? DEFAULT_MAX_DISPERSION;
+    let effectiveErrors: number;
+    let factor: number;
+    if (evidence.design.overdispersion === 'none') {
+      factor = 1;
+      llr = raw;
+      effectiveErrors = errors.canary + errors.stable;
+    } else if (model) {
+      // Each interval discounted by the factor the stable history predicts for its size and split.
+      const phi = dispersionAt(model, increment.stableTotal);
+      llr = (d.discountedLogLikelihoodRatio ?? 0) + intervalLlr / phi;
+      effectiveErrors = (d.effectiveErrors ?? 0) + e / phi;
+      factor = (errors.canary + errors.stable) / Math.max(effectiveErrors, 1e-9);
+      if (e === 0) factor = d.factor;
+    } else {
+      factor = own;
+      llr = raw / factor;
+      effectiveErrors = (errors.canary + errors.stable) / factor;
+    }
+    // The stable history's factor is known from the first read; the analysis' own estimate needs intervals.
+    irregular = evidence.design.overdispersion !== 'none' && ((model !== undefined && factor > maxDispersion) || (own > maxDispersion && sums.intervals >= DISPERSION_MIN_INTERVALS));
+    next = {
+      rawLogLikelihoodRatio: raw,
+      dispersion: { ...sums, factor, ...(model ? { effectiveErrors, discountedLogLikelihoodRatio: llr } : {}) },
+    };
+    if (evidence.design.boundaries === 'exact') {
+      const errorsPerLook = lookSizeFor(effectiveErrors / observations);
+      if (errorsPerLook !== evidence.errorsPerLook) {
+        const t = cachedExactThresholds(evidence.design.alpha, evidence.design.power, evidence.design.oddsRatio, evidence.design.canaryTrafficShare, errorsPerLook);
+        next = { ...next, errorsPerLook, upperThreshold: t.upper, lowerThreshold: t.lower };
+      }
+    }
+  }
+  const upper = next.upperThreshold ?? evidence.upperThreshold;
+  const lower = next.lowerThreshold ?? evidence.lowerThreshold;
+  const maxLlr = Math.max(evidence.maxLogLikelihoodRatio, llr);
   let decision: SequentialDecision = 'Continue';
   // A constant while undecided: the numbers are in the evidence, and this runs once per scrape.
   let reason = 'log-likelihood ratio between the thresholds';
-  if (llr >= evidence.upperThreshold) {
+  if (irregular) {
+    decision = 'Inconclusive';
+    const d = next.dispersion!;
+    reason = `data too irregular to decide: error counts vary ${fmt(Math.max(d.factor, dispersionFactor(d.sumSquaresOverErrors, errors.canary, errors.canary + errors.stable, d.intervals)))}x more between intervals than independent errors allow (limit ${evidence.design.maxDispersion ?? DEFAULT_MAX_DISPERSION})`;
+  } else if (llr >= upper) {
     decision = 'Failed';
-    reason = `log-likelihood ratio ${fmt(llr)} >= ${fmt(evidence.upperThreshold)}: canary error rate is elevated (odds ratio ${fmt(evidence.design.oddsRatio)} favoured over 1)`;
-  } else if (llr <= evidence.lowerThreshold) {
+    reason = `log-likelihood ratio ${fmt(llr)} >= ${fmt(upper)}: canary error rate is elevated (odds ratio ${fmt(evidence.design.oddsRatio)} favoured over 1)`;
+  } else if (llr <= lower) {
     decision = 'Successful';
-    reason = `log-likelihood ratio ${fmt(llr)} <= ${fmt(evidence.lowerThreshold)}: no regression of the minimum detectable effect`;
+    reason = `log-likelihood ratio ${fmt(llr)} <= ${fmt(lower)}: no regression of the minimum detectable effect`;
   } else if (evidence.design.maxCanaryRequests !== null && requests.canary >= evidence.design.maxCanaryRequests) {
     decision = 'Inconclusive';
     reason = `reached ${evidence.design.maxCanaryRequests} canary requests without a decision (log-likelihood ratio ${fmt(llr)})`;
   }
   return {
     ...evidence,
+    ...next,
     decision,
     reason,
     logLikelihoodRatio: llr,
     maxLogLikelihoodRatio: maxLlr,
     alwaysValidPValue: Math.min(1, Math.exp(-maxLlr)),
     requests,
-    errors: { canary: evidence.errors.canary + increment.canaryErrors, stable: evidence.errors.stable + increment.stableErrors },
+    errors,
     lastCounts: counts,
-    observations: evidence.observations + 1,
+    observations,
   };
 }
 

@@ -155,12 +155,12 @@ export function wilsonInterval(successes: number, trials: number, confidence = 0
   return { lower: Math.max(0, centre - half), upper: Math.min(1, centre + half) };
 }
 
-function mean(values: readonly number[]): number {
+export function mean(values: readonly number[]): number {
   return values.reduce((s, v) => s + v, 0) / Math.max(1, values.length);
 }
 
 /** Nearest-rank empirical quantile. */
-function quantileOfSample(values: readonly number[], q: number): number {
+export function quantileOfSample(values: readonly number[], q: number): number {
   if (values.length === 0) return 0;
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))];

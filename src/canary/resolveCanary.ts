@@ -12,6 +12,8 @@ import type { CanaryAnalysisSpec, CanaryPlan, CanaryStep, LatencySpec, MetricsPr
 
 export const CANARY_DEFAULTS = {
   onInconclusive: 'pause',
+  /** Chance of failing a healthy canary, across all the analyses of one environment's canary. */
+  alpha: 0.05,
   haproxy: { stableServer: 'stable', canaryServer: 'canary', timeout: '5s' },
   prometheus: { timeout: '10s' },
   analysis: {
@@ -19,7 +21,9 @@ export const CANARY_DEFAULTS = {
     power: 0.8,
     minimumDetectableEffect: { kind: 'relative', increase: 1 } as MinimumDetectableEffect,
     boundaries: 'exact' as BoundaryMethod,
-    interval: '30s',
+    interval: '15s',
+    maxInterval: '2m',
+    stableHistory: '1h',
     maxDuration: '30m',
     continueAsNewEvery: 100,
     latency: { quantile: 0.95, minObservations: 200 },
@@ -145,8 +149,9 @@ function substitute(v: unknown, ctx: { app: string; environment: string }): unkn
 function resolve(rawInput: unknown, ctx: { app: string; environment: string; baseDir?: string }): { plan?: CanaryPlan; problems: CanaryProblem[] } {
   const c = new Collector();
   if (rawInput === undefined || rawInput === null) return { problems: [] };
-  const raw = c.mapping(substitute(rawInput, ctx), [], ['router', 'metrics', 'steps', 'onInconclusive', 'backgroundAnalysis']);
+  const raw = c.mapping(substitute(rawInput, ctx), [], ['router', 'metrics', 'steps', 'onInconclusive', 'backgroundAnalysis', 'alpha']);
   if (!raw) return { problems: c.problems };
+  const alphaBudget = c.number(raw.alpha, ['alpha'], CANARY_DEFAULTS.alpha, (n) => n > 0 && n < 0.5, 'between 0 and 0.5 (e.g. 0.05)');
 
   if (raw.steps !== undefined && !Array.isArray(raw.steps)) c.add(['steps'], 'must be a list of steps');
   const rawSteps = Array.isArray(raw.steps) ? (raw.steps as unknown[]) : [];
@@ -161,6 +166,7 @@ function resolve(rawInput: unknown, ctx: { app: string; environment: string; bas
     else c.add(['onInconclusive'], `must be abort or pause, got ${JSON.stringify(raw.onInconclusive)}`);
   }
 
+  const share = alphaShares(c, raw, rawSteps, alphaBudget);
   const steps: CanaryStep[] = [];
   // The canary's weight after the steps so far; null once a setWeight is invalid (nothing follows from it).
   let weight: number | null = 0;
@@ -179,21 +185,21 @@ function resolve(rawInput: unknown, ctx: { app: string; environment: string; bas
       if (step) steps.push(step);
     } else {
       firstAnalysis ??= i;
-      const analysis = resolveAnalysis(c, value, [...at, 'analysis'], i, weight);
+      const analysis = resolveAnalysis(c, value, [...at, 'analysis'], i, weight, share);
       if (analysis) steps.push({ kind: 'analysis', analysis });
     }
   });
   // A background analysis watches from the first weight above 0 until the last step ends.
   const firstWeight = steps.find((s): s is Extract<CanaryStep, { kind: 'setWeight' }> => s.kind === 'setWeight' && s.weight > 0 && s.weight < 100);
   const backgroundAnalysis =
-    raw.backgroundAnalysis === undefined ? undefined : resolveAnalysis(c, raw.backgroundAnalysis, ['backgroundAnalysis'], -1, firstWeight?.weight ?? 0);
+    raw.backgroundAnalysis === undefined ? undefined : resolveAnalysis(c, raw.backgroundAnalysis, ['backgroundAnalysis'], -1, firstWeight?.weight ?? 0, share);
   if (raw.backgroundAnalysis !== undefined && raw.metrics === undefined) c.add(['metrics'], 'required (backgroundAnalysis reads metrics)');
   if (firstAnalysis !== undefined && raw.metrics === undefined) c.add(['metrics'], `required (step ${firstAnalysis} is an analysis)`);
   if (rawSteps.length > 0 && weight !== null && weight !== 100 && c.problems.length === 0) {
     c.add(['steps'], `must end with the canary at 100% (add "- setWeight: 100" last); these steps leave it at ${weight}%`);
   }
   if (c.problems.length > 0 || rawSteps.length === 0) return { problems: c.problems };
-  return { plan: { router: router!, ...(metrics ? { metrics } : {}), steps, onInconclusive, ...(backgroundAnalysis ? { backgroundAnalysis } : {}) }, problems: [] };
+  return { plan: { router: router!, ...(metrics ? { metrics } : {}), steps, onInconclusive, alpha: alphaBudget!, ...(backgroundAnalysis ? { backgroundAnalysis } : {}) }, problems: [] };
 }
 
 function resolveRouter(c: Collector, v: unknown, baseDir?: string): RouterSpec | undefined {
@@ -281,12 +287,37 @@ function resolvePause(c: Collector, v: unknown, at: PathSegment[]): CanaryStep |
   return durationMs === undefined ? undefined : { kind: 'pause', durationMs };
 }
 
+/**
+ * The alpha of an analysis that names none: one budget (canary.alpha) for every analysis of the
+ * canary, steps and background alike, so the chance that any of them fails a healthy canary is at
+ * most the budget (Bonferroni: it holds however the analyses depend on each other). Analyses that
+ * name their alpha take it from the budget; the others share the rest equally.
+ */
+function alphaShares(c: Collector, raw: Obj, rawSteps: unknown[], budget: number | undefined): number | undefined {
+  if (budget === undefined) return undefined;
+  const analyses: { at: PathSegment[]; alpha: unknown }[] = [];
+  rawSteps.forEach((step, i) => {
+    if (isObj(step) && isObj(step.analysis)) analyses.push({ at: ['steps', i, 'analysis', 'alpha'], alpha: step.analysis.alpha });
+    else if (isObj(step) && 'analysis' in step && step.analysis === null) analyses.push({ at: ['steps', i, 'analysis', 'alpha'], alpha: undefined });
+  });
+  if (isObj(raw.backgroundAnalysis)) analyses.push({ at: ['backgroundAnalysis', 'alpha'], alpha: raw.backgroundAnalysis.alpha });
+  // Alphas out of range are reported where they stand; they take nothing from the budget here.
+  const named = analyses.filter((a) => typeof a.alpha === 'number' && a.alpha > 0 && a.alpha < 0.5);
+  const spent = named.reduce((sum, a) => sum + (a.alpha as number), 0);
+  const unnamed = analyses.length - named.length;
+  if (spent > budget + 1e-12 || (unnamed > 0 && spent >= budget)) {
+    c.add(named[named.length - 1].at, `the analyses' alphas add up to ${+spent.toFixed(6)}${unnamed > 0 ? ` and leave nothing for ${unnamed} more` : ''}, over the canary's alpha budget ${budget} (set canary.alpha, or lower them)`);
+    return undefined;
+  }
+  return unnamed > 0 ? (budget - spent) / unnamed : budget;
+}
+
 const ANALYSIS_KEYS = [
   'name', 'errorRate', 'latency', 'alpha', 'power', 'minimumDetectableEffect', 'canaryTrafficShare', 'boundaries',
-  'maxCanaryRequests', 'interval', 'maxDuration', 'continueAsNewEvery',
+  'maxCanaryRequests', 'interval', 'maxInterval', 'stableHistory', 'maxDuration', 'continueAsNewEvery',
 ] as const;
 
-function resolveAnalysis(c: Collector, v: unknown, at: PathSegment[], stepIndex: number, weight: number | null): CanaryAnalysisSpec | undefined {
+function resolveAnalysis(c: Collector, v: unknown, at: PathSegment[], stepIndex: number, weight: number | null, alphaShare: number | undefined): CanaryAnalysisSpec | undefined {
   const before = c.problems.length;
   const a = c.mapping(v ?? {}, at, ANALYSIS_KEYS);
   if (!a) return undefined;
@@ -316,19 +347,30 @@ function resolveAnalysis(c: Collector, v: unknown, at: PathSegment[], stepIndex:
   let latency: LatencySpec | undefined;
   if (a.latency !== undefined) {
     const lAt = [...at, 'latency'];
-    const l = c.mapping(a.latency, lAt, ['buckets', 'quantile', 'bound', 'minObservations']);
+    const l = c.mapping(a.latency, lAt, ['buckets', 'stableBuckets', 'quantile', 'bound', 'ceiling', 'minObservations']);
     if (l) {
       const query = c.text(l.buckets, [...lAt, 'buckets']);
+      const stableQuery = l.stableBuckets === undefined ? undefined : c.text(l.stableBuckets, [...lAt, 'stableBuckets']);
       const quantile = c.number(l.quantile, [...lAt, 'quantile'], d.latency.quantile, (n) => n > 0 && n < 1, 'between 0 and 1 (0.95 for p95)');
       const boundMs = c.duration(l.bound, [...lAt, 'bound']);
+      const ceilingMs = l.ceiling === undefined ? undefined : c.duration(l.ceiling, [...lAt, 'ceiling']);
+      if (l.ceiling !== undefined && l.stableBuckets === undefined) c.add([...lAt, 'ceiling'], 'only goes with stableBuckets (without them, bound itself is the guard)');
       const minObservations = c.number(l.minObservations, [...lAt, 'minObservations'], d.latency.minObservations, (n) => n >= 1, '>= 1', true);
       if (query !== undefined && quantile !== undefined && boundMs !== undefined && minObservations !== undefined) {
-        latency = { query, quantile, boundSeconds: boundMs / 1000, minObservations };
+        latency = {
+          query,
+          quantile,
+          boundSeconds: boundMs / 1000,
+          minObservations,
+          ...(stableQuery !== undefined ? { stableQuery } : {}),
+          ...(ceilingMs !== undefined ? { ceilingSeconds: ceilingMs / 1000 } : {}),
+        };
       }
     }
   }
 
-  const alpha = c.number(a.alpha, [...at, 'alpha'], d.alpha, (n) => n > 0 && n < 0.5, 'between 0 and 0.5 (e.g. 0.05)');
+  // Without a budget share (the budget itself is invalid) the default stands in so the rest is still checked.
+  const alpha = c.number(a.alpha, [...at, 'alpha'], alphaShare ?? d.alpha, (n) => n > 0 && n < 0.5, 'between 0 and 0.5 (e.g. 0.05)');
   const power = c.number(a.power, [...at, 'power'], d.power, (n) => n > 0.5 && n < 1, 'between 0.5 and 1 (e.g. 0.8)');
   const mde = resolveEffect(c, a.minimumDetectableEffect, [...at, 'minimumDetectableEffect']);
   // With the weight unknown (an invalid setWeight, already reported) 0.5 stands in so the rest is still checked.
@@ -345,13 +387,32 @@ function resolveAnalysis(c: Collector, v: unknown, at: PathSegment[], stepIndex:
   if (intervalMs !== undefined && maxDurationMs !== undefined && maxDurationMs < intervalMs) {
     c.add([...at, 'maxDuration'], `must be at least the interval (${a.interval ?? d.interval})`);
   }
+  const maxIntervalMs = c.duration(a.maxInterval, [...at, 'maxInterval'], d.maxInterval);
+  if (intervalMs !== undefined && maxIntervalMs !== undefined && maxIntervalMs < intervalMs) {
+    c.add([...at, 'maxInterval'], `must be at least the interval (${a.interval ?? d.interval})`);
+  }
+  const stableHistoryMs = a.stableHistory === 'none' ? null : c.duration(a.stableHistory, [...at, 'stableHistory'], d.stableHistory);
   const continueAsNewEvery = c.number(a.continueAsNewEvery, [...at, 'continueAsNewEvery'], d.continueAsNewEvery, (n) => n >= 1, '>= 1', true);
 
   if (alpha === undefined || power === undefined || mde === undefined || share === undefined) return undefined;
-  const test: SequentialTestConfig = { alpha, power, minimumDetectableEffect: mde, canaryTrafficShare: share, boundaries, ...(maxCanaryRequests !== undefined ? { maxCanaryRequests } : {}) };
+  // With the latency comparison the analysis makes two tests: each gets half its alpha.
+  const comparing = latency?.stableQuery !== undefined;
+  const testAlpha = comparing ? alpha / 2 : alpha;
+  const test: SequentialTestConfig = { alpha: testAlpha, power, minimumDetectableEffect: mde, canaryTrafficShare: share, boundaries, ...(maxCanaryRequests !== undefined ? { maxCanaryRequests } : {}) };
+  if (latency && comparing) latency = { ...latency, test: { alpha: testAlpha, power, minimumDetectableEffect: { kind: 'relative', increase: 1 }, canaryTrafficShare: share, boundaries } };
   for (const problem of validateSequentialTestConfig(test)) c.add([...at, designField(problem)], designMessage(problem, mde));
-  if (c.problems.length > before || !name || !queries || intervalMs === undefined || maxDurationMs === undefined || continueAsNewEvery === undefined) return undefined;
-  return { name, queries, ...(latency ? { latency } : {}), test, intervalMs, maxDurationMs, continueAsNewEvery };
+  if (c.problems.length > before || !name || !queries || intervalMs === undefined || maxDurationMs === undefined || continueAsNewEvery === undefined || maxIntervalMs === undefined || stableHistoryMs === undefined) return undefined;
+  return {
+    name,
+    queries,
+    ...(latency ? { latency } : {}),
+    test,
+    intervalMs,
+    maxIntervalMs,
+    ...(stableHistoryMs !== null ? { stableHistoryMs } : {}),
+    maxDurationMs,
+    continueAsNewEvery,
+  };
 }
 
 function resolveEffect(c: Collector, v: unknown, at: PathSegment[]): MinimumDetectableEffect | undefined {

@@ -13,6 +13,11 @@ export interface CanaryPlan {
   onInconclusive: 'abort' | 'pause';
   /** Runs beside the steps; a Failed decision stops the walk and rolls back whatever step is running. */
   backgroundAnalysis?: CanaryAnalysisSpec;
+  /**
+   * The false-alarm budget of the whole canary: its analyses' alphas add up to at most this
+   * (resolveCanary splits it). Absent in plans from before the budget.
+   */
+  alpha?: number;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -115,6 +120,18 @@ export interface LatencySpec {
   boundSeconds: number;
   /** Requests in the analysis window before the latency verdict counts, either way. */
   minObservations: number;
+  /**
+   * PromQL returning the stable version's histogram buckets. With it, latency is a test with error
+   * control: the share of requests slower than `boundSeconds` (a bucket edge) on canary vs stable,
+   * by the same conditional sequential test as errors (`test`); the quantile check against
+   * `ceilingSeconds` is then only a guard. Without it, the quantile check against `boundSeconds`
+   * is a guard with no error control (a canary near its bound fails often).
+   */
+  stableQuery?: string;
+  /** The comparison's design: alpha (its share of the analysis' alpha), power, effect on the slow share. */
+  test?: SequentialTestConfig;
+  /** With stableQuery: the explicit absolute guard on the canary's quantile (absent: no guard). */
+  ceilingSeconds?: number;
 }
 
 export interface CanaryAnalysisSpec {
@@ -124,8 +141,21 @@ export interface CanaryAnalysisSpec {
   latency?: LatencySpec;
   /** The sequential test's design (src/analysis), validated by validateSequentialTestConfig. */
   test: SequentialTestConfig;
-  /** How often the counters are read and the test evaluated. */
+  /**
+   * The shortest time between reads: Prometheus' scrape interval (a read between two scrapes sees
+   * nothing new). Reads happen on this grid.
+   */
   intervalMs: number;
+  /**
+   * The longest time between reads. Between the two, reads follow traffic: the next one comes once
+   * about one new error (canary or stable) can have arrived to move the test. Absent: every interval.
+   */
+  maxIntervalMs?: number;
+  /**
+   * How much of the stable version's history to read before the baseline, for its dispersion
+   * (errors in bursts or clusters). Absent: none is read; the analysis estimates it from its own intervals.
+   */
+  stableHistoryMs?: number;
   /** Without a decision by then, the analysis ends Inconclusive. */
   maxDurationMs: number;
   /** Reads per workflow run of the analysis before it continues as new (keeps history small). */
@@ -168,6 +198,22 @@ export interface CanaryCountsReading {
   at: string;
 }
 
+export interface ReadStableHistoryRequest {
+  provider: MetricsProviderSpec;
+  /** The stable version's error and request counters (the analysis' own stable queries). */
+  queries: SideQueries;
+  /** How far back from `at` to read, and the step between points (the analysis interval). */
+  lookbackMs: number;
+  stepMs: number;
+  at?: string;
+}
+
+/** The stable version's increments per step, oldest first; intervals across a counter reset are left out. */
+export interface StableHistoryReading {
+  increments: { errors: number; total: number }[];
+  at: string;
+}
+
 export interface ReadLatencyBucketsRequest {
   provider: MetricsProviderSpec;
   query: string;
@@ -191,6 +237,12 @@ export type DecidedBy = 'error-rate' | 'latency' | 'max-duration' | 'max-request
 export interface CanaryAnalysisResult {
   name: string;
   stepIndex: number;
+  /** This analysis' share of the canary's false-alarm budget (absent from results before the budget). */
+  alpha?: number;
+  /** The latency comparison's evidence (slow counts through the sequential test), when configured. */
+  latencyTest?: SequentialTestEvidence | null;
+  /** Why the stable history did not give a dispersion (the analysis then estimated it itself). */
+  stableHistoryNote?: string | null;
   decision: AnalysisDecision;
   reason: string;
   decidedBy: DecidedBy;

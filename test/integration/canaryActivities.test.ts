@@ -6,7 +6,7 @@ import { createServer } from 'node:net';
 import { freePort } from '../../src/local/freePort';
 import type { PrometheusProvider } from '../../src/canary/types';
 import { prometheusRangeQuery, prometheusValue } from '../../activities/metrics/prometheus';
-import { readCanaryCounts, readLatencyBuckets } from '../../activities/metrics';
+import { readCanaryCounts, readLatencyBuckets, readStableHistory } from '../../activities/metrics';
 import { readHaproxyCanaryWeight } from '../../activities/traffic/haproxy';
 import { setCanaryWeight } from '../../activities/traffic';
 import { startApp, type CanaryApp } from '../harness/canary/app';
@@ -158,6 +158,30 @@ describe('prometheus provider', () => {
     f = await failure(prometheusValue({ ...provider, url: `${haproxy.url}` }, 'up', 'up'));
     // HAProxy's frontend answers with the app's text: not a Prometheus API.
     expect(f).toMatchObject({ type: 'MetricsQueryInvalid', message: `no Prometheus API at ${haproxy.url}/api/v1/query (HTTP 200, not a Prometheus answer)` });
+  });
+
+  // Last: its load shifts which of the stable app's requests fail, which the test above relies on.
+  test("the stable version's history: one increment per step from range queries, errors within requests", async () => {
+    await haproxyWeight(0);
+    await startLoad({ url: haproxy.url, ratePerSecond: 100, maxRequests: 300, maxSeconds: 10 }).done;
+    // Wait for a scrape that has seen all of it (scrape interval 1s).
+    let history = await readStableHistory({ provider, queries: QUERIES.stable, lookbackMs: 120_000, stepMs: 1000 });
+    const sum = (h: typeof history) => h.increments.reduce((s, i) => ({ errors: s.errors + i.errors, total: s.total + i.total }), { errors: 0, total: 0 });
+    for (let i = 0; i < 50 && (await readCanaryCounts({ provider, queries: QUERIES })).stableTotal < stable.counts().requests; i++) await new Promise((r) => setTimeout(r, 200));
+    history = await readStableHistory({ provider, queries: QUERIES.stable, lookbackMs: 120_000, stepMs: 1000 });
+    const seen = sum(history);
+    // Increments from the first point in the window: at least this test's load, at most all stable traffic.
+    expect(history.increments.length).toBeGreaterThanOrEqual(3);
+    expect(seen.total).toBeGreaterThanOrEqual(300);
+    expect(seen.total).toBeLessThanOrEqual(stable.counts().requests);
+    // The stable app fails half its requests.
+    expect(seen.errors / seen.total).toBeGreaterThan(0.4);
+    expect(seen.errors / seen.total).toBeLessThan(0.6);
+    expect(history.increments.every((i) => Number.isInteger(i.errors) && Number.isInteger(i.total) && i.errors >= 0 && i.errors <= i.total)).toBe(true);
+
+    const f = await failure(readStableHistory({ provider, queries: { errors: 'app_errors_total', total: 'sum(app_requests_total)' }, lookbackMs: 60_000, stepMs: 1000 }));
+    expect(f).toMatchObject({ type: 'MetricsAmbiguousResult', nonRetryable: true });
+    expect(f.message).toBe('stable errors: query `app_errors_total` returned 2 series over the history; aggregate it to one value, e.g. sum(...)');
   });
 });
 

@@ -129,3 +129,44 @@ test('a slow canary fails on the latency bound', async () => {
   expect(result.latency).toMatchObject({ verdict: 'ExceedsBound', observations: 500, exact: true });
   expect(result.reason).toMatch(/^latency above its bound: p95 \d+ms vs bound 500ms over 500 requests/);
 });
+
+test('reads follow traffic: at about one error per minute the analysis reads every other interval, at most maxInterval apart', async () => {
+  // 5 canary + 45 stable requests per read at 1%: half an error per read.
+  const s = spec({ maxIntervalMs: 120_000, maxDurationMs: 20 * 60_000 });
+  const { result } = await analyse(countsScript({ canary: 0.01, stable: 0.01 }, { canary: 5, stable: 45 }), s);
+  const spacing = result.durationMs / (result.intervals - 1);
+  console.log(`paced reads: ${result.intervals} reads in ${result.durationMs / 1000}s (${(spacing / 1000).toFixed(0)}s apart on average), ${result.decision}`);
+  expect(result.intervals).toBeGreaterThan(2);
+  expect(spacing).toBeGreaterThanOrEqual(55_000);
+  expect(spacing).toBeLessThanOrEqual(120_000 + 5_000);
+  expect(result.alpha).toBe(0.05);
+});
+
+test('a stable history that cannot be read is noted; the analysis goes on and decides', async () => {
+  // The scripted API has no query_range: the read fails as it would against a server without that API.
+  const { result } = await analyse(countsScript({ canary: 0.05, stable: 0.01 }), spec({ stableHistoryMs: 3_600_000 }));
+  expect(result).toMatchObject({ decision: 'Failed', decidedBy: 'error-rate' });
+  expect(result.stableHistoryNote).toMatch(
+    /^stable history unavailable \(Prometheus at http:\/\/127\.0\.0\.1:\d+ failed query `sum\(app_errors_total\{track="stable"\}\)` \(HTTP 404\): not_found: not found\); dispersion estimated from the analysis' own intervals$/,
+  );
+});
+
+test('latency comparison: a canary with more slow requests than stable fails by latency, with the evidence', async () => {
+  const canaryQuery = 'sum by (le) (app_request_duration_seconds_bucket{track="canary"})';
+  const stableQuery = 'sum by (le) (app_request_duration_seconds_bucket{track="stable"})';
+  // 500 canary / 4500 stable requests per read; 20% of canary requests and 5% of stable's over 500ms.
+  const hist = (total: number, slow: number) => ({ series: [{ metric: { le: '0.5' }, value: total - slow }, { metric: { le: '+Inf' }, value: total }] });
+  const script: Script = (q, n) =>
+    q === canaryQuery ? hist(500 * n, 100 * n) : q === stableQuery ? hist(4500 * n, 225 * n) : countsScript({ canary: 0.01, stable: 0.01 })(q, n);
+  const test = { alpha: 0.025, power: 0.8, minimumDetectableEffect: { kind: 'relative' as const, increase: 1 }, canaryTrafficShare: 0.1, boundaries: 'exact' as const };
+  const latency = { query: canaryQuery, stableQuery, quantile: 0.95, boundSeconds: 0.5, minObservations: 200, test };
+  const { result } = await analyse(script, spec({ test, latency }));
+  expect(result).toMatchObject({ decision: 'Failed', decidedBy: 'latency', alpha: 0.05 });
+  expect(result.reason).toMatch(/^share of requests slower than 500ms is elevated: log-likelihood ratio/);
+  expect(result.latencyTest).toMatchObject({ decision: 'Failed' });
+
+  // A bound that is not a bucket edge cannot be compared: Inconclusive, never Failed.
+  const off = await analyse(script, spec({ test, latency: { ...latency, boundSeconds: 0.3 } }));
+  expect(off.result).toMatchObject({ decision: 'Inconclusive', decidedBy: 'metrics' });
+  expect(off.result.reason).toBe('latency comparison cannot work: canary histogram: the bound 0.3s is not a bucket edge of the histogram (edges: 0.5); choose one of them');
+});

@@ -1,7 +1,7 @@
 // A worker for the canary tests: the test workflows (canaryAnalysis, canaryTestWorkflow) with the
 // real canary activities, on any Temporal connection (time-skipping server or dev server).
 import { bundleWorkflowCode, DefaultLogger, Runtime, Worker, type NativeConnection, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
-import { readCanaryCounts, readLatencyBuckets } from '../../../activities/metrics';
+import { readCanaryCounts, readLatencyBuckets, readStableHistory } from '../../../activities/metrics';
 import { setCanaryWeight } from '../../../activities/traffic';
 
 let runtimeInstalled = false;
@@ -20,7 +20,7 @@ export function canaryWorkflowBundle(): Promise<WorkflowBundleWithSourceMap> {
 }
 
 /** The activity names a Gantry worker registers for canaries. */
-export const canaryActivities = { setCanaryWeight, readCanaryCounts, readLatencyBuckets };
+export const canaryActivities = { setCanaryWeight, readCanaryCounts, readLatencyBuckets, readStableHistory };
 
 export async function startCanaryWorker(connection: NativeConnection, taskQueue: string, namespace = 'default'): Promise<{ stop(): Promise<void> }> {
   const worker = await Worker.create({ connection, namespace, taskQueue, workflowBundle: await canaryWorkflowBundle(), activities: canaryActivities });

@@ -117,7 +117,7 @@ describe('intervalLogLikelihoodRatio (conditional on the interval total errors)'
 
 describe('evaluate', () => {
   it('accumulates the log-likelihood ratio over a small known sequence, by hand', () => {
-    let e = createSequentialTest(config({ boundaries: 'wald' }));
+    let e = createSequentialTest(config({ boundaries: 'wald', overdispersion: 'none' }));
     // Interval 1: 100 + 100 requests, the one error is the canary's: +0.287682
     e = evaluate(e, counts(1, 100, 0, 100));
     expect(e.logLikelihoodRatio).toBeCloseTo(0.287682, 6);

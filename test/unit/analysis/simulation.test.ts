@@ -1,36 +1,22 @@
 /**
- * Monte Carlo checks of the sequential test against its requirements, seeded so every number is
- * reproducible: false-alarm rate <= alpha over healthy canaries, power >= 0.8 at the minimum
- * detectable effect (1% -> 2% errors), and mean requests to a decision <= 0.65 of the fixed-horizon
- * sample size. Scenario: a 10% canary (10 canary and 90 stable requests per scrape interval).
+ * The canary analysis' claims under independent errors, checked by seeded simulation of the real
+ * analysis (src/canary/analysisState.ts with its default design: batch-calibrated thresholds, reads
+ * paced by traffic, the stable history's dispersion) and exactly on the lattice.
+ *
+ * How many runs: the false-alarm check must pass a design at alpha = 5% and fail one at 6%. With
+ * n healthy runs and "failures <= c": P(pass | 5%) >= 99% needs c >= 0.05n + 2.326·√(0.0475n), and
+ * P(pass | 6%) <= 5% needs c <= 0.06n − 1.645·√(0.0564n); both hold from n ≈ 8,100
+ * (0.01n >= 0.899·√n). So 8,100 runs and c = 450 (5.56%): a 6% design passes with probability
+ * 4.6%, a 5% one fails with probability 1%. Power: 2,000 regressed runs, asserted >= 0.8 − 2.326·SE.
  */
 import { fixedHorizonSampleSize } from '../../../src/analysis/fixedHorizon';
-import { createSequentialTest, operatingCharacteristics } from '../../../src/analysis/sequentialTest';
-import { createRng, sampleBinomial, simulateCanaries, wilsonInterval, type CanaryScenario, type SimulationSummary } from '../../../src/analysis/simulateCanary';
+import { exactThresholds, operatingCharacteristics } from '../../../src/analysis/sequentialTest';
+import { createRng, sampleBinomial, wilsonInterval } from '../../../src/analysis/simulateCanary';
+import { simulateScenario, type ScenarioSummary } from '../../../src/canary/simulateAnalysis';
+import { defaultSpec, describeSummary, HEALTHY_RUNS, MAX_FALSE_ALARMS } from './canaryDefaults';
 
-const ALPHA = 0.05;
-const POWER = 0.8;
-const SHARE = 0.1;
-// The exact design puts the false-alarm rate at alpha itself, so the estimate needs precision:
-// 4,000 runs give a standard error of 0.0034 around 0.05.
-const HEALTHY_RUNS = 4000;
 const REGRESSED_RUNS = 2000;
-const design = createSequentialTest({ alpha: ALPHA, power: POWER, minimumDetectableEffect: { kind: 'relative', increase: 1 }, canaryTrafficShare: SHARE });
-const scenario = (canaryErrorRate: number): CanaryScenario => ({
-  canaryErrorRate,
-  stableErrorRate: 0.01,
-  canaryRequestsPerInterval: 10,
-  stableRequestsPerInterval: 90,
-  maxCanaryRequests: 50_000,
-});
-// Same allocation as the simulation (9 stable per canary request), so canary counts compare like with like.
-const fixed = fixedHorizonSampleSize({ alpha: ALPHA, power: POWER, p0: 0.01, p1: 0.02, stablePerCanary: 9 });
-
-const pct = (v: number): string => `${(100 * v).toFixed(2)}%`;
-const describeRun = (label: string, s: SimulationSummary): string =>
-  `${label}: Failed ${s.failed}/${s.runs} = ${pct(s.failedRate)} (95% Wilson CI ${pct(s.failedRateInterval.lower)}-${pct(s.failedRateInterval.upper)}), ` +
-  `canary requests to decision mean ${s.meanCanaryRequests.toFixed(0)} p95 ${s.p95CanaryRequests}, ` +
-  `fixed horizon ${fixed.canary} (ratio ${(s.meanCanaryRequests / fixed.canary).toFixed(3)}), inconclusive ${s.inconclusive}`;
+const MIN_POWER = 0.8 - 2.326 * Math.sqrt((0.8 * 0.2) / REGRESSED_RUNS);
 
 describe('seeded PRNG and binomial sampler', () => {
   it('is reproducible and uniform enough', () => {
@@ -64,65 +50,82 @@ describe('seeded PRNG and binomial sampler', () => {
   });
 });
 
-describe('sequential test by simulation (10% canary, scrape every 10 canary requests)', () => {
-  let healthy: SimulationSummary;
-  let regressed: SimulationSummary;
+describe('thresholds calibrated for batched reads, exactly (lattice, no Monte Carlo noise)', () => {
+  it.each([
+    [0.05, 1],
+    [0.1, 4],
+    [0.1, 16],
+    [0.5, 11],
+  ])('share %s, %s errors per read: alpha <= 5% and power >= 80%, both binding', (share, errorsPerLook) => {
+    const t = exactThresholds({ alpha: 0.05, power: 0.8, oddsRatio: 2, canaryTrafficShare: { min: share, max: share }, errorsPerLook });
+    const oc = operatingCharacteristics({ oddsRatio: 2, canaryTrafficShare: share, thresholds: t, errorsPerLook });
+    expect(oc.falseAlarmRate).toBeLessThanOrEqual(0.05);
+    expect(oc.falseAlarmRate).toBeGreaterThan(0.045);
+    expect(oc.power).toBeGreaterThanOrEqual(0.8);
+    // With large looks the pair that binds alpha leaves some power over (0.82-0.85): reads overshoot.
+    expect(oc.power).toBeLessThan(0.86);
+    // The per-error thresholds read in batches waste alpha (overshoot): the calibrated ones are lower.
+    if (errorsPerLook > 1) {
+      const perError = exactThresholds({ alpha: 0.05, power: 0.8, oddsRatio: 2, canaryTrafficShare: { min: share, max: share } });
+      expect(t.upper).toBeLessThan(perError.upper);
+      expect(operatingCharacteristics({ oddsRatio: 2, canaryTrafficShare: share, thresholds: perError, errorsPerLook }).falseAlarmRate).toBeLessThan(0.045);
+    }
+  });
+});
+
+describe('defaults, independent errors, 100 requests/s, 10% canary, 15 s scrapes', () => {
+  const share = 0.1;
+  const scenario = { requestsPerSecond: 100, canaryShare: share, scrapeIntervalSeconds: 15, stableErrorRate: 0.01, pattern: 'independent' as const };
+  const fixed = fixedHorizonSampleSize({ alpha: 0.05, power: 0.8, p0: 0.01, p1: 0.02, stablePerCanary: 9 }).canary;
+  let healthy: ScenarioSummary;
+  let regressed: ScenarioSummary;
 
   beforeAll(() => {
-    healthy = simulateCanaries(design, scenario(0.01), HEALTHY_RUNS, 20_240_601);
-    regressed = simulateCanaries(design, scenario(0.02), REGRESSED_RUNS, 20_240_602);
-    console.log(
-      [
-        `thresholds: upper ${design.upperThreshold.toFixed(4)} lower ${design.lowerThreshold.toFixed(4)} (exact, share ${SHARE})`,
-        describeRun('healthy 1% vs 1% (false alarms)', healthy),
-        describeRun('regressed 2% vs 1% (power)', regressed),
-      ].join('\n'),
-    );
+    healthy = simulateScenario(defaultSpec(share), { ...scenario, canaryErrorRate: 0.01 }, fixed, HEALTHY_RUNS, 20_261_130);
+    regressed = simulateScenario(defaultSpec(share), { ...scenario, canaryErrorRate: 0.02 }, fixed, REGRESSED_RUNS, 20_261_131);
+    console.log([describeSummary('healthy 1% vs 1%', healthy, fixed), describeSummary('regressed 2% vs 1%', regressed, fixed)].join('\n'));
   });
 
-  it(`holds the false-alarm rate at alpha over ${HEALTHY_RUNS} healthy canaries`, () => {
-    // Consistent with <= alpha: the CI must include rates <= alpha, and the point estimate may
-    // exceed alpha only by Monte Carlo noise (SE = sqrt(0.05·0.95/4000) = 0.0034).
-    expect(healthy.failedRateInterval.lower).toBeLessThanOrEqual(ALPHA);
-    expect(healthy.failedRate).toBeLessThanOrEqual(ALPHA + 0.01);
+  it(`fails at most ${MAX_FALSE_ALARMS} of ${HEALTHY_RUNS} healthy canaries (a 6% design would not pass)`, () => {
+    expect(fixed).toBe(912);
+    expect(healthy.failed).toBeLessThanOrEqual(MAX_FALSE_ALARMS);
     expect(healthy.inconclusive).toBe(0);
   });
 
-  it(`detects a 1% -> 2% regression with power >= 0.8 over ${REGRESSED_RUNS} regressed canaries`, () => {
-    // SE = sqrt(0.8·0.2/2000) = 0.0089.
-    expect(regressed.failedRateInterval.upper).toBeGreaterThanOrEqual(POWER);
-    expect(regressed.failedRate).toBeGreaterThanOrEqual(POWER - 0.02);
+  it(`detects 1% -> 2% with power >= ${MIN_POWER.toFixed(3)} over ${REGRESSED_RUNS} regressed canaries`, () => {
+    expect(regressed.failedRate).toBeGreaterThanOrEqual(MIN_POWER);
     expect(regressed.inconclusive).toBe(0);
   });
 
-  it('decides with at most 0.65 of the fixed-horizon sample size on average', () => {
-    expect(fixed.canary).toBe(912);
-    expect(healthy.meanCanaryRequests / fixed.canary).toBeLessThanOrEqual(0.65);
-    // Under H1 the continuous-monitoring expectation (exact, no Monte Carlo noise) is 570/912 = 0.625;
-    // scraping only every 10 canary requests overshoots, and the benchmark (5,000 runs) measures
-    // 0.656 for this scenario. So the simulated mean gets a granularity allowance, stated here.
-    const oc = operatingCharacteristics({ oddsRatio: 2, canaryTrafficShare: SHARE, thresholds: { upper: design.upperThreshold, lower: design.lowerThreshold } });
-    expect(oc.expectedErrorsH1 / 0.11 / fixed.canary).toBeLessThanOrEqual(0.65);
-    expect(oc.expectedErrorsH0 / 0.1 / fixed.canary).toBeLessThanOrEqual(0.65);
-    expect(regressed.meanCanaryRequests / fixed.canary).toBeLessThanOrEqual(0.68);
-    // Both sides are simulated in the same 1:9 proportion, so the total-request ratio is the same.
-    expect(healthy.meanTotalRequests / fixed.total).toBeCloseTo(healthy.meanCanaryRequests / fixed.canary, 2);
-  });
-
-  it('agrees with the exact lattice computation of the same design', () => {
-    const oc = operatingCharacteristics({ oddsRatio: 2, canaryTrafficShare: SHARE, thresholds: { upper: design.upperThreshold, lower: design.lowerThreshold } });
-    // Errors per canary request: 1% canary + 9 × 1% stable under H0; 2% + 9 × 1% under H1.
-    const expectedH0 = oc.expectedErrorsH0 / 0.1;
-    const expectedH1 = oc.expectedErrorsH1 / 0.11;
-    console.log(`lattice (monitoring after every error): false alarms ${pct(oc.falseAlarmRate)}, power ${pct(oc.power)}, E[canary requests] H0 ${expectedH0.toFixed(0)} H1 ${expectedH1.toFixed(0)}`);
-    // Scraping every 10 canary requests overshoots by about half an interval, and a little more.
-    expect(healthy.meanCanaryRequests).toBeGreaterThan(expectedH0 * 0.95);
-    expect(healthy.meanCanaryRequests).toBeLessThan(expectedH0 * 1.1);
-    expect(regressed.meanCanaryRequests).toBeGreaterThan(expectedH1 * 0.95);
-    expect(regressed.meanCanaryRequests).toBeLessThan(expectedH1 * 1.1);
+  it('decides with <= 0.65 of the fixed-horizon sample when healthy, <= 0.78 when regressed (<= 0.70 of what a fixed-horizon test reading the same scrapes uses)', () => {
+    // Measured 0.636 and 0.751; standard errors of the means ~0.006 (H0) and ~0.012 (H1).
+    expect(healthy.meanCanaryRequests / fixed).toBeLessThanOrEqual(0.65);
+    expect(regressed.meanCanaryRequests / fixed).toBeLessThanOrEqual(0.78);
+    expect(healthy.meanCanaryRequests / healthy.fixedCanaryRequests).toBeLessThanOrEqual(0.6);
+    expect(regressed.meanCanaryRequests / regressed.fixedCanaryRequests).toBeLessThanOrEqual(0.7);
   });
 
   it('is reproducible from its seed', () => {
-    expect(simulateCanaries(design, scenario(0.01), 50, 99)).toEqual(simulateCanaries(design, scenario(0.01), 50, 99));
+    const run = () => simulateScenario(defaultSpec(share), { ...scenario, canaryErrorRate: 0.01 }, fixed, 30, 99);
+    expect(run()).toEqual(run());
+  });
+});
+
+describe("the issue's coarse case: defaults at 100 requests/s, 10% canary, 30 s scrapes (was 0.92 / 1.02 of the fixed horizon)", () => {
+  it('decides within 0.70 of the fixed horizon when healthy and 0.85 when regressed, keeping alpha and power', () => {
+    const share = 0.1;
+    const scenario = { requestsPerSecond: 100, canaryShare: share, scrapeIntervalSeconds: 30, stableErrorRate: 0.01, pattern: 'independent' as const };
+    const spec = defaultSpec(share, { intervalMs: 30_000 });
+    const healthy = simulateScenario(spec, { ...scenario, canaryErrorRate: 0.01 }, 912, 2000, 20_261_132);
+    const regressed = simulateScenario(spec, { ...scenario, canaryErrorRate: 0.02 }, 912, 2000, 20_261_133);
+    console.log([describeSummary('healthy', healthy, 912), describeSummary('regressed', regressed, 912)].join('\n'));
+    expect(healthy.meanCanaryRequests / 912).toBeLessThanOrEqual(0.7);
+    expect(regressed.meanCanaryRequests / 912).toBeLessThanOrEqual(0.85);
+    // Against a fixed-horizon test that can only look at a scrape (4 scrapes, 1,200 requests).
+    expect(healthy.meanCanaryRequests / healthy.fixedCanaryRequests).toBeLessThanOrEqual(0.6);
+    expect(regressed.meanCanaryRequests / regressed.fixedCanaryRequests).toBeLessThanOrEqual(0.7);
+    // 2,000 runs: alpha + 2.326 SE and power − 2.326 SE.
+    expect(healthy.failedRate).toBeLessThanOrEqual(0.05 + 2.326 * Math.sqrt(0.0475 / 2000));
+    expect(regressed.failedRate).toBeGreaterThanOrEqual(MIN_POWER);
   });
 });

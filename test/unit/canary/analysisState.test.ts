@@ -1,6 +1,6 @@
 // The analysis policy as a pure state machine: baseline, error-rate decisions, latency, read
 // failures, time and request limits, and the evidence a result carries.
-import { analysisResult, bucketWindow, expire, MAX_CONSECUTIVE_READ_FAILURES, nextReadDelay, observe, startAnalysis, type AnalysisReading, type AnalysisState } from '../../../src/canary/analysisState';
+import { analysisResult, bucketWindow, expire, MAX_CONSECUTIVE_READ_FAILURES, nextReadDelay, observe, observeStableHistory, startAnalysis, type AnalysisReading, type AnalysisState } from '../../../src/canary/analysisState';
 import type { CanaryAnalysisSpec, CanaryCountsReading } from '../../../src/canary/types';
 
 const spec = (over: Partial<CanaryAnalysisSpec> = {}): CanaryAnalysisSpec => ({
@@ -89,7 +89,9 @@ test('maxCanaryRequests reached is Inconclusive', () => {
 test('read failures skip the interval; five in a row end Inconclusive; an invalid query ends it at once', () => {
   const good = stream(0.01, 0.01, 3);
   const fail: AnalysisReading = { countsError: { type: 'MetricsUnreachable', message: 'Prometheus at http://x unreachable (ECONNREFUSED)' } };
-  let s = run(spec(), [good[0], fail, good[1], fail, fail]);
+  // Wald's thresholds: one read of 20 errors evenly split moves the exact (batch-calibrated) test to a decision.
+  const wald = spec({ test: { ...spec().test, boundaries: 'wald' } });
+  let s = run(wald, [good[0], fail, good[1], fail, fail]);
   expect(s.decision).toBe('Continue');
   expect(s.readFailures).toBe(3);
   expect(s.consecutiveReadFailures).toBe(2);
@@ -165,4 +167,72 @@ test('nextReadDelay: to the next point of the interval grid, or less so the last
   expect(nextReadDelay(spec(), s, T0 + 12_000)).toBe(8_000);
   expect(nextReadDelay(spec(), s, T0 + 20_000)).toBe(5_000);
   expect(nextReadDelay(spec(), s, T0 + 30_000)).toBe(1);
+});
+
+test('nextReadDelay with maxInterval: reads wait for about one new error, never past maxInterval; unpaced keeps the grid', () => {
+  const paced = spec({ maxIntervalMs: 60_000, maxDurationMs: 3_600_000 });
+  // Baseline at T0, then one error per 25 s seen over 100 s (4 errors): wait 3 intervals (30 s).
+  let s = run(paced, [{ counts: counts(0, 0, 0, 0) }]);
+  s = observe(paced, s, { counts: counts(1, 50, 3, 450) }, T0 + 100_000);
+  expect(nextReadDelay(paced, s, T0 + 100_000)).toBe(30_000);
+  // The same state read by a history recorded before the pacing: the grid.
+  expect(nextReadDelay(paced, s, T0 + 100_000, false)).toBe(10_000);
+  // No error in 100 s: wait as long again, capped at maxInterval (60 s).
+  let quiet = run(paced, [{ counts: counts(0, 0, 0, 0) }]);
+  quiet = observe(paced, quiet, { counts: counts(0, 50, 0, 450) }, T0 + 100_000);
+  expect(nextReadDelay(paced, quiet, T0 + 100_000)).toBe(60_000);
+  // Busy: many errors per interval, every interval.
+  let busy = run(paced, [{ counts: counts(0, 0, 0, 0) }]);
+  busy = observe(paced, busy, { counts: counts(10, 1000, 90, 9000) }, T0 + 10_000);
+  expect(nextReadDelay(paced, busy, T0 + 10_000)).toBe(10_000);
+  // Without maxInterval: the grid.
+  expect(nextReadDelay(spec(), busy, T0 + 10_000)).toBe(10_000);
+});
+
+describe('latency comparison (stableQuery): slow counts of both versions through the sequential test', () => {
+  const design = { ...spec().test, alpha: 0.025, canaryTrafficShare: 0.1 };
+  const compare = spec({ test: design, latency: { query: 'c', stableQuery: 's', quantile: 0.95, boundSeconds: 0.5, minObservations: 200, test: design } });
+  const hist = (total: number, slow: number) => ({ buckets: [{ le: '0.5', count: total - slow }, { le: '+Inf', count: total }], at: '' });
+  const reading = (i: number, canarySlowShare: number): AnalysisReading => ({
+    counts: counts(Math.round(10 * i), 1000 * i, Math.round(90 * i), 9000 * i),
+    latency: hist(1000 * i, Math.round(1000 * i * canarySlowShare)),
+    stableLatency: hist(9000 * i, Math.round(9000 * i * 0.05)),
+  });
+
+  test('a canary with twice stable slow share fails by latency; the result carries both tests and the alpha', () => {
+    const s = run(compare, Array.from({ length: 10 }, (_, i) => reading(i, 0.1)));
+    expect(s).toMatchObject({ decision: 'Failed', decidedBy: 'latency' });
+    expect(s.reason).toMatch(/^share of requests slower than 500ms is elevated: /);
+    const r = analysisResult(s);
+    expect(r.alpha).toBe(0.05);
+    expect(r.latencyTest).toMatchObject({ decision: 'Failed', design: { alpha: 0.025 } });
+  });
+
+  test('the same slow share passes once both tests pass; a missing stable histogram is a read failure', () => {
+    const s = run(compare, Array.from({ length: 30 }, (_, i) => reading(i, 0.05)));
+    expect(s).toMatchObject({ decision: 'Successful', decidedBy: 'error-rate' });
+    expect(s.reason).toMatch(/share slower than 500ms not elevated/);
+    const missing = run(compare, [{ counts: counts(0, 10, 0, 10), latency: hist(10, 0) }]);
+    expect(missing.readFailures).toBe(1);
+  });
+
+  test('a bound that is not a bucket edge ends Inconclusive (metrics), never Failed', () => {
+    const off = { ...compare, latency: { ...compare.latency!, boundSeconds: 0.3 } };
+    const s = run(off, [reading(0, 0.1), reading(1, 0.1)]);
+    expect(s).toMatchObject({ decision: 'Inconclusive', decidedBy: 'metrics' });
+    expect(s.reason).toBe('latency comparison cannot work: canary histogram: the bound 0.3s is not a bucket edge of the histogram (edges: 0.5); choose one of them');
+  });
+});
+
+test('errors far more irregular than the stable history: Inconclusive, "data too irregular", by the error rate', () => {
+  const s0 = startAnalysis(spec(), 2, T0);
+  const bursty = Array.from({ length: 60 }, (_, i) => ({ errors: i % 10 === 0 ? 400 : 2, total: 10_000 }));
+  let s = observeStableHistory(spec(), s0, bursty);
+  expect(s.stableDispersion!.levels[0].factor).toBeGreaterThan(10);
+  s = observe(spec(), s, { counts: counts(0, 0, 0, 0) }, T0);
+  s = observe(spec(), s, { counts: counts(5, 1000, 5, 1000) }, T0 + 10_000);
+  expect(s).toMatchObject({ decision: 'Inconclusive', decidedBy: 'error-rate' });
+  expect(s.reason).toMatch(/^data too irregular to decide: error counts vary [\d.]+x more between intervals than independent errors allow \(limit 10\)$/);
+  const noHistory = observeStableHistory(spec(), s0, { error: 'Prometheus at http://x unreachable' });
+  expect(noHistory.stableHistoryNote).toBe("stable history unavailable (Prometheus at http://x unreachable); dispersion estimated from the analysis' own intervals");
 });

@@ -64,6 +64,7 @@ test('a full canary resolves into the plan: durations in ms, defaults, {app} and
   expect(plan.router).toEqual({ kind: 'haproxy', socket: '/run/haproxy/admin.sock', backend: 'web', stableServer: 'stable', canaryServer: 'canary', timeoutMs: 5000 });
   expect(plan.metrics).toEqual({ kind: 'prometheus', url: 'http://127.0.0.1:9090', timeoutMs: 10_000 });
   expect(plan.onInconclusive).toBe('abort');
+  expect(plan.alpha).toBe(0.05);
   expect(plan.steps.map((s) => s.kind)).toEqual(['setWeight', 'pause', 'analysis', 'setWeight', 'pause', 'analysis', 'pause', 'pause', 'setWeight']);
   expect(plan.steps[1]).toEqual({ kind: 'pause', durationMs: 300_000 });
   expect(plan.steps[4]).toEqual({ kind: 'pause' });
@@ -75,9 +76,12 @@ test('a full canary resolves into the plan: durations in ms, defaults, {app} and
       name: 'analysis-2',
       queries: { ...errorRate, canary: { ...errorRate.canary, errors: 'sum(app_errors_total{app="web",track="canary",env="production"})' } },
       latency: { query: 'sum by (le) (x_bucket{track="canary"})', quantile: 0.95, boundSeconds: 0.5, minObservations: 200 },
-      // The traffic share defaults to the weight the steps before set.
-      test: { alpha: 0.05, power: 0.8, minimumDetectableEffect: { kind: 'relative', increase: 1 }, canaryTrafficShare: 0.05, boundaries: 'exact' },
-      intervalMs: 30_000,
+      // The traffic share defaults to the weight the steps before set; alpha to the canary's budget
+      // (0.05) less what the other analysis names (0.01).
+      test: { alpha: 0.04, power: 0.8, minimumDetectableEffect: { kind: 'relative', increase: 1 }, canaryTrafficShare: 0.05, boundaries: 'exact' },
+      intervalMs: 15_000,
+      maxIntervalMs: 120_000,
+      stableHistoryMs: 3_600_000,
       maxDurationMs: 1_800_000,
       continueAsNewEvery: 100,
     },
@@ -92,6 +96,53 @@ test('a full canary resolves into the plan: durations in ms, defaults, {app} and
     },
   });
   expect(JSON.parse(JSON.stringify(plan))).toEqual(plan);
+});
+
+test('one alpha budget for the whole canary: named alphas take from it, the others share the rest, background included', () => {
+  const analysis = { errorRate };
+  const raw = { router, metrics, alpha: 0.06, steps: [{ setWeight: 10 }, { analysis }, { setWeight: 50 }, { analysis: { ...analysis, alpha: 0.02 } }, { setWeight: 100 }], backgroundAnalysis: analysis };
+  const plan = resolveCanary(raw, ctx)!;
+  const alphas = [plan.steps[1], plan.steps[3]].map((s) => (s.kind === 'analysis' ? s.analysis.test.alpha : NaN));
+  expect(alphas[0]).toBeCloseTo(0.02, 12);
+  expect(alphas[1]).toBe(0.02);
+  expect(plan.backgroundAnalysis!.test.alpha).toBeCloseTo(0.02, 12);
+  expect(plan.alpha).toBe(0.06);
+  // Without canary.alpha the budget is 0.05: two analyses get 0.025 each.
+  const two = resolveCanary({ router, metrics, steps: [{ setWeight: 10 }, { analysis }, { setWeight: 50 }, { analysis }, { setWeight: 100 }] }, ctx)!;
+  expect(two.steps.flatMap((s) => (s.kind === 'analysis' ? [s.analysis.test.alpha] : []))).toEqual([0.025, 0.025]);
+  // Over budget: a clear error, nothing resolved.
+  const over = { router, metrics, steps: [{ setWeight: 10 }, { analysis: { ...analysis, alpha: 0.04 } }, { setWeight: 50 }, { analysis: { ...analysis, alpha: 0.02 } }, { setWeight: 100 }] };
+  expect(problems(over)).toEqual(["steps[3].analysis.alpha: the analyses' alphas add up to 0.06, over the canary's alpha budget 0.05 (set canary.alpha, or lower them)"]);
+  expect(() => resolveCanary(over, ctx)).toThrow(CanaryConfigError);
+  const none = { router, metrics, steps: [{ setWeight: 10 }, { analysis: { ...analysis, alpha: 0.05 } }, { setWeight: 50 }, { analysis }, { setWeight: 100 }] };
+  expect(problems(none)).toEqual(["steps[1].analysis.alpha: the analyses' alphas add up to 0.05 and leave nothing for 1 more, over the canary's alpha budget 0.05 (set canary.alpha, or lower them)"]);
+  expect(problems({ ...raw, alpha: 0.7 })).toEqual(['alpha: must be a number between 0 and 0.5 (e.g. 0.05), got 0.7']);
+  expect(validateSchema(raw)).toBe(true);
+  expect(validateSchema({ ...raw, alpha: 0.7 })).toBe(false);
+});
+
+test('latency with stableBuckets is a comparison that takes half the alpha; ceiling is its explicit guard', () => {
+  const latency = { buckets: 'sum by (le) (x_bucket{track="canary"})', stableBuckets: 'sum by (le) (x_bucket{track="stable"})', bound: '500ms', ceiling: '2s' };
+  const raw = { router, metrics, steps: [{ setWeight: 10 }, { analysis: { errorRate, latency, stableHistory: 'none', maxInterval: '1m' } }, { setWeight: 100 }] };
+  const step = resolveCanary(raw, ctx)!.steps[1];
+  if (step.kind !== 'analysis') throw new Error('expected an analysis');
+  expect(step.analysis.test.alpha).toBe(0.025);
+  expect(step.analysis.latency).toEqual({
+    query: latency.buckets,
+    stableQuery: latency.stableBuckets,
+    quantile: 0.95,
+    boundSeconds: 0.5,
+    ceilingSeconds: 2,
+    minObservations: 200,
+    test: { alpha: 0.025, power: 0.8, minimumDetectableEffect: { kind: 'relative', increase: 1 }, canaryTrafficShare: 0.1, boundaries: 'exact' },
+  });
+  expect(step.analysis.stableHistoryMs).toBeUndefined();
+  expect(step.analysis.maxIntervalMs).toBe(60_000);
+  expect(validateSchema(raw)).toBe(true);
+  const guardOnly = { ...raw, steps: [{ setWeight: 10 }, { analysis: { errorRate, latency: { buckets: latency.buckets, bound: '500ms', ceiling: '2s' } } }, { setWeight: 100 }] };
+  expect(problems(guardOnly)).toEqual(['steps[1].analysis.latency.ceiling: only goes with stableBuckets (without them, bound itself is the guard)']);
+  const short = { ...raw, steps: [{ setWeight: 10 }, { analysis: { errorRate, interval: '30s', maxInterval: '10s' } }, { setWeight: 100 }] };
+  expect(problems(short)).toEqual(['steps[1].analysis.maxInterval: must be at least the interval (30s)']);
 });
 
 test('no canary block, or no steps, is no canary; onInconclusive defaults to pause; a tcp socket is fine', () => {
@@ -140,7 +191,7 @@ const without = (key: string) => {
 
 test.each<[string, unknown, string[]]>([
   ['not a mapping', 'canary', [': must be a mapping']],
-  ['an unknown field', { ...valid(), weights: [] }, ['weights: unknown field "weights" (expected one of: router, metrics, steps, onInconclusive, backgroundAnalysis)']],
+  ['an unknown field', { ...valid(), weights: [] }, ['weights: unknown field "weights" (expected one of: router, metrics, steps, onInconclusive, backgroundAnalysis, alpha)']],
   ['steps not a list', { ...valid(), steps: { setWeight: 5 } }, ['steps: must be a list of steps']],
   ['no router', without('router'), ['router: required (the steps set traffic weights through it)']],
   ['no metrics with an analysis', without('metrics'), ['metrics: required (step 2 is an analysis)']],
@@ -166,7 +217,7 @@ test.each<[string, unknown, string[]]>([
   ['an analysis before any weight', withStep(0, { pause: '1m' }), ['steps[2].analysis: runs with the canary at 0%: set a weight between 1 and 99 in an earlier step (an analysis compares canary and stable traffic)']],
   ['an analysis at 100%', withStep(0, { setWeight: 100 }), ['steps[2].analysis: runs with the canary at 100%: set a weight between 1 and 99 in an earlier step (an analysis compares canary and stable traffic)']],
   ['an empty analysis', withStep(2, { analysis: null }), ['steps[2].analysis.errorRate: required']],
-  ['an unknown analysis field', withAnalysis({ threshold: 2 }), ['steps[2].analysis.threshold: unknown field "threshold" (expected one of: name, errorRate, latency, alpha, power, minimumDetectableEffect, canaryTrafficShare, boundaries, maxCanaryRequests, interval, maxDuration, continueAsNewEvery)']],
+  ['an unknown analysis field', withAnalysis({ threshold: 2 }), ['steps[2].analysis.threshold: unknown field "threshold" (expected one of: name, errorRate, latency, alpha, power, minimumDetectableEffect, canaryTrafficShare, boundaries, maxCanaryRequests, interval, maxInterval, stableHistory, maxDuration, continueAsNewEvery)']],
   ['errorRate without stable', withStep(2, { analysis: { errorRate: { canary: errorRate.canary } } }), ['steps[2].analysis.errorRate.stable: required']],
   ['a side without total', withStep(2, { analysis: { errorRate: { ...errorRate, stable: { errors: 'x' } } } }), ['steps[2].analysis.errorRate.stable.total: required']],
   ['an empty query', withStep(2, { analysis: { errorRate: { ...errorRate, canary: { errors: ' ', total: 'y' } } } }), ['steps[2].analysis.errorRate.canary.errors: must be a non-empty string']],
