@@ -2,21 +2,26 @@
 // those that need the worker's resources (audit log, Temporal client) get them here.
 import type { Client } from '@temporalio/client';
 import type { AuditStore } from '../src/audit';
+import type { PolicySource } from '../src/policy/policySource';
 import { verifyDecisionSignature } from './approvals/verifyDecisionSignature';
 import { recordAuditWith } from './audit/recordAudit';
 import { deploy } from './deploy';
 import { lastPromotedDigestWith, readRunningDigest } from './drift';
 import { readManualFreezesWith } from './freeze/readManualFreezes';
 import { runGate } from './gates';
+import { policyCheckedGate } from './gates/policyCheckedGate';
 import { checkHealth } from './health';
 import { readCanaryCounts, readLatencyBuckets } from './metrics';
 import { notifyWebhook } from './notify/webhook';
+import { readPolicyWith } from './policy/readPolicy';
 import { setCanaryWeight } from './traffic';
 import { verifyArtifact } from './verifyArtifact';
 
 export interface ActivityResources {
   audit: AuditStore;
   client: Client;
+  /** The worker's policy; without one every promotion is refused at start. */
+  policy?: PolicySource;
 }
 
 export function createActivities(resources: ActivityResources) {
@@ -24,7 +29,7 @@ export function createActivities(resources: ActivityResources) {
     verifyArtifact,
     deploy,
     checkHealth,
-    runGate,
+    runGate: policyCheckedGate(resources.policy, runGate),
     verifyDecisionSignature,
     notifyWebhook,
     setCanaryWeight,
@@ -34,5 +39,6 @@ export function createActivities(resources: ActivityResources) {
     readManualFreezes: readManualFreezesWith(resources.client),
     lastPromotedDigest: lastPromotedDigestWith(resources.audit),
     readRunningDigest,
+    readPolicy: readPolicyWith(resources.policy),
   };
 }

@@ -8,6 +8,7 @@ import {
   CancellationScope,
   condition,
   isCancellation,
+  patched,
   proxyActivities,
   proxyLocalActivities,
   setCurrentDetails,
@@ -38,6 +39,7 @@ import type { DecisionRecord, EnvironmentStatus, FreezeWait, GateOutcome, Outcom
 import { GANTRY_APP, GANTRY_AWAITING_APPROVAL, GANTRY_ENVIRONMENT, GANTRY_STAGE } from '../src/pipeline/searchAttributes';
 import type { ApprovalSpec, EnvironmentPlan, PromotionInput } from '../src/pipeline/types';
 import { activityOptions } from './activityOptions';
+import { admissionAuditDetails, admitPromotion } from './admitPromotion';
 import * as msg from './messages';
 import { runCanary } from './runCanary';
 
@@ -64,7 +66,10 @@ class PromotionEnded extends Error {
   }
 }
 
-export async function promoteArtifact(input: PromotionInput): Promise<PromotionResult> {
+export async function promoteArtifact(sent: PromotionInput): Promise<PromotionResult> {
+  // The worker's policy, not the input, decides approvals, keys, freezes and commands (src/policy).
+  const admitted = patched('policy-from-worker') ? await admitPromotion(sent) : undefined;
+  const input = admitted?.input ?? sent;
   const info = workflowInfo();
   const now = () => new Date().toISOString();
   const status: PromotionStatus = {
@@ -72,6 +77,7 @@ export async function promoteArtifact(input: PromotionInput): Promise<PromotionR
     app: input.app,
     digest: input.digest,
     requestedBy: input.requestedBy,
+    ...(admitted ? { startedBy: admitted.startedBy, policy: admitted.policy } : {}),
     outcome: 'running',
     stage: 'verify',
     paused: false,
@@ -443,7 +449,7 @@ export async function promoteArtifact(input: PromotionInput): Promise<PromotionR
 
   // --- the promotion ---------------------------------------------------------------------------
   index([{ key: GANTRY_AWAITING_APPROVAL, value: false }]);
-  await audit('started', undefined, { requestedBy: input.requestedBy, commit: input.commit ?? null, environments: input.environments.map((e) => e.name) });
+  await audit('started', undefined, { requestedBy: input.requestedBy, commit: input.commit ?? null, environments: input.environments.map((e) => e.name), ...(admitted ? admissionAuditDetails(admitted) : {}) });
   try {
     await CancellationScope.cancellable(async () => {
       pipelineScope = CancellationScope.current();

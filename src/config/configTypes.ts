@@ -86,6 +86,9 @@ export interface GantryConfig {
   environments?: EnvironmentConfig[];
   approvers?: Record<string, { keys?: string[] }>;
   allowedSigners?: string;
+  /** Who may start promotions, with the keys their starts are signed with (the worker's policy). */
+  starters?: Record<string, { keys?: string[] }>;
+  signedStarts?: 'required' | 'optional';
   groups?: Record<string, string[]>;
   freeze?: FreezeWindowConfig[];
   notifications?: NotificationsConfig;

@@ -8,7 +8,7 @@ import { createConfigRepo } from '../../src/local/configRepo';
 import { approversYaml, makeApproverKeys } from '../harness/approverKeys';
 import { commitsIn } from '../harness/gitInspect';
 import { cliEnv, runCli, startStack, type Stack } from '../harness/devServerStack';
-import { pipelineYaml, testDigest } from '../harness/pipelineFile';
+import { pipelineYaml, testDigest, writePipeline } from '../harness/pipelineFile';
 
 const keys = makeApproverKeys(['alice', 'bob']);
 let stack: Stack;
@@ -20,7 +20,7 @@ beforeAll(async () => {
   repo = await createConfigRepo({ dir: stack.dir, apps: [{ name: 'web', image: 'registry.example.com/acme/web', overlayPath: (e) => `environments/${e}` }], environments: ['staging', 'production'] });
   configFile = join(stack.dir, 'gantry.yaml');
   // The webhook points at a closed port: notifications fail, promotions must not care.
-  writeFileSync(
+  writePipeline(
     configFile,
     pipelineYaml(repo, ['web'], [{ name: 'staging' }, { name: 'production', approval: { from: ['alice', 'bob'], signatures: 'required' } }], `${approversYaml(keys)}\nnotifications: { webhook: { url: "http://127.0.0.1:9/dead" } }`),
   );

@@ -8,7 +8,7 @@ import { createConfigRepo } from '../../src/local/configRepo';
 import { freePort } from '../../src/local/freePort';
 import { commitsIn, fileAt } from '../harness/gitInspect';
 import { cliEnv, runCli, startStack, type Stack } from '../harness/devServerStack';
-import { pipelineYaml, testDigest } from '../harness/pipelineFile';
+import { pipelineYaml, testDigest, writePipeline } from '../harness/pipelineFile';
 
 let stack: Stack;
 let repo: string;
@@ -21,7 +21,7 @@ beforeAll(async () => {
   repo = await createConfigRepo({ dir: stack.dir, apps: [{ name: 'web', image: 'registry.example.com/acme/web', overlayPath: (e) => `environments/${e}` }], environments: ENVS });
   apps = await Promise.all(ENVS.map(async (env) => startDemoApp({ bareRepo: repo, overlayPath: `environments/${env}`, imageName: 'registry.example.com/acme/web', port: await freePort() })));
   configFile = join(stack.dir, 'gantry.yaml');
-  writeFileSync(
+  writePipeline(
     configFile,
     pipelineYaml(repo, ['web'], [
       { name: 'dev', healthUrl: apps[0].url },
