@@ -37,12 +37,22 @@ export function policyDigest(text: string): string {
   return `sha256:${createHash('sha256').update(text).digest('hex')}`;
 }
 
-/** Reads and checks a policy file once (for `gantry worker` at start): a clear error if it cannot serve. */
+/** A policy a worker cannot serve with: unreadable or not a valid pipeline. */
+export class PolicyError extends Error {
+  name = 'PolicyError';
+}
+
+/** Reads and checks a policy once (for `gantry worker` at start): a clear error if it cannot serve. */
 export async function checkPolicySource(source: PolicySource): Promise<GantryConfig> {
   const { text, source: where, baseDir } = await source.read('').catch((err: NodeJS.ErrnoException) => {
-    throw new ConfigError(source.describe(), [{ path: '', message: `cannot read the policy: ${err.code ?? err.message}` }]);
+    throw new PolicyError(`cannot read ${source.describe()}: ${err.code ?? err.message}`);
   });
-  return parseConfig(text, where, baseDir);
+  try {
+    return parseConfig(text, where, baseDir);
+  } catch (err) {
+    if (err instanceof ConfigError) throw new PolicyError(err.message);
+    throw err;
+  }
 }
 
 /** The policy for one app, resolved as the promotion will run it; a reason instead when there is none. */

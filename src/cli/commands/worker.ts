@@ -8,8 +8,7 @@ import type { NativeConnection } from '@temporalio/worker';
 import { connectionSettings } from '../../client/connectionSettings';
 import { registerSearchAttributes } from '../../client/registerSearchAttributes';
 import { DEFAULT_MAX_CACHED_WORKFLOWS, limitWorkflowHeap } from '../../worker/workerTuning';
-import { ConfigError } from '../../config/configError';
-import { checkPolicySource, filePolicySource } from '../../policy/policySource';
+import { checkPolicySource, filePolicySource, PolicyError } from '../../policy/policySource';
 import type { GlobalOptions } from '../cliContext';
 import { CliError, EXIT } from '../exitCodes';
 
@@ -39,7 +38,7 @@ export function registerWorker(program: Command): void {
       try {
         await checkPolicySource(policy);
       } catch (err) {
-        if (err instanceof ConfigError) throw new CliError(`no usable policy (--policy, or the pipeline file -c): ${err.message}`, EXIT.badInput);
+        if (err instanceof PolicyError) throw new CliError(`no usable policy (--policy, or the pipeline file -c): ${err.message}`, EXIT.badInput);
         throw err;
       }
       // Loaded here rather than at the top: the worker's modules (the SDK's native bridge, the
