@@ -7,7 +7,8 @@ import type { JsonValue } from '../src/audit/auditRecord';
 import type { PromotionStatus } from '../src/pipeline/promotionStatus';
 import type { PromotionInput } from '../src/pipeline/types';
 import { effectiveInput, pipelineDifferences } from '../src/policy/applyPolicy';
-import type { AppPolicy, PolicyVersion, StartedBy, StartRequestInput } from '../src/policy/policyTypes';
+import { screenOperation } from '../src/policy/operationClaim';
+import type { AppPolicy, OperatorPolicy, PolicyVersion, StartedBy, StartRequestInput } from '../src/policy/policyTypes';
 import { screenStart } from '../src/policy/startClaim';
 import { activityOptions } from './activityOptions';
 
@@ -28,6 +29,8 @@ export interface Admitted {
   input: PromotionInput;
   policy: PolicyVersion;
   startedBy: StartedBy;
+  /** Who may abort, pause, resume and roll back this promotion, under the policy it started with. */
+  operations: OperatorPolicy;
 }
 
 export async function admitPromotion(sent: StartRequestInput): Promise<Admitted> {
@@ -55,7 +58,8 @@ export async function admitPromotion(sent: StartRequestInput): Promise<Admitted>
     throw ApplicationFailure.create({ type: 'PromotionRefused', message: judged.refuse, nonRetryable: true, details: [refusedStatus(sent, judged.refuse, policy)] });
   }
   answer = { accepted: true, policy, startedBy: judged.startedBy };
-  return { input: effectiveInput(sent, (read as { policy: AppPolicy }).policy, judged.startedBy), policy: policy!, startedBy: judged.startedBy };
+  const admittedPolicy = (read as { policy: AppPolicy }).policy;
+  return { input: effectiveInput(sent, admittedPolicy, judged.startedBy), policy: policy!, startedBy: judged.startedBy, operations: admittedPolicy.operations };
 }
 
 /** The policy version and starter, for the promotion's `started` audit record. */
@@ -67,12 +71,24 @@ export function admissionAuditDetails(a: Admitted): Record<string, JsonValue> {
 async function judgeStart(sent: StartRequestInput, policy: AppPolicy, workflowId: string): Promise<{ refuse: string } | { startedBy: StartedBy }> {
   const differs = pipelineDifferences(sent, policy);
   if (differs) return { refuse: differs };
+  // A rollback run is an operator's act: authorised like one, not by start rights.
+  if (sent.rollback) return judgeRollbackRun(sent, sent.rollback, policy, workflowId);
   const screening = screenStart(sent, policy, workflowId);
   if ('refuse' in screening) return screening;
   if ('claim' in screening) return { startedBy: { name: screening.claim, proof: 'claim', claimed: sent.requestedBy } };
   const verdict = await local.verifyDecisionSignature(screening.verify);
   if (!verdict.ok) return { refuse: `start signature: ${verdict.reason}` };
   return { startedBy: { name: screening.starter, proof: 'signature', fingerprint: verdict.fingerprint, claimed: sent.requestedBy } };
+}
+
+async function judgeRollbackRun(sent: StartRequestInput, rollback: NonNullable<StartRequestInput['rollback']>, policy: AppPolicy, workflowId: string): Promise<{ refuse: string } | { startedBy: StartedBy }> {
+  const environment = sent.environments[0]?.name;
+  const screening = screenOperation(policy.operations, { kind: 'rollback', workflowId, app: sent.app, digest: sent.digest, environment }, { by: rollback.by, signed: sent.signedStart }, []);
+  if ('refuse' in screening) return screening;
+  if ('unsigned' in screening) return { startedBy: { name: rollback.by, proof: 'claim', claimed: sent.requestedBy } };
+  const verdict = await local.verifyDecisionSignature(screening.verify);
+  if (!verdict.ok) return { refuse: `rollback signature: ${verdict.reason}` };
+  return { startedBy: { name: rollback.by, proof: 'signature', fingerprint: verdict.fingerprint, claimed: sent.requestedBy } };
 }
 
 function version(p: AppPolicy): PolicyVersion {

@@ -22,6 +22,7 @@ import type { PromotionInput } from '../pipeline/types';
 import { connectionSettings, type ConnectionSettings } from './connectionSettings';
 import type { StartRequestInput } from '../policy/policyTypes';
 import { signDecision, type DecisionToSign } from './signDecision';
+import { signOperation } from './signOperation';
 import { signStart } from './signStart';
 
 export interface StartedPromotion {
@@ -189,9 +190,15 @@ export class GantryClient {
     return signDecision({ ...d, workflowId, runId: described.runId }, keyPath);
   }
 
-  async operate(kind: 'abort' | 'pause' | 'resume', app: string, digest: string, request: OperatorRequest): Promise<DecisionAnswer> {
+  /** Abort, pause or resume; with keyPath the request is signed (the worker's policy says where that is required). */
+  async operate(kind: 'abort' | 'pause' | 'resume', app: string, digest: string, request: OperatorRequest, keyPath?: string): Promise<DecisionAnswer> {
     const update = { abort: msg.abortUpdate, pause: msg.pauseUpdate, resume: msg.resumeUpdate }[kind];
-    return this.update(app, digest, update, request);
+    if (!keyPath) return this.update(app, digest, update, request);
+    const workflowId = promotionWorkflowId(app, digest);
+    const described = await this.describe(workflowId);
+    if (!described) return { accepted: false, reason: `unknown promotion: no workflow ${workflowId}` };
+    const signed = signOperation({ kind, operator: request.by, workflowId, runId: described.runId, app, digest, reason: request.reason }, keyPath);
+    return this.update(app, digest, update, { ...request, signed } as OperatorRequest);
   }
 
   /** Promotions from Temporal visibility, newest first. */

@@ -8,7 +8,7 @@ import { ConfigError } from '../config/configError';
 import type { GantryConfig } from '../config/configTypes';
 import { parseConfig } from '../config/loadConfig';
 import { resolvePromotion, StartRequestError } from '../config/resolvePromotion';
-import type { PolicyRead } from './policyTypes';
+import type { OperatorPolicy, PolicyRead } from './policyTypes';
 
 export interface PolicyText {
   text: string;
@@ -55,6 +55,15 @@ export async function checkPolicySource(source: PolicySource): Promise<GantryCon
   }
 }
 
+const OPERATIONS = ['abort', 'pause', 'resume', 'rollback'] as const;
+
+/** Operators and what they may do unsigned; a policy naming no operators leaves every operation unsigned, as before policies. */
+function operatorPolicy(config: GantryConfig): OperatorPolicy {
+  const keys = Object.fromEntries(Object.entries(config.operators ?? {}).map(([name, o]) => [name, o.keys ?? []]));
+  const everywhere = Object.keys(keys).length === 0 ? ['*'] : [];
+  return { keys, unsigned: Object.fromEntries(OPERATIONS.map((kind) => [kind, config.unsignedOperations?.[kind] ?? everywhere])) };
+}
+
 /** The policy for one app, resolved as the promotion will run it; a reason instead when there is none. */
 export async function readAppPolicy(source: PolicySource | undefined, app: string, digest: string): Promise<PolicyRead> {
   if (!source) return { found: false, reason: 'this worker was started without a policy (gantry worker --policy <file>)' };
@@ -90,6 +99,7 @@ export async function readAppPolicy(source: PolicySource | undefined, app: strin
       ...(resolved.registry ? { registry: resolved.registry } : {}),
       environments: resolved.environments,
       starts: { signatures, keys },
+      operations: operatorPolicy(config),
     },
   };
 }

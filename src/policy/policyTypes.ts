@@ -16,6 +16,17 @@ export interface AppPolicy extends PolicyVersion {
   environments: EnvironmentPlan[];
   /** Who may start promotions and with which keys; `optional` lets unsigned starts in (as a claim). */
   starts: { signatures: 'required' | 'optional'; keys: Record<string, string[]> };
+  /** Who may abort, pause, resume and roll back, and what may be done unsigned. */
+  operations: OperatorPolicy;
+}
+
+export type OperationKind = 'abort' | 'pause' | 'resume' | 'rollback';
+
+export interface OperatorPolicy {
+  /** Operators and their SSH keys (`operators:` in the policy). */
+  keys: Record<string, string[]>;
+  /** Actions allowed unsigned, per environment name or "*" for any. */
+  unsigned: Partial<Record<OperationKind, string[]>>;
 }
 
 export type PolicyRead = { found: true; policy: AppPolicy } | { found: false; reason: string };

@@ -59,10 +59,10 @@ test('a full promotion commits exactly once per environment and a second start r
   const first = await gantry('start', '--app', 'web', '--digest', digest, '--commit', 'abc1234', '--json');
   expect(first.code).toBe(0);
   const started = JSON.parse(first.stdout);
-  expect(started).toMatchObject({ workflowId: `promote/web/${digest}`, state: 'new' });
+  expect(started).toMatchObject({ workflowId: `promote/web/${digest}`, state: 'new', admission: { accepted: true, policy: { source: configFile } } });
 
   const again = await gantry('start', '--app', 'web', '--digest', digest, '--json');
-  expect(JSON.parse(again.stdout)).toEqual({ ...started, state: 'running' });
+  expect(JSON.parse(again.stdout)).toEqual({ workflowId: started.workflowId, runId: started.runId, state: 'running' });
 
   await awaitingProduction(digest);
   const listed = await gantry('list', '--awaiting-approval', '--app', 'web', '--json');

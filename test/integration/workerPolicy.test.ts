@@ -20,7 +20,7 @@ import { commitsIn } from '../harness/gitInspect';
 import { pipelineYaml, testDigest, type TestEnvironment } from '../harness/pipelineFile';
 
 const IMAGE = 'registry.example.com/acme/web';
-const keys = makeApproverKeys(['alice', 'bob', 'ci', 'mallory']);
+const keys = makeApproverKeys(['alice', 'bob', 'ci', 'mallory', 'carol']);
 const policyDir = mkdtempSync(join(tmpdir(), 'gantry-policy-it-'));
 const policyFile = join(policyDir, 'gantry.yaml');
 let stack: Stack;
@@ -184,7 +184,7 @@ test('who started it is proven by a signed start; self-approval is refused for t
   expect(wrongKey.stderr).toMatch(/start signature: signed by a key not allowed for this approver \(SHA256:/);
   expect(commitsFor(unsigned)).toEqual([]);
   expect(commitsFor(forged)).toEqual([]);
-  expect(await start(testDigest(), '--as', 'ci', '--key', join(policyDir, 'no-such-key'))).toMatchObject({ code: 2, stderr: `gantry: cannot read the start key ${join(policyDir, 'no-such-key')}: ENOENT\n` });
+  expect(await start(testDigest(), '--as', 'ci', '--key', join(policyDir, 'no-such-key'))).toMatchObject({ code: 2, stderr: `gantry: cannot read the key given with --key: ${join(policyDir, 'no-such-key')}: ENOENT\n` });
 
   const digest = testDigest();
   expect((await start(digest, '--as', 'alice', '--key', keys.alice.privateKey, '--requested-by', 'ci')).code).toBe(0);
@@ -196,6 +196,47 @@ test('who started it is proven by a signed start; self-approval is refused for t
   expect(await approve(digest, 'alice')).toMatchObject({ code: 1, stderr: 'refused: alice started this promotion and cannot decide on it\n' });
   expect((await approve(digest, 'bob')).code).toBe(0);
   expect(await stack.gantry.result('web', digest)).toMatchObject({ outcome: 'promoted', requestedBy: 'alice' });
+});
+
+test('abort, pause, resume and rollback are authorised by the policy: signed by an operator, unsigned only where it allows; the audit names who was proven', async () => {
+  writePolicy(pipeline({ name: 'production', approval: { required: 1, from: ['alice'], signatures: 'required' } }, ['signedStarts: optional', `operators:\n  carol: { keys: ["${keys.carol.publicKey}"] }`, 'unsignedOperations: { pause: ["*"], resume: ["*"] }'].join('\n')));
+  const run = (...args: string[]) => gantry('-c', policyFile, ...args);
+  const digest = testDigest();
+  expect((await run('start', '--app', 'web', '--digest', digest)).code).toBe(0);
+  await awaitingProduction(digest);
+
+  expect((await run('pause', 'web', digest, '--as', 'mallory')).code).toBe(0);
+  expect((await run('resume', 'web', digest, '--as', 'mallory')).code).toBe(0);
+  expect(await run('abort', 'web', digest, '--as', 'mallory')).toMatchObject({ code: 1, stderr: 'refused: the worker\'s policy requires abort in production to be signed by an operator: run gantry with --as <operator> --key <your ssh key>\n' });
+  expect(await run('abort', 'web', digest, '--as', 'mallory', '--key', keys.mallory.privateKey)).toMatchObject({ code: 1, stderr: 'refused: mallory is not an operator in the worker\'s policy (operators: carol)\n' });
+  expect((await run('abort', 'web', digest, '--as', 'carol', '--key', keys.mallory.privateKey)).stderr).toMatch(/^refused: signed by a key not allowed for this approver/);
+  expect(await run('rollback', 'web', '--env', 'dev', '--as', 'mallory')).toMatchObject({ code: 1, stderr: expect.stringContaining('requires rollback in dev to be signed by an operator') });
+  expect(await run('rollback', 'web', '--env', 'dev', '--as', 'carol', '--key', join(policyDir, 'no-such-key'))).toMatchObject({ code: 2 });
+  expect((await stack.gantry.status('web', digest)).outcome).toBe('running');
+
+  const rolled = await run('rollback', 'web', '--env', 'dev', '--as', 'carol', '--key', keys.carol.privateKey, '--reason', 'errors in dev');
+  expect(rolled.stdout).toContain(`accepted: rolling back dev inside the running promotion ${promotionWorkflowId('web', digest)}`);
+  expect((await stack.gantry.result('web', digest)).outcome).toBe('rolled-back');
+  const audit = await verifyAuditFile(join(stack.dir, 'audit', 'audit.jsonl'), { publicKeys: [readFileSync(join(stack.dir, 'keys', 'audit-ed25519.pub.pem'))] });
+  const operations = audit.records.filter((r) => r.digest === digest && r.event === 'operation').map((r) => r.details as Record<string, string>);
+  expect(operations.map((o) => [o.action, o.by, o.proof, o.signerFingerprint ?? ''])).toEqual([
+    ['pause', 'mallory', 'claim', ''],
+    ['resume', 'mallory', 'claim', ''],
+    ['rollback', 'carol', 'signature', expect.stringMatching(/^SHA256:/)],
+  ]);
+
+  // A finished promotion is rolled back by a new run, admitted by the same rule.
+  const promoted = testDigest();
+  expect((await run('start', '--app', 'web', '--digest', promoted)).code).toBe(0);
+  await awaitingProduction(promoted);
+  expect((await approve(promoted, 'alice')).code).toBe(0);
+  expect((await stack.gantry.result('web', promoted)).outcome).toBe('promoted');
+  const unsigned = await run('rollback', 'web', '--env', 'production', '--as', 'mallory');
+  expect(unsigned).toMatchObject({ code: 1, stderr: expect.stringContaining("refused: refused by the worker's policy: the worker's policy requires rollback in production to be signed by an operator") });
+  expect(commitsIn(repo)[0].trailers['Gantry-Digest']).toBe(promoted);
+  const signed = await run('rollback', 'web', '--env', 'production', '--as', 'carol', '--key', keys.carol.privateKey, '--wait');
+  expect(signed.code).toBe(0);
+  expect(commitsIn(repo)[0].trailers['Gantry-Rollback-Of']).toBe(promoted);
 });
 
 test('a worker without a usable policy does not start', async () => {

@@ -4,8 +4,7 @@ import { resolvePromotion, StartRequestError } from '../../config/resolvePromoti
 import { CliError, EXIT } from '../exitCodes';
 import { followPromotion } from '../followPromotion';
 import { oneLine } from '../formatStatus';
-import { printJson, readConfig, requireText, withClient, type GlobalOptions } from '../cliContext';
-import { readFileSync } from 'node:fs';
+import { printJson, readableKey, readConfig, requireText, withClient, type GlobalOptions } from '../cliContext';
 import { userInfo } from 'node:os';
 
 interface StartOptions {
@@ -45,7 +44,7 @@ export function registerStart(program: Command): void {
         if (err instanceof StartRequestError) throw new CliError(err.message, EXIT.badInput);
         throw err;
       }
-      if (options.key) readableKey(options.key);
+      if (options.key) readableKey(options.key, '--key');
       const signing = options.key ? { starter: requireText(options.as ?? input.requestedBy, '--as'), keyPath: options.key } : undefined;
       await withClient(async (gantry) => {
         const started = await gantry.start(input, signing);
@@ -70,12 +69,4 @@ export function registerStart(program: Command): void {
         if (final.outcome !== 'promoted') process.exitCode = EXIT.failed;
       });
     });
-}
-
-function readableKey(path: string): void {
-  try {
-    readFileSync(path);
-  } catch (err) {
-    throw new CliError(`cannot read the start key ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, EXIT.badInput);
-  }
 }
