@@ -13,7 +13,7 @@ import { policyCheckedGate } from './gates/policyCheckedGate';
 import { checkHealth } from './health';
 import { readCanaryCounts, readLatencyBuckets } from './metrics';
 import { notifyWebhook } from './notify/webhook';
-import { readPolicyWith } from './policy/readPolicy';
+import { readOperatorPolicyWith, readPolicyWith } from './policy/readPolicy';
 import { setCanaryWeight } from './traffic';
 import { verifyArtifact } from './verifyArtifact';
 
@@ -40,5 +40,6 @@ export function createActivities(resources: ActivityResources) {
     lastPromotedDigest: lastPromotedDigestWith(resources.audit),
     readRunningDigest,
     readPolicy: readPolicyWith(resources.policy),
+    readOperatorPolicy: readOperatorPolicyWith(resources.policy),
   };
 }

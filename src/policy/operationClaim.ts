@@ -12,8 +12,9 @@ export interface OperationToSign {
   workflowId: string;
   /** The promotion's first run; absent for an operation that starts a run (a rollback run). */
   runId?: string;
-  app: string;
-  digest: string;
+  /** Absent for operations on an environment rather than a promotion (freeze, unfreeze). */
+  app?: string;
+  digest?: string;
   environment?: string;
   reason?: string;
   time: string;
@@ -28,9 +29,9 @@ export interface OperationContext {
   kind: OperationKind;
   workflowId: string;
   runId?: string;
-  app: string;
-  digest: string;
-  /** The environment the operation acts on (rollback), or the one the promotion is in now. */
+  app?: string;
+  digest?: string;
+  /** The environment the operation acts on (rollback, freeze, unfreeze), or the one the promotion is in now. */
   environment?: string;
 }
 
@@ -60,7 +61,7 @@ export function screenOperation(policy: OperatorPolicy, ctx: OperationContext, r
     [claim.app, ctx.app, `signed for app "${String(claim.app)}"`],
     [claim.digest, ctx.digest, `signed for another digest (${String(claim.digest)})`],
   ];
-  if (ctx.kind === 'rollback') checks.push([claim.environment, ctx.environment, `signed for environment "${String(claim.environment)}", not "${ctx.environment}"`]);
+  if (ctx.kind === 'rollback' || ctx.kind === 'freeze' || ctx.kind === 'unfreeze') checks.push([claim.environment, ctx.environment, `signed for environment "${String(claim.environment)}", not "${ctx.environment}"`]);
   for (const [got, wanted, message] of checks) if (got !== wanted) return { refuse: message };
   if (typeof claim.nonce !== 'string' || claim.nonce.length < 8) return { refuse: 'signed operation has no nonce' };
   if (usedNonces.includes(claim.nonce)) return { refuse: 'nonce already used (replayed operation)' };

@@ -20,8 +20,8 @@ export interface PolicyText {
 
 export interface PolicySource {
   describe(): string;
-  /** The policy that holds the app now. */
-  read(app: string): Promise<PolicyText>;
+  /** The policy that holds the app now (without an app: the policy as a whole, for freezes). */
+  read(app?: string): Promise<PolicyText>;
 }
 
 export function filePolicySource(file: string): PolicySource {
@@ -44,7 +44,7 @@ export class PolicyError extends Error {
 
 /** Reads and checks a policy once (for `gantry worker` at start): a clear error if it cannot serve. */
 export async function checkPolicySource(source: PolicySource): Promise<GantryConfig> {
-  const { text, source: where, baseDir } = await source.read('').catch((err: NodeJS.ErrnoException) => {
+  const { text, source: where, baseDir } = await source.read().catch((err: NodeJS.ErrnoException) => {
     throw new PolicyError(`cannot read ${source.describe()}: ${err.code ?? err.message}`);
   });
   try {
@@ -55,13 +55,24 @@ export async function checkPolicySource(source: PolicySource): Promise<GantryCon
   }
 }
 
-const OPERATIONS = ['abort', 'pause', 'resume', 'rollback'] as const;
+const OPERATIONS = ['abort', 'pause', 'resume', 'rollback', 'freeze', 'unfreeze'] as const;
 
 /** Operators and what they may do unsigned; a policy naming no operators leaves every operation unsigned, as before policies. */
 function operatorPolicy(config: GantryConfig): OperatorPolicy {
   const keys = Object.fromEntries(Object.entries(config.operators ?? {}).map(([name, o]) => [name, o.keys ?? []]));
   const everywhere = Object.keys(keys).length === 0 ? ['*'] : [];
   return { keys, unsigned: Object.fromEntries(OPERATIONS.map((kind) => [kind, config.unsignedOperations?.[kind] ?? everywhere])) };
+}
+
+/** Operators and their unsigned allowances, for operations on environments (freeze, unfreeze); none: a reason. */
+export async function readOperatorPolicy(source: PolicySource | undefined): Promise<{ found: true; operations: OperatorPolicy; digest: string } | { found: false; reason: string }> {
+  if (!source) return { found: false, reason: 'this worker was started without a policy (gantry worker --policy <file>)' };
+  try {
+    const read = await source.read();
+    return { found: true, operations: operatorPolicy(parseConfig(read.text, read.source, read.baseDir)), digest: policyDigest(read.text) };
+  } catch (err) {
+    return { found: false, reason: `cannot use the worker's policy ${source.describe()}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}` };
+  }
 }
 
 /** The policy for one app, resolved as the promotion will run it; a reason instead when there is none. */

@@ -20,7 +20,7 @@ export interface AppPolicy extends PolicyVersion {
   operations: OperatorPolicy;
 }
 
-export type OperationKind = 'abort' | 'pause' | 'resume' | 'rollback';
+export type OperationKind = 'abort' | 'pause' | 'resume' | 'rollback' | 'freeze' | 'unfreeze';
 
 export interface OperatorPolicy {
   /** Operators and their SSH keys (`operators:` in the policy). */

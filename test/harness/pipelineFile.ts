@@ -66,7 +66,8 @@ export function adoptPipeline(file: string): void {
 
 function adopt(text: string, source: string, baseDir: string): GantryConfig {
   const config = parseConfig(text, source, baseDir);
-  for (const name of Object.keys(config.apps)) policyBook.set(name, { text, source, baseDir });
+  lastAdopted = { text, source, baseDir };
+  for (const name of Object.keys(config.apps)) policyBook.set(name, lastAdopted);
   return config;
 }
 
@@ -77,12 +78,13 @@ export function sentInput(yaml: string, app: string, digest: string, requestedBy
 
 /** The newest pipeline this test process resolved for each app. */
 const policyBook = new Map<string, PolicyText>();
+let lastAdopted: PolicyText | undefined;
 
 /** The policy of the harness's in-process workers: per app, the pipeline the test resolved for it last. */
 export const testPolicy: PolicySource = {
   describe: () => 'the pipelines this test wrote',
   read: async (app) => {
-    const policy = policyBook.get(app);
+    const policy = app ? policyBook.get(app) : lastAdopted;
     if (policy === undefined) throw new Error(`no pipeline for app ${app} yet`);
     return policy;
   },

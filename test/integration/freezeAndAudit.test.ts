@@ -44,7 +44,7 @@ const approveAs = (digest: string, who: 'alice' | 'bob') => gantry('approve', 'w
 
 test('freeze holds promotions before production; a signed override lets one through; unfreeze releases the rest', async () => {
   expect(await gantry('freeze', '--env', 'production', '--as', 'oncall', '--reason', 'incident 4711')).toMatchObject({ code: 0, stdout: 'frozen: production (incident 4711)\n' });
-  expect(JSON.parse((await gantry('freezes', '--json')).stdout)).toEqual([{ environment: 'production', by: 'oncall', reason: 'incident 4711', at: expect.any(String) }]);
+  expect(JSON.parse((await gantry('freezes', '--json')).stdout)).toEqual([{ environment: 'production', by: 'oncall', reason: 'incident 4711', at: expect.any(String), proof: { proof: 'claim' } }]);
 
   const [hotfix, regular] = [testDigest(), testDigest()];
   for (const d of [hotfix, regular]) expect((await gantry('start', '--app', 'web', '--digest', d)).code).toBe(0);

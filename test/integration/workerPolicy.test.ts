@@ -237,6 +237,19 @@ test('abort, pause, resume and rollback are authorised by the policy: signed by 
   const signed = await run('rollback', 'web', '--env', 'production', '--as', 'carol', '--key', keys.carol.privateKey, '--wait');
   expect(signed.code).toBe(0);
   expect(commitsIn(repo)[0].trailers['Gantry-Rollback-Of']).toBe(promoted);
+
+  // The incident switch too: an unsigned freeze is refused here; carol's signed one holds, and she lifts it.
+  expect(await run('freeze', '--env', 'production', '--as', 'mallory', '--reason', 'because')).toMatchObject({ code: 1, stderr: expect.stringContaining('requires freeze in production to be signed by an operator') });
+  expect((await run('freeze', '--env', 'production', '--as', 'carol', '--key', keys.carol.privateKey, '--reason', 'incident 7')).code).toBe(0);
+  const [freeze] = JSON.parse((await run('freezes', '--json')).stdout) as Array<{ by: string; proof: { proof: string } }>;
+  expect(freeze).toMatchObject({ environment: 'production', by: 'carol', proof: { proof: 'signature', fingerprint: expect.stringMatching(/^SHA256:/) } });
+  expect(await run('unfreeze', '--env', 'production', '--as', 'mallory')).toMatchObject({ code: 1, stderr: expect.stringContaining('requires unfreeze in production to be signed by an operator') });
+  expect((await run('unfreeze', '--env', 'production', '--as', 'carol', '--key', keys.carol.privateKey)).code).toBe(0);
+  const records = (await verifyAuditFile(join(stack.dir, 'audit', 'audit.jsonl'), { publicKeys: [readFileSync(join(stack.dir, 'keys', 'audit-ed25519.pub.pem'))] })).records;
+  expect(records.filter((r) => r.event === 'freeze' || r.event === 'unfreeze').map((r) => [r.event, r.environment, (r.details as Record<string, string>).by, (r.details as Record<string, string>).proof])).toEqual([
+    ['freeze', 'production', 'carol', 'signature'],
+    ['unfreeze', 'production', 'carol', 'signature'],
+  ]);
 });
 
 test('a worker without a usable policy does not start', async () => {
