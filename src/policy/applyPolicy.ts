@@ -5,6 +5,13 @@
 import type { EnvironmentPlan, PromotionInput } from '../pipeline/types';
 import type { AppPolicy, StartedBy, StartRequestInput } from './policyTypes';
 
+/**
+ * Where the worker finds things on its own disk (a gate's working folder, a kubeconfig): resolved
+ * against the policy file's folder, so a starter's copy elsewhere differs there without meaning to.
+ * The policy's values are the ones used.
+ */
+const LOCAL_PATH_KEYS = new Set(['cwd', 'kubeconfig']);
+
 /** At most this many differences are named in a refusal; the rest are counted. */
 const MAX_DIFFERENCES = 6;
 
@@ -65,7 +72,10 @@ function diff(sent: unknown, policy: unknown, path: string, found: string[]): vo
     }
     const a = sent as Record<string, unknown>;
     const b = policy as Record<string, unknown>;
-    for (const key of [...new Set([...Object.keys(b), ...Object.keys(a)])]) diff(a[key] ?? null, b[key] ?? null, `${path}.${key}`, found);
+    for (const key of [...new Set([...Object.keys(b), ...Object.keys(a)])]) {
+      if (!Array.isArray(a) && LOCAL_PATH_KEYS.has(key)) continue;
+      diff(a[key] ?? null, b[key] ?? null, `${path}.${key}`, found);
+    }
     return;
   }
   if (sent !== policy) found.push(`${path}: sent ${show(sent)}, the policy says ${show(policy)}`);
