@@ -192,7 +192,9 @@ test('who started it is proven by a signed start; self-approval is refused for t
   const status = await stack.gantry.status('web', digest);
   expect(status.startedBy).toEqual({ name: 'alice', proof: 'signature', fingerprint: expect.stringMatching(/^SHA256:/), claimed: 'ci' });
   expect(status.policy).toEqual({ digest: version, source: policyFile });
-  expect((await gantry('status', 'web', digest)).stdout).toContain(`  started:   by alice (signed start, key ${status.startedBy!.fingerprint}); --requested-by said ci`);
+  const text = (await gantry('status', 'web', digest)).stdout;
+  expect(text).toContain(`  started:   by alice (signed start, key ${status.startedBy!.fingerprint}); --requested-by said ci`);
+  expect(text).toContain(`  policy:    ${version} (${policyFile})`);
   expect(await approve(digest, 'alice')).toMatchObject({ code: 1, stderr: 'refused: alice started this promotion and cannot decide on it\n' });
   expect((await approve(digest, 'bob')).code).toBe(0);
   expect(await stack.gantry.result('web', digest)).toMatchObject({ outcome: 'promoted', requestedBy: 'alice' });
