@@ -5,6 +5,7 @@
 import { canonicalJson } from '../approvals/signing/canonicalJson';
 import type { SignedClaim } from '../pipeline/approvalPolicy';
 import type { OperationKind, OperatorPolicy } from './policyTypes';
+import { parseClaim } from './startClaim';
 
 export interface OperationToSign {
   kind: OperationKind;
@@ -46,13 +47,8 @@ export function screenOperation(policy: OperatorPolicy, ctx: OperationContext, r
   }
   const keys = policy.keys[request.by];
   if (!keys) return { refuse: `${request.by} is not an operator in the worker's policy (operators: ${Object.keys(policy.keys).join(', ') || 'none'})` };
-  let claim: Record<string, unknown>;
-  try {
-    claim = JSON.parse(request.signed.payload) as Record<string, unknown>;
-  } catch {
-    return { refuse: 'signed operation is not JSON' };
-  }
-  if (typeof claim !== 'object' || claim === null) return { refuse: 'signed operation is not an object' };
+  const claim = parseClaim(request.signed.payload, 'operation');
+  if (typeof claim === 'string') return { refuse: claim };
   const checks: Array<[unknown, unknown, string]> = [
     [claim.decision, ctx.kind, `signed "${String(claim.decision)}", not "${ctx.kind}"`],
     [claim.operator, request.by, `signed by operator "${String(claim.operator)}" but sent as "${request.by}"`],

@@ -21,6 +21,16 @@ export function startPayload(s: StartToSign): string {
   return canonicalJson({ decision: 'start', workflowId: s.workflowId, app: s.app, digest: s.digest, commit: s.commit, starter: s.starter, time: s.time, nonce: s.nonce });
 }
 
+/** The signed JSON object, or why it is not one. */
+export function parseClaim(payload: string, what: string): Record<string, unknown> | string {
+  try {
+    const claim = JSON.parse(payload) as unknown;
+    return typeof claim === 'object' && claim !== null && !Array.isArray(claim) ? (claim as Record<string, unknown>) : `signed ${what} is not an object`;
+  } catch {
+    return `signed ${what} is not JSON`;
+  }
+}
+
 export type StartScreening = { refuse: string } | { verify: { payload: string; signature: string; keys: string[] }; starter: string } | { claim: string };
 
 /** Whether this start may go on unsigned, must be refused, or has a signature to check (and whose). */
@@ -36,13 +46,8 @@ export function screenStart(
     }
     return { claim: sent.requestedBy };
   }
-  let claim: Record<string, unknown>;
-  try {
-    claim = JSON.parse(sent.signedStart.payload) as Record<string, unknown>;
-  } catch {
-    return { refuse: 'signed start is not JSON' };
-  }
-  if (typeof claim !== 'object' || claim === null) return { refuse: 'signed start is not an object' };
+  const claim = parseClaim(sent.signedStart.payload, 'start');
+  if (typeof claim === 'string') return { refuse: claim };
   const checks: Array<[unknown, unknown, string]> = [
     [claim.decision, 'start', `signed "${String(claim.decision)}", not a start`],
     [claim.workflowId, workflowId, `start signed for another promotion (${String(claim.workflowId)})`],
