@@ -32,15 +32,6 @@ export function registerWorker(program: Command): void {
     .option('--policy <file>', "the policy this worker enforces: approvers and keys, approval rules, freezes, gate commands, starters (default: the pipeline file, -c)")
     .option('--max-cached-workflows <n>', `promotions kept in memory between tasks; the rest replay from history when they wake (default ${DEFAULT_MAX_CACHED_WORKFLOWS})`, parseCacheSize)
     .action(async (options: WorkerOptions, cmd: Command) => {
-      // The policy comes first: a worker that cannot say what it enforces does not start.
-      const policyFile = options.policy ?? cmd.optsWithGlobals<GlobalOptions>().config;
-      const policy = filePolicySource(policyFile);
-      try {
-        await checkPolicySource(policy);
-      } catch (err) {
-        if (err instanceof PolicyError) throw new CliError(`no usable policy (--policy, or the pipeline file -c): ${err.message}`, EXIT.badInput);
-        throw err;
-      }
       // Loaded here rather than at the top: the worker's modules (the SDK's native bridge, the
       // activities with their git and Kubernetes clients) cost every other command about a second.
       const [{ NativeConnection }, { createWorker }, { bindAddress, installMetricsRuntime }, { gantryWorkflowBundle }] = await Promise.all([
@@ -59,6 +50,15 @@ export function registerWorker(program: Command): void {
         } catch (err) {
           throw new CliError(`cannot serve metrics on ${bindAddress(metrics)}: ${(err as Error).message}`, EXIT.badInput);
         }
+      }
+      // Before connecting: a worker that cannot say what it enforces does not start.
+      const policyFile = options.policy ?? cmd.optsWithGlobals<GlobalOptions>().config;
+      const policy = filePolicySource(policyFile);
+      try {
+        await checkPolicySource(policy);
+      } catch (err) {
+        if (err instanceof PolicyError) throw new CliError(`no usable policy (--policy, or the pipeline file -c): ${err.message}`, EXIT.badInput);
+        throw err;
       }
       let connection: NativeConnection;
       try {
