@@ -115,6 +115,22 @@ test('through the raw Temporal client: the relaxed pipeline is refused; the poli
   expect((await gantry('abort', 'web', digest, '--as', 'test')).code).toBe(0);
 });
 
+test('a starter racing CI to start the same digest with a relaxed pipeline gains nothing: a refused run is followed by an admitted one', async () => {
+  const version = writePolicy(pipeline(TWO_OF_ALICE_AND_BOB, 'signedStarts: optional'));
+  const mallory = starterFile('mallory-race.yaml', malloryYaml());
+  const digest = testDigest();
+  const startAs = (file: string) => gantry('-c', file, 'start', '--app', 'web', '--digest', digest, '--json');
+  const [ci, bad] = await Promise.all([startAs(policyFile), startAs(mallory)]);
+  // Both attach to one run: the first start decides whether it was admitted or refused.
+  expect([ci.code, bad.code].sort()).toEqual(ci.code === 0 ? [0, 0] : [2, 2]);
+  if (ci.code === 2) expect((await startAs(policyFile)).code).toBe(0);
+  const waiting = await awaitingProduction(digest);
+  expect(waiting.policy?.digest).toBe(version);
+  expect(await approve(digest, 'mallory')).toMatchObject({ code: 1, stderr: 'refused: mallory is not an approver for production (eligible: alice, bob)\n' });
+  expect(commitsFor(digest).map((c) => c.trailers['Gantry-Environment'])).toEqual(['dev']);
+  expect((await gantry('abort', 'web', digest, '--as', 'test')).code).toBe(0);
+});
+
 test('a command gate in the policy runs; one sent by the starter is refused at start; one removed from the policy is refused before it runs', async () => {
   const marker = join(policyDir, 'pwned');
   const gated = (run: string) => pipeline({ name: 'production', approval: { required: 1, from: ['alice'], signatures: 'required' }, gates: [`command: { name: prod-smoke, run: '${run}' }`] }, 'signedStarts: optional');
