@@ -21,7 +21,7 @@ import type { PromotionInput } from '../src/pipeline/types';
 export const PROMOTION_METRICS = {
   started: 'gantry_promotions_started',
   succeeded: 'gantry_promotions_succeeded',
-  /** Every promotion that ended without promoting and without a rollback; label `outcome`: failed, rejected, expired, aborted or refused (by the worker's policy, at start). */
+  /** Every promotion that ended without promoting and without a rollback; label `outcome`: failed, rejected, expired or aborted. */
   failed: 'gantry_promotions_failed',
   /** Promotions that ended rolled back (failed canary, `gantry rollback` in place) and rollback runs that put an environment back. */
   rolledBack: 'gantry_promotions_rolled_back',
