@@ -25,12 +25,13 @@ export function policyEnvironments(sent: Pick<PromotionInput, 'rollback' | 'envi
 }
 
 /** Why the sent pipeline is not the policy's, or undefined when it is the same. */
-export function pipelineDifferences(sent: Pick<PromotionInput, 'image' | 'registry' | 'environments' | 'rollback'>, policy: AppPolicy): string | undefined {
+export function pipelineDifferences(sent: PromotionInput, policy: AppPolicy): string | undefined {
   const expected = policyEnvironments(sent, policy);
   if (typeof expected === 'string') return expected;
   const found: string[] = [];
-  if (sent.image !== policy.image) found.push(`image: sent ${sent.image}, the policy says ${policy.image}`);
-  diff(sent.registry ?? null, policy.registry ?? null, 'registry', found);
+  const settings = policy.settings as unknown as Record<string, unknown>;
+  const sentAll = sent as unknown as Record<string, unknown>;
+  for (const key of Object.keys(settings)) diff(strip(sentAll[key]), strip(settings[key]), key, found);
   const sentNames = sent.environments.map((e) => e.name);
   const names = expected.map((e) => e.name);
   if (sentNames.join() !== names.join()) {
@@ -50,8 +51,7 @@ export function effectiveInput(sent: StartRequestInput, policy: AppPolicy, start
     app: sent.app,
     digest: sent.digest,
     ...(sent.commit !== undefined ? { commit: sent.commit } : {}),
-    image: policy.image,
-    ...(policy.registry ? { registry: policy.registry } : {}),
+    ...policy.settings,
     // The no-self-approval rule and the audit use who was proven to start it.
     requestedBy: startedBy.name,
     environments,

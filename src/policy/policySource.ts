@@ -8,7 +8,8 @@ import { ConfigError } from '../config/configError';
 import type { GantryConfig } from '../config/configTypes';
 import { parseConfig } from '../config/loadConfig';
 import { resolvePromotion, StartRequestError } from '../config/resolvePromotion';
-import type { OperatorPolicy, PolicyRead } from './policyTypes';
+import type { PromotionInput } from '../pipeline/types';
+import type { OperatorPolicy, PolicyRead, PolicySettings } from './policyTypes';
 
 export interface PolicyText {
   text: string;
@@ -53,6 +54,13 @@ export async function checkPolicySource(source: PolicySource): Promise<GantryCon
     if (err instanceof ConfigError) throw new PolicyError(err.message);
     throw err;
   }
+}
+
+/** The resolved pipeline without what the starter chooses and without the environments. */
+const STARTERS_OWN = new Set(['app', 'digest', 'commit', 'requestedBy', 'environments', 'rollback']);
+function policySettings(resolved: PromotionInput): PolicySettings {
+  const settings = Object.entries(resolved).filter(([key, value]) => !STARTERS_OWN.has(key) && value !== undefined);
+  return Object.fromEntries(settings) as unknown as PolicySettings;
 }
 
 const OPERATIONS = ['abort', 'pause', 'resume', 'rollback', 'freeze', 'unfreeze'] as const;
@@ -106,8 +114,7 @@ export async function readAppPolicy(source: PolicySource | undefined, app: strin
     policy: {
       source: read.source,
       digest: policyDigest(read.text),
-      image: resolved.image,
-      ...(resolved.registry ? { registry: resolved.registry } : {}),
+      settings: policySettings(resolved),
       environments: resolved.environments,
       starts: { signatures, keys },
       operations: operatorPolicy(config),

@@ -1,7 +1,10 @@
 // What a worker's policy says for one app, and what a starter may send. The policy is read by the
 // worker when a promotion starts and recorded in its history; the starter's input never replaces it.
 import type { SignedClaim } from '../pipeline/approvalPolicy';
-import type { EnvironmentPlan, PromotionInput, RegistryRef } from '../pipeline/types';
+import type { EnvironmentPlan, PromotionInput } from '../pipeline/types';
+
+/** Everything in a promotion's input that is not the starter's to choose, besides the environments. */
+export type PolicySettings = Omit<PromotionInput, 'app' | 'digest' | 'commit' | 'requestedBy' | 'environments' | 'rollback'>;
 
 /** The policy version a promotion runs under: where the worker read it, and the sha256 of its bytes. */
 export interface PolicyVersion {
@@ -10,8 +13,8 @@ export interface PolicyVersion {
 }
 
 export interface AppPolicy extends PolicyVersion {
-  image: string;
-  registry?: RegistryRef;
+  /** The pipeline's other settings for the app (image, registry, ...): the policy's, whatever is sent. */
+  settings: PolicySettings;
   /** The app's environments as the policy resolves them: approvals, keys, freezes, gates, targets. */
   environments: EnvironmentPlan[];
   /** Who may start promotions and with which keys; `optional` lets unsigned starts in (as a claim). */

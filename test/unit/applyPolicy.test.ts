@@ -29,7 +29,7 @@ const yaml = (production: string, gate = 'echo ok') =>
 const resolve = (text: string, dir = '/srv/policy') => resolvePromotion(parseConfig(text, `${dir}/gantry.yaml`, dir), { app: 'web', digest: DIGEST, requestedBy: 'ci' });
 const policyOf = (text: string): AppPolicy => {
   const r = resolve(text);
-  return { source: '/srv/policy/gantry.yaml', digest: 'sha256:policy', image: r.image, environments: r.environments, starts: { signatures: 'optional', keys: { ci: ['ssh-ed25519 AAAAci'] } }, operations: { keys: { carol: ['ssh-ed25519 AAAAcarol'] }, unsigned: { pause: ['*'], abort: ['dev'] } } };
+  return { source: '/srv/policy/gantry.yaml', digest: 'sha256:policy', settings: { image: r.image }, environments: r.environments, starts: { signatures: 'optional', keys: { ci: ['ssh-ed25519 AAAAci'] } }, operations: { keys: { carol: ['ssh-ed25519 AAAAcarol'] }, unsigned: { pause: ['*'], abort: ['dev'] } } };
 };
 const TWO = '{ required: 2, from: [alice, bob] }';
 const policy = policyOf(yaml(TWO));
@@ -54,7 +54,7 @@ test('a relaxed rule, another command or a dropped freeze is named in the refusa
 test('the promotion runs the policy pipeline with the starter choosing only app, digest and commit, and names the proven starter', () => {
   const sent = { ...resolve(yaml(TWO)), commit: 'abc1234', requestedBy: 'ci' };
   const input = effectiveInput(sent, policy, { name: 'alice', proof: 'signature', fingerprint: 'SHA256:x', claimed: 'ci' });
-  expect(input).toEqual({ app: 'web', digest: DIGEST, commit: 'abc1234', image: policy.image, requestedBy: 'alice', environments: policy.environments });
+  expect(input).toEqual({ app: 'web', digest: DIGEST, commit: 'abc1234', image: policy.settings.image, requestedBy: 'alice', environments: policy.environments });
   // A rollback run: one environment of the policy, without its approval wait.
   const back = { ...sent, environments: [{ ...sent.environments[1], approval: undefined }], rollback: { from: DIGEST, by: 'carol', fastTrack: false } };
   expect(pipelineDifferences(back, policy)).toBeUndefined();
