@@ -2,17 +2,20 @@
 // those that need the worker's resources (audit log, Temporal client) get them here.
 import type { Client } from '@temporalio/client';
 import type { AuditStore } from '../src/audit';
+import type { PolicySource } from '../src/policy/policySource';
 import { verifyDecisionSignature } from './approvals/verifyDecisionSignature';
 import { recordAuditWith } from './audit/recordAudit';
 import { deploy } from './deploy';
 import { lastPromotedDigestWith, readRunningDigest } from './drift';
 import { readManualFreezesWith } from './freeze/readManualFreezes';
 import { runGate } from './gates';
+import { policyCheckedGate } from './gates/policyCheckedGate';
 import { checkHealth } from './health';
 import { closedWorkflowsWith, signalLaneWith } from './lanes';
 import { readCanaryCounts, readLatencyBuckets } from './metrics';
 import { applyMigrations, planMigrations } from './migrations';
 import { notifyWebhook } from './notify/webhook';
+import { readOperatorPolicyWith, readPolicyWith } from './policy/readPolicy';
 import { setCanaryWeight } from './traffic';
 import { readStableHistory } from './metrics';
 import { verifyArtifact } from './verifyArtifact';
@@ -20,6 +23,8 @@ import { verifyArtifact } from './verifyArtifact';
 export interface ActivityResources {
   audit: AuditStore;
   client: Client;
+  /** The worker's policy; without one every promotion is refused at start. */
+  policy?: PolicySource;
 }
 
 export function createActivities(resources: ActivityResources) {
@@ -27,7 +32,7 @@ export function createActivities(resources: ActivityResources) {
     verifyArtifact,
     deploy,
     checkHealth,
-    runGate,
+    runGate: policyCheckedGate(resources.policy, runGate),
     verifyDecisionSignature,
     notifyWebhook,
     setCanaryWeight,
@@ -42,5 +47,7 @@ export function createActivities(resources: ActivityResources) {
     closedWorkflows: closedWorkflowsWith(resources.client),
     planMigrations,
     applyMigrations,
+    readPolicy: readPolicyWith(resources.policy),
+    readOperatorPolicy: readOperatorPolicyWith(resources.policy),
   };
 }

@@ -12,7 +12,7 @@ import { startDevServer, type DevServer } from '../src/local/temporalDevServer';
 import { PROJECT_ROOT } from '../src/local/tools';
 import { GANTRY_AWAITING_APPROVAL } from '../src/pipeline/searchAttributes';
 import type { PromotionInput } from '../src/pipeline/types';
-import { promotionInput, testDigest } from '../test/harness/pipelineFile';
+import { promotionInput, testDigest, testPolicyFile } from '../test/harness/pipelineFile';
 import type { ActivitySetName } from './benchActivities';
 
 // ---------------------------------------------------------------------------------------------
@@ -163,6 +163,7 @@ export function spawnBenchWorker(ctx: BenchContext, address: string, spec: Worke
   if (spec.bareQueue) args.push('--bare', spec.bareQueue, '--bare-bundle', ctx.bundles.bare);
   if (spec.metricsPort) args.push('--metrics-port', String(spec.metricsPort));
   if (spec.maxCachedWorkflows) args.push('--max-cached-workflows', String(spec.maxCachedWorkflows));
+  args.push('--policy', testPolicyFile());
   // The worker's audit log and key go to the run's scratch folder, never to ~/.gantry.
   return spawnUntilReady(args, { TEMPORAL_ADDRESS: address, GANTRY_DATA_DIR: join(ctx.dir, 'worker-data') }, 'bench worker ready');
 }

@@ -6,10 +6,12 @@
 //
 //   node dist/bench/benchWorker.js --gantry <queue> [--bare <queue>] [--activities instant|gitops|crash]
 //        [--gantry-bundle file.js] [--bare-bundle file.js] [--metrics-port P] [--max-cached-workflows N]
+//        [--policy gantry.yaml]  (the pipelines the benchmark resolves: test/harness/pipelineFile.ts)
 //        (TEMPORAL_ADDRESS names the server)
 // Prints "bench worker ready" once polling; ends on SIGTERM/SIGINT, or after --lifetime seconds.
 import { NativeConnection, Runtime, DefaultLogger, bundleWorkflowCode, type Worker } from '@temporalio/worker';
 import { parseArgs } from 'node:util';
+import { filePolicySource } from '../src/policy/policySource';
 import { createWorker } from '../src/worker/createWorker';
 import { DEFAULT_MAX_CACHED_WORKFLOWS, limitWorkflowHeap } from '../src/worker/workerTuning';
 import { installMetricsRuntime } from '../src/worker/metrics';
@@ -27,6 +29,7 @@ async function main(): Promise<void> {
       lifetime: { type: 'string', default: '3600' },
       'metrics-port': { type: 'string' },
       'max-cached-workflows': { type: 'string' },
+      policy: { type: 'string' },
     },
   });
   if (values['metrics-port']) installMetricsRuntime({ host: '127.0.0.1', port: Number(values['metrics-port']) });
@@ -39,7 +42,8 @@ async function main(): Promise<void> {
     const activityOverrides = activitySet(values.activities as ActivitySetName);
     const maxCachedWorkflows = values['max-cached-workflows'] ? Number(values['max-cached-workflows']) : DEFAULT_MAX_CACHED_WORKFLOWS;
     limitWorkflowHeap(maxCachedWorkflows); // as `gantry worker` does
-    workers.push(await createWorker({ connection, namespace: 'default', taskQueue: values.gantry, workflowBundle, activityOverrides, maxCachedWorkflows }));
+    const policy = values.policy ? filePolicySource(values.policy) : undefined;
+    workers.push(await createWorker({ connection, namespace: 'default', taskQueue: values.gantry, workflowBundle, activityOverrides, maxCachedWorkflows, policy }));
   }
   if (values.bare) {
     const workflowBundle = values['bare-bundle']

@@ -2,6 +2,8 @@
 // workflow per namespace and task queue, so the incident switch survives restarts and every
 // promotion reads the same answer.
 import { condition, continueAsNew, defineQuery, defineUpdate, setHandler, workflowInfo, allHandlersFinished } from '@temporalio/workflow';
+import type { SignedClaim } from '../src/pipeline/approvalPolicy';
+import { authorizeFreeze, type FreezeProof } from './authorizeFreeze';
 
 export const FREEZE_REGISTRY_ID = 'gantry/freezes';
 
@@ -10,10 +12,12 @@ export interface ManualFreeze {
   by: string;
   reason: string;
   at: string;
+  /** How `by` is known (a signed freeze, or a claim); absent on freezes from before policies. */
+  proof?: FreezeProof;
 }
 
-export const freezeUpdate = defineUpdate<ManualFreeze[], [Omit<ManualFreeze, 'at'>]>('freeze');
-export const unfreezeUpdate = defineUpdate<ManualFreeze[], [{ environment: string; by: string }]>('unfreeze');
+export const freezeUpdate = defineUpdate<ManualFreeze[], [Omit<ManualFreeze, 'at' | 'proof'> & { signed?: SignedClaim }]>('freeze');
+export const unfreezeUpdate = defineUpdate<ManualFreeze[], [{ environment: string; by: string; signed?: SignedClaim }]>('unfreeze');
 export const freezesQuery = defineQuery<ManualFreeze[]>('freezes');
 
 // Keeps the registry's history short; its whole state is the list it hands to the next run.
@@ -22,11 +26,15 @@ const CHANGES_PER_RUN = 500;
 export async function freezeRegistry(initial: ManualFreeze[] = []): Promise<void> {
   let freezes = initial;
   let changes = 0;
+  const usedNonces: string[] = [];
   setHandler(freezesQuery, () => freezes);
   setHandler(
     freezeUpdate,
-    (f) => {
-      freezes = [...freezes.filter((x) => x.environment !== f.environment), { ...f, at: new Date().toISOString() }];
+    async (f) => {
+      const proof = await authorizeFreeze('freeze', f, usedNonces);
+      // The signature is checked and audited; the registry keeps who and how they were known.
+      const freeze: ManualFreeze = { environment: f.environment, by: f.by, reason: f.reason, at: new Date().toISOString(), ...(proof ? { proof } : {}) };
+      freezes = [...freezes.filter((x) => x.environment !== f.environment), freeze];
       changes++;
       return freezes;
     },
@@ -34,7 +42,8 @@ export async function freezeRegistry(initial: ManualFreeze[] = []): Promise<void
   );
   setHandler(
     unfreezeUpdate,
-    (u) => {
+    async (u) => {
+      await authorizeFreeze('unfreeze', u, usedNonces);
       freezes = freezes.filter((x) => x.environment !== u.environment);
       changes++;
       return freezes;

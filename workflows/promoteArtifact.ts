@@ -40,6 +40,8 @@ import { GANTRY_APP, GANTRY_AWAITING_APPROVAL, GANTRY_ENVIRONMENT, GANTRY_STAGE 
 import type { ApprovalSpec, DeployTarget, EnvironmentPlan, PromotionInput } from '../src/pipeline/types';
 import { activityOptions } from './activityOptions';
 import { LaneSeat } from './laneSeat';
+import { admissionAuditDetails, admitPromotion } from './admitPromotion';
+import { operationGuard } from './authorizeOperation';
 import * as msg from './messages';
 import { migrationGate } from './migrationGate';
 import { rollbackWeightOptions, runCanary } from './runCanary';
@@ -67,7 +69,10 @@ class PromotionEnded extends Error {
   }
 }
 
-export async function promoteArtifact(input: PromotionInput): Promise<PromotionResult> {
+export async function promoteArtifact(sent: PromotionInput): Promise<PromotionResult> {
+  // The worker's policy, not the input, decides approvals, keys, freezes and commands (src/policy).
+  const admitted = patched('policy-from-worker') ? await admitPromotion(sent) : undefined;
+  const input = admitted?.input ?? sent;
   const info = workflowInfo();
   const now = () => new Date().toISOString();
   const status: PromotionStatus = {
@@ -75,6 +80,7 @@ export async function promoteArtifact(input: PromotionInput): Promise<PromotionR
     app: input.app,
     digest: input.digest,
     requestedBy: input.requestedBy,
+    ...(admitted ? { startedBy: admitted.startedBy, policy: admitted.policy } : {}),
     outcome: 'running',
     stage: 'verify',
     paused: false,
@@ -200,29 +206,42 @@ export async function promoteArtifact(input: PromotionInput): Promise<PromotionR
       await (reason ? refuse(kind, (d ?? {}) as ApprovalDecision, reason, 'signal') : judge(kind, d, 'signal'));
     });
   }
+  // Operators are authorised by the policy the promotion started under (workflows/authorizeOperation.ts).
+  const authorize = operationGuard(admitted?.operations, { workflowId: info.workflowId, runId: info.firstExecutionRunId, app: input.app, digest: input.digest, audit });
   for (const [kind, update, signal] of [
     ['abort', msg.abortUpdate, msg.abortSignal],
     ['pause', msg.pauseUpdate, msg.pauseSignal],
     ['resume', msg.resumeUpdate, msg.resumeSignal],
   ] as const) {
-    setHandler(update, (r) => (operate(kind, r), { accepted: true, status }), {
+    const steer = async (r: OperatorRequest, via: 'update' | 'signal'): Promise<msg.MessageAnswer> => {
+      const verdict = await authorize(kind, r, status.environment);
+      const reason = 'refuse' in verdict ? verdict.refuse : refuseOperatorRequest(status, kind, r);
+      if (reason) return refuse(kind, r, reason, via);
+      operate(kind, r);
+      return { accepted: true, status };
+    };
+    setHandler(update, (r) => steer(r, 'update'), {
       validator: (r) => rejectIf(refuseOperatorRequest(status, kind, r)),
     });
-    setHandler(signal, (r) => {
+    setHandler(signal, async (r) => {
       const reason = refuseOperatorRequest(status, kind, r);
       if (reason) status.refused.push({ kind, by: r?.by, reason, at: now(), via: 'signal' });
-      else operate(kind, r);
+      else await steer(r, 'signal');
     });
   }
-  const requestRollback = (r: RollbackRequest) => {
+  const requestRollback = async (r: RollbackRequest, via: 'update' | 'signal'): Promise<msg.MessageAnswer> => {
+    const verdict = await authorize('rollback', r, r.environment);
+    const reason = 'refuse' in verdict ? verdict.refuse : refuseRollback(status, r);
+    if (reason) return refuse('rollback', r, reason, via);
     rollbackRequest = r;
     pipelineScope?.cancel();
+    return { accepted: true, status };
   };
-  setHandler(msg.rollbackUpdate, (r) => (requestRollback(r), { accepted: true, status }), { validator: (r) => rejectIf(refuseRollback(status, r)) });
-  setHandler(msg.rollbackSignal, (r) => {
+  setHandler(msg.rollbackUpdate, (r) => requestRollback(r, 'update'), { validator: (r) => rejectIf(refuseRollback(status, r)) });
+  setHandler(msg.rollbackSignal, async (r) => {
     const reason = refuseRollback(status, r);
     if (reason) status.refused.push({ kind: 'rollback', environment: r?.environment, by: r?.by, reason, at: now(), via: 'signal' });
-    else requestRollback(r);
+    else await requestRollback(r, 'signal');
   });
   setHandler(msg.overrideFreezeUpdate, (o) => judgeOverride(o), { validator: (o) => rejectIf(refuseFreezeOverride(status, o)) });
   setHandler(msg.freezeLiftedSignal, () => {
@@ -534,7 +553,7 @@ export async function promoteArtifact(input: PromotionInput): Promise<PromotionR
 
   // --- the promotion ---------------------------------------------------------------------------
   index([{ key: GANTRY_AWAITING_APPROVAL, value: false }]);
-  await audit('started', undefined, { requestedBy: input.requestedBy, commit: input.commit ?? null, environments: input.environments.map((e) => e.name) });
+  await audit('started', undefined, { requestedBy: input.requestedBy, commit: input.commit ?? null, environments: input.environments.map((e) => e.name), ...(admitted ? admissionAuditDetails(admitted) : {}) });
   await lane?.join(input.digest, input.environments.map((e) => e.name), input.rollback ? 'rollback' : 'promotion', input.ordering ?? 'supersede');
   try {
     await CancellationScope.cancellable(async () => {

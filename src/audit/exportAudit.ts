@@ -52,6 +52,8 @@ export interface ApprovalRow {
   reason: string;
   workflowId: string;
   seq: number;
+  /** The worker's policy version (sha256 of the policy file) the decision was checked against; empty before policies. */
+  policy: string;
 }
 
 export function filterAuditRecords(records: readonly AuditRecord[], filter: AuditFilter = {}): AuditRecord[] {
@@ -71,6 +73,7 @@ export function filterAuditRecords(records: readonly AuditRecord[], filter: Audi
 
 export function approvalRows(records: readonly AuditRecord[], filter: AuditFilter = {}): ApprovalRow[] {
   const events = filter.events ? filter.events.filter((e) => (APPROVAL_EVENTS as readonly string[]).includes(e)) : APPROVAL_EVENTS;
+  const policyAt = policyVersions(records);
   return filterAuditRecords(records, { ...filter, events }).map((r) => {
     const d = asObject(r.details);
     return {
@@ -86,8 +89,20 @@ export function approvalRows(records: readonly AuditRecord[], filter: AuditFilte
       reason: str(d.reason) || str(d.refusal),
       workflowId: r.workflowId,
       seq: r.seq,
+      policy: policyAt.get(r.seq) ?? '',
     };
   });
+}
+
+/** For each approval record, the policy its promotion recorded when it started (the `started` record before it). */
+function policyVersions(records: readonly AuditRecord[]): Map<number, string> {
+  const current = new Map<string, string>();
+  const at = new Map<number, string>();
+  for (const r of records) {
+    if (r.event === 'started') current.set(r.workflowId, str(asObject(r.details).policy));
+    else if ((APPROVAL_EVENTS as readonly string[]).includes(r.event)) at.set(r.seq, current.get(r.workflowId) ?? '');
+  }
+  return at;
 }
 
 export interface ExportAuditOptions extends AuditFilter {
@@ -102,8 +117,8 @@ export function exportAudit(records: readonly AuditRecord[], options: ExportAudi
     const rows = approvalRows(records, filter);
     if (format === 'json') return `${JSON.stringify(rows, null, 2)}\n`;
     return formatTable(
-      ['TIME', 'ENV', 'APP', 'DIGEST', 'APPROVER', 'DECISION', 'OUTCOME', 'SIGNER', 'REASON'],
-      rows.map((r) => [r.time, r.environment, r.app, r.digest, r.approver, r.decision, r.outcome, r.signerFingerprint, r.reason || r.comment]),
+      ['TIME', 'ENV', 'APP', 'DIGEST', 'APPROVER', 'DECISION', 'OUTCOME', 'SIGNER', 'POLICY', 'REASON'],
+      rows.map((r) => [r.time, r.environment, r.app, r.digest, r.approver, r.decision, r.outcome, r.signerFingerprint, r.policy.slice(0, 19), r.reason || r.comment]),
     );
   }
   const selected = filterAuditRecords(records, filter);

@@ -1,4 +1,5 @@
 // What every command shares: where gantry.yaml is, how to reach Temporal, how to print.
+import { readFileSync } from 'node:fs';
 import { GantryClient } from '../client/gantryClient';
 import { loadConfig } from '../config/loadConfig';
 import { ConfigError } from '../config/configError';
@@ -34,6 +35,19 @@ export async function withClient<T>(run: (gantry: GantryClient) => Promise<T>): 
 
 export function printJson(value: unknown): void {
   process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+}
+
+/** A key file given with --key must be a readable SSH private key before anything is sent. */
+export function readableKey(path: string, flag: string): void {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new CliError(`cannot read the key given with ${flag}: ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, EXIT.badInput);
+  }
+  if (!/-----BEGIN (OPENSSH PRIVATE|PRIVATE|ENCRYPTED PRIVATE) KEY-----/.test(text)) {
+    throw new CliError(`the key given with ${flag} is not an SSH private key: ${path} (expected an OpenSSH ed25519 key such as ~/.ssh/id_ed25519)`, EXIT.badInput);
+  }
 }
 
 /** A required option that commander checked for presence but not for content. */

@@ -19,6 +19,11 @@ export function formatStatus(s: PromotionStatus): string {
     `  stage:     ${s.stage}${s.environment ? ` in ${s.environment}` : ''}${s.paused ? ' [paused]' : ''}`,
     `  requested: by ${s.requestedBy} at ${s.startedAt}${s.finishedAt ? `, finished ${s.finishedAt} (${formatDuration(Date.parse(s.finishedAt) - Date.parse(s.startedAt))})` : ''}`,
   ];
+  if (s.startedBy) {
+    const how = s.startedBy.proof === 'signature' ? `signed start, key ${s.startedBy.fingerprint ?? ''}` : 'unsigned: a claim, not proven';
+    lines.push(`  started:   by ${s.startedBy.name} (${how})${s.startedBy.claimed !== s.startedBy.name ? `; --requested-by said ${s.startedBy.claimed}` : ''}`);
+  }
+  if (s.policy) lines.push(`  policy:    ${s.policy.digest} (${s.policy.source})`);
   if (s.waitingFor) lines.push(`  waiting:   ${s.waitingFor}`);
   if (s.trust?.signature) lines.push(`  signed:    by ${s.trust.signature.signer} (${s.trust.signature.fingerprint.slice(0, 23)}…)`);
   if (s.trust?.provenance) lines.push(`  built:     by ${s.trust.provenance.builder} from ${s.trust.provenance.sources[0] ?? '?'}`);

@@ -11,6 +11,7 @@ import {
 } from '@temporalio/client';
 import { ApplicationFailure, type SearchAttributePair, type UpdateDefinition } from '@temporalio/common';
 import * as msg from '../../workflows/messages';
+import { admissionUpdate, type AdmissionAnswer } from '../../workflows/admitPromotion';
 import type { promoteArtifact } from '../../workflows/promoteArtifact';
 import type { SignedClaim } from '../pipeline/approvalPolicy';
 import type { ApprovalDecision, DecisionKind, OperatorRequest } from '../pipeline/decisions';
@@ -19,13 +20,28 @@ import type { PromotionStatus } from '../pipeline/promotionStatus';
 import { GANTRY_APP, GANTRY_AWAITING_APPROVAL, GANTRY_DIGEST, GANTRY_ENVIRONMENT, GANTRY_STAGE } from '../pipeline/searchAttributes';
 import type { PromotionInput } from '../pipeline/types';
 import { connectionSettings, type ConnectionSettings } from './connectionSettings';
+import type { StartRequestInput } from '../policy/policyTypes';
 import { signDecision, type DecisionToSign } from './signDecision';
+import { signOperation } from './signOperation';
+import { signStart } from './signStart';
 
 export interface StartedPromotion {
   workflowId: string;
   runId: string;
-  /** new: this call started it; running: it was already in flight; promoted: this digest already went all the way. */
-  state: 'new' | 'running' | 'promoted';
+  /**
+   * new: this call started it; running: it was already in flight; promoted: this digest already went
+   * all the way; refused: the worker's policy refused it before it touched anything (see reason).
+   */
+  state: 'new' | 'running' | 'promoted' | 'refused';
+  reason?: string;
+  /** How the worker admitted a new promotion: its policy version and who it proved started it. */
+  admission?: AdmissionAnswer;
+}
+
+/** Sign the start with a starter's SSH key (one the worker's policy lists under `starters:`). */
+export interface StartSigning {
+  starter: string;
+  keyPath: string;
 }
 
 export type DecisionAnswer = { accepted: true; status: PromotionStatus } | { accepted: false; reason: string };
@@ -69,11 +85,14 @@ export class GantryClient {
   }
 
   /** Starts the promotion of a digest, or returns the one that already exists for it. */
-  async start(input: PromotionInput): Promise<StartedPromotion> {
-    const workflowId = promotionWorkflowId(input.app, input.digest);
+  async start(pipeline: PromotionInput, signing?: StartSigning): Promise<StartedPromotion> {
+    const workflowId = promotionWorkflowId(pipeline.app, pipeline.digest);
     const existing = await this.describe(workflowId);
     if (existing?.status === 'RUNNING') return { workflowId, runId: existing.runId, state: 'running' };
     if (existing?.status === 'COMPLETED') return { workflowId, runId: existing.runId, state: 'promoted' };
+    const input: StartRequestInput = signing
+      ? { ...pipeline, signedStart: signStart({ workflowId, app: pipeline.app, digest: pipeline.digest, commit: pipeline.commit, starter: signing.starter }, signing.keyPath) }
+      : pipeline;
     try {
       const handle = await this.client.workflow.start<typeof promoteArtifact>('promoteArtifact', {
         workflowId,
@@ -89,13 +108,27 @@ export class GantryClient {
       });
       // With USE_EXISTING the server answers a start that raced another with that run's id, so
       // both callers see the same run; no describe afterwards (it cannot tell them apart either).
-      return { workflowId, runId: handle.firstExecutionRunId, state: 'new' };
+      const admission = await this.admission(handle);
+      if (!admission.accepted) return { workflowId, runId: handle.firstExecutionRunId, state: 'refused', reason: admission.reason, admission };
+      return { workflowId, runId: handle.firstExecutionRunId, state: 'new', admission };
     } catch (err) {
       if (err instanceof WorkflowExecutionAlreadyStartedError) {
         const again = await this.describe(workflowId);
         return { workflowId, runId: again?.runId ?? '', state: again?.status === 'RUNNING' ? 'running' : 'promoted' };
       }
       throw err;
+    }
+  }
+
+  /** Waits until the worker admitted the promotion under its policy, or refused it. */
+  private async admission(handle: WorkflowHandle<typeof promoteArtifact>): Promise<AdmissionAnswer> {
+    try {
+      return await handle.executeUpdate(admissionUpdate);
+    } catch (err) {
+      // A refused promotion may have closed before the update reached it: its result says why.
+      if (!(err instanceof WorkflowNotFoundError || err instanceof WorkflowUpdateFailedError)) throw err;
+      const final = await this.finalStatus(handle);
+      return final.outcome === 'refused' ? { accepted: false, reason: final.reason, policy: final.policy } : { accepted: true, policy: final.policy, startedBy: final.startedBy };
     }
   }
 
@@ -157,9 +190,15 @@ export class GantryClient {
     return signDecision({ ...d, workflowId, runId: described.runId }, keyPath);
   }
 
-  async operate(kind: 'abort' | 'pause' | 'resume', app: string, digest: string, request: OperatorRequest): Promise<DecisionAnswer> {
+  /** Abort, pause or resume; with keyPath the request is signed (the worker's policy says where that is required). */
+  async operate(kind: 'abort' | 'pause' | 'resume', app: string, digest: string, request: OperatorRequest, keyPath?: string): Promise<DecisionAnswer> {
     const update = { abort: msg.abortUpdate, pause: msg.pauseUpdate, resume: msg.resumeUpdate }[kind];
-    return this.update(app, digest, update, request);
+    if (!keyPath) return this.update(app, digest, update, request);
+    const workflowId = promotionWorkflowId(app, digest);
+    const described = await this.describe(workflowId);
+    if (!described) return { accepted: false, reason: `unknown promotion: no workflow ${workflowId}` };
+    const signed = signOperation({ kind, operator: request.by, workflowId, runId: described.runId, app, digest, reason: request.reason }, keyPath);
+    return this.update(app, digest, update, { ...request, signed } as OperatorRequest);
   }
 
   /** Promotions from Temporal visibility, newest first. */

@@ -6,13 +6,19 @@ import { freezeLiftedSignal } from '../../workflows/messages';
 import { FREEZE_REGISTRY_ID, type freezeRegistry, freezesQuery, freezeUpdate, unfreezeUpdate, type ManualFreeze } from '../../workflows/freezeRegistry';
 import { GANTRY_ENVIRONMENT, GANTRY_STAGE } from '../pipeline/searchAttributes';
 import type { GantryClient } from './gantryClient';
+import { signOperation } from './signOperation';
 
 export type FreezeAnswer = { accepted: true; freezes: ManualFreeze[] } | { accepted: false; reason: string };
 
-export async function freezeEnvironment(gantry: GantryClient, request: { environment: string; by: string; reason: string }): Promise<FreezeAnswer> {
+/** Signs a freeze or unfreeze for the registry, when the operator gives a key. */
+function signed(kind: 'freeze' | 'unfreeze', request: { environment: string; by: string; reason?: string }, keyPath: string | undefined) {
+  return keyPath ? { signed: signOperation({ kind, operator: request.by, workflowId: FREEZE_REGISTRY_ID, environment: request.environment, reason: request.reason }, keyPath) } : {};
+}
+
+export async function freezeEnvironment(gantry: GantryClient, request: { environment: string; by: string; reason: string }, keyPath?: string): Promise<FreezeAnswer> {
   try {
     const freezes = await gantry.client.workflow.executeUpdateWithStart(freezeUpdate, {
-      args: [request],
+      args: [{ ...request, ...signed('freeze', request, keyPath) }],
       startWorkflowOperation: new WithStartWorkflowOperation<typeof freezeRegistry>('freezeRegistry', {
         workflowId: FREEZE_REGISTRY_ID,
         taskQueue: gantry.taskQueue,
@@ -27,10 +33,10 @@ export async function freezeEnvironment(gantry: GantryClient, request: { environ
   }
 }
 
-export async function unfreezeEnvironment(gantry: GantryClient, request: { environment: string; by: string }): Promise<FreezeAnswer & { woken?: number }> {
+export async function unfreezeEnvironment(gantry: GantryClient, request: { environment: string; by: string }, keyPath?: string): Promise<FreezeAnswer & { woken?: number }> {
   let freezes: ManualFreeze[];
   try {
-    freezes = await gantry.client.workflow.getHandle(FREEZE_REGISTRY_ID).executeUpdate(unfreezeUpdate, { args: [request] });
+    freezes = await gantry.client.workflow.getHandle(FREEZE_REGISTRY_ID).executeUpdate(unfreezeUpdate, { args: [{ ...request, ...signed('unfreeze', request, keyPath) }] });
   } catch (err) {
     if (err instanceof WorkflowUpdateFailedError) return { accepted: false, reason: err.cause?.message ?? err.message };
     if (err instanceof WorkflowNotFoundError) return { accepted: false, reason: `${request.environment} is not frozen` };

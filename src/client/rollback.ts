@@ -2,7 +2,10 @@
 // there. A promotion still running is rolled back in place (its canary weight goes to 0 and the
 // deploy target is reverted); a finished one gets a rollback run that deploys the earlier digest.
 import { rollbackUpdate } from '../../workflows/messages';
+import { admissionUpdate } from '../../workflows/admitPromotion';
 import type { promoteArtifact } from '../../workflows/promoteArtifact';
+import type { StartRequestInput } from '../policy/policyTypes';
+import { signOperation } from './signOperation';
 import { resolvePromotion } from '../config/resolvePromotion';
 import type { GantryConfig } from '../config/configTypes';
 import { shortDigest } from '../pipeline/digest';
@@ -16,6 +19,8 @@ export interface RollbackRequestOptions {
   reason?: string;
   /** Skip gates and soak (and canary steps) on the way back. */
   fastTrack: boolean;
+  /** Sign the rollback with this operator key (the worker's policy says where that is required). */
+  keyPath?: string;
 }
 
 export type RollbackAnswer =
@@ -30,10 +35,13 @@ export async function rollback(gantry: GantryClient, config: GantryConfig, r: Ro
   if (!last) return { accepted: false, reason: `no promotion of ${r.app} has deployed ${r.environment}` };
   const env = last.environments.find((e) => e.name === r.environment)!;
   if (last.outcome === 'running') {
-    const answer = await gantry.client.workflow
-      .getHandle(last.workflowId)
-      .executeUpdate(rollbackUpdate, { args: [{ environment: r.environment, by: r.by, reason: r.reason }] })
-      .then(() => ({ accepted: true as const }))
+    const handle = gantry.client.workflow.getHandle(last.workflowId);
+    const signed = r.keyPath
+      ? signOperation({ kind: 'rollback', operator: r.by, workflowId: last.workflowId, runId: (await handle.describe()).runId, app: r.app, digest: last.digest, environment: r.environment, reason: r.reason }, r.keyPath)
+      : undefined;
+    const answer = await handle
+      .executeUpdate(rollbackUpdate, { args: [{ environment: r.environment, by: r.by, reason: r.reason, ...(signed ? { signed } : {}) }] })
+      .then((a) => (a.accepted ? { accepted: true as const } : { accepted: false as const, reason: a.reason ?? 'refused' }))
       .catch((err: Error & { cause?: Error }) => ({ accepted: false as const, reason: err.cause?.message ?? err.message }));
     return answer.accepted ? { accepted: true, workflowId: last.workflowId, from: last.digest, to: env.previousDigest, inPlace: true } : answer;
   }
@@ -55,14 +63,20 @@ export async function rollback(gantry: GantryClient, config: GantryConfig, r: Ro
   // The rollback is itself the decision: no approval wait on the way back to a known-good digest.
   input.environments = [{ ...plan, approval: undefined }];
   input.rollback = { from: last.digest, by: r.by, reason: r.reason, fastTrack: r.fastTrack };
-  await gantry.client.workflow.start<typeof promoteArtifact>('promoteArtifact', {
+  // The rollback run is admitted under the worker's policy like any promotion: signed by an operator where it says so.
+  const sent: StartRequestInput = r.keyPath
+    ? { ...input, signedStart: signOperation({ kind: 'rollback', operator: r.by, workflowId, app: r.app, digest: to, environment: r.environment, reason: r.reason }, r.keyPath) }
+    : input;
+  const handle = await gantry.client.workflow.start<typeof promoteArtifact>('promoteArtifact', {
     workflowId,
     taskQueue: gantry.taskQueue,
-    args: [input],
+    args: [sent],
     workflowIdConflictPolicy: 'USE_EXISTING',
     staticSummary: `roll back ${r.app} in ${r.environment} to ${shortDigest(to)}`,
     ...gantry.searchAttributesFor(input),
   });
+  const admission = await handle.executeUpdate(admissionUpdate).catch(async () => ({ accepted: false, reason: (await gantry.statusById(workflowId)).reason }));
+  if (!admission.accepted) return { accepted: false, reason: `refused by the worker's policy: ${admission.reason ?? 'refused'}` };
   return { accepted: true, workflowId, from: last.digest, to, inPlace: false };
 }
 

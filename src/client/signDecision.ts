@@ -31,6 +31,11 @@ export function signDecision(d: DecisionToSign, keyPath: string): SignedClaim {
     comment: d.comment,
     reason: d.reason,
   });
+  return signWithKey(payload, keyPath);
+}
+
+/** Signs a canonical payload (decision, start, operation) with an SSH key file or the agent behind it. */
+export function signWithKey(payload: string, keyPath: string): SignedClaim {
   let signature: string;
   try {
     signature = signWithSshKey(payload, keyPath);

@@ -100,6 +100,13 @@ export interface GantryConfig {
   environments?: EnvironmentConfig[];
   approvers?: Record<string, { keys?: string[] }>;
   allowedSigners?: string;
+  /** Who may start promotions, with the keys their starts are signed with (the worker's policy). */
+  starters?: Record<string, { keys?: string[] }>;
+  signedStarts?: 'required' | 'optional';
+  /** Who may abort, pause, resume, roll back, freeze and unfreeze, with their keys (the worker's policy). */
+  operators?: Record<string, { keys?: string[] }>;
+  /** Operations allowed unsigned, per environment ("*": any). Default: all, when no operators are named; none otherwise. */
+  unsignedOperations?: Partial<Record<'abort' | 'pause' | 'resume' | 'rollback' | 'freeze' | 'unfreeze', string[]>>;
   groups?: Record<string, string[]>;
   freeze?: FreezeWindowConfig[];
   notifications?: NotificationsConfig;

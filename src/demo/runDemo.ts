@@ -15,6 +15,7 @@ import { createConfigRepo } from '../local/configRepo';
 import { freePort } from '../local/freePort';
 import { startDevServer } from '../local/temporalDevServer';
 import { PROJECT_ROOT } from '../local/tools';
+import { filePolicySource } from '../policy/policySource';
 import { createWorker } from '../worker/createWorker';
 import { startDemoApp, type DemoApp } from './demoApp';
 
@@ -63,7 +64,8 @@ async function runDemo(): Promise<number> {
     ENVIRONMENTS.forEach((env, i) => say(`${env} app: ${apps[i].url}/version`));
 
     connection = await NativeConnection.connect({ address: server.address });
-    const worker = await createWorker({ connection, namespace: 'default', taskQueue: TASK_QUEUE, dataDir });
+    // The worker enforces the pipeline file as its policy, as `gantry worker -c gantry.yaml` does.
+    const worker = await createWorker({ connection, namespace: 'default', taskQueue: TASK_QUEUE, dataDir, policy: filePolicySource(configFile) });
     const workerDone = worker.run();
     try {
       gantry = await GantryClient.connect({ connectionOptions: { address: server.address }, namespace: 'default', taskQueue: TASK_QUEUE });

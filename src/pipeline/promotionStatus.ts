@@ -1,13 +1,14 @@
 import type { TrustFindings } from '../artifactTrust/types';
 import type { CanaryEvidence } from '../canary/types';
 import type { MigrationGateStatus } from '../migrations/types';
+import type { PolicyVersion, StartedBy } from '../policy/policyTypes';
 
 // What a promotion reports about itself: returned by the `status` query and as the workflow result.
 // Plain JSON so it can travel through queries, history and the CLI's --json output unchanged.
 
 export type Stage = 'verify' | 'approval' | 'queued' | 'freeze' | 'migrations' | 'deploy' | 'health' | 'canary' | 'gates' | 'soak' | 'rollback' | 'done';
 
-export type Outcome = 'running' | 'promoted' | 'failed' | 'rejected' | 'expired' | 'aborted' | 'rolled-back' | 'superseded';
+export type Outcome = 'running' | 'promoted' | 'failed' | 'rejected' | 'expired' | 'aborted' | 'rolled-back' | 'superseded' | 'refused';
 
 export type EnvironmentState = 'pending' | 'awaiting-approval' | 'in-progress' | 'promoted' | 'failed' | 'skipped' | 'rolled-back';
 
@@ -90,6 +91,10 @@ export interface PromotionStatus {
   app: string;
   digest: string;
   requestedBy: string;
+  /** Who started it and how that is known (signed start, or the starter's claim); absent on promotions from before policies. */
+  startedBy?: StartedBy;
+  /** The worker's policy version the promotion runs under (recorded when it started). */
+  policy?: PolicyVersion;
   outcome: Outcome;
   stage: Stage;
   environment?: string;

@@ -4,6 +4,7 @@ import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker
 import { join } from 'node:path';
 import { createActivities } from '../../activities';
 import { FileAuditStore, loadOrCreateAuditKey, type AuditStore } from '../audit';
+import type { PolicySource } from '../policy/policySource';
 import { defaultDataDir } from './dataDir';
 import { DEFAULT_MAX_CACHED_WORKFLOWS } from './workerTuning';
 
@@ -20,6 +21,8 @@ export interface GantryWorkerOptions {
   auditStore?: AuditStore;
   /** Promotions kept in memory between their workflow tasks (default {@link DEFAULT_MAX_CACHED_WORKFLOWS}). */
   maxCachedWorkflows?: number;
+  /** The policy this worker enforces (who approves, keys, freezes, gate commands, starters); without one every promotion is refused. */
+  policy?: PolicySource;
   /** Replace some activities by name (the benchmarks register instant deploy, health, gates). */
   activityOverrides?: Record<string, (...args: never[]) => Promise<unknown>>;
 }
@@ -33,7 +36,7 @@ export async function createWorker(options: GantryWorkerOptions): Promise<Worker
     taskQueue: options.taskQueue,
     ...(options.identity ? { identity: options.identity } : {}),
     ...(options.workflowBundle ? { workflowBundle: options.workflowBundle } : { workflowsPath: workflowsPath() }),
-    activities: { ...createActivities({ audit, client }), ...options.activityOverrides },
+    activities: { ...createActivities({ audit, client, policy: options.policy }), ...options.activityOverrides },
     maxCachedWorkflows: options.maxCachedWorkflows ?? DEFAULT_MAX_CACHED_WORKFLOWS,
   });
 }

@@ -8,8 +8,10 @@ import { join } from 'node:path';
 import { GantryClient } from '../../src/client/gantryClient';
 import { startDevServer, type DevServer } from '../../src/local/temporalDevServer';
 import { PROJECT_ROOT } from '../../src/local/tools';
+import type { PolicySource } from '../../src/policy/policySource';
 import { createWorker } from '../../src/worker/createWorker';
 import { bundleGantryWorkflows } from '../../src/worker/workflowBundle';
+import { testPolicy } from './pipelineFile';
 
 export interface Stack {
   server: DevServer;
@@ -24,7 +26,7 @@ export interface Stack {
 
 let runtimeInstalled = false;
 
-export async function startStack(options: { taskQueue?: string; worker?: boolean } = {}): Promise<Stack> {
+export async function startStack(options: { taskQueue?: string; worker?: boolean; policy?: PolicySource } = {}): Promise<Stack> {
   if (!runtimeInstalled) {
     Runtime.install({ logger: new DefaultLogger('WARN') });
     runtimeInstalled = true;
@@ -36,7 +38,7 @@ export async function startStack(options: { taskQueue?: string; worker?: boolean
   const workers: Array<{ stop(): Promise<void> }> = [];
   const startWorker = async () => {
     const connection = await NativeConnection.connect({ address: server.address });
-    const worker: Worker = await createWorker({ connection, namespace: 'default', taskQueue, workflowBundle: bundle, dataDir: dir });
+    const worker: Worker = await createWorker({ connection, namespace: 'default', taskQueue, workflowBundle: bundle, dataDir: dir, policy: options.policy ?? testPolicy });
     const running = worker.run();
     const handle = {
       async stop() {

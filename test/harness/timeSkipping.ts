@@ -9,6 +9,7 @@ import { GantryClient } from '../../src/client/gantryClient';
 import { toolPath } from '../../src/local/tools';
 import { createWorker } from '../../src/worker/createWorker';
 import { bundleGantryWorkflows } from '../../src/worker/workflowBundle';
+import { testPolicy } from './pipelineFile';
 
 export function createTimeSkippingEnv(): Promise<TestWorkflowEnvironment> {
   return TestWorkflowEnvironment.createTimeSkipping({
@@ -29,7 +30,7 @@ export async function startTimeSkippingStack(taskQueue: string): Promise<TimeSki
   // The bundle `gantry worker` runs (shared modules, metrics interceptor), not a plainer one.
   const [env, bundle] = await Promise.all([createTimeSkippingEnv(), bundleGantryWorkflows()]);
   const dataDir = mkdtempSync(join(tmpdir(), 'gantry-ts-'));
-  const worker = await createWorker({ connection: env.nativeConnection, namespace: 'default', taskQueue, workflowBundle: bundle, dataDir });
+  const worker = await createWorker({ connection: env.nativeConnection, namespace: 'default', taskQueue, workflowBundle: bundle, dataDir, policy: testPolicy });
   const running = worker.run();
   return {
     env,

@@ -3,7 +3,6 @@
 // with 5% errors against 1% is caught by the sequential test; the promotion puts traffic back
 // on stable, reverts the config repo to the digest production ran before, and ends rolled back.
 // Then `gantry rollback` is exercised by hand, fast-tracked and in full.
-import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { readHaproxyCanaryWeight } from '../../activities/traffic/haproxy';
 import { verifyAuditFile } from '../../src/audit';
@@ -16,7 +15,7 @@ import { startHaproxy, type Haproxy } from '../harness/canary/haproxy';
 import { startLoad, type LoadLoop } from '../harness/canary/loadLoop';
 import { startPrometheus, type PrometheusServer } from '../harness/canary/prometheus';
 import { cliEnv, runCli, startStack, type Stack } from '../harness/devServerStack';
-import { pipelineYaml, testDigest } from '../harness/pipelineFile';
+import { adoptPipeline, pipelineYaml, testDigest, writePipeline } from '../harness/pipelineFile';
 
 jest.setTimeout(300_000);
 const IMAGE = 'registry.example.com/acme/web';
@@ -67,7 +66,7 @@ function pipelineFile(name: string, withCanary: boolean, gates: string[] = [], s
   ];
   const yaml = pipelineYaml(repo, ['web'], [{ name: 'production', ...(soak ? { soak } : {}), ...(gates.length ? { gates } : {}) }]);
   const file = join(stack.dir, name);
-  writeFileSync(file, withCanary ? `${yaml}\n${canaryBlock.join('\n')}\n` : yaml);
+  writePipeline(file, withCanary ? `${yaml}\n${canaryBlock.join('\n')}\n` : yaml);
   return file;
 }
 
@@ -78,6 +77,7 @@ test('a bad canary is detected on real metrics; traffic goes back to stable and 
   // production runs `good` (promoted without a canary), then `bad` arrives with one.
   const plain = pipelineFile('plain.yaml', false);
   const withCanary = pipelineFile('canary.yaml', true);
+  adoptPipeline(plain);
   const first = await runCli(['--config', plain, 'start', '--app', 'web', '--digest', good], cliEnv(stack));
   expect(first.code).toBe(0);
   expect((await stack.gantry.result('web', good)).outcome).toBe('promoted');
@@ -85,6 +85,7 @@ test('a bad canary is detected on real metrics; traffic goes back to stable and 
 
   load = startLoad({ url: haproxy.url, ratePerSecond: 200, maxRequests: 200 * 120, maxSeconds: 120 });
   const started = Date.now();
+  adoptPipeline(withCanary);
   const run = await runCli(['--config', withCanary, 'start', '--app', 'web', '--digest', bad, '--wait'], cliEnv(stack));
   const seconds = (Date.now() - started) / 1000;
   expect(run.code).toBe(1);
@@ -121,6 +122,7 @@ test('gantry rollback by hand: fast track skips a failing gate and a long soak; 
   }
   expect(productionDigest()).toBe(newer);
 
+  adoptPipeline(file);
   const fast = await runCli(['--config', file, 'rollback', 'web', '--env', 'production', '--as', 'oncall', '--reason', 'error spike', '--fast', '--wait'], cliEnv(stack));
   expect(fast.stdout).toContain(`accepted: rollback/web/production/${newer} puts production back on ${older} (fast track)`);
   expect(fast.code).toBe(0);

@@ -12,7 +12,7 @@ import { parseConfig } from '../../src/config/loadConfig';
 import { resolvePromotion } from '../../src/config/resolvePromotion';
 import { cliEnv, runCli, startStack, type Stack } from '../harness/devServerStack';
 import { useKubernetesCluster } from '../harness/kubernetesCluster';
-import { testDigest } from '../harness/pipelineFile';
+import { testDigest, writePipeline } from '../harness/pipelineFile';
 import { commitsIn, fileAt } from '../harness/gitInspect';
 import { startWebhookReceiver, type WebhookReceiver } from '../harness/webhookReceiver';
 
@@ -83,7 +83,7 @@ test('a scheduled drift check finds a hand-set image, records it, and with heal 
     ]),
   ].join('\n');
   const file = join(stack.dir, 'drift.yaml');
-  writeFileSync(file, yaml);
+  writePipeline(file, yaml);
   const config = parseConfig(yaml, file, stack.dir);
   const digest = testDigest();
   await stack.gantry.start(resolvePromotion(config, { app: 'web', digest, requestedBy: 'ci' }));
@@ -157,6 +157,7 @@ test('gantry drift check runs one check now and exits 1 on drift; drift status s
 test('for a gitops environment, a check reads the digest the overlay pins and heals it with a commit', async () => {
   const repo = await createConfigRepo({ dir: stack.dir, apps: [{ name: 'web', image: IMAGE, overlayPath: (e) => `environments/${e}` }], environments: ['qa'] });
   const yaml = ['version: 1', `configRepo: { url: ${repo} }`, 'apps:', `  web: { image: ${IMAGE} }`, 'environments:', '  - name: qa', '    deploy: { gitops: { path: environments/qa } }'].join('\n');
+  writePipeline(join(stack.dir, 'gitops.yaml'), yaml);
   const config = parseConfig(yaml, join(stack.dir, 'gitops.yaml'), stack.dir);
   const digest = testDigest();
   await stack.gantry.start(resolvePromotion(config, { app: 'web', digest, requestedBy: 'ci' }));

@@ -8,7 +8,7 @@ import { createConfigRepo } from '../../src/local/configRepo';
 import { approversYaml, makeApproverKeys } from '../harness/approverKeys';
 import { commitsIn } from '../harness/gitInspect';
 import { cliEnv, runCli, startStack, type Stack } from '../harness/devServerStack';
-import { pipelineYaml, testDigest } from '../harness/pipelineFile';
+import { pipelineYaml, testDigest, writePipeline } from '../harness/pipelineFile';
 
 const keys = makeApproverKeys(['alice', 'bob']);
 let stack: Stack;
@@ -20,7 +20,7 @@ beforeAll(async () => {
   repo = await createConfigRepo({ dir: stack.dir, apps: [{ name: 'web', image: 'registry.example.com/acme/web', overlayPath: (e) => `environments/${e}` }], environments: ['staging', 'production'] });
   configFile = join(stack.dir, 'gantry.yaml');
   // The webhook points at a closed port: notifications fail, promotions must not care.
-  writeFileSync(
+  writePipeline(
     configFile,
     pipelineYaml(repo, ['web'], [{ name: 'staging' }, { name: 'production', approval: { from: ['alice', 'bob'], signatures: 'required' } }], `${approversYaml(keys)}\nnotifications: { webhook: { url: "http://127.0.0.1:9/dead" } }\nordering: queue`),
   );
@@ -44,7 +44,7 @@ const approveAs = (digest: string, who: 'alice' | 'bob') => gantry('approve', 'w
 
 test('freeze holds promotions before production; a signed override lets one through; unfreeze releases the rest', async () => {
   expect(await gantry('freeze', '--env', 'production', '--as', 'oncall', '--reason', 'incident 4711')).toMatchObject({ code: 0, stdout: 'frozen: production (incident 4711)\n' });
-  expect(JSON.parse((await gantry('freezes', '--json')).stdout)).toEqual([{ environment: 'production', by: 'oncall', reason: 'incident 4711', at: expect.any(String) }]);
+  expect(JSON.parse((await gantry('freezes', '--json')).stdout)).toEqual([{ environment: 'production', by: 'oncall', reason: 'incident 4711', at: expect.any(String), proof: { proof: 'claim' } }]);
 
   const [hotfix, regular] = [testDigest(), testDigest()];
   for (const d of [hotfix, regular]) expect((await gantry('start', '--app', 'web', '--digest', d)).code).toBe(0);

@@ -2,14 +2,13 @@
 // docs/kubernetes-cluster.md): the `kubernetes` deploy target sets each Deployment's image by
 // server-side apply, and the `kubernetesRollout` health check waits until the rollout completes.
 import { join } from 'node:path';
-import { writeFileSync } from 'node:fs';
 import { deploy } from '../../activities/deploy';
 import { parseConfig } from '../../src/config/loadConfig';
 import { resolvePromotion } from '../../src/config/resolvePromotion';
 import type { KubernetesDeployTarget } from '../../src/pipeline/types';
 import { cliEnv, runCli, startStack, type Stack } from '../harness/devServerStack';
 import { useKubernetesCluster } from '../harness/kubernetesCluster';
-import { testDigest } from '../harness/pipelineFile';
+import { testDigest, writePipeline } from '../harness/pipelineFile';
 
 const IMAGE = 'registry.example.com/acme/web';
 const cluster = useKubernetesCluster();
@@ -46,7 +45,7 @@ function pipeline(envs: Env[], healthTimeout = '1m'): string {
 
 async function promote(yaml: string, digest = testDigest()) {
   const file = join(stack.dir, `gantry-${digest.slice(7, 19)}.yaml`);
-  writeFileSync(file, yaml);
+  writePipeline(file, yaml);
   const input = resolvePromotion(parseConfig(yaml, file, stack.dir), { app: 'web', digest, requestedBy: 'ci' });
   await stack.gantry.start(input);
   return { digest, input, result: await stack.gantry.result('web', digest) };
@@ -190,7 +189,7 @@ test('gantry rollback puts a kubernetes target back on the digest promoted there
   expect(second.result.environments[0]).toMatchObject({ previousDigest: first.digest });
 
   const file = join(stack.dir, 'rollback.yaml');
-  writeFileSync(file, yaml);
+  writePipeline(file, yaml);
   const run = await runCli(['--config', file, 'rollback', 'web', '--env', 'rb', '--as', 'oncall', '--reason', 'bad pods', '--wait'], cliEnv(stack));
   expect(run.stdout).toContain(`accepted: rollback/web/rb/${second.digest} puts rb back on ${first.digest}`);
   expect(run.code).toBe(0);

@@ -1,7 +1,6 @@
 // Canary routers on a real Kubernetes API: `httpRoute` moves the weights of a Gateway API
 // HTTPRoute's backendRefs step by step during a promotion; `replicaRatio` scales a stable and a
 // canary Deployment in proportion. (No Gateway controller runs here: the route is what is checked.)
-import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setCanaryWeight } from '../../activities/traffic';
 import { replicaSplit } from '../../activities/traffic/replicaRatio';
@@ -10,7 +9,7 @@ import { parseConfig } from '../../src/config/loadConfig';
 import { resolvePromotion } from '../../src/config/resolvePromotion';
 import { startStack, type Stack } from '../harness/devServerStack';
 import { useKubernetesCluster } from '../harness/kubernetesCluster';
-import { testDigest } from '../harness/pipelineFile';
+import { testDigest, writePipeline } from '../harness/pipelineFile';
 
 const IMAGE = 'registry.example.com/acme/web';
 const cluster = useKubernetesCluster();
@@ -74,7 +73,7 @@ test('a promotion with canary steps moves the HTTPRoute weights step by step', a
     '        - setWeight: 100',
   ].join('\n');
   const file = join(stack.dir, 'canary.yaml');
-  writeFileSync(file, yaml);
+  writePipeline(file, yaml);
   const digest = testDigest();
   const input = resolvePromotion(parseConfig(yaml, file, stack.dir), { app: 'web', digest, requestedBy: 'ci' });
 
@@ -123,7 +122,7 @@ test('a completed httpRoute canary leaves the stable Deployment on the new diges
     '      steps: [{ setWeight: 25 }, { pause: 500ms }, { setWeight: 100 }]',
   ].join('\n');
   const file = join(stack.dir, 'canary-stable.yaml');
-  writeFileSync(file, yaml);
+  writePipeline(file, yaml);
   const digest = testDigest();
   await stack.gantry.start(resolvePromotion(parseConfig(yaml, file, stack.dir), { app: 'web', digest, requestedBy: 'ci' }));
   const result = await stack.gantry.result('web', digest);

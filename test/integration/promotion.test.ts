@@ -8,7 +8,7 @@ import { createConfigRepo } from '../../src/local/configRepo';
 import { freePort } from '../../src/local/freePort';
 import { commitsIn, fileAt } from '../harness/gitInspect';
 import { cliEnv, runCli, startStack, type Stack } from '../harness/devServerStack';
-import { pipelineYaml, testDigest } from '../harness/pipelineFile';
+import { pipelineYaml, testDigest, writePipeline } from '../harness/pipelineFile';
 
 let stack: Stack;
 let repo: string;
@@ -21,7 +21,7 @@ beforeAll(async () => {
   repo = await createConfigRepo({ dir: stack.dir, apps: [{ name: 'web', image: 'registry.example.com/acme/web', overlayPath: (e) => `environments/${e}` }], environments: ENVS });
   apps = await Promise.all(ENVS.map(async (env) => startDemoApp({ bareRepo: repo, overlayPath: `environments/${env}`, imageName: 'registry.example.com/acme/web', port: await freePort() })));
   configFile = join(stack.dir, 'gantry.yaml');
-  writeFileSync(
+  writePipeline(
     configFile,
     pipelineYaml(repo, ['web'], [
       { name: 'dev', healthUrl: apps[0].url },
@@ -59,10 +59,10 @@ test('a full promotion commits exactly once per environment and a second start r
   const first = await gantry('start', '--app', 'web', '--digest', digest, '--commit', 'abc1234', '--json');
   expect(first.code).toBe(0);
   const started = JSON.parse(first.stdout);
-  expect(started).toMatchObject({ workflowId: `promote/web/${digest}`, state: 'new' });
+  expect(started).toMatchObject({ workflowId: `promote/web/${digest}`, state: 'new', admission: { accepted: true, policy: { source: configFile } } });
 
   const again = await gantry('start', '--app', 'web', '--digest', digest, '--json');
-  expect(JSON.parse(again.stdout)).toEqual({ ...started, state: 'running' });
+  expect(JSON.parse(again.stdout)).toEqual({ workflowId: started.workflowId, runId: started.runId, state: 'running' });
 
   await awaitingProduction(digest);
   const listed = await gantry('list', '--awaiting-approval', '--app', 'web', '--json');

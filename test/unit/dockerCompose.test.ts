@@ -19,7 +19,7 @@ test('names the Temporal server with PostgreSQL, the UI and the Gantry worker', 
 
 test('the worker is configured with the env vars the README documents', () => {
   const env = compose.services['gantry-worker'].environment ?? {};
-  expect(env).toEqual({ TEMPORAL_ADDRESS: 'temporal:7233', TEMPORAL_NAMESPACE: 'default', GANTRY_TASK_QUEUE: 'gantry' });
+  expect(env).toEqual({ TEMPORAL_ADDRESS: 'temporal:7233', TEMPORAL_NAMESPACE: 'default', GANTRY_TASK_QUEUE: 'gantry', GANTRY_CONFIG: '/etc/gantry/gantry.yaml' });
   for (const name of Object.keys(env)) expect(readme).toContain(name);
   expect(readme).toContain('docker compose up');
 });

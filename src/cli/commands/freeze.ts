@@ -4,8 +4,8 @@ import type { Command } from 'commander';
 import { freezeEnvironment, listFreezes, unfreezeEnvironment } from '../../client/manualFreezes';
 import { digestError } from '../../pipeline/digest';
 import { CliError, EXIT } from '../exitCodes';
-import { printJson, readConfig, requireText, withClient, type GlobalOptions } from '../cliContext';
-import { requireEnvironment, requireSigningKey } from '../decisionPreflight';
+import { printJson, readableKey, readConfig, requireText, withClient, type GlobalOptions } from '../cliContext';
+import { requireEnvironment } from '../decisionPreflight';
 
 export function registerFreeze(program: Command): void {
   program
@@ -14,11 +14,13 @@ export function registerFreeze(program: Command): void {
     .requiredOption('--env <environment>', 'the environment to freeze')
     .requiredOption('--as <name>', 'who freezes it')
     .requiredOption('--reason <text>', 'why (shown to everyone who waits)')
+    .option('--key <path>', "sign it with your SSH ed25519 key (an operator's key in the worker's policy)")
     .option('--json', 'print JSON')
-    .action(async (options: { env: string; as: string; reason: string; json?: boolean }) => {
+    .action(async (options: { env: string; as: string; reason: string; key?: string; json?: boolean }) => {
       const request = { environment: requireText(options.env, '--env'), by: requireText(options.as, '--as'), reason: requireText(options.reason, '--reason') };
+      if (options.key) readableKey(options.key, '--key');
       await withClient(async (gantry) => {
-        const answer = await freezeEnvironment(gantry, request);
+        const answer = await freezeEnvironment(gantry, request, options.key);
         report(answer, options.json, `frozen: ${request.environment} (${request.reason})`);
       });
     });
@@ -27,11 +29,13 @@ export function registerFreeze(program: Command): void {
     .description('lift a manual freeze; promotions waiting on it go on at once')
     .requiredOption('--env <environment>', 'the environment to unfreeze')
     .requiredOption('--as <name>', 'who unfreezes it')
+    .option('--key <path>', "sign it with your SSH ed25519 key (an operator's key in the worker's policy)")
     .option('--json', 'print JSON')
-    .action(async (options: { env: string; as: string; json?: boolean }) => {
+    .action(async (options: { env: string; as: string; key?: string; json?: boolean }) => {
       const request = { environment: requireText(options.env, '--env'), by: requireText(options.as, '--as') };
+      if (options.key) readableKey(options.key, '--key');
       await withClient(async (gantry) => {
-        const answer = await unfreezeEnvironment(gantry, request);
+        const answer = await unfreezeEnvironment(gantry, request, options.key);
         report(answer, options.json, `unfrozen: ${request.environment}${answer.accepted ? ` (${answer.woken ?? 0} waiting promotions resumed)` : ''}`);
       });
     });
@@ -44,7 +48,7 @@ export function registerFreeze(program: Command): void {
         const freezes = await listFreezes(gantry);
         if (options.json) return printJson(freezes);
         if (freezes.length === 0) return console.log('no manual freezes');
-        for (const f of freezes) console.log(`${f.environment}\tfrozen by ${f.by} at ${f.at}: ${f.reason}`);
+        for (const f of freezes) console.log(`${f.environment}\tfrozen by ${f.by}${f.proof?.proof === 'signature' ? ` (signed, key ${f.proof.fingerprint ?? ''})` : ''} at ${f.at}: ${f.reason}`);
       });
     });
   program
@@ -59,7 +63,7 @@ export function registerFreeze(program: Command): void {
       const invalid = digestError(digest);
       if (invalid) throw new CliError(invalid, EXIT.badInput);
       const request = { environment: requireText(options.env, '--env'), by: requireText(options.as, '--as'), reason: requireText(options.reason, '--reason') };
-      requireSigningKey(options.key);
+      if (options.key) readableKey(options.key, '--key');
       requireEnvironment(readConfig(cmd.optsWithGlobals<GlobalOptions>()), app, request.environment);
       await withClient(async (gantry) => {
         const answer = await gantry.overrideFreeze(app, digest, request, options.key);

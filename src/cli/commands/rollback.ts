@@ -4,13 +4,14 @@ import { rollback } from '../../client/rollback';
 import { CliError, EXIT } from '../exitCodes';
 import { followPromotion } from '../followPromotion';
 import { oneLine } from '../formatStatus';
-import { printJson, readConfig, requireText, withClient, type GlobalOptions } from '../cliContext';
+import { printJson, readableKey, readConfig, requireText, withClient, type GlobalOptions } from '../cliContext';
 
 interface RollbackOptions {
   env: string;
   as: string;
   reason?: string;
   fast?: boolean;
+  key?: string;
   wait?: boolean;
   json?: boolean;
 }
@@ -23,12 +24,14 @@ export function registerRollback(program: Command): void {
     .requiredOption('--as <name>', 'who rolls back')
     .option('--reason <text>', 'why')
     .option('--fast', 'fast track: skip canary steps, gates and soak on the way back')
+    .option('--key <path>', "sign it with your SSH ed25519 key (an operator's key in the worker's policy)")
     .option('--wait', 'follow the rollback until it ends')
     .option('--json', 'print JSON')
     .action(async (app: string, options: RollbackOptions, cmd: Command) => {
       const config = readConfig(cmd.optsWithGlobals<GlobalOptions>());
       if (!config.apps[app]) throw new CliError(`unknown app "${app}" (gantry.yaml defines: ${Object.keys(config.apps).join(', ')})`, EXIT.badInput);
-      const request = { app, environment: requireText(options.env, '--env'), by: requireText(options.as, '--as'), reason: options.reason, fastTrack: options.fast === true };
+      if (options.key) readableKey(options.key, '--key');
+      const request = { app, environment: requireText(options.env, '--env'), by: requireText(options.as, '--as'), reason: options.reason, fastTrack: options.fast === true, keyPath: options.key };
       await withClient(async (gantry) => {
         const answer = await rollback(gantry, config, request);
         if (!answer.accepted) {

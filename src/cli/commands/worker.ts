@@ -8,6 +8,8 @@ import type { NativeConnection } from '@temporalio/worker';
 import { connectionSettings } from '../../client/connectionSettings';
 import { registerSearchAttributes } from '../../client/registerSearchAttributes';
 import { DEFAULT_MAX_CACHED_WORKFLOWS, limitWorkflowHeap } from '../../worker/workerTuning';
+import { checkPolicySource, filePolicySource, PolicyError } from '../../policy/policySource';
+import type { GlobalOptions } from '../cliContext';
 import { CliError, EXIT } from '../exitCodes';
 
 interface WorkerOptions {
@@ -16,6 +18,7 @@ interface WorkerOptions {
   metricsPort?: number;
   metricsHost: string;
   maxCachedWorkflows?: number;
+  policy?: string;
 }
 
 export function registerWorker(program: Command): void {
@@ -26,8 +29,9 @@ export function registerWorker(program: Command): void {
     .option('--no-register-search-attributes', 'do not add missing Gantry search attributes to the namespace')
     .option('--metrics-port <port>', 'serve Prometheus metrics on http://<metrics-host>:<port>/metrics', parsePort)
     .option('--metrics-host <host>', 'address the metrics endpoint binds to', '127.0.0.1')
+    .option('--policy <file>', "the policy this worker enforces: approvers and keys, approval rules, freezes, gate commands, starters (default: the pipeline file, -c)")
     .option('--max-cached-workflows <n>', `promotions kept in memory between tasks; the rest replay from history when they wake (default ${DEFAULT_MAX_CACHED_WORKFLOWS})`, parseCacheSize)
-    .action(async (options: WorkerOptions) => {
+    .action(async (options: WorkerOptions, cmd: Command) => {
       // Loaded here rather than at the top: the worker's modules (the SDK's native bridge, the
       // activities with their git and Kubernetes clients) cost every other command about a second.
       const [{ NativeConnection }, { createWorker }, { bindAddress, installMetricsRuntime }, { gantryWorkflowBundle }] = await Promise.all([
@@ -47,6 +51,15 @@ export function registerWorker(program: Command): void {
           throw new CliError(`cannot serve metrics on ${bindAddress(metrics)}: ${(err as Error).message}`, EXIT.badInput);
         }
       }
+      // Before connecting: a worker that cannot say what it enforces does not start.
+      const policyFile = options.policy ?? cmd.optsWithGlobals<GlobalOptions>().config;
+      const policy = filePolicySource(policyFile);
+      try {
+        await checkPolicySource(policy);
+      } catch (err) {
+        if (err instanceof PolicyError) throw new CliError(`no usable policy (--policy, or the pipeline file -c): ${err.message}`, EXIT.badInput);
+        throw err;
+      }
       let connection: NativeConnection;
       try {
         connection = await NativeConnection.connect(settings.connectionOptions);
@@ -58,8 +71,9 @@ export function registerWorker(program: Command): void {
       const workflowBundle = await gantryWorkflowBundle();
       const maxCachedWorkflows = options.maxCachedWorkflows ?? DEFAULT_MAX_CACHED_WORKFLOWS;
       limitWorkflowHeap(maxCachedWorkflows);
-      const worker = await createWorker({ connection, namespace: settings.namespace, taskQueue, workflowBundle, maxCachedWorkflows });
+      const worker = await createWorker({ connection, namespace: settings.namespace, taskQueue, workflowBundle, maxCachedWorkflows, policy });
       if (metrics) console.log(`gantry worker metrics on http://${bindAddress(metrics)}/metrics`);
+      console.log(`gantry worker enforcing the policy in ${policy.describe()}`);
       console.log(`gantry worker polling ${taskQueue} on ${settings.connectionOptions.address} (namespace ${settings.namespace})`);
       await worker.run();
       await connection.close();

@@ -63,8 +63,8 @@ it('renders a plain-text table and JSON', () => {
   const table = exportAudit(records, { format: 'table', environment: 'production', events: ['approval-accepted'] });
   const [header, row, ...rest] = table.trimEnd().split('\n');
   expect(rest).toEqual([]);
-  expect(header).toMatch(/^TIME\s+ENV\s+APP\s+DIGEST\s+APPROVER\s+DECISION\s+OUTCOME\s+SIGNER\s+REASON$/);
-  expect(row).toBe(`2025-03-01T11:04:30.000Z  production  shop  ${digest}  alice     approve   accepted  SHA256:aaa  ok ship`);
+  expect(header).toMatch(/^TIME\s+ENV\s+APP\s+DIGEST\s+APPROVER\s+DECISION\s+OUTCOME\s+SIGNER\s+POLICY\s+REASON$/);
+  expect(row).toBe(`2025-03-01T11:04:30.000Z  production  shop  ${digest}  alice     approve   accepted  SHA256:aaa  ${' '.repeat('POLICY'.length)}  ok ship`); // no policy recorded before policies
   expect(header.indexOf('APPROVER')).toBe(row.indexOf('alice'));
   expect(JSON.parse(exportAudit(records, { format: 'json' }))).toHaveLength(3);
   const events = exportAudit(records, { format: 'table', view: 'events', environment: 'staging' });
