@@ -38,6 +38,7 @@ import type { DecisionRecord, EnvironmentStatus, FreezeWait, GateOutcome, Outcom
 import { GANTRY_APP, GANTRY_AWAITING_APPROVAL, GANTRY_ENVIRONMENT, GANTRY_STAGE } from '../src/pipeline/searchAttributes';
 import type { ApprovalSpec, EnvironmentPlan, PromotionInput } from '../src/pipeline/types';
 import { activityOptions } from './activityOptions';
+import { onEnvironmentQueue } from './environmentQueue';
 import * as msg from './messages';
 import { runCanary } from './runCanary';
 
@@ -352,7 +353,7 @@ export async function promoteArtifact(input: PromotionInput): Promise<PromotionR
     await waitForThaw(env);
     e.state = 'in-progress';
     const deployed = await stage('deploy', env.name, () =>
-      acts.deploy.executeWithOptions({ ...activityOptions.deploy, summary: label('deploy', env.name) }, [
+      acts.deploy.executeWithOptions(onEnvironmentQueue({ ...activityOptions.deploy, summary: label('deploy', env.name) }, env.taskQueue), [
         {
           target: env.deploy,
           app: input.app,
@@ -369,7 +370,7 @@ export async function promoteArtifact(input: PromotionInput): Promise<PromotionR
     const check = env.health;
     if (check) {
       await stage('health', env.name, () =>
-        acts.checkHealth.executeWithOptions({ ...activityOptions.health(check), summary: label('health', env.name) }, [
+        acts.checkHealth.executeWithOptions(onEnvironmentQueue({ ...activityOptions.health(check), summary: label('health', env.name) }, env.taskQueue), [
           // Only the argocd check looks for the deploy's commit (other checks keep their inputs as they were).
           { check, digest: input.digest, environment: env.name, ...(check.kind === 'argocd' ? { commit: deployed.commit } : {}) },
         ]),
@@ -381,7 +382,7 @@ export async function promoteArtifact(input: PromotionInput): Promise<PromotionR
       await stage('gates', env.name, async () => {
         for (const gate of env.gates) {
           const outcome: GateOutcome = await acts.runGate.executeWithOptions(
-            { ...activityOptions.gate(gate), summary: label(`gate ${gate.name}`, env.name) },
+            onEnvironmentQueue({ ...activityOptions.gate(gate), summary: label(`gate ${gate.name}`, env.name) }, env.taskQueue),
             [{ gate, app: input.app, digest: input.digest, environment: env.name }],
           );
           e.gates.push(outcome);
@@ -402,6 +403,7 @@ export async function promoteArtifact(input: PromotionInput): Promise<PromotionR
       app: input.app,
       digest: input.digest,
       environment: env.name,
+      taskQueue: env.taskQueue,
       workflowId: info.workflowId,
       stage: (_name, run) => stage('canary', env.name, run),
       isPaused: () => status.paused,
@@ -431,7 +433,7 @@ export async function promoteArtifact(input: PromotionInput): Promise<PromotionR
     const to = e.previousDigest;
     if (!to) throw new PromotionEnded('rolled-back', `${reason}; ${env.name} ran no earlier digest, so its config was left as it is`);
     await stage('rollback', env.name, () =>
-      acts.deploy.executeWithOptions({ ...activityOptions.deploy, summary: `rollback ${env.name} to ${shortDigest(to)}` }, [
+      acts.deploy.executeWithOptions(onEnvironmentQueue({ ...activityOptions.deploy, summary: `rollback ${env.name} to ${shortDigest(to)}` }, env.taskQueue), [
         { target: env.deploy, app: input.app, digest: to, environment: env.name, workflowId: info.workflowId, rollback: { from: input.digest, reason } },
       ]),
     );

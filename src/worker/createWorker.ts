@@ -20,6 +20,8 @@ export interface GantryWorkerOptions {
   auditStore?: AuditStore;
   /** Promotions kept in memory between their workflow tasks (default {@link DEFAULT_MAX_CACHED_WORKFLOWS}). */
   maxCachedWorkflows?: number;
+  /** On shutdown (SIGTERM), how long running activities may finish before they are cancelled (default 0: at once). */
+  shutdownGraceTime?: number;
   /** Replace some activities by name (the benchmarks register instant deploy, health, gates). */
   activityOverrides?: Record<string, (...args: never[]) => Promise<unknown>>;
 }
@@ -35,6 +37,7 @@ export async function createWorker(options: GantryWorkerOptions): Promise<Worker
     ...(options.workflowBundle ? { workflowBundle: options.workflowBundle } : { workflowsPath: workflowsPath() }),
     activities: { ...createActivities({ audit, client }), ...options.activityOverrides },
     maxCachedWorkflows: options.maxCachedWorkflows ?? DEFAULT_MAX_CACHED_WORKFLOWS,
+    ...(options.shutdownGraceTime !== undefined ? { shutdownGraceTime: options.shutdownGraceTime } : {}),
   });
 }
 
