@@ -119,12 +119,19 @@ parse_opts() {
   DIR="$(cd "$DIR" && pwd)"
 }
 
+# N distinct free ports on 127.0.0.1 below 32768: Temporal stores membership ports in a smallint
+# column (cluster_membership.rpc_port), and the kernel's ephemeral range starts above it.
 free_ports() {
   python3 - "$1" <<'PY'
-import socket, sys
+import random, socket, sys
 socks = []
-for _ in range(int(sys.argv[1])):
-    s = socket.socket(); s.bind(("127.0.0.1", 0)); socks.append(s)
+while len(socks) < int(sys.argv[1]):
+    s = socket.socket()
+    try:
+        s.bind(("127.0.0.1", random.randrange(20000, 32000)))
+        socks.append(s)
+    except OSError:
+        s.close()
 print(" ".join(str(s.getsockname()[1]) for s in socks))
 PY
 }
