@@ -171,6 +171,11 @@ test(`${PROMOTIONS} promotions with signed approvals on three workers, ≥${MIN_
         if (r.environment === 'production' && ['deploy', 'checkHealth', 'runGate'].includes(r.activityType)) expect(r.taskQueue).toBe(PRODUCTION_QUEUE);
       }
     }
+    // SQL visibility answers Gantry's search-attribute queries.
+    const listed = JSON.parse((await runCli(['list', '--limit', '100', '--json'], { TEMPORAL_ADDRESS: address })).stdout) as Array<{ app?: string; digest?: string; executionStatus: string }>;
+    expect(listed.map((r) => `${r.app} ${r.digest} ${r.executionStatus}`).sort()).toEqual(apps.map((a) => `${a} ${digests.get(a)} COMPLETED`));
+    const one = JSON.parse((await runCli(['list', '--app', 'app01', '--json'], { TEMPORAL_ADDRESS: address })).stdout) as unknown[];
+    expect(one).toHaveLength(1);
     console.log(`multi-worker suite: ${apps.length} promotions, ${kills} worker SIGKILLs, 1 server crash+restart, ${records.length} audit records`);
   } finally {
     await gantry.close().catch(() => undefined);
