@@ -15,11 +15,10 @@
  */
 import { Client, Pool, type PoolClient, type PoolConfig } from 'pg';
 import {
-  AUDIT_GENESIS_HASH,
   auditRecordLine,
   normaliseAuditEntry,
   parseAuditRecord,
-  sealAuditRecord,
+  sealNextAuditRecord,
   type AuditEntry,
   type AuditRecord,
   type AuditSigningKey,
@@ -149,22 +148,7 @@ export class PostgresAuditStore implements AuditStore {
     const records = entries.map((e) => {
       const existing = byId.get(e.id);
       if (existing) return existing;
-      const record = sealAuditRecord(
-        {
-          seq: (tip?.seq ?? 0) + 1,
-          id: e.id,
-          time: e.time ?? this.clock().toISOString(),
-          workflowId: e.workflowId,
-          app: e.app,
-          digest: e.digest,
-          ...(e.environment !== undefined ? { environment: e.environment } : {}),
-          event: e.event,
-          details: e.details ?? {},
-          prevHash: tip?.hash ?? AUDIT_GENESIS_HASH,
-          keyId: this.signingKey.keyId,
-        },
-        this.signingKey,
-      );
+      const record = sealNextAuditRecord(e, tip, this.signingKey, this.clock);
       tip = { seq: record.seq, hash: record.hash };
       byId.set(record.id, record);
       fresh.push(record);
