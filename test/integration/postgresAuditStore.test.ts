@@ -138,6 +138,8 @@ test('a retried append returns the record another worker wrote, and a store that
     expect(third.seq).toBe(3);
     const text = await readPostgresAuditText(url);
     expect(verifyAuditLog(text, { publicKeys: [key.publicKey, otherKey.publicKey] })).toMatchObject({ ok: true, lastSeq: 3 });
+    // What drift detection reads (AuditStore.readAll) is the same chain, from either worker.
+    expect(await two.readAll()).toEqual([first, second, third]);
     // Without the rotated key, its record is named, not silently accepted.
     expect(verifyAuditLog(text, { publicKeys: [key.publicKey] }).problems).toEqual([expect.objectContaining({ seq: 2, kind: 'bad-signature' })]);
   } finally {
