@@ -36,6 +36,8 @@ export interface PostgresAuditStoreOptions {
   pool?: Omit<PoolConfig, 'connectionString'>;
 }
 
+/** Tries of one batch when the connection under it was lost (each on a fresh connection). */
+const RECONNECT_ATTEMPTS = 3;
 /** Records per transaction: bounds one lock hold when thousands arrive at once. */
 const MAX_BATCH = 256;
 /** Any constant shared by every Gantry process; the lock key is derived from it and the table name. */
@@ -120,7 +122,7 @@ export class PostgresAuditStore implements AuditStore {
       while (this.pending.length) {
         const batch = this.pending.splice(0, MAX_BATCH);
         try {
-          const records = await this.transaction((db) => this.writeBatch(db, batch.map((b) => b.entry)));
+          const records = await this.transactionWithReconnect((db) => this.writeBatch(db, batch.map((b) => b.entry)));
           batch.forEach((b, i) => b.resolve(records[i]));
         } catch (err) {
           batch.forEach((b) => b.reject(err));
@@ -164,6 +166,20 @@ export class PostgresAuditStore implements AuditStore {
     return records;
   }
 
+  /**
+   * A connection the server dropped (restart, failover, idle timeout) fails the transaction before
+   * anything was committed; running it again on a fresh connection is safe (ids are idempotent).
+   */
+  private async transactionWithReconnect<T>(fn: (db: PoolClient) => Promise<T>): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.transaction(fn);
+      } catch (err) {
+        if (attempt >= RECONNECT_ATTEMPTS || !isConnectionLost(err)) throw err;
+      }
+    }
+  }
+
   private async transaction<T>(fn: (db: PoolClient) => Promise<T>): Promise<T> {
     const db = await this.pool.connect();
     let broken = false;
@@ -197,6 +213,13 @@ export async function readPostgresAuditText(url: string, table = 'gantry_audit')
   } finally {
     await client.end().catch(() => undefined);
   }
+}
+
+/** Admin shutdown / crash / cannot connect now (SQLSTATE 57P0x), connection exceptions (08xxx), or a socket closed under the client. */
+function isConnectionLost(err: unknown): boolean {
+  const code = (err as { code?: unknown })?.code;
+  if (typeof code === 'string' && (/^57P0[123]$/.test(code) || code.startsWith('08') || code === 'ECONNRESET' || code === 'EPIPE')) return true;
+  return /Connection terminated|Client has encountered a connection error|not queryable/i.test(String((err as Error)?.message ?? ''));
 }
 
 /** Malformed rows stay as evidence (verify reports them); readers skip them like the file store does. */
