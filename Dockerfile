@@ -1,6 +1,6 @@
 # The Gantry worker and CLI. git is needed by the gitops deploy target, openssh-client by config
 # repos reached over SSH (git@host:org/repo.git).
-FROM node:20-bookworm-slim
+FROM node:24-bookworm-slim
 RUN apt-get update \
   && apt-get install -y --no-install-recommends git openssh-client ca-certificates \
   && rm -rf /var/lib/apt/lists/*

@@ -26,6 +26,7 @@ import { orchestrationOverhead } from './orchestrationOverhead';
 import { reactionTime } from './reactionTime';
 import { recovery } from './recovery';
 import { scale } from './scale';
+import { scalePostgres } from './scalePostgres';
 
 // Run order: the long scale benchmark last, so the others are written even if it runs out of time.
 const BENCHMARKS: Record<string, (ctx: BenchContext) => Promise<Section>> = {
@@ -35,6 +36,7 @@ const BENCHMARKS: Record<string, (ctx: BenchContext) => Promise<Section>> = {
   contention: configRepoContention,
   recovery,
   scale,
+  'scale-postgres': scalePostgres,
 };
 
 function machine(): string[] {

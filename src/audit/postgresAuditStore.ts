@@ -183,6 +183,12 @@ export class PostgresAuditStore implements AuditStore {
   private async transaction<T>(fn: (db: PoolClient) => Promise<T>): Promise<T> {
     const db = await this.pool.connect();
     let broken = false;
+    // A checked-out client whose server goes away emits 'error' (unhandled, it would end the
+    // process); its next query then fails, and transactionWithReconnect runs the batch again.
+    const onLost = () => {
+      broken = true;
+    };
+    db.on('error', onLost);
     try {
       await db.query('BEGIN');
       const result = await fn(db);
@@ -194,6 +200,7 @@ export class PostgresAuditStore implements AuditStore {
       });
       throw err;
     } finally {
+      db.off('error', onLost);
       db.release(broken);
     }
   }

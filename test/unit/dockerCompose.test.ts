@@ -55,7 +55,10 @@ test('a main worker and a production worker on its own task queue, sharing one a
   expect(readme).toContain('docker compose up');
 });
 
-test('the image has git and openssh-client, and keeps its data in a volume', () => {
+test('the image runs the supported Node (24, as package.json engines says), has git and openssh-client, and keeps its data in a volume', () => {
+  const engines = (JSON.parse(readFileSync(join(PROJECT_ROOT, 'package.json'), 'utf8')) as { engines: { node: string } }).engines.node;
+  expect(engines).toBe('>=24');
+  expect(dockerfile).toMatch(/^FROM node:24-bookworm-slim$/m);
   expect(dockerfile).toMatch(/apt-get install[^\n]*\n?[^\n]*\bgit\b[^\n]*\bopenssh-client\b/);
   expect(dockerfile).toContain('VOLUME ["/var/lib/gantry"]');
   expect(dockerfile).toContain('ENV GANTRY_DATA_DIR=/var/lib/gantry');
