@@ -8,7 +8,7 @@
 # --with-kubernetes also builds the loopback Kubernetes control plane the Kubernetes tests start
 # (scripts/k8s/cluster.sh build: from the Go module proxy, about 25 minutes on a fresh machine,
 # nothing when the binaries in .tools/k8s/bin are current). `npm test` passes it; the demo does not.
-# --with-temporal-server builds the production-shaped Temporal server and its SQL schema tool
+# --with-temporal-server builds the production-shaped Temporal server, its SQL schema tool and web UI
 # (scripts/temporal/cluster.sh build: go.temporal.io/server, about 5 minutes on an idle machine,
 # nothing when .tools/temporal-server/bin is current). `npm test` passes it too.
 set -euo pipefail

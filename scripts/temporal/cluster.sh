@@ -2,12 +2,13 @@
 # A production-shaped Temporal service on loopback: the Temporal server built from
 # go.temporal.io/server on Debian's PostgreSQL 15, with SQL visibility.
 #
-#   scripts/temporal/cluster.sh build                 build the server and SQL schema tool into
-#                                                     .tools/temporal-server/bin (cached)
+#   scripts/temporal/cluster.sh build                 build the server, the SQL schema tool and the web
+#                                                     UI server into .tools/temporal-server/bin (cached)
 #   scripts/temporal/cluster.sh start [--dir DIR]     initdb a private PostgreSQL, set up both schemas,
 #                                                     start the server on free 127.0.0.1 ports, create
-#                                                     the namespace and Gantry's search attributes;
-#                                                     prints TEMPORAL_ADDRESS=... (default DIR: .gantry/temporal)
+#                                                     the namespace and Gantry's search attributes, and
+#                                                     the web UI; prints TEMPORAL_ADDRESS=... (default
+#                                                     DIR: .gantry/temporal; DIR/env also has TEMPORAL_UI_URL)
 #   scripts/temporal/cluster.sh restart-server [--dir DIR]   stop and start the Temporal server only
 #   scripts/temporal/cluster.sh stop  [--dir DIR] [--keep-logs]
 #   scripts/temporal/cluster.sh status [--dir DIR]
@@ -24,6 +25,9 @@ TEMPORAL_CLI="$ROOT/.tools/python/bin/temporal"
 # v1.32.2 needs a newer Go than this machine kind has (DESIGN.md).
 TEMPORAL_VERSION="${GANTRY_TEMPORAL_SERVER_VERSION:-v1.32.1}"
 MODULE="go.temporal.io/server"
+# The web UI (temporalio/ui-server embeds the built UI): the newest whose go directive this Go meets.
+UI_VERSION="${GANTRY_TEMPORAL_UI_VERSION:-v2.55.0}"
+UI_MODULE="github.com/temporalio/ui-server/v2"
 PG_BIN="${GANTRY_PG_BIN:-/usr/lib/postgresql/15/bin}"
 NAMESPACE="default"
 DB_USER="temporal"
@@ -44,10 +48,12 @@ mod_dir() {
   printf '%s\n' "$dir"
 }
 
-built_already() {
+server_built() {
   [ -x "$BIN/temporal-server" ] && [ -x "$BIN/temporal-sql-tool" ] \
     && [ "$(cat "$BIN/.version" 2>/dev/null)" = "$TEMPORAL_VERSION" ] && [ -d "$TOOLS/module/schema" ]
 }
+ui_built() { [ -x "$BIN/temporal-ui-server" ] && [ "$(cat "$BIN/.ui-version" 2>/dev/null)" = "$UI_VERSION" ]; }
+built_already() { server_built && ui_built; }
 
 # ---------------------------------------------------------------------------------------------
 # build
@@ -56,8 +62,17 @@ built_already() {
 # A wrapper module that requires the server module, so one `go build` makes both binaries with
 # the server's own pinned dependencies.
 cmd_build() {
-  if built_already; then log "server $TEMPORAL_VERSION up to date in $BIN"; return 0; fi
+  if built_already; then log "server $TEMPORAL_VERSION and UI $UI_VERSION up to date in $BIN"; return 0; fi
   command -v go >/dev/null || die "go is not installed (need the Go version go.temporal.io/server $TEMPORAL_VERSION asks for)"
+  if ! ui_built; then
+    log "building the web UI server $UI_VERSION (go install $UI_MODULE/cmd/server)"
+    mkdir -p "$BIN"; rm -rf "$BUILD/ui-bin"
+    GOBIN="$BUILD/ui-bin" nice -n 10 go install -ldflags "-s -w" "$UI_MODULE/cmd/server@$UI_VERSION" \
+      || die "go install $UI_MODULE/cmd/server@$UI_VERSION failed"
+    mv "$BUILD/ui-bin/server" "$BIN/temporal-ui-server"
+    echo "$UI_VERSION" > "$BIN/.ui-version"
+  fi
+  if server_built; then return 0; fi
   local t0=$SECONDS sdir dir="$BUILD/server-$TEMPORAL_VERSION"
   sdir=$(mod_dir "$MODULE@$TEMPORAL_VERSION")
   mkdir -p "$BIN" "$dir"
@@ -142,6 +157,12 @@ server_pid() {
   [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null && echo "$pid"
 }
 
+ui_pid() {
+  local pid
+  pid=$(cat "$DIR/ui.pid" 2>/dev/null) || return 1
+  [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null && echo "$pid"
+}
+
 address() { echo "127.0.0.1:$(awk '$1 == "frontend" { print $2 }' "$DIR/ports")"; }
 temporal_cli() { "$TEMPORAL_CLI" "$@" --address "$(address)" --command-timeout 10s; }
 
@@ -160,6 +181,7 @@ fail_start() {
   for f in "$DIR/logs/temporal.log" "$DIR/postgres/postgres.log"; do
     [ -f "$f" ] && { echo "---- last lines of $f" >&2; tail -n 20 "$f" >&2; }
   done
+  terminate TERM "$(ui_pid || true)"
   terminate TERM "$(server_pid || true)"
   bash "$ROOT/scripts/postgres/instance.sh" stop --dir "$DIR/postgres" || true
   exit 1
@@ -177,8 +199,8 @@ wait_for() { # timeout-seconds description command...
 # The server config: the module's development-postgres12.yaml with our ports, our database and
 # folders substituted, every service bound to 127.0.0.1 (bindOnLocalHost stays true).
 write_config() { # pg-port pg-user pg-password
-  local frontend http fm history hm matching mm worker wm metrics pprof
-  read -r frontend http fm history hm matching mm worker wm metrics pprof < <(awk '{ printf "%s ", $2 } END { print "" }' "$DIR/ports")
+  local frontend http fm history hm matching mm worker wm metrics pprof ui
+  read -r frontend http fm history hm matching mm worker wm metrics pprof ui < <(awk '{ printf "%s ", $2 } END { print "" }' "$DIR/ports")
   mkdir -p "$DIR/config" "$DIR/archival"
   sed -e "s/grpcPort: 7233/grpcPort: $frontend/; s/httpPort: 7243/httpPort: $http/; s/membershipPort: 6933/membershipPort: $fm/" \
       -e "s/grpcPort: 7234/grpcPort: $history/; s/membershipPort: 6934/membershipPort: $hm/" \
@@ -208,6 +230,20 @@ launch_server() {
     >> "$DIR/logs/temporal.log" 2>&1 < /dev/null &
   echo $! > "$DIR/server.pid"
   wait_for 120 "the frontend at $(address)" temporal_cli operator cluster health
+}
+
+ui_url() { echo "http://127.0.0.1:$(awk '$1 == "ui" { print $2 }' "$DIR/ports")"; }
+
+# The web UI, on 127.0.0.1 only, talking to the frontend.
+launch_ui() {
+  mkdir -p "$DIR/config/ui"
+  printf 'temporalGrpcAddress: %s\nhost: 127.0.0.1\nport: %s\nenableUi: true\ndefaultNamespace: %s\n' \
+    "$(address)" "$(awk '$1 == "ui" { print $2 }' "$DIR/ports")" "$NAMESPACE" > "$DIR/config/ui/base.yaml"
+  : > "$DIR/config/ui/gantry.yaml"
+  setsid "$BIN/temporal-ui-server" --root "$DIR/config" --config ui --env gantry start \
+    >> "$DIR/logs/ui.log" 2>&1 < /dev/null &
+  echo $! > "$DIR/ui.pid"
+  wait_for 60 "the web UI at $(ui_url)" curl -fsS "$(ui_url)/api/v1/namespaces/$NAMESPACE"
 }
 
 # Namespace and search attributes; each step is skipped when already there.
@@ -250,7 +286,7 @@ cmd_start() {
   fi
   built_already || cmd_build
   local t0=$SECONDS url
-  rm -rf "$DIR/logs" "$DIR/config" "$DIR/archival" "$DIR/ports" "$DIR/server.pid"
+  rm -rf "$DIR/logs" "$DIR/config" "$DIR/archival" "$DIR/ports" "$DIR/server.pid" "$DIR/ui.pid"
   mkdir -p "$DIR/logs"
   local fresh=0
   [ -f "$DIR/postgres/data/PG_VERSION" ] || fresh=1
@@ -259,14 +295,15 @@ cmd_start() {
   local rest="${url#postgres://}" user password pg_port
   user="${rest%%:*}"; rest="${rest#*:}"; password="${rest%%@*}"; rest="${rest#*@127.0.0.1:}"; pg_port="${rest%%/*}"
   [ "$fresh" = 1 ] && setup_schemas "$pg_port" "$user" "$password"
-  local names=(frontend http frontend-membership history history-membership matching matching-membership worker worker-membership metrics pprof) ports i=0 p
+  local names=(frontend http frontend-membership history history-membership matching matching-membership worker worker-membership metrics pprof ui) ports i=0 p
   ports=$(free_ports "${#names[@]}")
   : > "$DIR/ports"
   for p in $ports; do echo "${names[$i]} $p" >> "$DIR/ports"; i=$((i + 1)); done
   write_config "$pg_port" "$user" "$password"
   launch_server
   prepare_namespace
-  printf 'TEMPORAL_ADDRESS=%s\nDATABASE_URL=%s\n' "$(address)" "$url" > "$DIR/env"
+  launch_ui
+  printf 'TEMPORAL_ADDRESS=%s\nTEMPORAL_UI_URL=%s\nDATABASE_URL=%s\n' "$(address)" "$(ui_url)" "$url" > "$DIR/env"
   log "Temporal $TEMPORAL_VERSION on PostgreSQL up in $((SECONDS - t0))s: $(address) (logs in $DIR/logs)"
   echo "TEMPORAL_ADDRESS=$(address)"
 }
@@ -283,9 +320,10 @@ cmd_restart_server() {
 
 cmd_stop() {
   parse_opts "$@"
+  terminate TERM "$(ui_pid || true)"
   terminate TERM "$(server_pid || true)"
   bash "$ROOT/scripts/postgres/instance.sh" stop --dir "$DIR/postgres" 2>/dev/null || true
-  rm -rf "$DIR/postgres" "$DIR/config" "$DIR/archival" "$DIR/ports" "$DIR/server.pid" "$DIR/env"
+  rm -rf "$DIR/postgres" "$DIR/config" "$DIR/archival" "$DIR/ports" "$DIR/server.pid" "$DIR/ui.pid" "$DIR/env"
   if [ "$KEEP_LOGS" = 1 ]; then
     log "stopped; logs kept in $DIR/logs"
   else

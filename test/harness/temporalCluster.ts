@@ -9,11 +9,14 @@ import { PROJECT_ROOT } from '../../src/local/tools';
 
 const SCRIPT = join(PROJECT_ROOT, 'scripts', 'temporal', 'cluster.sh');
 export const TEMPORAL_SERVER_BIN = join(PROJECT_ROOT, '.tools', 'temporal-server', 'bin', 'temporal-server');
+const TEMPORAL_UI_BIN = join(PROJECT_ROOT, '.tools', 'temporal-server', 'bin', 'temporal-ui-server');
 
 export interface TemporalCluster {
   dir: string;
   /** 127.0.0.1:PORT of the frontend. */
   address: string;
+  /** The Temporal web UI (temporalio/ui-server) in front of it. */
+  uiUrl: string;
   /** The PostgreSQL instance Temporal uses (superuser URL); tests may create databases of their own on it. */
   databaseUrl: string;
   /** Stops the server (SIGKILL with crash) and starts it again on the same ports and database. */
@@ -33,8 +36,8 @@ function run(args: string[], timeoutMs: number): Promise<string> {
 }
 
 export async function startTemporalCluster(): Promise<TemporalCluster> {
-  if (!existsSync(TEMPORAL_SERVER_BIN)) {
-    throw new Error('the Temporal server is missing in .tools/temporal-server/bin: run `bash scripts/setup.sh --with-temporal-server` (npm test does)');
+  if (!existsSync(TEMPORAL_SERVER_BIN) || !existsSync(TEMPORAL_UI_BIN)) {
+    throw new Error('the Temporal server or its web UI is missing in .tools/temporal-server/bin: run `bash scripts/setup.sh --with-temporal-server` (npm test does)');
   }
   const dir = mkdtempSync(join(tmpdir(), 'gantry-temporal-'));
   chmodSync(dir, 0o755); // PostgreSQL runs as the postgres user when the tests run as root
@@ -54,6 +57,7 @@ export async function startTemporalCluster(): Promise<TemporalCluster> {
   return {
     dir,
     address: env.TEMPORAL_ADDRESS,
+    uiUrl: env.TEMPORAL_UI_URL,
     databaseUrl: env.DATABASE_URL,
     async restartServer(crash = false) {
       await run(['restart-server', '--dir', dir, ...(crash ? ['--crash'] : [])], 300_000);

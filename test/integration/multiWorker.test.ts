@@ -4,7 +4,8 @@
 // Temporal server is killed and restarted once. Expected, from what a user can see: every
 // promotion promoted, one commit per promotion and environment, one audit chain that
 // `gantry audit verify` accepts with every promotion's events exactly once, and (from history)
-// no production activity ever ran on a main-queue worker.
+// no production activity ever ran on a main-queue worker; `gantry list` and the Temporal web UI
+// answer from SQL visibility.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -176,6 +177,9 @@ test(`${PROMOTIONS} promotions with signed approvals on three workers, ≥${MIN_
     expect(listed.map((r) => `${r.app} ${r.digest} ${r.executionStatus}`).sort()).toEqual(apps.map((a) => `${a} ${digests.get(a)} COMPLETED`));
     const one = JSON.parse((await runCli(['list', '--app', 'app01', '--json'], { TEMPORAL_ADDRESS: address })).stdout) as unknown[];
     expect(one).toHaveLength(1);
+    // The Temporal web UI in front of this server finds a promotion by Gantry's search attribute.
+    const fromUi = (await (await fetch(`${cluster().uiUrl}/api/v1/namespaces/default/workflows?query=${encodeURIComponent('GantryApp = "app01"')}`)).json()) as { executions?: Array<{ execution?: { workflowId?: string } }> };
+    expect(fromUi.executions?.map((e) => e.execution?.workflowId)).toEqual([`promote/app01/${digests.get('app01')}`]);
     console.log(`multi-worker suite: ${apps.length} promotions, ${kills} worker SIGKILLs, 1 server crash+restart, ${records.length} audit records`);
   } finally {
     await gantry.close().catch(() => undefined);
