@@ -29,6 +29,7 @@ import { orchestrationOverhead } from './orchestrationOverhead';
 import { reactionTime } from './reactionTime';
 import { recovery } from './recovery';
 import { scale } from './scale';
+import { scalePostgres } from './scalePostgres';
 
 // Run order: the long scale benchmark last, so the others are written even if it runs out of time.
 const BENCHMARKS: Record<string, (ctx: BenchContext) => Promise<Section>> = {
@@ -40,6 +41,7 @@ const BENCHMARKS: Record<string, (ctx: BenchContext) => Promise<Section>> = {
   // Pure simulation (no server); before scale so a run cut short still has it.
   canary: async (ctx) => (await canaryScenarios({ quick: ctx.quick })).section,
   scale,
+  'scale-postgres': scalePostgres,
 };
 
 function machine(): string[] {

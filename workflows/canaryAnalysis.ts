@@ -9,12 +9,15 @@ import { ActivityFailure, ApplicationFailure, continueAsNew, isCancellation, pat
 import type * as metrics from '../activities/metrics';
 import { analysisResult, nextReadDelay, observe, observeStableHistory, startAnalysis, type AnalysisReading, type AnalysisState, type ReadFailure } from '../src/canary/analysisState';
 import type { CanaryAnalysisResult, CanaryAnalysisSpec, MetricsProviderSpec } from '../src/canary/types';
+import { onEnvironmentQueue } from './environmentQueue';
 
 export interface CanaryAnalysisInput {
   spec: CanaryAnalysisSpec;
   provider: MetricsProviderSpec;
   app: string;
   environment: string;
+  /** The environment's task queue: metrics are read from inside the environment; absent: the main queue. */
+  taskQueue?: string;
   stepIndex: number;
   /** Carried across continue-as-new; absent on the first run. */
   state?: AnalysisState;
@@ -57,7 +60,7 @@ export async function canaryAnalysis(input: CanaryAnalysisInput): Promise<Canary
 
 async function read(input: CanaryAnalysisInput): Promise<AnalysisReading> {
   const { spec, provider, environment } = input;
-  const options = metricsReadOptions(provider, spec);
+  const options = onEnvironmentQueue(metricsReadOptions(provider, spec), input.taskQueue);
   const stableQuery = spec.latency?.stableQuery;
   const [counts, latency, stableLatency] = await Promise.allSettled([
     reads.readCanaryCounts.executeWithOptions({ ...options, summary: `canary counts ${spec.name} ${environment}` }, [{ provider, queries: spec.queries }]),

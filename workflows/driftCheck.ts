@@ -6,6 +6,7 @@ import type * as activities from '../activities';
 import type { DriftCheckInput, DriftReport } from '../src/drift/types';
 import { shortDigest } from '../src/pipeline/digest';
 import { activityOptions } from './activityOptions';
+import { onEnvironmentQueue } from './environmentQueue';
 
 type Activities = ReturnType<typeof activities.createActivities>;
 
@@ -15,7 +16,7 @@ const local = proxyLocalActivities<Activities>(activityOptions.local);
 export async function driftCheck(input: DriftCheckInput): Promise<DriftReport> {
   const info = workflowInfo();
   const { app, environment } = input;
-  const [last, running] = await Promise.all([local.lastPromotedDigest({ app, environment }), acts.readRunningDigest({ target: input.target })]);
+  const [last, running] = await Promise.all([local.lastPromotedDigest({ app, environment }), acts.readRunningDigest.executeWithOptions(onEnvironmentQueue({ startToCloseTimeout: '2m', retry: { maximumAttempts: 5 } }, input.taskQueue), [{ target: input.target }])]);
   const report = (state: DriftReport['state'], detail: string): DriftReport => {
     setCurrentDetails(`${app} ${environment}: ${state}: ${detail}`);
     return { app, environment, state, expected: last.digest, running: running.digest, detail };
@@ -36,7 +37,7 @@ export async function driftCheck(input: DriftCheckInput): Promise<DriftReport> {
   await notify('drift', `Drift: ${app} in ${seen}.${input.heal ? ' Healing.' : ''}`);
   if (!input.heal) return report('drifted', seen);
 
-  const healed = await acts.deploy.executeWithOptions({ ...activityOptions.deploy, summary: `heal ${environment} to ${shortDigest(last.digest)}` }, [
+  const healed = await acts.deploy.executeWithOptions(onEnvironmentQueue({ ...activityOptions.deploy, summary: `heal ${environment} to ${shortDigest(last.digest)}` }, input.taskQueue), [
     { target: input.target, app, digest: last.digest, environment, workflowId: info.workflowId, rollback: { from: running.digest ?? 'unknown', reason: `drift: ${environment} ran something Gantry did not promote` } },
   ]);
   await audit('drift-healed', { expected: last.digest, running: running.digest ?? null, commit: healed.commit ?? null, detail: healed.detail });

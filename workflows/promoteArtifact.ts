@@ -42,6 +42,7 @@ import { activityOptions } from './activityOptions';
 import { LaneSeat } from './laneSeat';
 import { admissionAuditDetails, admitPromotion } from './admitPromotion';
 import { operationGuard } from './authorizeOperation';
+import { onEnvironmentQueue } from './environmentQueue';
 import * as msg from './messages';
 import { migrationGate } from './migrationGate';
 import { rollbackWeightOptions, runCanary } from './runCanary';
@@ -395,7 +396,7 @@ export async function promoteArtifact(sent: PromotionInput): Promise<PromotionRe
     if (env.migrations && patched('migrations-gate')) await migrationGate(env, env.migrations, { input, status, stage, audit, notify, claimContext, usedNonces, end: (o, m) => new PromotionEnded(o, m) });
     e.state = 'in-progress';
     const deployed = await stage('deploy', env.name, () =>
-      acts.deploy.executeWithOptions({ ...activityOptions.deploy, summary: label('deploy', env.name) }, [
+      acts.deploy.executeWithOptions(onEnvironmentQueue({ ...activityOptions.deploy, summary: label('deploy', env.name) }, env.taskQueue), [
         {
           target: env.deploy,
           app: input.app,
@@ -437,7 +438,7 @@ export async function promoteArtifact(sent: PromotionInput): Promise<PromotionRe
     const check = env.health;
     if (check) {
       await stage('health', env.name, () =>
-        acts.checkHealth.executeWithOptions({ ...activityOptions.health(check), summary: label('health', env.name) }, [
+        acts.checkHealth.executeWithOptions(onEnvironmentQueue({ ...activityOptions.health(check), summary: label('health', env.name) }, env.taskQueue), [
           // Only the argocd check looks for the deploy's commit (other checks keep their inputs as they were).
           { check, digest: input.digest, environment: env.name, ...(check.kind === 'argocd' ? { commit } : {}) },
         ]),
@@ -451,7 +452,7 @@ export async function promoteArtifact(sent: PromotionInput): Promise<PromotionRe
       await stage('gates', env.name, async () => {
         for (const gate of env.gates) {
           const outcome: GateOutcome = await acts.runGate.executeWithOptions(
-            { ...activityOptions.gate(gate), summary: label(`gate ${gate.name}`, env.name) },
+            onEnvironmentQueue({ ...activityOptions.gate(gate), summary: label(`gate ${gate.name}`, env.name) }, env.taskQueue),
             [{ gate, app: input.app, digest: input.digest, environment: env.name }],
           );
           e.gates.push(outcome);
@@ -477,6 +478,7 @@ export async function promoteArtifact(sent: PromotionInput): Promise<PromotionRe
       app: input.app,
       digest: input.digest,
       environment: env.name,
+      taskQueue: env.taskQueue,
       workflowId: info.workflowId,
       stage: (_name, run) => stage('canary', env.name, run),
       isPaused: () => status.paused,
@@ -511,11 +513,11 @@ export async function promoteArtifact(sent: PromotionInput): Promise<PromotionRe
     const e = envStatus(env.name);
     await waitForThaw(env);
     await stage('canary', env.name, async () => {
-      const deployed = await acts.deploy.executeWithOptions({ ...activityOptions.deploy, summary: label('deploy stable side', env.name) }, [
+      const deployed = await acts.deploy.executeWithOptions(onEnvironmentQueue({ ...activityOptions.deploy, summary: label('deploy stable side', env.name) }, env.taskQueue), [
         { target: stable, app: input.app, digest: input.digest, environment: env.name, workflowId: info.workflowId },
       ]);
       e.stableSide = { commit: deployed.commit, previousDigest: deployed.previousDigest, at: now() };
-      await acts.setCanaryWeight.executeWithOptions({ ...rollbackWeightOptions, summary: label('all traffic to stable', env.name) }, [
+      await acts.setCanaryWeight.executeWithOptions(onEnvironmentQueue({ ...rollbackWeightOptions, summary: label('all traffic to stable', env.name) }, env.taskQueue), [
         { router: plan.router, weight: 0, app: input.app, environment: env.name },
       ]);
       if (e.canary) e.canary.weight = 0;
@@ -534,12 +536,12 @@ export async function promoteArtifact(sent: PromotionInput): Promise<PromotionRe
     }
     if (lane) await noteFreezeBypass(env);
     await stage('rollback', env.name, async () => {
-      await acts.deploy.executeWithOptions({ ...activityOptions.deploy, summary: `rollback ${env.name} to ${shortDigest(to)}` }, [
+      await acts.deploy.executeWithOptions(onEnvironmentQueue({ ...activityOptions.deploy, summary: `rollback ${env.name} to ${shortDigest(to)}` }, env.taskQueue), [
         { target: env.deploy, app: input.app, digest: to, environment: env.name, workflowId: info.workflowId, rollback: { from: input.digest, reason } },
       ]);
       // A completed canary had moved the stable side too: it goes back as well.
       if (e.stableSide && env.canaryStable) {
-        await acts.deploy.executeWithOptions({ ...activityOptions.deploy, summary: `rollback stable side of ${env.name} to ${shortDigest(to)}` }, [
+        await acts.deploy.executeWithOptions(onEnvironmentQueue({ ...activityOptions.deploy, summary: `rollback stable side of ${env.name} to ${shortDigest(to)}` }, env.taskQueue), [
           { target: env.canaryStable, app: input.app, digest: to, environment: env.name, workflowId: info.workflowId, rollback: { from: input.digest, reason } },
         ]);
       }

@@ -19,11 +19,14 @@ import type { CanaryAnalysisResult, CanaryEvidence, CanaryPlan, CanaryRunResult,
 import { shortDigest } from '../src/pipeline/digest';
 import { formatDuration } from '../src/pipeline/duration';
 import { canaryAnalysis } from './canaryAnalysis';
+import { onEnvironmentQueue } from './environmentQueue';
 
 export interface RunCanaryContext {
   app: string;
   digest: string;
   environment: string;
+  /** The environment's task queue (router and metrics activities run there); absent: the main queue. */
+  taskQueue?: string;
   /** The promotion's workflow id: child analyses get `${workflowId}/canary/${environment}/${stepIndex}`. */
   workflowId: string;
   /** Runs one step as a stage of the promotion (status, timings, waiting while paused). Called with 'canary'. */
@@ -90,7 +93,7 @@ export async function runCanary(plan: CanaryPlan, ctx: RunCanaryContext): Promis
   const label = (what: string) => `${what} ${ctx.environment} ${shortDigest(ctx.digest)}`;
 
   const setWeight = async (weight: number, options: ActivityOptions) => {
-    const result = await router.setCanaryWeight.executeWithOptions({ ...options, summary: label(`canary weight ${weight}%`) }, [
+    const result = await router.setCanaryWeight.executeWithOptions(onEnvironmentQueue({ ...options, summary: label(`canary weight ${weight}%`) }, ctx.taskQueue), [
       { router: plan.router, weight, app: ctx.app, environment: ctx.environment },
     ]);
     evidence.weight = weight;
@@ -149,7 +152,7 @@ export async function runCanary(plan: CanaryPlan, ctx: RunCanaryContext): Promis
     try {
       return await executeChild(canaryAnalysis, {
         workflowId: canaryChildId(ctx.workflowId, ctx.environment, index),
-        args: [{ spec: step.analysis, provider: plan.metrics!, app: ctx.app, environment: ctx.environment, stepIndex: index }],
+        args: [{ spec: step.analysis, provider: plan.metrics!, app: ctx.app, environment: ctx.environment, taskQueue: ctx.taskQueue, stepIndex: index }],
       });
     } catch (err) {
       if (isCancellation(err) || !(err instanceof ChildWorkflowFailure)) throw err;
@@ -185,7 +188,7 @@ export async function runCanary(plan: CanaryPlan, ctx: RunCanaryContext): Promis
         .run(() =>
           executeChild(canaryAnalysis, {
             workflowId: canaryChildId(ctx.workflowId, ctx.environment, -1).replace(/\/-1$/, '/background'),
-            args: [{ spec: background, provider: plan.metrics!, app: ctx.app, environment: ctx.environment, stepIndex: -1 }],
+            args: [{ spec: background, provider: plan.metrics!, app: ctx.app, environment: ctx.environment, taskQueue: ctx.taskQueue, stepIndex: -1 }],
           }),
         )
         .then((result) => {

@@ -106,6 +106,26 @@ export function sealAuditRecord(record: UnsealedAuditRecord, key: AuditSigningKe
   return { ...record, hash, signature };
 }
 
+/** The record for `entry` after `tip` (null: the first record), sealed with `key`; every store chains records this way. */
+export function sealNextAuditRecord(entry: AuditEntry, tip: { seq: number; hash: string } | null, key: AuditSigningKey, now: () => Date): AuditRecord {
+  return sealAuditRecord(
+    {
+      seq: (tip?.seq ?? 0) + 1,
+      id: entry.id,
+      time: entry.time ?? now().toISOString(),
+      workflowId: entry.workflowId,
+      app: entry.app,
+      digest: entry.digest,
+      ...(entry.environment !== undefined ? { environment: entry.environment } : {}),
+      event: entry.event,
+      details: entry.details ?? {},
+      prevHash: tip?.hash ?? AUDIT_GENESIS_HASH,
+      keyId: key.keyId,
+    },
+    key,
+  );
+}
+
 export function verifyAuditRecordSignature(record: AuditRecord, publicKey: KeyObject): boolean {
   try {
     return verify(null, Buffer.from(record.hash, 'utf8'), publicKey, Buffer.from(record.signature, 'base64'));

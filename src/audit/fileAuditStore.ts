@@ -21,11 +21,10 @@ import { promises as fsp } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import {
-  AUDIT_GENESIS_HASH,
   auditRecordLine,
   normaliseAuditEntry,
   parseAuditRecord,
-  sealAuditRecord,
+  sealNextAuditRecord,
   type AuditEntry,
   type AuditRecord,
   type AuditSigningKey,
@@ -146,22 +145,7 @@ export class FileAuditStore implements AuditStore {
     const records = entries.map((e) => {
       const existing = state.byId.get(e.id) ?? sealed.get(e.id);
       if (existing) return existing;
-      const record = sealAuditRecord(
-        {
-          seq: (tip?.seq ?? 0) + 1,
-          id: e.id,
-          time: e.time ?? this.clock().toISOString(),
-          workflowId: e.workflowId,
-          app: e.app,
-          digest: e.digest,
-          ...(e.environment !== undefined ? { environment: e.environment } : {}),
-          event: e.event,
-          details: e.details ?? {},
-          prevHash: tip?.hash ?? AUDIT_GENESIS_HASH,
-          keyId: this.options.signingKey.keyId,
-        },
-        this.options.signingKey,
-      );
+      const record = sealNextAuditRecord(e, tip, this.options.signingKey, this.clock);
       tip = { seq: record.seq, hash: record.hash };
       sealed.set(record.id, record);
       return record;

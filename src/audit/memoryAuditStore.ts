@@ -1,7 +1,6 @@
 import {
-  AUDIT_GENESIS_HASH,
   normaliseAuditEntry,
-  sealAuditRecord,
+  sealNextAuditRecord,
   type AuditEntry,
   type AuditRecord,
   type AuditSigningKey,
@@ -20,22 +19,7 @@ export class MemoryAuditStore implements AuditStore {
     const existing = this.byId.get(e.id);
     if (existing) return existing;
     const last = this.records[this.records.length - 1];
-    const record = sealAuditRecord(
-      {
-        seq: (last?.seq ?? 0) + 1,
-        id: e.id,
-        time: e.time ?? this.clock().toISOString(),
-        workflowId: e.workflowId,
-        app: e.app,
-        digest: e.digest,
-        ...(e.environment !== undefined ? { environment: e.environment } : {}),
-        event: e.event,
-        details: e.details ?? {},
-        prevHash: last?.hash ?? AUDIT_GENESIS_HASH,
-        keyId: this.signingKey.keyId,
-      },
-      this.signingKey,
-    );
+    const record = sealNextAuditRecord(e, last, this.signingKey, this.clock);
     this.records.push(record);
     this.byId.set(record.id, record);
     return record;

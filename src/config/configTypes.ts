@@ -14,6 +14,8 @@ export interface RegistryConfig {
 
 export interface EnvironmentConfig {
   name: string;
+  /** Task queue of the workers inside this environment (default: the main queue). */
+  taskQueue?: string;
   /** Exactly one target (the schema says so). */
   deploy: {
     gitops?: { path: string; repo?: RepoConfig; imageName?: string };

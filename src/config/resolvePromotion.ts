@@ -69,6 +69,7 @@ function resolveEnvironment(raw: EnvironmentConfig, ctx: EnvContext): Environmen
   const health = resolveHealth(env, ctx.baseDir);
   return {
     name: env.name,
+    ...(env.taskQueue ? { taskQueue: env.taskQueue } : {}),
     deploy: resolveDeploy(env.deploy, ctx),
     health,
     gates: (env.gates ?? []).map((g, i) => resolveGate(g, i, health?.kind === 'http' ? health.url : undefined, ctx.baseDir)),

@@ -22,7 +22,7 @@ export function driftCheckInputs(config: GantryConfig, app: string, heal: boolea
   const plan = resolvePromotion(config, { app, digest: `sha256:${'0'.repeat(64)}`, requestedBy: 'drift' });
   return plan.environments
     .filter((e) => !environments || environments.includes(e.name))
-    .map((e) => ({ app, environment: e.name, target: e.deploy, heal, ...(e.webhookUrl ? { webhookUrl: e.webhookUrl } : {}) }));
+    .map((e) => ({ app, environment: e.name, target: e.deploy, heal, ...(e.webhookUrl ? { webhookUrl: e.webhookUrl } : {}), ...(e.taskQueue ? { taskQueue: e.taskQueue } : {}) }));
 }
 
 export async function scheduleDriftChecks(client: Client, config: GantryConfig, app: string, options: DriftScheduleOptions): Promise<string[]> {

@@ -10,6 +10,8 @@ export interface DriftCheckInput {
   /** Put the last promoted digest back when something else runs. */
   heal: boolean;
   webhookUrl?: string;
+  /** The environment's task queue: reading and healing run on a worker inside it; absent: the main queue. */
+  taskQueue?: string;
 }
 
 export interface LastPromoted {

@@ -44,6 +44,8 @@ export interface RegistryRef {
 
 export interface EnvironmentPlan {
   name: string;
+  /** Where activities touching this environment run (workers inside it); absent: the workflow's own queue. */
+  taskQueue?: string;
   deploy: DeployTarget;
   health?: HealthCheck;
   gates: GateSpec[];

@@ -1,9 +1,9 @@
 // A Gantry worker: the promotion workflow plus every activity, on one task queue.
 import { Client } from '@temporalio/client';
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
-import { join } from 'node:path';
 import { createActivities } from '../../activities';
-import { FileAuditStore, loadOrCreateAuditKey, type AuditStore } from '../audit';
+import type { AuditStore } from '../audit';
+import { auditLocation, openAuditStore } from '../audit/openAuditStore';
 import type { PolicySource } from '../policy/policySource';
 import { defaultDataDir } from './dataDir';
 import { DEFAULT_MAX_CACHED_WORKFLOWS } from './workerTuning';
@@ -15,7 +15,7 @@ export interface GantryWorkerOptions {
   /** A prebuilt bundle (bundleWorkflowCode), so many workers in one process bundle once. */
   workflowBundle?: WorkerOptions['workflowBundle'];
   identity?: string;
-  /** Where the audit log lives (default $GANTRY_DATA_DIR or ~/.gantry); its key in $GANTRY_AUDIT_KEY_DIR or <dataDir>/keys. */
+  /** Where the audit log lives (default $GANTRY_DATA_DIR or ~/.gantry, or $GANTRY_AUDIT_URL); its key in $GANTRY_AUDIT_KEY_DIR or <dataDir>/keys. */
   dataDir?: string;
   /** An audit store to use instead of the file in dataDir. */
   auditStore?: AuditStore;
@@ -23,12 +23,14 @@ export interface GantryWorkerOptions {
   maxCachedWorkflows?: number;
   /** The policy this worker enforces (who approves, keys, freezes, gate commands, starters); without one every promotion is refused. */
   policy?: PolicySource;
+  /** On shutdown (SIGTERM), how long running activities may finish before they are cancelled (default 0: at once). */
+  shutdownGraceTime?: number;
   /** Replace some activities by name (the benchmarks register instant deploy, health, gates). */
   activityOverrides?: Record<string, (...args: never[]) => Promise<unknown>>;
 }
 
 export async function createWorker(options: GantryWorkerOptions): Promise<Worker> {
-  const audit = options.auditStore ?? (await openAuditStore(options.dataDir ?? defaultDataDir()));
+  const audit = options.auditStore ?? (await openAuditStore(auditLocation(options.dataDir ?? defaultDataDir())));
   const client = new Client({ connection: options.connection, namespace: options.namespace });
   return Worker.create({
     connection: options.connection,
@@ -38,15 +40,10 @@ export async function createWorker(options: GantryWorkerOptions): Promise<Worker
     ...(options.workflowBundle ? { workflowBundle: options.workflowBundle } : { workflowsPath: workflowsPath() }),
     activities: { ...createActivities({ audit, client, policy: options.policy }), ...options.activityOverrides },
     maxCachedWorkflows: options.maxCachedWorkflows ?? DEFAULT_MAX_CACHED_WORKFLOWS,
+    ...(options.shutdownGraceTime !== undefined ? { shutdownGraceTime: options.shutdownGraceTime } : {}),
   });
 }
 
 export function workflowsPath(): string {
   return require.resolve('../../workflows');
-}
-
-/** The audit log of this worker: <dataDir>/audit/audit.jsonl, signed with the worker's audit key. */
-export async function openAuditStore(dataDir: string): Promise<AuditStore> {
-  const signingKey = await loadOrCreateAuditKey(process.env.GANTRY_AUDIT_KEY_DIR ?? join(dataDir, 'keys'));
-  return FileAuditStore.open({ dataDir: join(dataDir, 'audit'), signingKey });
 }

@@ -16,6 +16,7 @@ export interface TestEnvironment {
   soak?: string;
   healthUrl?: string;
   gates?: string[]; // raw YAML list items
+  taskQueue?: string;
 }
 
 export function pipelineYaml(repoUrl: string, apps: string[], environments: TestEnvironment[], extra = ''): string {
@@ -29,6 +30,7 @@ export function pipelineYaml(repoUrl: string, apps: string[], environments: Test
     'environments:',
     ...environments.flatMap((e) => [
       `  - name: ${e.name}`,
+      ...(e.taskQueue ? [`    taskQueue: ${e.taskQueue}`] : []),
       '    deploy:',
       '      gitops:',
       `        path: ${apps.length > 1 ? 'apps/{app}/' : ''}environments/${e.name}`,

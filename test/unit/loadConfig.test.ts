@@ -102,7 +102,7 @@ test('every problem in the file is reported at once', () => {
 });
 
 test.each([
-  ['an unknown field', ['    soak: 10m\n', '    soak: 10m\n    sok: 5m\n'], '25: environments[1].sok: unknown field "sok" (expected one of: name, deploy, health, gates, soak, onFailure, approval, canary, migrations, destructiveMigrations, freeze, notifications)'],
+  ['an unknown field', ['    soak: 10m\n', '    soak: 10m\n    sok: 5m\n'], '25: environments[1].sok: unknown field "sok" (expected one of: name, taskQueue, deploy, health, gates, soak, onFailure, approval, canary, migrations, destructiveMigrations, freeze, notifications)'],
   ['an unknown deploy target', ['      gitops:\n        path: environments/dev\n', '      helm:\n        chart: web\n'], '12: environments[0].deploy.helm: unknown field "helm" (expected one of: gitops, kubernetes)'],
   ['two health checks', ['      http:\n        url: http://127.0.0.1:8081\n', '      http:\n        url: http://127.0.0.1:8081\n      kubernetesRollout: { namespace: a, deployment: b }\n'], '14: environments[0].health: must name exactly one of: http, kubernetesRollout, argocd'],
   ['a bad approval', ['approval: { expiresIn: 48h }', 'approval: yes please'], '31: environments[2].approval: must be true, false, or {required, from, expiresIn, remindBefore, signatures}'],

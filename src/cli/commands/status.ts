@@ -1,6 +1,7 @@
 // gantry status: where a promotion is, what it waits for, how long each stage took.
 import type { Command } from 'commander';
 import { UnknownPromotionError } from '../../client/gantryClient';
+import { unpolledEnvironmentQueues } from '../../client/unpolledQueues';
 import { digestError } from '../../pipeline/digest';
 import { CliError, EXIT } from '../exitCodes';
 import { formatStatus } from '../formatStatus';
@@ -17,8 +18,12 @@ export function registerStatus(program: Command): void {
       await withClient(async (gantry) => {
         try {
           const status = await gantry.status(app, digest);
-          if (options.json) printJson(status);
-          else console.log(formatStatus(status));
+          const unpolled = await unpolledEnvironmentQueues(gantry.client, status);
+          if (options.json) return printJson({ ...status, unpolledTaskQueues: unpolled });
+          console.log(formatStatus(status));
+          for (const q of unpolled) {
+            console.log(`  no worker polls task queue ${q.taskQueue}: ${q.environment}'s activities wait for one (start it inside ${q.environment}: gantry worker --task-queue ${q.taskQueue})`);
+          }
         } catch (err) {
           if (err instanceof UnknownPromotionError) throw new CliError(err.message, EXIT.failed);
           throw err;

@@ -12,7 +12,7 @@ export function registerValidate(program: Command): void {
     .action((_options: unknown, cmd: Command) => {
       const options = cmd.optsWithGlobals<GlobalOptions>();
       const config = readConfig(options);
-      const apps = Object.entries(config.apps).map(([name, app]) => `${name} (${(app.environments ?? config.environments ?? []).map((e) => e.name).join(' → ')})`);
+      const apps = Object.entries(config.apps).map(([name, app]) => `${name} (${(app.environments ?? config.environments ?? []).map((e) => (e.taskQueue ? `${e.name} [task queue ${e.taskQueue}]` : e.name)).join(' → ')})`);
       console.log(`${options.config} is valid: ${apps.join('; ')}`);
     });
   program

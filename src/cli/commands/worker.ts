@@ -7,6 +7,8 @@ import { Connection } from '@temporalio/client';
 import type { NativeConnection } from '@temporalio/worker';
 import { connectionSettings } from '../../client/connectionSettings';
 import { registerSearchAttributes } from '../../client/registerSearchAttributes';
+import { parseDuration } from '../../pipeline/duration';
+import { connectWithRetry } from '../../worker/connectWithRetry';
 import { DEFAULT_MAX_CACHED_WORKFLOWS, limitWorkflowHeap } from '../../worker/workerTuning';
 import { checkPolicySource, filePolicySource, PolicyError } from '../../policy/policySource';
 import type { GlobalOptions } from '../cliContext';
@@ -19,6 +21,8 @@ interface WorkerOptions {
   metricsHost: string;
   maxCachedWorkflows?: number;
   policy?: string;
+  identity?: string;
+  drainTimeout: string;
 }
 
 export function registerWorker(program: Command): void {
@@ -30,6 +34,8 @@ export function registerWorker(program: Command): void {
     .option('--metrics-port <port>', 'serve Prometheus metrics on http://<metrics-host>:<port>/metrics', parsePort)
     .option('--metrics-host <host>', 'address the metrics endpoint binds to', '127.0.0.1')
     .option('--policy <file>', "the policy this worker enforces: approvers and keys, approval rules, freezes, gate commands, starters (default: the pipeline file, -c)")
+    .option('--identity <name>', 'worker identity shown in history for each task it ran (default: pid@host)')
+    .option('--drain-timeout <duration>', 'on SIGTERM: stop polling, let in-flight activities finish for up to this long, then cancel them', '5m')
     .option('--max-cached-workflows <n>', `promotions kept in memory between tasks; the rest replay from history when they wake (default ${DEFAULT_MAX_CACHED_WORKFLOWS})`, parseCacheSize)
     .action(async (options: WorkerOptions, cmd: Command) => {
       // Loaded here rather than at the top: the worker's modules (the SDK's native bridge, the
@@ -60,22 +66,40 @@ export function registerWorker(program: Command): void {
         if (err instanceof PolicyError) throw new CliError(`no usable policy (--policy, or the pipeline file -c): ${err.message}`, EXIT.badInput);
         throw err;
       }
-      let connection: NativeConnection;
+      let drainMs: number;
       try {
-        connection = await NativeConnection.connect(settings.connectionOptions);
-      } catch (err) {
-        throw new CliError(`cannot reach Temporal at ${settings.connectionOptions.address}: ${(err as Error).message}`, EXIT.unavailable);
+        drainMs = parseDuration(options.drainTimeout);
+      } catch {
+        throw new CliError(`--drain-timeout must be a duration like 30s or 5m, got "${options.drainTimeout}"`, EXIT.badInput);
       }
+      const address = settings.connectionOptions.address ?? 'localhost:7233';
+      const connection: NativeConnection | undefined = await connectWithRetry(() => NativeConnection.connect(settings.connectionOptions), { address });
+      if (!connection) return; // asked to stop while waiting
       if (options.registerSearchAttributes) await ensureSearchAttributes(settings);
       // Bundled at build time, with the interceptor that emits Gantry's metrics (a no-op without --metrics-port).
       const workflowBundle = await gantryWorkflowBundle();
       const maxCachedWorkflows = options.maxCachedWorkflows ?? DEFAULT_MAX_CACHED_WORKFLOWS;
       limitWorkflowHeap(maxCachedWorkflows);
-      const worker = await createWorker({ connection, namespace: settings.namespace, taskQueue, workflowBundle, maxCachedWorkflows, policy });
+      const worker = await createWorker({
+        connection,
+        namespace: settings.namespace,
+        taskQueue,
+        workflowBundle,
+        maxCachedWorkflows,
+        policy,
+        shutdownGraceTime: drainMs,
+        ...(options.identity ? { identity: options.identity } : {}),
+      });
+      // The SDK stops polling on SIGTERM/SIGINT and waits up to the drain timeout for running activities.
+      const announceDrain = (signal: NodeJS.Signals) =>
+        console.log(`${signal}: no new tasks; draining ${worker.getStatus().numInFlightActivities} in-flight activities (up to ${options.drainTimeout})`);
+      process.once('SIGTERM', announceDrain);
+      process.once('SIGINT', announceDrain);
       if (metrics) console.log(`gantry worker metrics on http://${bindAddress(metrics)}/metrics`);
       console.log(`gantry worker enforcing the policy in ${policy.describe()}`);
       console.log(`gantry worker polling ${taskQueue} on ${settings.connectionOptions.address} (namespace ${settings.namespace})`);
       await worker.run();
+      console.log(`gantry worker on ${taskQueue} stopped`);
       await connection.close();
     });
 }
