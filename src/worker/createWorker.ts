@@ -1,9 +1,11 @@
 // A Gantry worker: the promotion workflow plus every activity, on one task queue.
 import { Client } from '@temporalio/client';
+import type { DataConverter } from '@temporalio/common';
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import { join } from 'node:path';
 import { createActivities } from '../../activities';
 import { FileAuditStore, loadOrCreateAuditKey, type AuditStore } from '../audit';
+import { dataConverterFromEnv } from '../codec/dataConverter';
 import { defaultDataDir } from './dataDir';
 import { DEFAULT_MAX_CACHED_WORKFLOWS } from './workerTuning';
 
@@ -22,14 +24,18 @@ export interface GantryWorkerOptions {
   maxCachedWorkflows?: number;
   /** Replace some activities by name (the benchmarks register instant deploy, health, gates). */
   activityOverrides?: Record<string, (...args: never[]) => Promise<unknown>>;
+  /** Payload encryption; default: the keys in $GANTRY_CODEC_KEYS_FILE or $GANTRY_CODEC_KEYS, none without them. */
+  dataConverter?: DataConverter;
 }
 
 export async function createWorker(options: GantryWorkerOptions): Promise<Worker> {
   const audit = options.auditStore ?? (await openAuditStore(options.dataDir ?? defaultDataDir()));
-  const client = new Client({ connection: options.connection, namespace: options.namespace });
+  const dataConverter = 'dataConverter' in options ? options.dataConverter : dataConverterFromEnv();
+  const client = new Client({ connection: options.connection, namespace: options.namespace, dataConverter });
   return Worker.create({
     connection: options.connection,
     namespace: options.namespace,
+    dataConverter,
     taskQueue: options.taskQueue,
     ...(options.identity ? { identity: options.identity } : {}),
     ...(options.workflowBundle ? { workflowBundle: options.workflowBundle } : { workflowsPath: workflowsPath() }),

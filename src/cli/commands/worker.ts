@@ -5,9 +5,10 @@
 import type { Command } from 'commander';
 import { Connection } from '@temporalio/client';
 import type { NativeConnection } from '@temporalio/worker';
-import { connectionSettings } from '../../client/connectionSettings';
+import type { connectionSettings } from '../../client/connectionSettings';
 import { registerSearchAttributes } from '../../client/registerSearchAttributes';
 import { DEFAULT_MAX_CACHED_WORKFLOWS, limitWorkflowHeap } from '../../worker/workerTuning';
+import { cliConnectionSettings } from '../cliContext';
 import { CliError, EXIT } from '../exitCodes';
 
 interface WorkerOptions {
@@ -36,7 +37,7 @@ export function registerWorker(program: Command): void {
         import('../../worker/metrics.js'),
         import('../../worker/workflowBundle.js'),
       ]);
-      const settings = connectionSettings();
+      const settings = cliConnectionSettings();
       const taskQueue = options.taskQueue ?? settings.taskQueue;
       // The runtime is process-wide and must exist before the first connection: install it first.
       const metrics = options.metricsPort !== undefined ? { host: options.metricsHost, port: options.metricsPort } : undefined;
@@ -58,9 +59,9 @@ export function registerWorker(program: Command): void {
       const workflowBundle = await gantryWorkflowBundle();
       const maxCachedWorkflows = options.maxCachedWorkflows ?? DEFAULT_MAX_CACHED_WORKFLOWS;
       limitWorkflowHeap(maxCachedWorkflows);
-      const worker = await createWorker({ connection, namespace: settings.namespace, taskQueue, workflowBundle, maxCachedWorkflows });
+      const worker = await createWorker({ connection, namespace: settings.namespace, taskQueue, workflowBundle, maxCachedWorkflows, dataConverter: settings.dataConverter });
       if (metrics) console.log(`gantry worker metrics on http://${bindAddress(metrics)}/metrics`);
-      console.log(`gantry worker polling ${taskQueue} on ${settings.connectionOptions.address} (namespace ${settings.namespace})`);
+      console.log(`gantry worker polling ${taskQueue} on ${settings.connectionOptions.address} (namespace ${settings.namespace}, payloads ${settings.dataConverter ? 'encrypted' : 'NOT encrypted: no GANTRY_CODEC_KEYS'})`);
       await worker.run();
       await connection.close();
     });
