@@ -40,7 +40,7 @@ export function parseCodecKeys(text: string, source: string): CodecKeyring {
     const material = entry.slice(colon + 1).trim();
     const key = Buffer.from(material, 'base64');
     if (key.length !== 32 || key.toString('base64').replace(/=+$/, '') !== material.replace(/=+$/, '')) {
-      throw new CodecKeyError(`${source}: key "${id}" must be 32 bytes in base64 (generate one with \`gantry codec-server --generate-key\` or \`openssl rand -base64 32\`)`);
+      throw new CodecKeyError(`${source}: key "${id}" must be 32 bytes in base64 (make one with \`openssl rand -base64 32\`)`);
     }
     if (byId.has(id)) throw new CodecKeyError(`${source}: key id "${id}" appears twice`);
     byId.set(id, key);
