@@ -7,6 +7,7 @@ import { createActivities } from '../../activities';
 import { FileAuditStore, loadOrCreateAuditKey, type AuditStore } from '../audit';
 import { dataConverterFromEnv } from '../codec/dataConverter';
 import { defaultDataDir } from './dataDir';
+import { versioningOptions, type WorkerDeployment } from './workerDeployment';
 import { DEFAULT_MAX_CACHED_WORKFLOWS } from './workerTuning';
 
 export interface GantryWorkerOptions {
@@ -26,6 +27,8 @@ export interface GantryWorkerOptions {
   activityOverrides?: Record<string, (...args: never[]) => Promise<unknown>>;
   /** Payload encryption; default: the keys in $GANTRY_CODEC_KEYS_FILE or $GANTRY_CODEC_KEYS, none without them. */
   dataConverter?: DataConverter;
+  /** Register as this Worker Deployment version, promotions pinned to it; unversioned without. */
+  deployment?: WorkerDeployment;
 }
 
 export async function createWorker(options: GantryWorkerOptions): Promise<Worker> {
@@ -41,6 +44,7 @@ export async function createWorker(options: GantryWorkerOptions): Promise<Worker
     ...(options.workflowBundle ? { workflowBundle: options.workflowBundle } : { workflowsPath: workflowsPath() }),
     activities: { ...createActivities({ audit, client }), ...options.activityOverrides },
     maxCachedWorkflows: options.maxCachedWorkflows ?? DEFAULT_MAX_CACHED_WORKFLOWS,
+    ...(options.deployment ? versioningOptions(options.deployment) : {}),
   });
 }
 

@@ -13,6 +13,7 @@ import { EncryptionCodec } from '../../src/codec/encryptionCodec';
 import { startDevServer, type DevServer } from '../../src/local/temporalDevServer';
 import { PROJECT_ROOT } from '../../src/local/tools';
 import { createWorker } from '../../src/worker/createWorker';
+import type { WorkerDeployment } from '../../src/worker/workerDeployment';
 import { bundleGantryWorkflows } from '../../src/worker/workflowBundle';
 
 export interface Stack {
@@ -24,11 +25,17 @@ export interface Stack {
   codecKeys: string;
   /** A payload from raw history as the client sees it: decrypted and converted back to a value. */
   decode(payload: Payload): Promise<unknown>;
-  /** A worker in this process; codecKeys overrides the stack's keys (key rotation tests). */
-  startWorker(options?: { codecKeys?: string }): Promise<{ stop(): Promise<void> }>;
+  /** A worker in this process; codecKeys overrides the stack's keys (key rotation tests); deployment and bundle make a versioned build (upgrade tests). */
+  startWorker(options?: WorkerChoice): Promise<{ stop(): Promise<void> }>;
   /** Stops the server (SIGKILL when crash is set) and starts it again on the same port and SQLite file. */
   restartServer(crash?: boolean): Promise<void>;
   stop(): Promise<void>;
+}
+
+export interface WorkerChoice {
+  codecKeys?: string;
+  deployment?: WorkerDeployment;
+  workflowBundle?: WorkflowBundleWithSourceMap;
 }
 
 let runtimeInstalled = false;
@@ -46,10 +53,18 @@ export async function startStack(options: { taskQueue?: string; worker?: boolean
   const dataConverter = gantryDataConverter(parseCodecKeys(codecKeys, 'test keys'));
   const gantry = await GantryClient.connect({ connectionOptions: { address: server.address }, namespace: 'default', taskQueue, dataConverter });
   const workers: Array<{ stop(): Promise<void> }> = [];
-  const startWorker = async (workerOptions: { codecKeys?: string } = {}) => {
+  const startWorker = async (workerOptions: WorkerChoice = {}) => {
     const connection = await NativeConnection.connect({ address: server.address });
     const workerConverter = workerOptions.codecKeys ? gantryDataConverter(parseCodecKeys(workerOptions.codecKeys, 'test keys')) : dataConverter;
-    const worker: Worker = await createWorker({ connection, namespace: 'default', taskQueue, workflowBundle: bundle, dataDir: dir, dataConverter: workerConverter });
+    const worker: Worker = await createWorker({
+      connection,
+      namespace: 'default',
+      taskQueue,
+      workflowBundle: workerOptions.workflowBundle ?? bundle,
+      dataDir: dir,
+      dataConverter: workerConverter,
+      deployment: workerOptions.deployment,
+    });
     const running = worker.run();
     const handle = {
       async stop() {

@@ -2,6 +2,7 @@
 // (address, namespace, TLS or API key from the standard Temporal env vars or a profile).
 // --metrics-port serves Prometheus metrics: the Temporal runtime's own and Gantry's promotion
 // counters and histograms (src/worker/metrics.ts), on 127.0.0.1 unless --metrics-host says otherwise.
+// Workers are versioned (Worker Deployments, src/worker/workerDeployment.ts): README "Upgrading Gantry".
 import type { Command } from 'commander';
 import { Connection } from '@temporalio/client';
 import type { NativeConnection } from '@temporalio/worker';
@@ -17,6 +18,10 @@ interface WorkerOptions {
   metricsPort?: number;
   metricsHost: string;
   maxCachedWorkflows?: number;
+  versioning: boolean;
+  deploymentName: string;
+  buildId?: string;
+  setCurrent: boolean;
 }
 
 export function registerWorker(program: Command): void {
@@ -28,15 +33,22 @@ export function registerWorker(program: Command): void {
     .option('--metrics-port <port>', 'serve Prometheus metrics on http://<metrics-host>:<port>/metrics', parsePort)
     .option('--metrics-host <host>', 'address the metrics endpoint binds to', '127.0.0.1')
     .option('--max-cached-workflows <n>', `promotions kept in memory between tasks; the rest replay from history when they wake (default ${DEFAULT_MAX_CACHED_WORKFLOWS})`, parseCacheSize)
+    .option('--deployment-name <name>', 'Worker Deployment this worker belongs to (default: $GANTRY_DEPLOYMENT_NAME or gantry)', process.env.GANTRY_DEPLOYMENT_NAME ?? 'gantry')
+    .option('--build-id <id>', "this worker's version (default: $GANTRY_BUILD_ID, else <package version>+<git commit>)")
+    .option('--set-current', 'make this build the current version now: new promotions start on it (an upgrade step)', false)
+    .option('--no-versioning', 'an unversioned worker: promotions are not pinned to a build')
     .action(async (options: WorkerOptions) => {
       // Loaded here rather than at the top: the worker's modules (the SDK's native bridge, the
       // activities with their git and Kubernetes clients) cost every other command about a second.
-      const [{ NativeConnection }, { createWorker }, { bindAddress, installMetricsRuntime }, { gantryWorkflowBundle }] = await Promise.all([
+      const [{ NativeConnection }, { createWorker }, { bindAddress, installMetricsRuntime }, { gantryWorkflowBundle }, { defaultBuildId, makeCurrent }] = await Promise.all([
         import('@temporalio/worker'),
         import('../../worker/createWorker.js'),
         import('../../worker/metrics.js'),
         import('../../worker/workflowBundle.js'),
+        import('../../worker/workerDeployment.js'),
       ]);
+      const deployment = options.versioning ? { name: requireName(options.deploymentName, '--deployment-name'), buildId: requireName(options.buildId ?? defaultBuildId(), '--build-id') } : undefined;
+      if (options.setCurrent && !deployment) throw new CliError('--set-current needs versioning (drop --no-versioning)', EXIT.badInput);
       const settings = cliConnectionSettings();
       const taskQueue = options.taskQueue ?? settings.taskQueue;
       // The runtime is process-wide and must exist before the first connection: install it first.
@@ -59,12 +71,37 @@ export function registerWorker(program: Command): void {
       const workflowBundle = await gantryWorkflowBundle();
       const maxCachedWorkflows = options.maxCachedWorkflows ?? DEFAULT_MAX_CACHED_WORKFLOWS;
       limitWorkflowHeap(maxCachedWorkflows);
-      const worker = await createWorker({ connection, namespace: settings.namespace, taskQueue, workflowBundle, maxCachedWorkflows, dataConverter: settings.dataConverter });
+      const worker = await createWorker({ connection, namespace: settings.namespace, taskQueue, workflowBundle, maxCachedWorkflows, dataConverter: settings.dataConverter, deployment });
+      const running = worker.run();
+      if (deployment) {
+        // A version takes new promotions only once it is current: the first build of a deployment
+        // makes itself current; a later one waits for the operator (or --set-current).
+        try {
+          const outcome = await makeCurrent(connection.workflowService, settings.namespace, deployment, { onlyIfNone: !options.setCurrent, identity: `gantry worker ${deployment.buildId}` });
+          console.log(
+            outcome.changed
+              ? `build ${deployment.buildId} is now the current version of deployment ${deployment.name}${outcome.previous ? ` (was ${outcome.previous}; its promotions finish there)` : ''}`
+              : outcome.current === deployment.buildId
+                ? `build ${deployment.buildId} is the current version of deployment ${deployment.name}`
+                : `build ${deployment.buildId} registered in deployment ${deployment.name}; current is still ${outcome.current}: new promotions go there until \`temporal worker deployment set-current-version --deployment-name ${deployment.name} --build-id ${deployment.buildId}\``,
+          );
+        } catch (err) {
+          worker.shutdown();
+          await running.catch(() => undefined);
+          throw new CliError(`cannot register build ${deployment.buildId} in deployment ${deployment.name}: ${(err as Error).message}`, EXIT.unavailable);
+        }
+      }
       if (metrics) console.log(`gantry worker metrics on http://${bindAddress(metrics)}/metrics`);
-      console.log(`gantry worker polling ${taskQueue} on ${settings.connectionOptions.address} (namespace ${settings.namespace}, payloads ${settings.dataConverter ? 'encrypted' : 'NOT encrypted: no GANTRY_CODEC_KEYS'})`);
-      await worker.run();
+      console.log(`gantry worker polling ${taskQueue} on ${settings.connectionOptions.address} (namespace ${settings.namespace}, ${deployment ? `deployment ${deployment.name} build ${deployment.buildId}` : 'unversioned'}, payloads ${settings.dataConverter ? 'encrypted' : 'NOT encrypted: no GANTRY_CODEC_KEYS'})`);
+      await running;
       await connection.close();
     });
+}
+
+function requireName(value: string, flag: string): string {
+  // Deployment names and build ids travel in version strings "<name>:<build id>" and in queries.
+  if (!/^[A-Za-z0-9][A-Za-z0-9._+-]{0,254}$/.test(value)) throw new CliError(`${flag} must be letters, digits, ".", "_", "+" or "-", got "${value}"`, EXIT.badInput);
+  return value;
 }
 
 function parseCacheSize(value: string): number {
