@@ -32,7 +32,12 @@ const KEY_ID = /^[A-Za-z0-9._-]{1,64}$/;
 export function parseCodecKeys(text: string, source: string): CodecKeyring {
   const keys: CodecKey[] = [];
   const byId = new Map<string, Buffer>();
-  const entries = text.split(/[\n,]/).map((l) => l.replace(/#.*$/, '').trim()).filter(Boolean);
+  // Comments end at the line's end, so they are cut before lines are split at commas.
+  const entries = text
+    .split('\n')
+    .flatMap((line) => line.replace(/#.*$/, '').split(','))
+    .map((e) => e.trim())
+    .filter(Boolean);
   for (const [i, entry] of entries.entries()) {
     const colon = entry.indexOf(':');
     const id = colon > 0 ? entry.slice(0, colon).trim() : '';

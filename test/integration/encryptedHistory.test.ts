@@ -13,6 +13,7 @@ import { PROJECT_ROOT, toolPath } from '../../src/local/tools';
 import { bundleGantryWorkflows } from '../../src/worker/workflowBundle';
 import { cliEnv, runCli, startStack, type Stack } from '../harness/devServerStack';
 import { pipelineYaml, testDigest } from '../harness/pipelineFile';
+import { until } from '../harness/until';
 import { startWebhookReceiver, type WebhookReceiver } from '../harness/webhookReceiver';
 
 const OLD_KEY = generateCodecKeyEntry('2026-q3');
@@ -85,14 +86,6 @@ function startCodecServerProcess(keys: string): Promise<[ChildProcess, string]> 
   });
 }
 
-async function until<T>(what: string, probe: () => Promise<T | undefined>): Promise<T> {
-  for (let i = 0; i < 300; i++) {
-    const value = await probe().catch(() => undefined);
-    if (value !== undefined) return value;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
 
 const SECRETS = [GATE_TOKEN, HOOK_SECRET];
 

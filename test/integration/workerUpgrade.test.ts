@@ -11,6 +11,7 @@ import { parseCodecKeys } from '../../src/codec/codecKeys';
 import { gantryDataConverter } from '../../src/codec/dataConverter';
 import { startStack, type Stack } from '../harness/devServerStack';
 import { pipelineYaml, promotionInput, testDigest } from '../harness/pipelineFile';
+import { until } from '../harness/until';
 import { bundleBuild2Workflows } from '../harness/versioning/build2Workflows';
 
 const DEPLOYMENT = 'gantry-upgrade';
@@ -30,15 +31,6 @@ afterAll(async () => {
   await stack?.stop();
 });
 
-async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe().catch(() => undefined);
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
 
 async function startWaiting(n: number): Promise<string[]> {
   const digests = Array.from({ length: n }, () => testDigest());

@@ -1,8 +1,8 @@
 import { defaultPayloadConverter } from '@temporalio/common';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { codecKeysFromEnv, generateCodecKeyEntry, parseCodecKeys } from '../../../src/codec/codecKeys';
+import { codecKeysFromEnv, generateCodecKeyEntry, loadOrCreateCodecKeyFile, parseCodecKeys } from '../../../src/codec/codecKeys';
 import { EncryptionCodec, PayloadDecryptionError } from '../../../src/codec/encryptionCodec';
 
 const SECRET = { webhook: 'https://hooks.slack.com/services/T000/B000/very-secret', env: { TOKEN: 's3cr3t-token' } };
@@ -48,12 +48,19 @@ test('unencrypted payloads (histories recorded before encryption) pass through',
 test('keys come from $GANTRY_CODEC_KEYS or the file $GANTRY_CODEC_KEYS_FILE names; none means no encryption', () => {
   const dir = mkdtempSync(join(tmpdir(), 'gantry-keys-'));
   const file = join(dir, 'keys');
-  writeFileSync(file, `# current first\n${newEntry}\n\n${oldEntry}  # retired in July\n`);
+  writeFileSync(file, `# current first, then the retired ones\n${newEntry}\n\n${oldEntry}  # retired in July, kept for old promotions\n`);
   const fromFile = codecKeysFromEnv({ GANTRY_CODEC_KEYS_FILE: file });
   expect(fromFile?.current.id).toBe('2026-07');
   expect([...fromFile!.byId.keys()]).toEqual(['2026-07', '2026-01']);
   expect(codecKeysFromEnv({ GANTRY_CODEC_KEYS: oldEntry })?.current.id).toBe('2026-01');
   expect(codecKeysFromEnv({})).toBeUndefined();
+});
+
+test('the demo makes its key file once and reads the same key afterwards', () => {
+  const file = join(mkdtempSync(join(tmpdir(), 'gantry-keys-')), 'keys', 'codec-keys');
+  const first = loadOrCreateCodecKeyFile(file);
+  expect(loadOrCreateCodecKeyFile(file).current).toEqual(first.current);
+  expect(statSync(file).mode & 0o777).toBe(0o600);
 });
 
 test.each([
