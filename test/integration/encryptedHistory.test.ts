@@ -27,6 +27,7 @@ const UI_ORIGIN = 'http://127.0.0.1:8233';
 let stack: Stack;
 let webhook: WebhookReceiver;
 let configFile: string;
+let repoUrl: string;
 let codecServer: ChildProcess;
 let codecUrl: string;
 let worker: { stop(): Promise<void> };
@@ -36,12 +37,12 @@ const workflowId = `promote/web/${digest}`;
 beforeAll(async () => {
   [stack, webhook] = await Promise.all([startStack({ taskQueue: 'encrypted', worker: false, codecKeys: OLD_KEY }), startWebhookReceiver()]);
   worker = await stack.startWorker();
-  const repo = await createConfigRepo({ dir: stack.dir, apps: [{ name: 'web', image: 'registry.example.com/acme/web', overlayPath: (e) => `environments/${e}` }], environments: ['dev', 'production'] });
+  repoUrl = await createConfigRepo({ dir: stack.dir, apps: [{ name: 'web', image: 'registry.example.com/acme/web', overlayPath: (e) => `environments/${e}` }], environments: ['dev', 'production'] });
   configFile = join(stack.dir, 'gantry.yaml');
   writeFileSync(
     configFile,
     pipelineYaml(
-      repo,
+      repoUrl,
       ['web'],
       [
         { name: 'dev', gates: [`command: { name: smoke, run: 'test "$API_TOKEN" = "${GATE_TOKEN}" && echo token ok', env: { API_TOKEN: "${GATE_TOKEN}" } }`] },
@@ -93,7 +94,7 @@ test('the raw history holds none of the pipeline secrets; the search attributes 
   expect((await gantry(OLD_KEY, 'start', '--app', 'web', '--digest', digest)).code).toBe(0);
   await until('production approval', async () => ((await stack.gantry.status('web', digest)).awaitingApproval?.environment === 'production' ? true : undefined));
   // The gate saw its token and the webhook got its notifications: the secrets were used.
-  expect(webhook.received.length).toBeGreaterThan(0);
+  await until('the awaiting-approval notification', async () => (webhook.received.some((n) => n.gantry.event === 'awaiting-approval') ? true : undefined));
 
   const raw = await temporalCli('workflow', 'show', '--workflow-id', workflowId, '--output', 'json');
   expect(raw.code).toBe(0);
@@ -107,6 +108,19 @@ test('the raw history holds none of the pipeline secrets; the search attributes 
 
   const listed = await temporalCli('workflow', 'describe', '--workflow-id', workflowId, '--output', 'json');
   expect(listed.stdout).toContain(digest);
+});
+
+test('a gate that fails printing its token: the failure reason is ciphertext in history too, and readable with the key', async () => {
+  const failing = testDigest();
+  const file = join(stack.dir, 'failing.yaml');
+  writeFileSync(file, pipelineYaml(repoUrl, ['web'], [{ name: 'dev', gates: [`command: { name: leaky, run: 'echo "using $API_TOKEN"; exit 3', env: { API_TOKEN: "${GATE_TOKEN}" } }`] }]));
+  const started = await runCli(['--config', file, 'start', '--app', 'web', '--digest', failing, '--wait'], { ...cliEnv(stack), GANTRY_CODEC_KEYS: OLD_KEY });
+  expect(started.code).toBe(1);
+  expect(started.stdout).toContain(`using ${GATE_TOKEN}`);
+  const raw = await temporalCli('workflow', 'show', '--workflow-id', `promote/web/${failing}`, '--output', 'json');
+  expect(raw.stdout).toContain('EVENT_TYPE_WORKFLOW_EXECUTION_FAILED');
+  expect(withBase64Decoded(raw.stdout)).not.toContain(GATE_TOKEN);
+  expect(raw.stdout).toContain('Encoded failure');
 });
 
 test('the codec server decodes for the token holder, refuses everyone else, and answers the UI preflight', async () => {

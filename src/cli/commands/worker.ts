@@ -92,7 +92,7 @@ export function registerWorker(program: Command): void {
         }
       }
       if (metrics) console.log(`gantry worker metrics on http://${bindAddress(metrics)}/metrics`);
-      console.log(`gantry worker polling ${taskQueue} on ${settings.connectionOptions.address} (namespace ${settings.namespace}, ${deployment ? `deployment ${deployment.name} build ${deployment.buildId}` : 'unversioned'}, payloads ${settings.dataConverter ? 'encrypted' : 'NOT encrypted: no GANTRY_CODEC_KEYS'})`);
+      console.log(`gantry worker polling ${taskQueue} on ${settings.connectionOptions.address} (namespace ${settings.namespace}, ${deployment ? `deployment ${deployment.name} build ${deployment.buildId}` : 'unversioned'}, payloads ${settings.dataConverter?.payloadCodecs?.length ? 'encrypted' : 'NOT encrypted: no GANTRY_CODEC_KEYS'})`);
       await running;
       await connection.close();
     });
