@@ -22,6 +22,7 @@ export interface Stack {
   taskQueue: string;
   dir: string;
   /** The payload keys ($GANTRY_CODEC_KEYS form) the stack's worker, client and CLI encrypt with. */
+  /** Empty for an unencrypted stack (recording the plain reference histories). */
   codecKeys: string;
   /** A payload from raw history as the client sees it: decrypted and converted back to a value. */
   decode(payload: Payload): Promise<unknown>;
@@ -40,7 +41,7 @@ export interface WorkerChoice {
 
 let runtimeInstalled = false;
 
-/** Every stack encrypts its payloads, as an installation with a key does; codecKeys picks the keys. */
+/** Every stack encrypts its payloads, as an installation with a key does; codecKeys picks the keys, '' turns encryption off. */
 export async function startStack(options: { taskQueue?: string; worker?: boolean; codecKeys?: string } = {}): Promise<Stack> {
   if (!runtimeInstalled) {
     Runtime.install({ logger: new DefaultLogger('WARN') });
@@ -50,7 +51,8 @@ export async function startStack(options: { taskQueue?: string; worker?: boolean
   const taskQueue = options.taskQueue ?? 'gantry-it';
   const [server, bundle] = await Promise.all([startDevServer({ dbFile: join(dir, 'temporal.db'), logFile: join(dir, 'temporal.log') }), sharedBundle()]);
   const codecKeys = options.codecKeys ?? generateCodecKeyEntry('test-key');
-  const dataConverter = gantryDataConverter(parseCodecKeys(codecKeys, 'test keys'));
+  const keyring = codecKeys ? parseCodecKeys(codecKeys, 'test keys') : undefined;
+  const dataConverter = gantryDataConverter(keyring);
   const gantry = await GantryClient.connect({ connectionOptions: { address: server.address }, namespace: 'default', taskQueue, dataConverter });
   const workers: Array<{ stop(): Promise<void> }> = [];
   const startWorker = async (workerOptions: WorkerChoice = {}) => {
@@ -84,7 +86,7 @@ export async function startStack(options: { taskQueue?: string; worker?: boolean
     dir,
     codecKeys,
     async decode(payload) {
-      const [plain] = await new EncryptionCodec(parseCodecKeys(codecKeys, 'test keys')).decode([payload]);
+      const [plain] = keyring ? await new EncryptionCodec(keyring).decode([payload]) : [payload];
       return defaultPayloadConverter.fromPayload(plain);
     },
     startWorker,
