@@ -7,6 +7,7 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { FREEZE_REGISTRY_ID, moveToCurrentBuildSignal } from '../../workflows/freezeRegistry';
 import { PROJECT_ROOT } from '../local/tools';
 
 export interface WorkerDeployment {
@@ -84,5 +85,18 @@ export async function makeCurrent(
       if ((code !== 5 && code !== 9) || Date.now() > deadline) throw err;
       await sleep(200);
     }
+  }
+}
+
+/**
+ * Gives the workflows that never end (the freeze registry) a workflow task, so they leave the old
+ * build for the current one now rather than at their next change; without it, the old build could
+ * never be stopped. Nothing to do when they do not exist.
+ */
+export async function moveLongRunningWorkflows(service: WorkflowService, namespace: string, identity: string): Promise<void> {
+  try {
+    await service.signalWorkflowExecution({ namespace, workflowExecution: { workflowId: FREEZE_REGISTRY_ID }, signalName: moveToCurrentBuildSignal.name, identity });
+  } catch (err) {
+    if ((err as { code?: number }).code !== 5) throw err; // NOT_FOUND: no freeze registry yet
   }
 }

@@ -4,8 +4,9 @@
 // build 1, none fails; build 1 is stopped once visibility shows it drained.
 import { temporal } from '@temporalio/proto';
 import { Worker } from '@temporalio/worker';
+import { freezeEnvironment, listFreezes, unfreezeEnvironment } from '../../src/client/manualFreezes';
 import { createConfigRepo } from '../../src/local/configRepo';
-import { makeCurrent } from '../../src/worker/workerDeployment';
+import { makeCurrent, moveLongRunningWorkflows } from '../../src/worker/workerDeployment';
 import { bundleGantryWorkflows } from '../../src/worker/workflowBundle';
 import { parseCodecKeys } from '../../src/codec/codecKeys';
 import { gantryDataConverter } from '../../src/codec/dataConverter';
@@ -57,11 +58,15 @@ test('waiting promotions finish on the build that started them while new ones ru
   const build1 = await stack.startWorker({ deployment: BUILD_1, workflowBundle: bundle1 });
   expect(await makeCurrent(service, 'default', BUILD_1, { onlyIfNone: true, identity: 'test' })).toEqual({ changed: true, previous: undefined });
   const old = await startWaiting(PER_BUILD);
+  // The freeze registry, a workflow that never ends, starts on build 1 too.
+  expect(await freezeEnvironment(stack.gantry, { environment: 'qa', by: 'oncall', reason: 'incident 42' })).toMatchObject({ accepted: true });
 
   // Release build 2: start its workers, then make it current. Build 1 keeps serving its own.
   const build2 = await stack.startWorker({ deployment: BUILD_2, workflowBundle: bundle2 });
   expect(await makeCurrent(service, 'default', BUILD_2, { onlyIfNone: true, identity: 'test' })).toEqual({ changed: false, current: BUILD_1.buildId });
   expect(await makeCurrent(service, 'default', BUILD_2, { onlyIfNone: false, identity: 'test' })).toEqual({ changed: true, previous: BUILD_1.buildId });
+  // What `gantry worker --set-current` does next: the never-ending freeze registry moves to build 2.
+  await moveLongRunningWorkflows(service, 'default', 'test');
   const fresh = await startWaiting(PER_BUILD);
 
   // Build 2's change really is incompatible: a build-1 history does not replay on it.
@@ -80,12 +85,14 @@ test('waiting promotions finish on the build that started them while new ones ru
   expect(await Promise.all(fresh.map(startsWithTimer))).toEqual(Array(PER_BUILD).fill(true));
 
   // Drained: no running promotion is pinned to build 1 any more (what the docs tell operators to check).
-  const pinnedToBuild1 = `TemporalWorkerDeploymentVersion = '${DEPLOYMENT}:${BUILD_1.buildId}' AND ExecutionStatus = 'Running'`;
+  const pinnedToBuild1 = `TemporalWorkerDeploymentVersion = '${DEPLOYMENT}:${BUILD_1.buildId}' AND TemporalWorkflowVersioningBehavior = 'Pinned' AND ExecutionStatus = 'Running'`;
   await until('build 1 drained', async () => ((await stack.gantry.client.workflow.count(pinnedToBuild1)).count === 0 ? true : undefined));
-  expect((await stack.gantry.client.workflow.count(`TemporalWorkerDeploymentVersion = '${DEPLOYMENT}:${BUILD_1.buildId}'`)).count).toBe(PER_BUILD);
+  expect((await stack.gantry.client.workflow.count(`WorkflowType = 'promoteArtifact' AND TemporalWorkerDeploymentVersion = '${DEPLOYMENT}:${BUILD_1.buildId}'`)).count).toBe(PER_BUILD);
   await build1.stop();
 
-  // With build 1 gone, promotions keep running on build 2.
+  // With build 1 gone, the freeze registry answers from build 2 and promotions keep running there.
+  expect(await listFreezes(stack.gantry)).toMatchObject([{ environment: 'qa', reason: 'incident 42' }]);
+  expect(await unfreezeEnvironment(stack.gantry, { environment: 'qa', by: 'oncall' })).toMatchObject({ accepted: true, freezes: [] });
   const [after] = await startWaiting(1);
   expect((await stack.gantry.decide('approve', 'web', after, { environment: 'production', by: 'alice' })).accepted).toBe(true);
   expect((await stack.gantry.result('web', after)).outcome).toBe('promoted');

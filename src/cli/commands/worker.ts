@@ -40,7 +40,7 @@ export function registerWorker(program: Command): void {
     .action(async (options: WorkerOptions) => {
       // Loaded here rather than at the top: the worker's modules (the SDK's native bridge, the
       // activities with their git and Kubernetes clients) cost every other command about a second.
-      const [{ NativeConnection }, { createWorker }, { bindAddress, installMetricsRuntime }, { gantryWorkflowBundle }, { defaultBuildId, makeCurrent }] = await Promise.all([
+      const [{ NativeConnection }, { createWorker }, { bindAddress, installMetricsRuntime }, { gantryWorkflowBundle }, { defaultBuildId, makeCurrent, moveLongRunningWorkflows }] = await Promise.all([
         import('@temporalio/worker'),
         import('../../worker/createWorker.js'),
         import('../../worker/metrics.js'),
@@ -77,7 +77,9 @@ export function registerWorker(program: Command): void {
         // A version takes new promotions only once it is current: the first build of a deployment
         // makes itself current; a later one waits for the operator (or --set-current).
         try {
-          const outcome = await makeCurrent(connection.workflowService, settings.namespace, deployment, { onlyIfNone: !options.setCurrent, identity: `gantry worker ${deployment.buildId}` });
+          const identity = `gantry worker ${deployment.buildId}`;
+          const outcome = await makeCurrent(connection.workflowService, settings.namespace, deployment, { onlyIfNone: !options.setCurrent, identity });
+          if (outcome.changed && outcome.previous) await moveLongRunningWorkflows(connection.workflowService, settings.namespace, identity);
           console.log(
             outcome.changed
               ? `build ${deployment.buildId} is now the current version of deployment ${deployment.name}${outcome.previous ? ` (was ${outcome.previous}; its promotions finish there)` : ''}`
