@@ -15,5 +15,9 @@ RUN mkdir -p /var/lib/gantry /run/gantry-audit-key && chown node:node /var/lib/g
 ENV GANTRY_DATA_DIR=/var/lib/gantry
 VOLUME ["/var/lib/gantry"]
 USER node
+# The worker's Worker Versioning build id (README "Upgrading Gantry"): --build-arg GANTRY_BUILD_ID=...,
+# else <package version>+<git commit> from the copied .git.
+ARG GANTRY_BUILD_ID=
+ENV GANTRY_BUILD_ID=${GANTRY_BUILD_ID}
 ENTRYPOINT ["/gantry/bin/gantry"]
 CMD ["worker"]

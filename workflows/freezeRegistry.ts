@@ -1,7 +1,7 @@
 // The manual freezes in force (`gantry freeze` / `gantry unfreeze`): one small long-running
 // workflow per namespace and task queue, so the incident switch survives restarts and every
 // promotion reads the same answer.
-import { condition, continueAsNew, defineQuery, defineUpdate, setHandler, workflowInfo, allHandlersFinished } from '@temporalio/workflow';
+import { condition, continueAsNew, defineQuery, defineSignal, defineUpdate, setHandler, setWorkflowOptions, workflowInfo, allHandlersFinished } from '@temporalio/workflow';
 import type { SignedClaim } from '../src/pipeline/approvalPolicy';
 import { authorizeFreeze, type FreezeProof } from './authorizeFreeze';
 
@@ -19,15 +19,23 @@ export interface ManualFreeze {
 export const freezeUpdate = defineUpdate<ManualFreeze[], [Omit<ManualFreeze, 'at' | 'proof'> & { signed?: SignedClaim }]>('freeze');
 export const unfreezeUpdate = defineUpdate<ManualFreeze[], [{ environment: string; by: string; signed?: SignedClaim }]>('unfreeze');
 export const freezesQuery = defineQuery<ManualFreeze[]>('freezes');
+/** Does nothing but give the registry a workflow task, which moves it to the current build. */
+export const moveToCurrentBuildSignal = defineSignal('moveToCurrentBuild');
 
 // Keeps the registry's history short; its whole state is the list it hands to the next run.
 const CHANGES_PER_RUN = 500;
+
+// It lives for ever, so it must not stay pinned to the build that started it (that build could
+// never drain): it moves to the current build at its next workflow task (a change, or the
+// moveToCurrentBuild signal an upgrade sends), and that build's code must replay it.
+setWorkflowOptions({ versioningBehavior: 'AUTO_UPGRADE' }, freezeRegistry);
 
 export async function freezeRegistry(initial: ManualFreeze[] = []): Promise<void> {
   let freezes = initial;
   let changes = 0;
   const usedNonces: string[] = [];
   setHandler(freezesQuery, () => freezes);
+  setHandler(moveToCurrentBuildSignal, () => undefined);
   setHandler(
     freezeUpdate,
     async (f) => {

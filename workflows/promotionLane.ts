@@ -11,6 +11,7 @@ import {
   getExternalWorkflowHandle,
   proxyActivities,
   setHandler,
+  setWorkflowOptions,
   workflowInfo,
 } from '@temporalio/workflow';
 import type * as activities from '../activities';
@@ -32,6 +33,11 @@ export const supersededSignal = defineSignal<[{ by: { workflowId: string; digest
 const LIVENESS_CHECK_MS = 60 * 60 * 1000;
 // Keeps the lane's history short; its whole state goes to the next run.
 const EVENTS_PER_RUN = 2000;
+
+// A lane outlives every build of Gantry: it moves to the current build at its next task (the
+// next promotion's event), so no old build has to stay up for it, and each build's code must
+// replay it (patched() for changes, like the promotions).
+setWorkflowOptions({ versioningBehavior: 'AUTO_UPGRADE' }, promotionLane);
 
 export async function promotionLane(app: string, carried?: LaneState): Promise<void> {
   const lane = carried ?? emptyLane(app);

@@ -1,29 +1,32 @@
 // Gate `command`: runs a command (integration tests, a smoke script) against the environment.
-// Exit 0 passes. The environment's URL and the artifact are in its env; the output's tail is
-// kept for `gantry status`. The whole process group is killed on timeout or cancellation.
+// Exit 0 passes. It sees only a minimal environment (gateEnvironment.ts) with the environment's
+// URL and the artifact; a relative cwd is resolved on this worker. The output's tail is kept for
+// `gantry status`. The whole process group is killed on timeout or cancellation.
 import { Context } from '@temporalio/activity';
 import { spawn } from 'node:child_process';
 import type { GateOutcome } from '../../src/pipeline/promotionStatus';
 import type { CommandGate } from '../../src/pipeline/types';
 import { formatDuration } from '../../src/pipeline/duration';
+import { resolveOnWorker } from '../../src/config/workerPaths';
 import type { GateRequest } from '../types';
+import { commandGateEnvironment, GateEnvironmentError } from './gateEnvironment';
 
 const OUTPUT_TAIL_CHARS = 4000;
 
 export async function runCommandGate(gate: CommandGate, request: GateRequest): Promise<GateOutcome> {
   const ctx = Context.current();
+  let env: Record<string, string>;
+  try {
+    env = commandGateEnvironment(gate, request);
+  } catch (err) {
+    if (err instanceof GateEnvironmentError) return { name: gate.name, passed: false, detail: err.message };
+    throw err;
+  }
   const child = spawn('/bin/sh', ['-c', gate.run], {
-    cwd: gate.cwd,
+    cwd: resolveOnWorker(gate.cwd ?? '.'),
     detached: true,
     stdio: ['ignore', 'pipe', 'pipe'],
-    env: {
-      ...process.env,
-      ...gate.env,
-      GANTRY_APP: request.app,
-      GANTRY_DIGEST: request.digest,
-      GANTRY_ENVIRONMENT: request.environment,
-      ...(gate.environmentUrl ? { GANTRY_ENV_URL: gate.environmentUrl } : {}),
-    },
+    env,
   });
   let output = '';
   const keep = (chunk: Buffer) => {

@@ -18,5 +18,6 @@ export async function notifyWebhook(n: Notification): Promise<void> {
     signal: AbortSignal.timeout(5_000),
   });
   await res.arrayBuffer();
-  if (!res.ok) throw new Error(`webhook ${n.url} answered ${res.status}`);
+  // Host only: failure messages are stored in clear, and a webhook URL's path is a credential.
+  if (!res.ok) throw new Error(`webhook at ${new URL(n.url).host} answered ${res.status}`);
 }

@@ -1,6 +1,8 @@
 // What every command shares: where gantry.yaml is, how to reach Temporal, how to print.
 import { readFileSync } from 'node:fs';
 import { GantryClient } from '../client/gantryClient';
+import { connectionSettings, type ConnectionSettings } from '../client/connectionSettings';
+import { CodecKeyError } from '../codec/codecKeys';
 import { loadConfig } from '../config/loadConfig';
 import { ConfigError } from '../config/configError';
 import type { GantryConfig } from '../config/configTypes';
@@ -21,8 +23,9 @@ export function readConfig(options: GlobalOptions): GantryConfig {
 
 export async function withClient<T>(run: (gantry: GantryClient) => Promise<T>): Promise<T> {
   let gantry: GantryClient;
+  const settings = cliConnectionSettings();
   try {
-    gantry = await GantryClient.connect();
+    gantry = await GantryClient.connect(settings);
   } catch (err) {
     throw new CliError((err as Error).message, EXIT.unavailable);
   }
@@ -30,6 +33,16 @@ export async function withClient<T>(run: (gantry: GantryClient) => Promise<T>): 
     return await run(gantry);
   } finally {
     await gantry.close();
+  }
+}
+
+/** Where Temporal is and which payload keys to use; a broken key configuration is bad input. */
+export function cliConnectionSettings(): ConnectionSettings {
+  try {
+    return connectionSettings();
+  } catch (err) {
+    if (err instanceof CodecKeyError) throw new CliError(err.message, EXIT.badInput);
+    throw err;
   }
 }
 

@@ -1,6 +1,7 @@
 // The gantry command line. Exit codes: 0 ok, 1 failed/rejected/refused, 2 bad input, 3 Temporal unreachable.
 import { Command, CommanderError } from 'commander';
 import { registerAudit } from './commands/audit';
+import { registerCodecServer } from './commands/codecServer';
 import { registerDecide } from './commands/decide';
 import { registerDecideMigrations } from './commands/decideMigrations';
 import { registerDrift } from './commands/drift';
@@ -38,6 +39,7 @@ export function buildProgram(): Command {
   registerDrift(program);
   registerValidate(program);
   registerWorker(program);
+  registerCodecServer(program);
   for (const cmd of program.commands) {
     cmd.exitOverride();
     for (const sub of cmd.commands) sub.exitOverride();

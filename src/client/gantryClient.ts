@@ -77,7 +77,7 @@ export class GantryClient {
     } catch (err) {
       throw new Error(`cannot reach Temporal at ${settings.connectionOptions.address} (namespace ${settings.namespace}): ${(err as Error).message}. Set TEMPORAL_ADDRESS or a profile.`);
     }
-    return new GantryClient(new Client({ connection, namespace: settings.namespace }), settings.taskQueue);
+    return new GantryClient(new Client({ connection, namespace: settings.namespace, dataConverter: settings.dataConverter }), settings.taskQueue);
   }
 
   async close(): Promise<void> {

@@ -28,7 +28,7 @@ export interface EnvironmentConfig {
   };
   gates?: Array<{
     http?: { name?: string; url: string; expectStatus?: number; contains?: string; timeout?: string };
-    command?: { name?: string; run: string; cwd?: string; env?: Record<string, string>; timeout?: string };
+    command?: { name?: string; run: string; cwd?: string; env?: Record<string, string | { fromEnv: string }>; timeout?: string };
     parity?: {
       name?: string;
       reference: ParityDeploymentConfig;

@@ -94,7 +94,9 @@ function schemaProblems(errors: ErrorObject[], lineOf: (p: Array<string | number
       case 'oneOf':
         message = segments.includes('freeze')
           ? 'a freeze window is either weekly: {days, from, to} or a one-off from: and to: (YYYY-MM-DDTHH:MM), each with a timeZone'
-          : 'must be true, false, or {required, from, expiresIn, remindBefore, signatures}';
+          : segments.includes('env')
+            ? 'must be a string, or { fromEnv: NAME } with NAME a variable set on the worker'
+            : 'must be true, false, or {required, from, expiresIn, remindBefore, signatures}';
         break;
       case 'minProperties':
       case 'maxProperties': {

@@ -1,5 +1,6 @@
 // Turns gantry.yaml plus a start request into the exact pipeline one promotion runs with:
-// defaults filled in, durations in milliseconds, relative repo paths made absolute.
+// defaults filled in, durations in milliseconds, relative repo paths made absolute. A gate's cwd
+// and kubeconfigs stay as written: the worker resolves them where the activity runs.
 import { isAbsolute, resolve } from 'node:path';
 import { resolveCanary } from '../canary/resolveCanary';
 import { digestError } from '../pipeline/digest';
@@ -66,13 +67,13 @@ interface EnvContext {
 function resolveEnvironment(raw: EnvironmentConfig, ctx: EnvContext): EnvironmentPlan {
   // One environment list serves many apps: {app} in any text field names the app being promoted.
   const env = JSON.parse(JSON.stringify(raw).replaceAll('{app}', ctx.app)) as EnvironmentConfig;
-  const health = resolveHealth(env, ctx.baseDir);
+  const health = resolveHealth(env);
   return {
     name: env.name,
     ...(env.taskQueue ? { taskQueue: env.taskQueue } : {}),
     deploy: resolveDeploy(env.deploy, ctx),
     health,
-    gates: (env.gates ?? []).map((g, i) => resolveGate(g, i, health?.kind === 'http' ? health.url : undefined, ctx.baseDir)),
+    gates: (env.gates ?? []).map((g, i) => resolveGate(g, i, health?.kind === 'http' ? health.url : undefined)),
     soakMs: env.soak ? parseDuration(env.soak) : 0,
     onFailure: env.onFailure ?? 'hold',
     approval: env.approval ? resolveApproval(env.approval === true ? {} : env.approval, ctx.config) : undefined,
@@ -106,7 +107,7 @@ function resolveDeploy(deploy: EnvironmentConfig['deploy'], ctx: EnvContext): De
       deployment: kubernetes.deployment,
       container: kubernetes.container,
       image: ctx.image,
-      kubeconfig: kubernetes.kubeconfig ? resolve(ctx.baseDir, kubernetes.kubeconfig) : undefined,
+      kubeconfig: kubernetes.kubeconfig,
       context: kubernetes.context,
     };
   }
@@ -147,7 +148,7 @@ function resolveFreezeWindow(w: FreezeWindowConfig, index: number): FreezeWindow
   return { kind: 'once', name, from: w.from!, to: w.to!, timeZone: w.timeZone };
 }
 
-function resolveHealth(env: EnvironmentConfig, baseDir: string): HealthCheck | undefined {
+function resolveHealth(env: EnvironmentConfig): HealthCheck | undefined {
   const { http, kubernetesRollout: k8s, argocd } = env.health ?? {};
   if (http) {
     return {
@@ -164,7 +165,7 @@ function resolveHealth(env: EnvironmentConfig, baseDir: string): HealthCheck | u
       kind: 'kubernetesRollout',
       namespace: k8s.namespace,
       deployment: k8s.deployment,
-      kubeconfig: k8s.kubeconfig ? resolve(baseDir, k8s.kubeconfig) : undefined,
+      kubeconfig: k8s.kubeconfig,
       context: k8s.context,
       timeoutMs: parseDuration(k8s.timeout ?? '10m'),
       intervalMs: parseDuration(k8s.interval ?? '2s'),
@@ -175,7 +176,7 @@ function resolveHealth(env: EnvironmentConfig, baseDir: string): HealthCheck | u
       kind: 'argocd',
       namespace: argocd.namespace ?? 'argocd',
       application: argocd.application,
-      kubeconfig: argocd.kubeconfig ? resolve(baseDir, argocd.kubeconfig) : undefined,
+      kubeconfig: argocd.kubeconfig,
       context: argocd.context,
       timeoutMs: parseDuration(argocd.timeout ?? '10m'),
       intervalMs: parseDuration(argocd.interval ?? '5s'),
@@ -184,7 +185,7 @@ function resolveHealth(env: EnvironmentConfig, baseDir: string): HealthCheck | u
   return undefined;
 }
 
-function resolveGate(gate: NonNullable<EnvironmentConfig['gates']>[number], index: number, environmentUrl: string | undefined, baseDir: string): GateSpec {
+function resolveGate(gate: NonNullable<EnvironmentConfig['gates']>[number], index: number, environmentUrl: string | undefined): GateSpec {
   if (gate.http) {
     const g = gate.http;
     return { kind: 'http', name: g.name ?? `http-${index + 1}`, url: g.url, expectStatus: g.expectStatus ?? 200, contains: g.contains, timeoutMs: parseDuration(g.timeout ?? '30s') };
@@ -195,7 +196,7 @@ function resolveGate(gate: NonNullable<EnvironmentConfig['gates']>[number], inde
     const side = (d: typeof g.reference) => {
       const kubeconfig = d.kubeconfig ?? g.kubeconfig;
       const context = d.context ?? g.context;
-      return { namespace: d.namespace, deployment: d.deployment, ...(kubeconfig ? { kubeconfig: resolve(baseDir, kubeconfig) } : {}), ...(context ? { context } : {}) };
+      return { namespace: d.namespace, deployment: d.deployment, ...(kubeconfig ? { kubeconfig } : {}), ...(context ? { context } : {}) };
     };
     return {
       kind: 'parity',
@@ -213,7 +214,8 @@ function resolveGate(gate: NonNullable<EnvironmentConfig['gates']>[number], inde
     kind: 'command',
     name: g.name ?? `command-${index + 1}`,
     run: g.run,
-    cwd: resolve(baseDir, g.cwd ?? '.'),
+    // Relative paths stay relative: the worker resolves them where the gate runs (workerPaths.ts).
+    cwd: g.cwd,
     env: g.env ?? {},
     timeoutMs: parseDuration(g.timeout ?? '10m'),
     environmentUrl,

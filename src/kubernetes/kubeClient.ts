@@ -1,6 +1,7 @@
 // Kubernetes API clients for Gantry's activities: one kubeconfig (a file, or the default loading
 // rules: KUBECONFIG, ~/.kube/config, in-cluster) and an optional context, as gantry.yaml names them.
 import type * as k8s from '@kubernetes/client-node';
+import { resolveOnWorker } from '../config/workerPaths';
 
 export interface KubeAccess {
   /** Kubeconfig file; the default loading rules apply when absent. */
@@ -20,7 +21,8 @@ export function kubernetesClient(): Promise<typeof k8s> {
 async function loadKubeConfig(access: KubeAccess): Promise<k8s.KubeConfig> {
   const { KubeConfig } = await kubernetesClient();
   const kc = new KubeConfig();
-  if (access.kubeconfig) kc.loadFromFile(access.kubeconfig);
+  // A relative kubeconfig is relative to this worker ($GANTRY_WORKDIR or its cwd), not to CI's checkout.
+  if (access.kubeconfig) kc.loadFromFile(resolveOnWorker(access.kubeconfig));
   else kc.loadFromDefault();
   if (access.context) kc.setCurrentContext(access.context);
   return kc;

@@ -203,8 +203,10 @@ export interface CommandGate {
   kind: 'command';
   name: string;
   run: string;
+  /** As written in gantry.yaml; a relative one is resolved on the worker that runs the gate. */
   cwd?: string;
-  env: Record<string, string>;
+  /** A value, or the name of a variable read on the worker (secrets stay out of history). */
+  env: Record<string, string | { fromEnv: string }>;
   timeoutMs: number;
   /** The environment's URL, handed to the command as GANTRY_ENV_URL. */
   environmentUrl?: string;

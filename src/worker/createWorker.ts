@@ -1,11 +1,14 @@
 // A Gantry worker: the promotion workflow plus every activity, on one task queue.
 import { Client } from '@temporalio/client';
+import type { DataConverter } from '@temporalio/common';
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import { createActivities } from '../../activities';
 import type { AuditStore } from '../audit';
 import { auditLocation, openAuditStore } from '../audit/openAuditStore';
 import type { PolicySource } from '../policy/policySource';
+import { dataConverterFromEnv } from '../codec/dataConverter';
 import { defaultDataDir } from './dataDir';
+import { versioningOptions, type WorkerDeployment } from './workerDeployment';
 import { DEFAULT_MAX_CACHED_WORKFLOWS } from './workerTuning';
 
 export interface GantryWorkerOptions {
@@ -27,20 +30,27 @@ export interface GantryWorkerOptions {
   shutdownGraceTime?: number;
   /** Replace some activities by name (the benchmarks register instant deploy, health, gates). */
   activityOverrides?: Record<string, (...args: never[]) => Promise<unknown>>;
+  /** Payload encryption; default: the keys in $GANTRY_CODEC_KEYS_FILE or $GANTRY_CODEC_KEYS, none without them. */
+  dataConverter?: DataConverter;
+  /** Register as this Worker Deployment version, promotions pinned to it; unversioned without. */
+  deployment?: WorkerDeployment;
 }
 
 export async function createWorker(options: GantryWorkerOptions): Promise<Worker> {
   const audit = options.auditStore ?? (await openAuditStore(auditLocation(options.dataDir ?? defaultDataDir())));
-  const client = new Client({ connection: options.connection, namespace: options.namespace });
+  const dataConverter = 'dataConverter' in options ? options.dataConverter : dataConverterFromEnv();
+  const client = new Client({ connection: options.connection, namespace: options.namespace, dataConverter });
   return Worker.create({
     connection: options.connection,
     namespace: options.namespace,
+    dataConverter,
     taskQueue: options.taskQueue,
     ...(options.identity ? { identity: options.identity } : {}),
     ...(options.workflowBundle ? { workflowBundle: options.workflowBundle } : { workflowsPath: workflowsPath() }),
     activities: { ...createActivities({ audit, client, policy: options.policy }), ...options.activityOverrides },
     maxCachedWorkflows: options.maxCachedWorkflows ?? DEFAULT_MAX_CACHED_WORKFLOWS,
     ...(options.shutdownGraceTime !== undefined ? { shutdownGraceTime: options.shutdownGraceTime } : {}),
+    ...(options.deployment ? versioningOptions(options.deployment) : {}),
   });
 }
 

@@ -8,6 +8,7 @@
 import { bundleWorkflowCode, DefaultLogger, type WorkflowBundleOption, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { readdirSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { FAILURE_CONVERTER_PATH } from '../codec/dataConverter';
 import { workflowsPath } from './createWorker';
 import { promotionMetricsModule } from './metrics';
 
@@ -36,6 +37,8 @@ export function bundleGantryWorkflows(): Promise<WorkflowBundleWithSourceMap> {
     workflowsPath: workflowsPath(),
     workflowInterceptorModules: [promotionMetricsModule()],
     preloadModules: SHARED_WORKFLOW_MODULES.map((m) => require.resolve(m)),
+    // Failure messages as encoded (encrypted, with keys) payloads, as the worker's activities write them.
+    failureConverterPath: FAILURE_CONVERTER_PATH,
     logger: new DefaultLogger('WARN'),
   });
 }

@@ -2,14 +2,15 @@
 // Its data (audit log and key) stays in the stack's temp folder.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
+import { CODEC_KEYS_ENV } from '../../src/codec/codecKeys';
 import { PROJECT_ROOT } from '../../src/local/tools';
 import type { Stack } from './devServerStack';
 import { testPolicyFile } from './pipelineFile';
 
 /** Resolves once the worker polls its task queue; rejects with its output if it exits first. */
-export function startWorkerProcess(stack: Stack, args: string[] = []): Promise<ChildProcess> {
+export function startWorkerProcess(stack: Stack, args: string[] = [], env: Record<string, string> = {}): Promise<ChildProcess> {
   const child = spawn(process.execPath, [join(PROJECT_ROOT, 'bin', 'gantry'), 'worker', '--no-register-search-attributes', '--policy', testPolicyFile(), ...args], {
-    env: { ...process.env, TEMPORAL_ADDRESS: stack.server.address, GANTRY_TASK_QUEUE: stack.taskQueue, GANTRY_DATA_DIR: join(stack.dir, 'worker-data') },
+    env: { ...process.env, TEMPORAL_ADDRESS: stack.server.address, GANTRY_TASK_QUEUE: stack.taskQueue, GANTRY_DATA_DIR: join(stack.dir, 'worker-data'), [CODEC_KEYS_ENV]: stack.codecKeys, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';

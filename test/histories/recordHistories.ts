@@ -35,7 +35,8 @@ async function record(stack: Stack, name: string, run: (app: string) => Promise<
 
 async function main() {
   mkdirSync(OUT, { recursive: true });
-  const stack = await startStack({ taskQueue: 'record' });
+  // Plain payloads: the reference histories stay readable JSON, and the replay test needs no key.
+  const stack = await startStack({ taskQueue: 'record', codecKeys: '' });
   try {
     const apps = ['promoted-with-approval', 'rejected', 'failed-gate', 'paused-and-aborted', 'superseded', 'rolled-back-on-failure', 'lane'];
     const repo = await createConfigRepo({

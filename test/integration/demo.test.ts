@@ -19,7 +19,7 @@ test('the demo promotes through dev and staging, waits for approval, and finishe
   try {
     const command = await new Promise<string>((resolve, reject) => {
       const timer = setInterval(() => {
-        const match = /^ {2}(TEMPORAL_ADDRESS=\S+ \S+ -c \S+ approve hello sha256:[0-9a-f]{64} --env production --as demo-approver --key \S+)$/m.exec(output);
+        const match = /^ {2}(TEMPORAL_ADDRESS=\S+ GANTRY_CODEC_KEYS_FILE=\S+ \S+ -c \S+ approve hello sha256:[0-9a-f]{64} --env production --as demo-approver --key \S+)$/m.exec(output);
         if (match) {
           clearInterval(timer);
           resolve(match[1]);

@@ -186,9 +186,9 @@ test('start --wait prints each stage, the approve command, and exits 0 once prom
   expect(lines).toContain(`web ${digest.slice(0, 19)} promoted`);
 
   const history = await stack.gantry.handle('web', digest).fetchHistory();
-  const summaries = (history.events ?? [])
-    .filter((e) => e.activityTaskScheduledEventAttributes)
-    .map((e) => JSON.parse(Buffer.from(e.userMetadata!.summary!.data!).toString()) as string);
+  const summaries = await Promise.all(
+    (history.events ?? []).filter((e) => e.activityTaskScheduledEventAttributes).map((e) => stack.decode(e.userMetadata!.summary!)),
+  );
   const short = digest.slice(0, 19);
   expect(summaries).toEqual([
     `verify ${short}`,

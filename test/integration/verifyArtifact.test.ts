@@ -27,8 +27,8 @@ test('a digest the registry serves is verified and promoted', async () => {
   const result = await stack.gantry.result('web', digest);
   expect(result.outcome).toBe('promoted');
   const history = await stack.gantry.handle('web', digest).fetchHistory();
-  const verified = history.events?.find((e) => e.activityTaskCompletedEventAttributes)?.activityTaskCompletedEventAttributes?.result?.payloads?.[0]?.data;
-  expect(JSON.parse(Buffer.from(verified!).toString())).toEqual({ checked: 'registry', detail: `acme/web@${digest} exists in ${registry.url} (image)` });
+  const verified = history.events?.find((e) => e.activityTaskCompletedEventAttributes)?.activityTaskCompletedEventAttributes?.result?.payloads?.[0];
+  expect(await stack.decode(verified!)).toEqual({ checked: 'registry', detail: `acme/web@${digest} exists in ${registry.url} (image)` });
 });
 
 test('a digest the registry does not have fails verification and deploys nothing', async () => {

@@ -11,21 +11,13 @@ import { freePort } from '../../src/local/freePort';
 import { PROJECT_ROOT } from '../../src/local/tools';
 import { startStack, type Stack } from '../harness/devServerStack';
 import { pipelineYaml, promotionInput, testDigest } from '../harness/pipelineFile';
+import { until } from '../harness/until';
 import { startWorkerProcess } from '../harness/workerProcess';
 
 let stack: Stack;
 let worker: ChildProcess | undefined;
 let metricsPort: number;
 
-async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe().catch(() => undefined);
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
 
 async function scrape(): Promise<string> {
   const res = await fetch(`http://127.0.0.1:${metricsPort}/metrics`);

@@ -17,7 +17,7 @@ const yaml = (deploy: string) =>
     '    health: { kubernetesRollout: { namespace: "{app}-staging", deployment: "{app}" } }',
   ].join('\n');
 
-test('resolves namespace, deployment, container and a kubeconfig relative to the file, with {app} filled in', () => {
+test('resolves namespace, deployment, container, with {app} filled in; a relative kubeconfig stays relative for the worker', () => {
   const config = parseConfig(yaml('{ namespace: "{app}-staging", deployment: "{app}", container: app, kubeconfig: kube/config, context: ci }'), 'gantry.yaml', '/etc/gantry');
   const input = resolvePromotion(config, { app: 'web', digest, requestedBy: 'ci' });
   expect(input.environments[0].deploy).toEqual({
@@ -26,7 +26,7 @@ test('resolves namespace, deployment, container and a kubeconfig relative to the
     deployment: 'web',
     container: 'app',
     image: 'registry.example.com/acme/web',
-    kubeconfig: '/etc/gantry/kube/config',
+    kubeconfig: 'kube/config',
     context: 'ci',
   });
 });

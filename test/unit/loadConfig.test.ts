@@ -73,7 +73,7 @@ test('a valid pipeline resolves into the plan a promotion runs with', () => {
   });
   expect(input.environments[1].gates).toEqual([
     { kind: 'http', name: 'http-1', url: 'http://127.0.0.1:8082/health', expectStatus: 200, contains: undefined, timeoutMs: 30_000 },
-    { kind: 'command', name: 'it', run: 'npm run it', cwd: '/pipelines', env: {}, timeoutMs: 900_000, environmentUrl: undefined },
+    { kind: 'command', name: 'it', run: 'npm run it', cwd: undefined, env: {}, timeoutMs: 900_000, environmentUrl: undefined },
   ]);
   expect(input.environments[1].soakMs).toBe(600_000);
   expect(input.environments[2].approval).toEqual({

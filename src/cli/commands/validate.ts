@@ -2,6 +2,8 @@
 import type { Command } from 'commander';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { relativeWorkerPaths } from '../../config/relativePaths';
+import { WORKDIR_ENV } from '../../config/workerPaths';
 import { PROJECT_ROOT } from '../../local/tools';
 import { readConfig, type GlobalOptions } from '../cliContext';
 
@@ -14,6 +16,12 @@ export function registerValidate(program: Command): void {
       const config = readConfig(options);
       const apps = Object.entries(config.apps).map(([name, app]) => `${name} (${(app.environments ?? config.environments ?? []).map((e) => (e.taskQueue ? `${e.name} [task queue ${e.taskQueue}]` : e.name)).join(' → ')})`);
       console.log(`${options.config} is valid: ${apps.join('; ')}`);
+      // Not an error: a worker elsewhere resolves these against its own folder, not this file's.
+      const relative = relativeWorkerPaths(config);
+      if (relative.length > 0) {
+        console.log(`note: these paths are relative; each worker resolves them where the activity runs ($${WORKDIR_ENV}, else the folder \`gantry worker\` started in), not against ${config.baseDir}:`);
+        for (const r of relative) console.log(`  ${r.at}: ${r.path}`);
+      }
     });
   program
     .command('schema')

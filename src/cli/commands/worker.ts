@@ -2,16 +2,17 @@
 // (address, namespace, TLS or API key from the standard Temporal env vars or a profile).
 // --metrics-port serves Prometheus metrics: the Temporal runtime's own and Gantry's promotion
 // counters and histograms (src/worker/metrics.ts), on 127.0.0.1 unless --metrics-host says otherwise.
+// Workers are versioned (Worker Deployments, src/worker/workerDeployment.ts): README "Upgrading Gantry".
 import type { Command } from 'commander';
 import { Connection } from '@temporalio/client';
 import type { NativeConnection } from '@temporalio/worker';
-import { connectionSettings } from '../../client/connectionSettings';
+import type { connectionSettings } from '../../client/connectionSettings';
 import { registerSearchAttributes } from '../../client/registerSearchAttributes';
 import { parseDuration } from '../../pipeline/duration';
 import { connectWithRetry } from '../../worker/connectWithRetry';
 import { DEFAULT_MAX_CACHED_WORKFLOWS, limitWorkflowHeap } from '../../worker/workerTuning';
 import { checkPolicySource, filePolicySource, PolicyError } from '../../policy/policySource';
-import type { GlobalOptions } from '../cliContext';
+import { cliConnectionSettings, type GlobalOptions } from '../cliContext';
 import { CliError, EXIT } from '../exitCodes';
 
 interface WorkerOptions {
@@ -23,6 +24,10 @@ interface WorkerOptions {
   policy?: string;
   identity?: string;
   drainTimeout: string;
+  versioning: boolean;
+  deploymentName: string;
+  buildId?: string;
+  setCurrent: boolean;
 }
 
 export function registerWorker(program: Command): void {
@@ -37,16 +42,23 @@ export function registerWorker(program: Command): void {
     .option('--identity <name>', 'worker identity shown in history for each task it ran (default: pid@host)')
     .option('--drain-timeout <duration>', 'on SIGTERM: stop polling, let in-flight activities finish for up to this long, then cancel them', '5m')
     .option('--max-cached-workflows <n>', `promotions kept in memory between tasks; the rest replay from history when they wake (default ${DEFAULT_MAX_CACHED_WORKFLOWS})`, parseCacheSize)
+    .option('--deployment-name <name>', 'Worker Deployment this worker belongs to (default: $GANTRY_DEPLOYMENT_NAME or gantry)', process.env.GANTRY_DEPLOYMENT_NAME ?? 'gantry')
+    .option('--build-id <id>', "this worker's version (default: $GANTRY_BUILD_ID, else <package version>+<git commit>)")
+    .option('--set-current', 'make this build the current version now: new promotions start on it (an upgrade step)', false)
+    .option('--no-versioning', 'an unversioned worker: promotions are not pinned to a build')
     .action(async (options: WorkerOptions, cmd: Command) => {
       // Loaded here rather than at the top: the worker's modules (the SDK's native bridge, the
       // activities with their git and Kubernetes clients) cost every other command about a second.
-      const [{ NativeConnection }, { createWorker }, { bindAddress, installMetricsRuntime }, { gantryWorkflowBundle }] = await Promise.all([
+      const [{ NativeConnection }, { createWorker }, { bindAddress, installMetricsRuntime }, { gantryWorkflowBundle }, { defaultBuildId, makeCurrent, moveLongRunningWorkflows }] = await Promise.all([
         import('@temporalio/worker'),
         import('../../worker/createWorker.js'),
         import('../../worker/metrics.js'),
         import('../../worker/workflowBundle.js'),
+        import('../../worker/workerDeployment.js'),
       ]);
-      const settings = connectionSettings();
+      const deployment = options.versioning ? { name: requireName(options.deploymentName, '--deployment-name'), buildId: requireName(options.buildId ?? defaultBuildId(), '--build-id') } : undefined;
+      if (options.setCurrent && !deployment) throw new CliError('--set-current needs versioning (drop --no-versioning)', EXIT.badInput);
+      const settings = cliConnectionSettings();
       const taskQueue = options.taskQueue ?? settings.taskQueue;
       // The runtime is process-wide and must exist before the first connection: install it first.
       const metrics = options.metricsPort !== undefined ? { host: options.metricsHost, port: options.metricsPort } : undefined;
@@ -87,6 +99,8 @@ export function registerWorker(program: Command): void {
         workflowBundle,
         maxCachedWorkflows,
         policy,
+        dataConverter: settings.dataConverter,
+        deployment,
         shutdownGraceTime: drainMs,
         ...(options.identity ? { identity: options.identity } : {}),
       });
@@ -95,13 +109,40 @@ export function registerWorker(program: Command): void {
         console.log(`${signal}: no new tasks; draining ${worker.getStatus().numInFlightActivities} in-flight activities (up to ${options.drainTimeout})`);
       process.once('SIGTERM', announceDrain);
       process.once('SIGINT', announceDrain);
+      const running = worker.run();
+      if (deployment) {
+        // A version takes new promotions only once it is current: the first build of a deployment
+        // makes itself current; a later one waits for the operator (or --set-current).
+        try {
+          const identity = `gantry worker ${deployment.buildId}`;
+          const outcome = await makeCurrent(connection.workflowService, settings.namespace, deployment, { onlyIfNone: !options.setCurrent, identity });
+          if (outcome.changed && outcome.previous) await moveLongRunningWorkflows(connection.workflowService, settings.namespace, identity);
+          console.log(
+            outcome.changed
+              ? `build ${deployment.buildId} is now the current version of deployment ${deployment.name}${outcome.previous ? ` (was ${outcome.previous}; its promotions finish there)` : ''}`
+              : outcome.current === deployment.buildId
+                ? `build ${deployment.buildId} is the current version of deployment ${deployment.name}`
+                : `build ${deployment.buildId} registered in deployment ${deployment.name}; current is still ${outcome.current}: new promotions go there until \`temporal worker deployment set-current-version --deployment-name ${deployment.name} --build-id ${deployment.buildId}\``,
+          );
+        } catch (err) {
+          worker.shutdown();
+          await running.catch(() => undefined);
+          throw new CliError(`cannot register build ${deployment.buildId} in deployment ${deployment.name}: ${(err as Error).message}`, EXIT.unavailable);
+        }
+      }
       if (metrics) console.log(`gantry worker metrics on http://${bindAddress(metrics)}/metrics`);
+      console.log(`gantry worker polling ${taskQueue} on ${settings.connectionOptions.address} (namespace ${settings.namespace}, ${deployment ? `deployment ${deployment.name} build ${deployment.buildId}` : 'unversioned'}, payloads ${settings.dataConverter?.payloadCodecs?.length ? 'encrypted' : 'NOT encrypted: no GANTRY_CODEC_KEYS'})`);
       console.log(`gantry worker enforcing the policy in ${policy.describe()}`);
-      console.log(`gantry worker polling ${taskQueue} on ${settings.connectionOptions.address} (namespace ${settings.namespace})`);
-      await worker.run();
+      await running;
       console.log(`gantry worker on ${taskQueue} stopped`);
       await connection.close();
     });
+}
+
+function requireName(value: string, flag: string): string {
+  // Deployment names and build ids travel in version strings "<name>:<build id>" and in queries.
+  if (!/^[A-Za-z0-9][A-Za-z0-9._+-]{0,254}$/.test(value)) throw new CliError(`${flag} must be letters, digits, ".", "_", "+" or "-", got "${value}"`, EXIT.badInput);
+  return value;
 }
 
 function parseCacheSize(value: string): number {
