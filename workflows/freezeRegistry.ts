@@ -1,9 +1,10 @@
 // The manual freezes in force (`gantry freeze` / `gantry unfreeze`): one small long-running
 // workflow per namespace and task queue, so the incident switch survives restarts and every
 // promotion reads the same answer.
-import { condition, continueAsNew, defineQuery, defineSignal, defineUpdate, setHandler, setWorkflowOptions, workflowInfo, allHandlersFinished } from '@temporalio/workflow';
+import { condition, continueAsNew, defineQuery, defineSignal, defineUpdate, setHandler, workflowInfo, allHandlersFinished } from '@temporalio/workflow';
 import type { SignedClaim } from '../src/pipeline/approvalPolicy';
 import { authorizeFreeze, type FreezeProof } from './authorizeFreeze';
+import { followCurrentBuild } from './followCurrentBuild';
 
 export const FREEZE_REGISTRY_ID = 'gantry/freezes';
 
@@ -25,10 +26,9 @@ export const moveToCurrentBuildSignal = defineSignal('moveToCurrentBuild');
 // Keeps the registry's history short; its whole state is the list it hands to the next run.
 const CHANGES_PER_RUN = 500;
 
-// It lives for ever, so it must not stay pinned to the build that started it (that build could
-// never drain): it moves to the current build at its next workflow task (a change, or the
-// moveToCurrentBuild signal an upgrade sends), and that build's code must replay it.
-setWorkflowOptions({ versioningBehavior: 'AUTO_UPGRADE' }, freezeRegistry);
+// It moves to the current build at its next workflow task (a change, or the moveToCurrentBuild
+// signal an upgrade sends).
+followCurrentBuild(freezeRegistry);
 
 export async function freezeRegistry(initial: ManualFreeze[] = []): Promise<void> {
   let freezes = initial;

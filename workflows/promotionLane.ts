@@ -11,12 +11,12 @@ import {
   getExternalWorkflowHandle,
   proxyActivities,
   setHandler,
-  setWorkflowOptions,
   workflowInfo,
 } from '@temporalio/workflow';
 import type * as activities from '../activities';
 import { applyLaneEvent, emptyLane, LANE_EVENT_SIGNAL, type LaneEffect, type LaneEvent, type LaneState } from '../src/pipeline/promotionLane';
 import { activityOptions } from './activityOptions';
+import { followCurrentBuild } from './followCurrentBuild';
 
 type Activities = ReturnType<typeof activities.createActivities>;
 const acts = proxyActivities<Activities>(activityOptions.laneLiveness);
@@ -35,9 +35,8 @@ const LIVENESS_CHECK_MS = 60 * 60 * 1000;
 const EVENTS_PER_RUN = 2000;
 
 // A lane outlives every build of Gantry: it moves to the current build at its next task (the
-// next promotion's event), so no old build has to stay up for it, and each build's code must
-// replay it (patched() for changes, like the promotions).
-setWorkflowOptions({ versioningBehavior: 'AUTO_UPGRADE' }, promotionLane);
+// next promotion's event).
+followCurrentBuild(promotionLane);
 
 export async function promotionLane(app: string, carried?: LaneState): Promise<void> {
   const lane = carried ?? emptyLane(app);

@@ -10,6 +10,7 @@ import * as msg from '../../workflows/messages';
 import type { PromotionStatus } from '../../src/pipeline/promotionStatus';
 import { approversYaml, makeApproverKeys } from '../harness/approverKeys';
 import { startStack, type Stack } from '../harness/devServerStack';
+import { until } from '../harness/until';
 import { commitsIn } from '../harness/gitInspect';
 import { pipelineYaml, promotionInput, testDigest } from '../harness/pipelineFile';
 
@@ -24,15 +25,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await stack?.stop();
 });
-
-async function until<T>(what: string, probe: () => Promise<T | undefined>, tries = 600): Promise<T> {
-  for (let i = 0; i < tries; i++) {
-    const value = await probe().catch(() => undefined);
-    if (value !== undefined) return value;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
 
 describe('four eyes under concurrency', () => {
   async function waitingForProduction() {

@@ -13,6 +13,7 @@ import type { PromotionStatus } from '../../src/pipeline/promotionStatus';
 import { startApp, type CanaryApp } from '../harness/canary/app';
 import { startHaproxy, type Haproxy } from '../harness/canary/haproxy';
 import { cliEnv, runCli, startStack, type Stack } from '../harness/devServerStack';
+import { until } from '../harness/until';
 import { commitsIn, fileAt } from '../harness/gitInspect';
 import { pipelineYaml, promotionInput, testDigest, type TestEnvironment } from '../harness/pipelineFile';
 
@@ -48,15 +49,6 @@ const yamlFor = (repo: string, environments: TestEnvironment[]) => pipelineYaml(
 async function promote(yaml: string, digest = testDigest()): Promise<{ digest: string; result: PromotionStatus }> {
   await stack.gantry.start(promotionInput(yaml, app, digest));
   return { digest, result: await stack.gantry.result(app, digest) };
-}
-
-async function until<T>(what: string, probe: () => Promise<T | undefined>): Promise<T> {
-  for (let i = 0; i < 600; i++) {
-    const value = await probe().catch(() => undefined);
-    if (value !== undefined) return value;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`timed out waiting for ${what}`);
 }
 
 function auditEvents(digest: string): Array<{ event: string; details: Record<string, unknown> }> {
