@@ -114,7 +114,7 @@ describe('five digests of one app', () => {
       const events = (await stack.gantry.client.workflow.getHandle(status.workflowId).fetchHistory()).events ?? [];
       const time = (e: (typeof events)[number]) => new Date(Number(e.eventTime?.seconds) * 1000 + Math.floor((e.eventTime?.nanos ?? 0) / 1e6)).toISOString();
       for (const scheduled of events.filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'deploy')) {
-        const input = JSON.parse(Buffer.from(scheduled.activityTaskScheduledEventAttributes!.input!.payloads![0].data!).toString()) as { environment: string };
+        const input = (await stack.decode(scheduled.activityTaskScheduledEventAttributes!.input!.payloads![0])) as { environment: string };
         const ofThis = (e: (typeof events)[number]) => Number(e.activityTaskStartedEventAttributes?.scheduledEventId ?? e.activityTaskCompletedEventAttributes?.scheduledEventId) === Number(scheduled.eventId);
         const started = events.find((e) => e.activityTaskStartedEventAttributes && ofThis(e));
         const completed = events.find((e) => e.activityTaskCompletedEventAttributes && ofThis(e));

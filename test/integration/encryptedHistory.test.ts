@@ -4,7 +4,6 @@
 // (and the real Temporal CLI through it); after a key rotation the promotion finishes and replays.
 import { Worker } from '@temporalio/worker';
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { generateCodecKeyEntry, parseCodecKeys } from '../../src/codec/codecKeys';
 import { gantryDataConverter } from '../../src/codec/dataConverter';
@@ -12,7 +11,7 @@ import { createConfigRepo } from '../../src/local/configRepo';
 import { PROJECT_ROOT, toolPath } from '../../src/local/tools';
 import { bundleGantryWorkflows } from '../../src/worker/workflowBundle';
 import { cliEnv, runCli, startStack, type Stack } from '../harness/devServerStack';
-import { pipelineYaml, testDigest } from '../harness/pipelineFile';
+import { pipelineYaml, testDigest, writePipeline } from '../harness/pipelineFile';
 import { until } from '../harness/until';
 import { startWebhookReceiver, type WebhookReceiver } from '../harness/webhookReceiver';
 
@@ -39,7 +38,8 @@ beforeAll(async () => {
   worker = await stack.startWorker();
   repoUrl = await createConfigRepo({ dir: stack.dir, apps: [{ name: 'web', image: 'registry.example.com/acme/web', overlayPath: (e) => `environments/${e}` }], environments: ['dev', 'production'] });
   configFile = join(stack.dir, 'gantry.yaml');
-  writeFileSync(
+  // The pipeline file is also the in-process worker's policy (as `gantry worker -c` takes it).
+  writePipeline(
     configFile,
     pipelineYaml(
       repoUrl,
@@ -113,7 +113,7 @@ test('the raw history holds none of the pipeline secrets; the search attributes 
 test('a gate that fails printing its token: the failure reason is ciphertext in history too, and readable with the key', async () => {
   const failing = testDigest();
   const file = join(stack.dir, 'failing.yaml');
-  writeFileSync(file, pipelineYaml(repoUrl, ['web'], [{ name: 'dev', gates: [`command: { name: leaky, run: 'echo "using $API_TOKEN"; exit 3', env: { API_TOKEN: "${GATE_TOKEN}" } }`] }]));
+  writePipeline(file, pipelineYaml(repoUrl, ['web'], [{ name: 'dev', gates: [`command: { name: leaky, run: 'echo "using $API_TOKEN"; exit 3', env: { API_TOKEN: "${GATE_TOKEN}" } }`] }]));
   const started = await runCli(['--config', file, 'start', '--app', 'web', '--digest', failing, '--wait'], { ...cliEnv(stack), GANTRY_CODEC_KEYS: OLD_KEY });
   expect(started.code).toBe(1);
   expect(started.stdout).toContain(`using ${GATE_TOKEN}`);

@@ -10,7 +10,7 @@ import { PROJECT_ROOT } from '../../src/local/tools';
 import { activityRuns } from '../harness/activityRuns';
 import { cliEnv, runCli, startStack, type Stack } from '../harness/devServerStack';
 import { commitsIn } from '../harness/gitInspect';
-import { pipelineYaml, promotionInput, testDigest } from '../harness/pipelineFile';
+import { pipelineYaml, promotionInput, testDigest, testPolicyFile } from '../harness/pipelineFile';
 
 let stack: Stack;
 const children: ChildProcess[] = [];
@@ -24,7 +24,7 @@ afterAll(async () => {
 });
 
 function startProductionWorker(): Promise<ChildProcess> {
-  const child = spawn(process.execPath, [join(PROJECT_ROOT, 'bin', 'gantry'), 'worker', '--no-register-search-attributes', '--task-queue', 'tq-production', '--identity', 'production-worker'], {
+  const child = spawn(process.execPath, [join(PROJECT_ROOT, 'bin', 'gantry'), 'worker', '--no-register-search-attributes', '--policy', testPolicyFile(), '--task-queue', 'tq-production', '--identity', 'production-worker'], {
     env: { ...process.env, TEMPORAL_ADDRESS: stack.server.address, GANTRY_DATA_DIR: join(stack.dir, 'production-data') },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

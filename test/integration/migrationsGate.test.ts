@@ -11,7 +11,7 @@ import { makeApproverKeys, approversYaml } from '../harness/approverKeys';
 import { cliEnv, runCli, startStack, type Stack } from '../harness/devServerStack';
 import { commitsIn } from '../harness/gitInspect';
 import { MIGRATE_SCRIPT, startPostgres, type Postgres } from '../harness/migrationsPostgres';
-import { pipelineYaml, testDigest } from '../harness/pipelineFile';
+import { pipelineYaml, testDigest, writePipeline } from '../harness/pipelineFile';
 import { startWebhookReceiver, type WebhookReceiver } from '../harness/webhookReceiver';
 import { parseConfig } from '../../src/config/loadConfig';
 import { resolvePromotion } from '../../src/config/resolvePromotion';
@@ -65,6 +65,8 @@ function yaml(run = `bash ${join(stack.dir, 'migrate.sh')}`, timeout = '1m', req
 
 async function start(commit: string, pipeline = yaml()): Promise<string> {
   const digest = testDigest();
+  // The pipeline is the in-process worker's policy too, as `gantry worker -c` takes it.
+  writePipeline(join(stack.dir, 'gantry.yaml'), pipeline);
   await stack.gantry.start(resolvePromotion(parseConfig(pipeline, 'gantry.yaml', stack.dir), { app: 'web', digest, commit, requestedBy: 'ci' }));
   return digest;
 }

@@ -21,7 +21,7 @@ import { activityRuns } from '../harness/activityRuns';
 import { approversYaml, makeApproverKeys } from '../harness/approverKeys';
 import { runCli } from '../harness/devServerStack';
 import { commitsIn } from '../harness/gitInspect';
-import { pipelineYaml, promotionInput, testDigest } from '../harness/pipelineFile';
+import { pipelineYaml, promotionInput, testDigest, testPolicyFile } from '../harness/pipelineFile';
 import { useTemporalCluster } from '../harness/temporalCluster';
 
 // 30 promotions is what the issue asks for; GANTRY_MULTI_WORKER_PROMOTIONS lowers it on a slow machine.
@@ -76,7 +76,7 @@ test(`${PROMOTIONS} promotions with signed approvals on three workers, ≥${MIN_
     slot.generation++;
     const child = spawn(
       process.execPath,
-      [join(PROJECT_ROOT, 'bin', 'gantry'), 'worker', '--task-queue', slot.role === 'main' ? MAIN_QUEUE : PRODUCTION_QUEUE, '--identity', `${slot.name}#${slot.generation}`],
+      [join(PROJECT_ROOT, 'bin', 'gantry'), 'worker', '--policy', testPolicyFile(), '--task-queue', slot.role === 'main' ? MAIN_QUEUE : PRODUCTION_QUEUE, '--identity', `${slot.name}#${slot.generation}`],
       { env: { ...process.env, ...auditEnv, TEMPORAL_ADDRESS: address, GANTRY_DATA_DIR: join(work, `data-${slot.name}`) }, stdio: ['ignore', 'pipe', 'pipe'] },
     );
     slot.child = child;

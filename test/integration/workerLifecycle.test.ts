@@ -11,7 +11,7 @@ import { startDevServer, type DevServer } from '../../src/local/temporalDevServe
 import { PROJECT_ROOT } from '../../src/local/tools';
 import { activityRuns } from '../harness/activityRuns';
 import { startStack, type Stack } from '../harness/devServerStack';
-import { pipelineYaml, promotionInput, testDigest } from '../harness/pipelineFile';
+import { pipelineYaml, promotionInput, testDigest, testPolicyFile } from '../harness/pipelineFile';
 
 interface Watched {
   child: ChildProcess;
@@ -20,7 +20,7 @@ interface Watched {
 }
 
 function gantryWorker(address: string, dataDir: string, args: string[] = []): Watched {
-  const child = spawn(process.execPath, [join(PROJECT_ROOT, 'bin', 'gantry'), 'worker', '--no-register-search-attributes', ...args], {
+  const child = spawn(process.execPath, [join(PROJECT_ROOT, 'bin', 'gantry'), 'worker', '--no-register-search-attributes', '--policy', testPolicyFile(), ...args], {
     env: { ...process.env, TEMPORAL_ADDRESS: address, GANTRY_DATA_DIR: dataDir },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

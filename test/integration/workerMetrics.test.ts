@@ -10,7 +10,7 @@ import { createConfigRepo } from '../../src/local/configRepo';
 import { freePort } from '../../src/local/freePort';
 import { PROJECT_ROOT } from '../../src/local/tools';
 import { startStack, type Stack } from '../harness/devServerStack';
-import { pipelineYaml, promotionInput, testDigest } from '../harness/pipelineFile';
+import { pipelineYaml, promotionInput, testDigest, testPolicyFile } from '../harness/pipelineFile';
 import { until } from '../harness/until';
 import { startWorkerProcess } from '../harness/workerProcess';
 
@@ -128,7 +128,7 @@ test.each([
   ['not a number', () => 'http', '--metrics-port must be a port number (1-65535), got "http"'],
   ['already in use', () => String(metricsPort), `cannot serve metrics on 127.0.0.1:`],
 ])('a metrics port %s is refused as bad input', async (_what, port, message) => {
-  const child = spawn(process.execPath, [join(PROJECT_ROOT, 'bin', 'gantry'), 'worker', '--metrics-port', port()], {
+  const child = spawn(process.execPath, [join(PROJECT_ROOT, 'bin', 'gantry'), 'worker', '--policy', testPolicyFile(), '--metrics-port', port()], {
     env: { ...process.env, TEMPORAL_ADDRESS: stack.server.address, GANTRY_DATA_DIR: join(stack.dir, 'worker-data') },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

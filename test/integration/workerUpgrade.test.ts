@@ -26,7 +26,8 @@ let yaml: string;
 beforeAll(async () => {
   stack = await startStack({ taskQueue: 'upgrade', worker: false });
   const repo = await createConfigRepo({ dir: stack.dir, apps: [{ name: 'web', image: 'registry.example.com/acme/web', overlayPath: (e) => `environments/${e}` }], environments: ['dev', 'production'] });
-  yaml = pipelineYaml(repo, ['web'], [{ name: 'dev' }, { name: 'production', approval: true }]);
+  // queue: several digests of one app wait for approval side by side (supersede would end the older ones).
+  yaml = pipelineYaml(repo, ['web'], [{ name: 'dev' }, { name: 'production', approval: true }], 'ordering: queue');
 });
 afterAll(async () => {
   await stack?.stop();

@@ -4,8 +4,8 @@ import type { Command } from 'commander';
 import { digestError } from '../../pipeline/digest';
 import type { DecisionKind } from '../../pipeline/decisions';
 import { CliError, EXIT } from '../exitCodes';
-import { printJson, readableKey, readConfig, requireText, withClient, type GlobalOptions } from '../cliContext';
-import { requireEnvironment } from '../decisionPreflight';
+import { printJson, readableKey, requireText, withClient, type GlobalOptions } from '../cliContext';
+import { pipelineForChecks, requireEnvironment } from '../decisionPreflight';
 
 interface DecideOptions {
   env: string;
@@ -29,7 +29,7 @@ export function registerDecide(program: Command, kind: DecisionKind): void {
       if (invalid) throw new CliError(invalid, EXIT.badInput);
       const decision = { environment: requireText(options.env, '--env'), by: requireText(options.as, '--as'), comment: options.comment };
       if (options.key) readableKey(options.key, '--key');
-      requireEnvironment(readConfig(cmd.optsWithGlobals<GlobalOptions>()), app, decision.environment);
+      requireEnvironment(pipelineForChecks(cmd.optsWithGlobals<GlobalOptions>()), app, decision.environment);
       await withClient(async (gantry) => {
         const answer = await gantry.decide(kind, app, digest, decision, options.key);
         if (options.json) printJson(answer.accepted ? { accepted: true, workflowId: answer.status.workflowId } : answer);

@@ -4,8 +4,8 @@ import type { Command } from 'commander';
 import { freezeEnvironment, listFreezes, unfreezeEnvironment } from '../../client/manualFreezes';
 import { digestError } from '../../pipeline/digest';
 import { CliError, EXIT } from '../exitCodes';
-import { printJson, readableKey, readConfig, requireText, withClient, type GlobalOptions } from '../cliContext';
-import { requireEnvironment } from '../decisionPreflight';
+import { printJson, readableKey, requireText, withClient, type GlobalOptions } from '../cliContext';
+import { pipelineForChecks, requireEnvironment } from '../decisionPreflight';
 
 export function registerFreeze(program: Command): void {
   program
@@ -64,7 +64,7 @@ export function registerFreeze(program: Command): void {
       if (invalid) throw new CliError(invalid, EXIT.badInput);
       const request = { environment: requireText(options.env, '--env'), by: requireText(options.as, '--as'), reason: requireText(options.reason, '--reason') };
       if (options.key) readableKey(options.key, '--key');
-      requireEnvironment(readConfig(cmd.optsWithGlobals<GlobalOptions>()), app, request.environment);
+      requireEnvironment(pipelineForChecks(cmd.optsWithGlobals<GlobalOptions>()), app, request.environment);
       await withClient(async (gantry) => {
         const answer = await gantry.overrideFreeze(app, digest, request, options.key);
         report(answer.accepted ? { accepted: true } : answer, options.json, `accepted: ${app} ${digest} may deploy to ${request.environment} despite the freeze`);
