@@ -52,4 +52,6 @@ export interface GateRequest {
   app: string;
   digest: string;
   environment: string;
+  /** The source commit the promotion was started with (the policy check resolves the pipeline with it). */
+  commit?: string;
 }

@@ -40,7 +40,7 @@ export async function admitPromotion(sent: StartRequestInput): Promise<Admitted>
     await condition(() => answer !== undefined);
     return answer!;
   });
-  const read = await local.readPolicy({ app: sent.app, digest: sent.digest });
+  const read = await local.readPolicy({ app: sent.app, digest: sent.digest, commit: sent.commit });
   const policy = read.found ? version(read.policy) : undefined;
   const judged = read.found ? await judgeStart(sent, read.policy, info.workflowId) : { refuse: read.reason };
   if ('refuse' in judged) {

@@ -453,7 +453,7 @@ export async function promoteArtifact(sent: PromotionInput): Promise<PromotionRe
         for (const gate of env.gates) {
           const outcome: GateOutcome = await acts.runGate.executeWithOptions(
             onEnvironmentQueue({ ...activityOptions.gate(gate), summary: label(`gate ${gate.name}`, env.name) }, env.taskQueue),
-            [{ gate, app: input.app, digest: input.digest, environment: env.name }],
+            [{ gate, app: input.app, digest: input.digest, environment: env.name, ...(input.commit ? { commit: input.commit } : {}) }],
           );
           e.gates.push(outcome);
           await audit('gate', env.name, { name: outcome.name, passed: outcome.passed, detail: outcome.detail.slice(-500) });

@@ -16,7 +16,7 @@ export function policyCheckedGate(source: PolicySource | undefined, runGate: (re
 }
 
 async function commandRefusal(source: PolicySource | undefined, gate: CommandGate, request: GateRequest): Promise<string | undefined> {
-  const read = await readAppPolicy(source, request.app, request.digest);
+  const read = await readAppPolicy(source, request.app, request.digest, request.commit);
   if (!read.found) return read.reason;
   const env = read.policy.environments.find((e) => e.name === request.environment);
   const allowed = (env?.gates ?? []).filter((g): g is CommandGate => g.kind === 'command');

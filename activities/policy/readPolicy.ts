@@ -4,8 +4,8 @@ import { readAppPolicy, readOperatorPolicy, type PolicySource } from '../../src/
 import type { PolicyRead } from '../../src/policy/policyTypes';
 
 export function readPolicyWith(source: PolicySource | undefined) {
-  return async function readPolicy(request: { app: string; digest: string }): Promise<PolicyRead> {
-    return readAppPolicy(source, request.app, request.digest);
+  return async function readPolicy(request: { app: string; digest: string; commit?: string }): Promise<PolicyRead> {
+    return readAppPolicy(source, request.app, request.digest, request.commit);
   };
 }
 

@@ -113,8 +113,10 @@ function readBody(req: IncomingMessage): Promise<string> {
 }
 
 function fromJson(body: unknown): Payload[] {
-  const list = (body as { payloads?: unknown } | null)?.payloads;
-  if (!Array.isArray(list)) throw new Error('no "payloads" array');
+  if (typeof body !== 'object' || body === null) throw new Error('not a JSON object');
+  // proto3 JSON leaves an empty list out: {} is no payloads (an update with no arguments, say).
+  const list = (body as { payloads?: unknown }).payloads ?? [];
+  if (!Array.isArray(list)) throw new Error('"payloads" is not an array');
   return list.map((p: JsonPayload) => ({
     metadata: Object.fromEntries(Object.entries(p.metadata ?? {}).map(([k, v]) => [k, Buffer.from(v, 'base64')])),
     data: Buffer.from(p.data ?? '', 'base64'),

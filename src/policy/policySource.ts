@@ -84,7 +84,7 @@ export async function readOperatorPolicy(source: PolicySource | undefined): Prom
 }
 
 /** The policy for one app, resolved as the promotion will run it; a reason instead when there is none. */
-export async function readAppPolicy(source: PolicySource | undefined, app: string, digest: string): Promise<PolicyRead> {
+export async function readAppPolicy(source: PolicySource | undefined, app: string, digest: string, commit?: string): Promise<PolicyRead> {
   if (!source) return { found: false, reason: 'this worker was started without a policy (gantry worker --policy <file>)' };
   let read: PolicyText;
   try {
@@ -101,7 +101,8 @@ export async function readAppPolicy(source: PolicySource | undefined, app: strin
   }
   let resolved;
   try {
-    resolved = resolvePromotion(config, { app, digest, requestedBy: 'policy' });
+    // The starter's commit: a migrations gate in the policy needs one to resolve.
+    resolved = resolvePromotion(config, { app, digest, commit, requestedBy: 'policy' });
   } catch (err) {
     if (err instanceof StartRequestError) return { found: false, reason: `the worker's policy ${read.source}: ${err.message}` };
     throw err;

@@ -25,7 +25,7 @@ afterAll(async () => {
 
 function startProductionWorker(): Promise<ChildProcess> {
   const child = spawn(process.execPath, [join(PROJECT_ROOT, 'bin', 'gantry'), 'worker', '--no-register-search-attributes', '--policy', testPolicyFile(), '--task-queue', 'tq-production', '--identity', 'production-worker'], {
-    env: { ...process.env, TEMPORAL_ADDRESS: stack.server.address, GANTRY_DATA_DIR: join(stack.dir, 'production-data') },
+    env: { ...process.env, TEMPORAL_ADDRESS: stack.server.address, GANTRY_DATA_DIR: join(stack.dir, 'production-data'), GANTRY_CODEC_KEYS: stack.codecKeys },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   children.push(child);

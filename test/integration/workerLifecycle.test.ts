@@ -19,9 +19,10 @@ interface Watched {
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
-function gantryWorker(address: string, dataDir: string, args: string[] = []): Watched {
+function gantryWorker(address: string, dataDir: string, args: string[] = [], codecKeys = ''): Watched {
   const child = spawn(process.execPath, [join(PROJECT_ROOT, 'bin', 'gantry'), 'worker', '--no-register-search-attributes', '--policy', testPolicyFile(), ...args], {
-    env: { ...process.env, TEMPORAL_ADDRESS: address, GANTRY_DATA_DIR: dataDir },
+    // The stack's codec keys, so the worker reads what the test's client encrypted.
+    env: { ...process.env, TEMPORAL_ADDRESS: address, GANTRY_DATA_DIR: dataDir, ...(codecKeys ? { GANTRY_CODEC_KEYS: codecKeys } : {}) },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
@@ -96,7 +97,7 @@ describe('SIGTERM while an activity runs', () => {
     const runs = join(stack.dir, 'gate-runs');
     const gate = `command: { name: slow, run: 'touch ${started}; sleep 4; echo run >> ${runs}', timeout: 1m }`;
     const digest = testDigest();
-    const first = gantryWorker(stack.server.address, join(stack.dir, 'data'), ['--task-queue', 'drain', '--identity', 'first-worker']);
+    const first = gantryWorker(stack.server.address, join(stack.dir, 'data'), ['--task-queue', 'drain', '--identity', 'first-worker'], stack.codecKeys);
     workers.push(first);
     await until('the first worker to poll', () => first.output().includes('gantry worker polling drain'), first);
     await stack.gantry.start(promotionInput(pipelineYaml(repo, ['web'], [{ name: 'dev', gates: [gate] }]), 'web', digest));
@@ -107,7 +108,7 @@ describe('SIGTERM while an activity runs', () => {
     expect(await first.exited).toEqual({ code: 0, signal: null });
     expect(readFileSync(runs, 'utf8')).toBe('run\n'); // it finished before the worker exited
 
-    const second = gantryWorker(stack.server.address, join(stack.dir, 'data'), ['--task-queue', 'drain', '--identity', 'second-worker']);
+    const second = gantryWorker(stack.server.address, join(stack.dir, 'data'), ['--task-queue', 'drain', '--identity', 'second-worker'], stack.codecKeys);
     workers.push(second);
     expect(await stack.gantry.result('web', digest)).toMatchObject({ outcome: 'promoted' });
     expect(readFileSync(runs, 'utf8')).toBe('run\n');

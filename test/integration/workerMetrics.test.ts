@@ -129,7 +129,7 @@ test.each([
   ['already in use', () => String(metricsPort), `cannot serve metrics on 127.0.0.1:`],
 ])('a metrics port %s is refused as bad input', async (_what, port, message) => {
   const child = spawn(process.execPath, [join(PROJECT_ROOT, 'bin', 'gantry'), 'worker', '--policy', testPolicyFile(), '--metrics-port', port()], {
-    env: { ...process.env, TEMPORAL_ADDRESS: stack.server.address, GANTRY_DATA_DIR: join(stack.dir, 'worker-data') },
+    env: { ...process.env, TEMPORAL_ADDRESS: stack.server.address, GANTRY_DATA_DIR: join(stack.dir, 'worker-data'), GANTRY_CODEC_KEYS: stack.codecKeys },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stderr = '';

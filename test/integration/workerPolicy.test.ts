@@ -158,14 +158,15 @@ test('a command gate in the policy runs; one sent by the starter is refused at s
 });
 
 test("a promotion started before a policy change finishes under the policy it started with; the audit export names both versions", async () => {
-  const v1 = writePolicy(pipeline({ name: 'production', approval: { required: 1, from: ['alice'], signatures: 'required' } }, 'signedStarts: optional'));
+  // queue: the two digests wait for production side by side (supersede would end the first).
+  const v1 = writePolicy(pipeline({ name: 'production', approval: { required: 1, from: ['alice'], signatures: 'required' } }, 'signedStarts: optional\nordering: queue'));
   const before = testDigest();
   expect((await gantry('-c', policyFile, 'start', '--app', 'web', '--digest', before)).code).toBe(0);
   await awaitingProduction(before);
-  const v2 = writePolicy(pipeline({ name: 'production', approval: { required: 1, from: ['bob'], signatures: 'required' } }, 'signedStarts: optional'));
+  const v2 = writePolicy(pipeline({ name: 'production', approval: { required: 1, from: ['bob'], signatures: 'required' } }, 'signedStarts: optional\nordering: queue'));
   const after = testDigest();
   // The starter's old copy is now refused; the current one is admitted.
-  const stale = await gantry('-c', starterFile('v1-copy.yaml', pipeline({ name: 'production', approval: { required: 1, from: ['alice'], signatures: 'required' } }, 'signedStarts: optional')), 'start', '--app', 'web', '--digest', testDigest());
+  const stale = await gantry('-c', starterFile('v1-copy.yaml', pipeline({ name: 'production', approval: { required: 1, from: ['alice'], signatures: 'required' } }, 'signedStarts: optional\nordering: queue')), 'start', '--app', 'web', '--digest', testDigest());
   expect(stale.code).toBe(2);
   expect((await gantry('-c', policyFile, 'start', '--app', 'web', '--digest', after)).code).toBe(0);
   await awaitingProduction(after);
