@@ -16,7 +16,8 @@ let stack: Stack;
 const children: ChildProcess[] = [];
 
 beforeAll(async () => {
-  stack = await startStack({ taskQueue: 'tq-main' });
+  // Unencrypted: the test reads each activity's environment from its input in history.
+  stack = await startStack({ taskQueue: 'tq-main', codecKeys: '' });
 });
 afterAll(async () => {
   for (const c of children) c.kill('SIGKILL');
