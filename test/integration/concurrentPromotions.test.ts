@@ -55,8 +55,9 @@ describe('four eyes under concurrency', () => {
       const status = await until('every decision handled', async () => {
         const s = await stack.gantry.status('web', digest);
         return s.refused.length + s.decisions.length === updates + signals ? s : undefined;
-        // 50 signature checks queue behind the rest of the suite's work on two cores.
-      }, 180_000);
+        // 50 signature checks queue behind the rest of the suite's work on two cores (26 s for both
+        // rounds alone; minutes beside the multi-worker suite).
+      }, 300_000);
       expect(status.outcome).toBe('running');
       expect(status.awaitingApproval?.environment).toBe('production');
       expect(status.decisions.map((d) => d.by)).toEqual(['alice']);
@@ -72,7 +73,7 @@ describe('four eyes under concurrency', () => {
       expect(final.environments[0].votes.map((v) => v.by)).toEqual(['alice', 'bob']);
       expect(commitsIn(repo)).toHaveLength(2);
     }
-  });
+  }, 600_000);
 });
 
 describe('five digests of one app', () => {
