@@ -31,7 +31,7 @@ UI_MODULE="github.com/temporalio/ui-server/v2"
 PG_BIN="${GANTRY_PG_BIN:-/usr/lib/postgresql/15/bin}"
 NAMESPACE="default"
 DB_USER="temporal"
-# Gantry's search attributes (src/worker/searchAttributes.ts registers the same on the dev server).
+# Gantry's search attributes (src/pipeline/searchAttributes.ts defines them; the worker registers the same on any server).
 SEARCH_ATTRIBUTES=(GantryApp:Keyword GantryDigest:Keyword GantryStage:Keyword GantryEnvironment:Keyword GantryAwaitingApproval:Bool)
 
 export GOTOOLCHAIN=local CGO_ENABLED=0
