@@ -136,12 +136,6 @@ export function previousPromoted(lane: LaneState, environment: string, digest: s
   return undefined;
 }
 
-/** What the environment runs now by the lane's record: the last digest landed there. */
-export function currentDigest(lane: LaneState, environment: string): LandedDigest | undefined {
-  const history = lane.landed[environment] ?? [];
-  return history[history.length - 1];
-}
-
 function grantAll(lane: LaneState): LaneEffect[] {
   const effects: LaneEffect[] = [];
   for (const environment of Object.keys(lane.waiting)) effects.push(...grantNext(lane, environment));
