@@ -52,13 +52,15 @@ export async function migrationGate(env: EnvironmentPlan, plan: MigrationsPlan, 
       destructive: found.destructive,
       state: found.pending.length === 0 ? 'none-pending' : found.destructive.length === 0 ? 'safe' : 'awaiting-approval',
     };
-    e.migrations = gate;
+    // A destructive plan shows in status only with its waitingFor (set together in awaitApproval).
+    if (gate.state !== 'awaiting-approval') e.migrations = gate;
     await h.audit('migrations-planned', env.name, { commit: h.input.commit!, applied: found.applied, pending: gate.pending, destructive: found.destructive });
     if (found.destructive.length > 0) {
       if (!plan.destructiveApproval) {
+        e.migrations = gate;
         throw h.end('failed', `destructive migrations for ${env.name} and no destructiveMigrations.approval to allow them: ${describe(gate)}`);
       }
-      await awaitApproval(env.name, plan.destructiveApproval, gate, h);
+      await awaitApproval(env.name, plan.destructiveApproval, gate, h, () => (e.migrations = gate));
     }
     if (plan.run && found.pending.length > 0) {
       const run = plan.run;
@@ -72,7 +74,7 @@ export async function migrationGate(env: EnvironmentPlan, plan: MigrationsPlan, 
   });
 }
 
-async function awaitApproval(environment: string, spec: ApprovalSpec, gate: MigrationGateStatus, h: MigrationGateHooks): Promise<void> {
+async function awaitApproval(environment: string, spec: ApprovalSpec, gate: MigrationGateStatus, h: MigrationGateHooks, showGate: () => void): Promise<void> {
   const votes: DecisionRecord[] = [];
   let decided: DecisionRecord | undefined;
   // Signed decisions name "<environment>:migrations", so an environment approval cannot be replayed here.
@@ -121,6 +123,7 @@ async function awaitApproval(environment: string, spec: ApprovalSpec, gate: Migr
   setHandler(rejectMigrationsSignal, async (d) => void (await judge('reject', d, 'signal')));
 
   const expiresAt = new Date(Date.now() + spec.expiresInMs).toISOString();
+  showGate();
   h.status.waitingFor = `approval of destructive migrations for ${environment} (${spec.required} needed; expires ${expiresAt})`;
   h.notify(
     'awaiting-migrations-approval',

@@ -6,6 +6,7 @@ import type { PromotionStatus } from '../../src/pipeline/promotionStatus';
 import { startStack, type Stack } from '../harness/devServerStack';
 import { useKubernetesCluster } from '../harness/kubernetesCluster';
 import { promotionInput, testDigest } from '../harness/pipelineFile';
+import { until } from '../harness/until';
 
 const IMAGE = 'registry.example.com/acme/web';
 const cluster = useKubernetesCluster();
@@ -56,15 +57,6 @@ async function setStatus(name: string, status: object) {
   await cluster().kubectl(['-n', 'argocd', 'patch', 'applications.argoproj.io', name, '--type', 'merge', '-p', JSON.stringify({ status })]);
 }
 
-async function until<T>(what: string, probe: () => Promise<T | undefined>, ms = 30_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  while (Date.now() < deadline) {
-    const value = await probe().catch(() => undefined);
-    if (value !== undefined) return value;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
 
 /** The promotion reached its health check; the commit the deploy pushed. */
 const deployedCommit = (digest: string) =>

@@ -15,6 +15,7 @@ import { useKubernetesCluster } from '../harness/kubernetesCluster';
 import { testDigest, writePipeline } from '../harness/pipelineFile';
 import { commitsIn, fileAt } from '../harness/gitInspect';
 import { startWebhookReceiver, type WebhookReceiver } from '../harness/webhookReceiver';
+import { until } from '../harness/until';
 
 const IMAGE = 'registry.example.com/acme/web';
 const cluster = useKubernetesCluster();
@@ -42,14 +43,6 @@ async function createDeployment(namespace: string, digest: string) {
 
 const image = async (namespace: string) => (await cluster().kubectl(['-n', namespace, 'get', 'deployment', 'web', '-o', 'jsonpath={.spec.template.spec.containers[0].image}'])).trim();
 
-async function until<T>(what: string, probe: () => Promise<T | undefined>): Promise<T> {
-  for (let i = 0; i < 300; i++) {
-    const value = await probe().catch(() => undefined);
-    if (value !== undefined) return value;
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
 
 /** Triggers the schedule now and returns the report of the run it started. */
 async function runSchedule(scheduleId: string, previousRuns: number): Promise<DriftReport> {

@@ -9,6 +9,7 @@ import { approversYaml, makeApproverKeys } from '../harness/approverKeys';
 import { commitsIn } from '../harness/gitInspect';
 import { cliEnv, runCli, startStack, type Stack } from '../harness/devServerStack';
 import { pipelineYaml, testDigest, writePipeline } from '../harness/pipelineFile';
+import { until } from '../harness/until';
 
 const keys = makeApproverKeys(['alice', 'bob']);
 let stack: Stack;
@@ -31,14 +32,6 @@ afterAll(async () => {
 
 const gantry = (...args: string[]) => runCli(['--config', configFile, ...args], { ...cliEnv(stack), GANTRY_DATA_DIR: stack.dir });
 
-async function until<T>(what: string, probe: () => Promise<T | undefined>): Promise<T> {
-  for (let i = 0; i < 400; i++) {
-    const v = await probe().catch(() => undefined);
-    if (v !== undefined) return v;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
 const frozenAt = (digest: string) => until(`${digest} to wait on the freeze`, async () => ((await stack.gantry.status('web', digest)).frozen ? true : undefined));
 const approveAs = (digest: string, who: 'alice' | 'bob') => gantry('approve', 'web', digest, '--env', 'production', '--as', who, '--key', keys[who].privateKey, '--comment', `ok from ${who}`);
 

@@ -15,6 +15,7 @@ import { pipelineYaml, testDigest, writePipeline } from '../harness/pipelineFile
 import { startWebhookReceiver, type WebhookReceiver } from '../harness/webhookReceiver';
 import { parseConfig } from '../../src/config/loadConfig';
 import { resolvePromotion } from '../../src/config/resolvePromotion';
+import { until } from '../harness/until';
 
 let stack: Stack;
 let pg: Postgres;
@@ -71,14 +72,6 @@ async function start(commit: string, pipeline = yaml()): Promise<string> {
   return digest;
 }
 
-async function until<T>(what: string, probe: () => Promise<T | undefined>): Promise<T> {
-  for (let i = 0; i < 300; i++) {
-    const v = await probe();
-    if (v !== undefined) return v;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
 
 const columns = () => pg.psql("SELECT string_agg(column_name, ',' ORDER BY column_name) FROM information_schema.columns WHERE table_name = 'users'");
 const deployed = (digest: string) => commitsIn(configRepo).filter((c) => c.trailers['Gantry-Digest'] === digest);

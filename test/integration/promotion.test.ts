@@ -9,6 +9,7 @@ import { freePort } from '../../src/local/freePort';
 import { commitsIn, fileAt } from '../harness/gitInspect';
 import { cliEnv, runCli, startStack, type Stack } from '../harness/devServerStack';
 import { pipelineYaml, testDigest, writePipeline } from '../harness/pipelineFile';
+import { until } from '../harness/until';
 
 let stack: Stack;
 let repo: string;
@@ -38,14 +39,6 @@ afterAll(async () => {
 
 const gantry = (...args: string[]) => runCli(['--config', configFile, ...args], cliEnv(stack));
 
-async function until<T>(what: string, probe: () => Promise<T | undefined>): Promise<T> {
-  for (let i = 0; i < 300; i++) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
 
 const awaitingProduction = (digest: string) =>
   until('production approval', async () => {

@@ -18,6 +18,7 @@ import { approversYaml, makeApproverKeys, type ApproverKey } from '../harness/ap
 import { cliEnv, runCli, startStack, type Stack } from '../harness/devServerStack';
 import { commitsIn } from '../harness/gitInspect';
 import { pipelineYaml, testDigest, type TestEnvironment } from '../harness/pipelineFile';
+import { until } from '../harness/until';
 
 const IMAGE = 'registry.example.com/acme/web';
 const keys = makeApproverKeys(['alice', 'bob', 'ci', 'mallory', 'carol']);
@@ -56,14 +57,6 @@ function starterFile(name: string, yaml: string): string {
 const gantry = (...args: string[]) => runCli(args, { ...cliEnv(stack), GANTRY_DATA_DIR: stack.dir });
 const commitsFor = (digest: string) => commitsIn(repo).filter((c) => c.trailers['Gantry-Digest'] === digest);
 
-async function until<T>(what: string, probe: () => Promise<T | undefined>): Promise<T> {
-  for (let i = 0; i < 300; i++) {
-    const v = await probe().catch(() => undefined);
-    if (v !== undefined) return v;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
 const awaitingProduction = (digest: string) =>
   until(`${digest} to wait for production`, async () => {
     const s = await stack.gantry.status('web', digest);
