@@ -14,6 +14,7 @@ import * as msg from '../../workflows/messages';
 import { admissionUpdate, type AdmissionAnswer } from '../../workflows/admitPromotion';
 import type { promoteArtifact } from '../../workflows/promoteArtifact';
 import type { SignedClaim } from '../pipeline/approvalPolicy';
+import { deliverUpdate } from './deliverUpdate';
 import type { ApprovalDecision, DecisionKind, OperatorRequest } from '../pipeline/decisions';
 import { promotionWorkflowId, shortDigest } from '../pipeline/digest';
 import type { PromotionStatus } from '../pipeline/promotionStatus';
@@ -121,9 +122,9 @@ export class GantryClient {
   }
 
   /** Waits until the worker admitted the promotion under its policy, or refused it. */
-  private async admission(handle: WorkflowHandle<typeof promoteArtifact>): Promise<AdmissionAnswer> {
+  async admission(handle: WorkflowHandle<typeof promoteArtifact>): Promise<AdmissionAnswer> {
     try {
-      return await handle.executeUpdate(admissionUpdate);
+      return await deliverUpdate(() => handle.executeUpdate(admissionUpdate));
     } catch (err) {
       // A refused promotion may have closed before the update reached it: its result says why.
       if (!(err instanceof WorkflowNotFoundError || err instanceof WorkflowUpdateFailedError)) throw err;
@@ -230,7 +231,7 @@ export class GantryClient {
     try {
       // Straight to the update (one round trip, the approval is on the critical path); only a
       // refusal by the server costs a describe, to say why.
-      const answer = await this.client.workflow.getHandle(workflowId).executeUpdate(update, { args: [arg] });
+      const answer = await deliverUpdate(() => this.client.workflow.getHandle(workflowId).executeUpdate(update, { args: [arg] }));
       return answer.accepted ? { accepted: true, status: answer.status } : { accepted: false, reason: answer.reason ?? 'refused' };
     } catch (err) {
       if (err instanceof WorkflowUpdateFailedError) return { accepted: false, reason: err.cause?.message ?? err.message };

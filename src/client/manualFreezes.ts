@@ -6,6 +6,7 @@ import { freezeLiftedSignal } from '../../workflows/messages';
 import { FREEZE_REGISTRY_ID, type freezeRegistry, freezesQuery, freezeUpdate, unfreezeUpdate, type ManualFreeze } from '../../workflows/freezeRegistry';
 import { GANTRY_ENVIRONMENT, GANTRY_STAGE } from '../pipeline/searchAttributes';
 import type { GantryClient } from './gantryClient';
+import { deliverUpdate } from './deliverUpdate';
 import { signOperation } from './signOperation';
 
 export type FreezeAnswer = { accepted: true; freezes: ManualFreeze[] } | { accepted: false; reason: string };
@@ -17,15 +18,18 @@ function signed(kind: 'freeze' | 'unfreeze', request: { environment: string; by:
 
 export async function freezeEnvironment(gantry: GantryClient, request: { environment: string; by: string; reason: string }, keyPath?: string): Promise<FreezeAnswer> {
   try {
-    const freezes = await gantry.client.workflow.executeUpdateWithStart(freezeUpdate, {
-      args: [{ ...request, ...signed('freeze', request, keyPath) }],
-      startWorkflowOperation: new WithStartWorkflowOperation<typeof freezeRegistry>('freezeRegistry', {
-        workflowId: FREEZE_REGISTRY_ID,
-        taskQueue: gantry.taskQueue,
-        args: [[]],
-        workflowIdConflictPolicy: 'USE_EXISTING',
+    const freezes = await deliverUpdate(() =>
+      gantry.client.workflow.executeUpdateWithStart(freezeUpdate, {
+        args: [{ ...request, ...signed('freeze', request, keyPath) }],
+        // A fresh operation each time: one is spent by the call that uses it.
+        startWorkflowOperation: new WithStartWorkflowOperation<typeof freezeRegistry>('freezeRegistry', {
+          workflowId: FREEZE_REGISTRY_ID,
+          taskQueue: gantry.taskQueue,
+          args: [[]],
+          workflowIdConflictPolicy: 'USE_EXISTING',
+        }),
       }),
-    });
+    );
     return { accepted: true, freezes };
   } catch (err) {
     if (err instanceof WorkflowUpdateFailedError) return { accepted: false, reason: err.cause?.message ?? err.message };
@@ -36,7 +40,7 @@ export async function freezeEnvironment(gantry: GantryClient, request: { environ
 export async function unfreezeEnvironment(gantry: GantryClient, request: { environment: string; by: string }, keyPath?: string): Promise<FreezeAnswer & { woken?: number }> {
   let freezes: ManualFreeze[];
   try {
-    freezes = await gantry.client.workflow.getHandle(FREEZE_REGISTRY_ID).executeUpdate(unfreezeUpdate, { args: [{ ...request, ...signed('unfreeze', request, keyPath) }] });
+    freezes = await deliverUpdate(() => gantry.client.workflow.getHandle(FREEZE_REGISTRY_ID).executeUpdate(unfreezeUpdate, { args: [{ ...request, ...signed('unfreeze', request, keyPath) }] }));
   } catch (err) {
     if (err instanceof WorkflowUpdateFailedError) return { accepted: false, reason: err.cause?.message ?? err.message };
     if (err instanceof WorkflowNotFoundError) return { accepted: false, reason: `${request.environment} is not frozen` };

@@ -2,7 +2,6 @@
 // there. A promotion still running is rolled back in place (its canary weight goes to 0 and the
 // deploy target is reverted); a finished one gets a rollback run that deploys the earlier digest.
 import { rollbackUpdate } from '../../workflows/messages';
-import { admissionUpdate } from '../../workflows/admitPromotion';
 import type { promoteArtifact } from '../../workflows/promoteArtifact';
 import type { StartRequestInput } from '../policy/policyTypes';
 import { signOperation } from './signOperation';
@@ -11,6 +10,7 @@ import type { GantryConfig } from '../config/configTypes';
 import { shortDigest } from '../pipeline/digest';
 import type { PromotionStatus } from '../pipeline/promotionStatus';
 import type { GantryClient } from './gantryClient';
+import { deliverUpdate } from './deliverUpdate';
 
 export interface RollbackRequestOptions {
   app: string;
@@ -39,8 +39,7 @@ export async function rollback(gantry: GantryClient, config: GantryConfig, r: Ro
     const signed = r.keyPath
       ? signOperation({ kind: 'rollback', operator: r.by, workflowId: last.workflowId, runId: (await handle.describe()).runId, app: r.app, digest: last.digest, environment: r.environment, reason: r.reason }, r.keyPath)
       : undefined;
-    const answer = await handle
-      .executeUpdate(rollbackUpdate, { args: [{ environment: r.environment, by: r.by, reason: r.reason, ...(signed ? { signed } : {}) }] })
+    const answer = await deliverUpdate(() => handle.executeUpdate(rollbackUpdate, { args: [{ environment: r.environment, by: r.by, reason: r.reason, ...(signed ? { signed } : {}) }] }))
       .then((a) => (a.accepted ? { accepted: true as const } : { accepted: false as const, reason: a.reason ?? 'refused' }))
       .catch((err: Error & { cause?: Error }) => ({ accepted: false as const, reason: err.cause?.message ?? err.message }));
     return answer.accepted ? { accepted: true, workflowId: last.workflowId, from: last.digest, to: env.previousDigest, inPlace: true } : answer;
@@ -75,7 +74,7 @@ export async function rollback(gantry: GantryClient, config: GantryConfig, r: Ro
     staticSummary: `roll back ${r.app} in ${r.environment} to ${shortDigest(to)}`,
     ...gantry.searchAttributesFor(input),
   });
-  const admission = await handle.executeUpdate(admissionUpdate).catch(async () => ({ accepted: false, reason: (await gantry.statusById(workflowId)).reason }));
+  const admission = await gantry.admission(handle);
   if (!admission.accepted) return { accepted: false, reason: `refused by the worker's policy: ${admission.reason ?? 'refused'}` };
   return { accepted: true, workflowId, from: last.digest, to, inPlace: false };
 }

@@ -3,6 +3,7 @@
 import { WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
 import type { Command } from 'commander';
 import { approveMigrationsUpdate, migrationsClaimEnvironment, rejectMigrationsUpdate } from '../../../workflows/migrationMessages';
+import { deliverUpdate } from '../../client/deliverUpdate';
 import { signDecision } from '../../client/signDecision';
 import { digestError } from '../../pipeline/digest';
 import { CliError, EXIT } from '../exitCodes';
@@ -37,7 +38,7 @@ export function registerDecideMigrations(program: Command, kind: 'approve' | 're
           const signed = options.key
             ? signDecision({ kind, workflowId: handle.workflowId, runId: (await handle.describe()).runId, app, digest, environment: migrationsClaimEnvironment(environment), approver: by, comment: options.comment }, options.key)
             : undefined;
-          answer = await handle.executeUpdate(kind === 'approve' ? approveMigrationsUpdate : rejectMigrationsUpdate, { args: [{ environment, by, comment: options.comment, signed }] });
+          answer = await deliverUpdate(() => handle.executeUpdate(kind === 'approve' ? approveMigrationsUpdate : rejectMigrationsUpdate, { args: [{ environment, by, comment: options.comment, signed }] }));
         } catch (err) {
           if (err instanceof WorkflowUpdateFailedError) answer = { accepted: false, reason: err.cause?.message ?? err.message };
           else if (err instanceof WorkflowNotFoundError) answer = { accepted: false, reason: `no running promotion of ${app} ${digest}` };

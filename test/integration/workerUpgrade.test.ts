@@ -1,6 +1,3 @@
-// NOT RUN BY THE SUITE (renamed from test/integration/workerUpgrade.test.ts): after the merge with
-// promotion lanes and policy admission, approvals sent after build 2 becomes current never reach
-// the promotions (the update call hangs); issue 13 stays open until this passes again.
 // Upgrading Gantry under load, on a real dev server with Worker Deployments: promotions started on
 // build 1 wait for approval; build 2 (a workflow change that cannot replay build-1 histories)
 // becomes current; new promotions run on build 2, the waiting ones are approved and finish on
