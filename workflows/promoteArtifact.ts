@@ -45,7 +45,7 @@ import { operationGuard } from './authorizeOperation';
 import { onEnvironmentQueue } from './environmentQueue';
 import * as msg from './messages';
 import { migrationGate } from './migrationGate';
-import { rollbackWeightOptions, runCanary } from './runCanary';
+import { runCanary } from './runCanary';
 
 type Activities = ReturnType<typeof activities.createActivities>;
 
@@ -517,7 +517,7 @@ export async function promoteArtifact(sent: PromotionInput): Promise<PromotionRe
         { target: stable, app: input.app, digest: input.digest, environment: env.name, workflowId: info.workflowId },
       ]);
       e.stableSide = { commit: deployed.commit, previousDigest: deployed.previousDigest, at: now() };
-      await acts.setCanaryWeight.executeWithOptions(onEnvironmentQueue({ ...rollbackWeightOptions, summary: label('all traffic to stable', env.name) }, env.taskQueue), [
+      await acts.setCanaryWeight.executeWithOptions(onEnvironmentQueue({ ...activityOptions.rollbackWeight, summary: label('all traffic to stable', env.name) }, env.taskQueue), [
         { router: plan.router, weight: 0, app: input.app, environment: env.name },
       ]);
       if (e.canary) e.canary.weight = 0;
