@@ -30,6 +30,8 @@ export interface RunCanaryContext {
   taskQueue?: string;
   /** The promotion's workflow id: child analyses get `${workflowId}/canary/${environment}/${stepIndex}`. */
   workflowId: string;
+  /** The evidence to fill as the steps go (the promotion's status holds it); absent: a new one. */
+  evidence?: CanaryEvidence;
   /** Runs one step as a stage of the promotion (status, timings, waiting while paused). Called with 'canary'. */
   stage<T>(name: string, run: () => Promise<T>): Promise<T>;
   /** An operator paused the promotion. */
@@ -39,7 +41,7 @@ export interface RunCanaryContext {
    * resolves when an operator resumes it. An abort cancels the caller's scope instead.
    */
   waitForResume(reason: string): Promise<void>;
-  /** Each finished analysis, for the status and the audit log. */
+  /** Each finished analysis (already in the evidence), for the audit log. */
   onAnalysis(result: CanaryAnalysisResult): void;
   /** Each step as it starts and as it ends (optional: for the status). */
   onStep?(step: CanaryStepRecord): void;
@@ -75,7 +77,7 @@ class CanaryEnded extends Error {
 }
 
 export async function runCanary(plan: CanaryPlan, ctx: RunCanaryContext): Promise<CanaryRunResult> {
-  const evidence: CanaryEvidence = { steps: [], analyses: [], weight: 0 };
+  const evidence: CanaryEvidence = ctx.evidence ?? { steps: [], analyses: [], weight: 0 };
   const now = () => new Date().toISOString();
   const label = (what: string) => `${what} ${ctx.environment} ${shortDigest(ctx.digest)}`;
 
