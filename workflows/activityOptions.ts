@@ -9,6 +9,9 @@ const HEARTBEAT_TIMEOUT_MS = 20_000;
 const NON_RETRYABLE_ROUTER_ERRORS = ['RouterConfigError'];
 
 export const activityOptions = {
+  // The base of proxies whose every call gives its own options (executeWithOptions merges them over this).
+  perCall: { startToCloseTimeout: '1m' } satisfies ActivityOptions,
+
   verify: {
     startToCloseTimeout: '1m',
     retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s', maximumAttempts: 5, nonRetryableErrorTypes: ['ArtifactInvalid'] },

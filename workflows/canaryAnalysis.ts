@@ -24,7 +24,7 @@ export interface CanaryAnalysisInput {
   state?: AnalysisState;
 }
 
-const reads = proxyActivities<typeof metrics>({ startToCloseTimeout: '1m' });
+const reads = proxyActivities<typeof metrics>(activityOptions.perCall);
 
 export async function canaryAnalysis(input: CanaryAnalysisInput): Promise<CanaryAnalysisResult> {
   const { spec } = input;

@@ -4,8 +4,7 @@
 // The parts live in workflows/promotion/: the shared context (status, audit, notifications,
 // stages), approval and freeze waits, the message handlers, the canary stage, rollback and the
 // outcome; this file is the pipeline itself.
-import { CancellationScope, isCancellation, patched, proxyActivities, sleep } from '@temporalio/workflow';
-import type * as activities from '../activities';
+import { CancellationScope, isCancellation, patched, sleep } from '@temporalio/workflow';
 import type { GateOutcome, PromotionResult } from '../src/pipeline/promotionStatus';
 import { GANTRY_AWAITING_APPROVAL } from '../src/pipeline/searchAttributes';
 import type { EnvironmentPlan, PromotionInput } from '../src/pipeline/types';
@@ -18,15 +17,11 @@ import { awaitApproval } from './promotion/awaitApproval';
 import { awaitFreezeLift, noteFreezeBypass } from './promotion/awaitFreezeLift';
 import { canaryStage, completeCanary } from './promotion/canaryStage';
 import { installDecisionHandlers } from './promotion/decisionHandlers';
+import { acts } from './promotion/promotionActivities';
 import { PromotionContext } from './promotion/promotionContext';
 import { failureMessage, PromotionEnded } from './promotion/promotionEnded';
 import { closePromotion, recordEnding, recordSuccess } from './promotion/promotionOutcome';
 import { rollbackEnvironment } from './promotion/rollbackEnvironment';
-
-type Activities = ReturnType<typeof activities.createActivities>;
-
-// Timeouts and retries differ per call (they depend on the pipeline), so options are given at each call.
-const acts = proxyActivities<Activities>({ startToCloseTimeout: '1m' });
 
 export async function promoteArtifact(sent: PromotionInput): Promise<PromotionResult> {
   // The worker's policy, not the input, decides approvals, keys, freezes and commands (src/policy).

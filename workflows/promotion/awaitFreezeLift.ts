@@ -1,17 +1,12 @@
 // Deny windows and manual freezes: a promotion waits while one holds the environment (it never
 // fails for it), and a rollback run, which goes through freezes, says so in the audit log.
-import { condition, proxyLocalActivities } from '@temporalio/workflow';
-import type * as activities from '../../activities';
+import { condition } from '@temporalio/workflow';
 import { shortDigest } from '../../src/pipeline/digest';
 import { activeFreeze } from '../../src/pipeline/freezeWindows';
 import type { FreezeWait } from '../../src/pipeline/promotionStatus';
 import type { EnvironmentPlan } from '../../src/pipeline/types';
-import { activityOptions } from '../activityOptions';
+import { local } from './promotionActivities';
 import type { PromotionContext } from './promotionContext';
-
-type Activities = ReturnType<typeof activities.createActivities>;
-// Freeze look-ups are short and local to the worker: one marker event each in history.
-const local = proxyLocalActivities<Activities>(activityOptions.local);
 
 /** How often a promotion held by a manual freeze looks again (gantry unfreeze also wakes it at once). */
 const MANUAL_FREEZE_RECHECK_MS = 60_000;

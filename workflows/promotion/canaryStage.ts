@@ -1,8 +1,7 @@
 // The canary of one environment as a stage of the promotion: runCanary walks the steps and fills
 // the environment's evidence in the status; a failed analysis rolls the environment back, an
 // aborted one ends the promotion. Once the last step passed, the stable side takes the digest.
-import { condition, proxyActivities } from '@temporalio/workflow';
-import type * as activities from '../../activities';
+import { condition } from '@temporalio/workflow';
 import type { JsonValue } from '../../src/audit/auditRecord';
 import type { CanaryEvidence } from '../../src/canary/types';
 import type { DeployTarget, EnvironmentPlan } from '../../src/pipeline/types';
@@ -10,13 +9,10 @@ import { activityOptions } from '../activityOptions';
 import { onEnvironmentQueue } from '../environmentQueue';
 import { runCanary } from '../runCanary';
 import { awaitFreezeLift } from './awaitFreezeLift';
+import { acts } from './promotionActivities';
 import type { PromotionContext } from './promotionContext';
 import { PromotionEnded } from './promotionEnded';
 import { rollbackEnvironment } from './rollbackEnvironment';
-
-type Activities = ReturnType<typeof activities.createActivities>;
-// Options are given at each call.
-const acts = proxyActivities<Activities>({ startToCloseTimeout: '1m' });
 
 type CanaryPlanOf = NonNullable<EnvironmentPlan['canary']>;
 

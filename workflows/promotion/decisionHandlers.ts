@@ -2,8 +2,7 @@
 // abort, pause, resume, rollback, freeze overrides, and the status query. Each decision is judged
 // by the pure rules (src/pipeline/decisions, approvalPolicy) before it changes anything; updates
 // and signals carrying the same decision end in the same judge.
-import { proxyActivities, setHandler } from '@temporalio/workflow';
-import type * as activities from '../../activities';
+import { setHandler } from '@temporalio/workflow';
 import { refuseSecondVote, screenDecision, tallyVotes } from '../../src/pipeline/approvalPolicy';
 import {
   refuseDecision,
@@ -21,11 +20,8 @@ import type { ApprovalSpec } from '../../src/pipeline/types';
 import { activityOptions } from '../activityOptions';
 import { operationGuard } from '../authorizeOperation';
 import * as msg from '../messages';
+import { acts } from './promotionActivities';
 import type { PromotionContext } from './promotionContext';
-
-type Activities = ReturnType<typeof activities.createActivities>;
-// Options are given at each call.
-const acts = proxyActivities<Activities>({ startToCloseTimeout: '1m' });
 
 type Via = 'update' | 'signal';
 

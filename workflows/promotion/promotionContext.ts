@@ -5,14 +5,11 @@ import {
   CancellationScope,
   condition,
   isCancellation,
-  proxyActivities,
-  proxyLocalActivities,
   setCurrentDetails,
   upsertSearchAttributes,
   workflowInfo,
   type WorkflowInfo,
 } from '@temporalio/workflow';
-import type * as activities from '../../activities';
 import type { AuditEventKind, JsonValue } from '../../src/audit/auditRecord';
 import type { ClaimContext, SignedKind } from '../../src/pipeline/approvalPolicy';
 import type { RollbackRequest } from '../../src/pipeline/decisions';
@@ -24,14 +21,8 @@ import type { EnvironmentPlan, PromotionInput } from '../../src/pipeline/types';
 import { activityOptions } from '../activityOptions';
 import type { Admitted } from '../admitPromotion';
 import type { LaneSeat } from '../laneSeat';
+import { acts, local } from './promotionActivities';
 import { failureMessage, PromotionEnded, type EndedOutcome } from './promotionEnded';
-
-type Activities = ReturnType<typeof activities.createActivities>;
-
-// Timeouts and retries differ per call (they depend on the pipeline), so options are given at each call.
-const acts = proxyActivities<Activities>({ startToCloseTimeout: '1m' });
-// Audit writes are short and local to the worker: one marker event each in history.
-const local = proxyLocalActivities<Activities>(activityOptions.local);
 
 export class PromotionContext {
   readonly info: WorkflowInfo = workflowInfo();

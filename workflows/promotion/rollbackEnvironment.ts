@@ -1,18 +1,13 @@
 // Puts an environment back on the digest it ran before this promotion (after a failed check with
 // onFailure: rollback, a failed canary, or an operator's rollback), and ends the promotion.
-import { proxyActivities } from '@temporalio/workflow';
-import type * as activities from '../../activities';
 import { shortDigest } from '../../src/pipeline/digest';
 import type { EnvironmentPlan } from '../../src/pipeline/types';
 import { activityOptions } from '../activityOptions';
 import { onEnvironmentQueue } from '../environmentQueue';
 import { noteFreezeBypass } from './awaitFreezeLift';
+import { acts } from './promotionActivities';
 import type { PromotionContext } from './promotionContext';
 import { PromotionEnded } from './promotionEnded';
-
-type Activities = ReturnType<typeof activities.createActivities>;
-// Options are given at each call.
-const acts = proxyActivities<Activities>({ startToCloseTimeout: '1m' });
 
 /** Rolls the environment back and ends as rolled back; with nothing to go back to, ends as it can. */
 export async function rollbackEnvironment(ctx: PromotionContext, env: EnvironmentPlan, reason: string): Promise<never> {
