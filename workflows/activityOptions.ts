@@ -1,11 +1,17 @@
 // Timeouts and retry policies of every activity, in one place. Polling activities heartbeat, so a
 // dead worker is noticed within the heartbeat timeout rather than the whole start-to-close timeout.
 import type { ActivityOptions, LocalActivityOptions } from '@temporalio/workflow';
+import type { CanaryAnalysisSpec, MetricsProviderSpec } from '../src/canary/types';
 import type { GateSpec, HealthCheck } from '../src/pipeline/types';
 
 const HEARTBEAT_TIMEOUT_MS = 20_000;
 
+const NON_RETRYABLE_ROUTER_ERRORS = ['RouterConfigError'];
+
 export const activityOptions = {
+  // The base of proxies whose every call gives its own options (executeWithOptions merges them over this).
+  perCall: { startToCloseTimeout: '1m' } satisfies ActivityOptions,
+
   verify: {
     startToCloseTimeout: '1m',
     retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s', maximumAttempts: 5, nonRetryableErrorTypes: ['ArtifactInvalid'] },
@@ -54,5 +60,42 @@ export const activityOptions = {
     startToCloseTimeout: '10s',
     scheduleToCloseTimeout: '40s',
     retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '8s', maximumAttempts: 4 },
+  } satisfies ActivityOptions,
+
+  // Setting a canary weight: quick retries over ~1 minute; a configuration error is not retried.
+  setWeight: {
+    startToCloseTimeout: '30s',
+    retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '15s', maximumAttempts: 6, nonRetryableErrorTypes: NON_RETRYABLE_ROUTER_ERRORS },
+  } satisfies ActivityOptions,
+
+  // Putting traffic back on stable (rollback, abort): keeps trying for ~20 minutes.
+  rollbackWeight: {
+    startToCloseTimeout: '30s',
+    retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s', maximumAttempts: 40, nonRetryableErrorTypes: NON_RETRYABLE_ROUTER_ERRORS },
+  } satisfies ActivityOptions,
+
+  // One metrics read of a canary analysis: a few quick retries, then the interval is skipped.
+  // Four queries run in parallel, each bounded by the provider's timeout.
+  metricsRead: (provider: MetricsProviderSpec, spec: CanaryAnalysisSpec): ActivityOptions => ({
+    startToCloseTimeout: provider.timeoutMs + 5_000,
+    retry: {
+      initialInterval: '1s',
+      backoffCoefficient: 2,
+      maximumInterval: Math.max(1_000, Math.min(10_000, spec.intervalMs)),
+      maximumAttempts: 3,
+      nonRetryableErrorTypes: ['MetricsQueryInvalid', 'MetricsAmbiguousResult', 'MetricsEmptyResult', 'MetricsNaN'],
+    },
+  }),
+
+  // Planning and applying migrations: a broken config, source or migration is not retried.
+  migrations: {
+    startToCloseTimeout: '2m',
+    retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s', maximumAttempts: 5, nonRetryableErrorTypes: ['MigrationsConfigError', 'MigrationsSourceError', 'MigrationFailed'] },
+  } satisfies ActivityOptions,
+
+  // A drift check's look at what runs (and its heal deploy's proxy default).
+  driftRead: {
+    startToCloseTimeout: '2m',
+    retry: { maximumAttempts: 5 },
   } satisfies ActivityOptions,
 };

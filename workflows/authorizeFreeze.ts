@@ -8,7 +8,7 @@ import { screenOperation } from '../src/policy/operationClaim';
 import { activityOptions } from './activityOptions';
 
 type Activities = ReturnType<typeof activities.createActivities>;
-const acts = proxyActivities<Activities>({ startToCloseTimeout: '1m' });
+const acts = proxyActivities<Activities>(activityOptions.perCall);
 const local = proxyLocalActivities<Activities>(activityOptions.local);
 
 export interface FreezeRequest {

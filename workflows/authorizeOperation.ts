@@ -10,7 +10,7 @@ import type { OperationKind, OperatorPolicy } from '../src/policy/policyTypes';
 import { activityOptions } from './activityOptions';
 
 type Activities = ReturnType<typeof activities.createActivities>;
-const acts = proxyActivities<Activities>({ startToCloseTimeout: '1m' });
+const acts = proxyActivities<Activities>(activityOptions.perCall);
 
 export interface OperationRequest {
   by: string;

@@ -5,10 +5,11 @@
 // is a short activity with its own timeout. Every `continueAsNewEvery` reads (or when Temporal
 // suggests it) it continues as new carrying the state, so its history stays small however long
 // the analysis runs. Deterministic: time is workflow time, all I/O is in activities.
-import { ActivityFailure, ApplicationFailure, continueAsNew, isCancellation, patched, proxyActivities, sleep, workflowInfo, type ActivityOptions } from '@temporalio/workflow';
+import { ActivityFailure, ApplicationFailure, continueAsNew, isCancellation, patched, proxyActivities, sleep, workflowInfo } from '@temporalio/workflow';
 import type * as metrics from '../activities/metrics';
 import { analysisResult, nextReadDelay, observe, observeStableHistory, startAnalysis, type AnalysisReading, type AnalysisState, type ReadFailure } from '../src/canary/analysisState';
 import type { CanaryAnalysisResult, CanaryAnalysisSpec, MetricsProviderSpec } from '../src/canary/types';
+import { activityOptions } from './activityOptions';
 import { onEnvironmentQueue } from './environmentQueue';
 
 export interface CanaryAnalysisInput {
@@ -23,22 +24,7 @@ export interface CanaryAnalysisInput {
   state?: AnalysisState;
 }
 
-const reads = proxyActivities<typeof metrics>({ startToCloseTimeout: '1m' });
-
-/** Timeouts and retries of one read: a few quick retries, then the interval is skipped. */
-export function metricsReadOptions(provider: MetricsProviderSpec, spec: CanaryAnalysisSpec): ActivityOptions {
-  return {
-    // Four queries run in parallel, each bounded by the provider's timeout.
-    startToCloseTimeout: provider.timeoutMs + 5_000,
-    retry: {
-      initialInterval: '1s',
-      backoffCoefficient: 2,
-      maximumInterval: Math.max(1_000, Math.min(10_000, spec.intervalMs)),
-      maximumAttempts: 3,
-      nonRetryableErrorTypes: ['MetricsQueryInvalid', 'MetricsAmbiguousResult', 'MetricsEmptyResult', 'MetricsNaN'],
-    },
-  };
-}
+const reads = proxyActivities<typeof metrics>(activityOptions.perCall);
 
 export async function canaryAnalysis(input: CanaryAnalysisInput): Promise<CanaryAnalysisResult> {
   const { spec } = input;
@@ -60,7 +46,7 @@ export async function canaryAnalysis(input: CanaryAnalysisInput): Promise<Canary
 
 async function read(input: CanaryAnalysisInput): Promise<AnalysisReading> {
   const { spec, provider, environment } = input;
-  const options = onEnvironmentQueue(metricsReadOptions(provider, spec), input.taskQueue);
+  const options = onEnvironmentQueue(activityOptions.metricsRead(provider, spec), input.taskQueue);
   const stableQuery = spec.latency?.stableQuery;
   const [counts, latency, stableLatency] = await Promise.allSettled([
     reads.readCanaryCounts.executeWithOptions({ ...options, summary: `canary counts ${spec.name} ${environment}` }, [{ provider, queries: spec.queries }]),
@@ -84,7 +70,7 @@ async function read(input: CanaryAnalysisInput): Promise<AnalysisReading> {
 async function readStableHistory(input: CanaryAnalysisInput): Promise<{ errors: number; total: number }[] | { error: string }> {
   const { spec, provider, environment } = input;
   try {
-    const reading = await reads.readStableHistory.executeWithOptions({ ...metricsReadOptions(provider, spec), summary: `stable history ${spec.name} ${environment}` }, [
+    const reading = await reads.readStableHistory.executeWithOptions({ ...activityOptions.metricsRead(provider, spec), summary: `stable history ${spec.name} ${environment}` }, [
       { provider, queries: spec.queries.stable, lookbackMs: spec.stableHistoryMs!, stepMs: spec.intervalMs },
     ]);
     return reading.increments;

@@ -10,13 +10,13 @@ import { onEnvironmentQueue } from './environmentQueue';
 
 type Activities = ReturnType<typeof activities.createActivities>;
 
-const acts = proxyActivities<Activities>({ startToCloseTimeout: '2m', retry: { maximumAttempts: 5 } });
+const acts = proxyActivities<Activities>(activityOptions.driftRead);
 const local = proxyLocalActivities<Activities>(activityOptions.local);
 
 export async function driftCheck(input: DriftCheckInput): Promise<DriftReport> {
   const info = workflowInfo();
   const { app, environment } = input;
-  const [last, running] = await Promise.all([local.lastPromotedDigest({ app, environment }), acts.readRunningDigest.executeWithOptions(onEnvironmentQueue({ startToCloseTimeout: '2m', retry: { maximumAttempts: 5 } }, input.taskQueue), [{ target: input.target }])]);
+  const [last, running] = await Promise.all([local.lastPromotedDigest({ app, environment }), acts.readRunningDigest.executeWithOptions(onEnvironmentQueue(activityOptions.driftRead, input.taskQueue), [{ target: input.target }])]);
   const report = (state: DriftReport['state'], detail: string): DriftReport => {
     setCurrentDetails(`${app} ${environment}: ${state}: ${detail}`);
     return { app, environment, state, expected: last.digest, running: running.digest, detail };

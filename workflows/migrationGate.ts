@@ -20,13 +20,11 @@ import {
   rejectMigrationsUpdate,
   type MigrationAnswer,
 } from './migrationMessages';
+import { activityOptions } from './activityOptions';
 
 type Activities = ReturnType<typeof activities.createActivities>;
 
-const acts = proxyActivities<Activities>({
-  startToCloseTimeout: '2m',
-  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s', maximumAttempts: 5, nonRetryableErrorTypes: ['MigrationsConfigError', 'MigrationsSourceError', 'MigrationFailed'] },
-});
+const acts = proxyActivities<Activities>(activityOptions.migrations);
 
 /** What the gate needs from the promotion it runs in. */
 export interface MigrationGateHooks {

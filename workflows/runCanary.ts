@@ -18,6 +18,7 @@ import type * as traffic from '../activities/traffic';
 import type { CanaryAnalysisResult, CanaryEvidence, CanaryPlan, CanaryRunResult, CanaryStep, CanaryStepRecord } from '../src/canary/types';
 import { shortDigest } from '../src/pipeline/digest';
 import { formatDuration } from '../src/pipeline/duration';
+import { activityOptions } from './activityOptions';
 import { canaryAnalysis } from './canaryAnalysis';
 import { onEnvironmentQueue } from './environmentQueue';
 
@@ -29,6 +30,8 @@ export interface RunCanaryContext {
   taskQueue?: string;
   /** The promotion's workflow id: child analyses get `${workflowId}/canary/${environment}/${stepIndex}`. */
   workflowId: string;
+  /** The evidence to fill as the steps go (the promotion's status holds it); absent: a new one. */
+  evidence?: CanaryEvidence;
   /** Runs one step as a stage of the promotion (status, timings, waiting while paused). Called with 'canary'. */
   stage<T>(name: string, run: () => Promise<T>): Promise<T>;
   /** An operator paused the promotion. */
@@ -38,7 +41,7 @@ export interface RunCanaryContext {
    * resolves when an operator resumes it. An abort cancels the caller's scope instead.
    */
   waitForResume(reason: string): Promise<void>;
-  /** Each finished analysis, for the status and the audit log. */
+  /** Each finished analysis (already in the evidence), for the audit log. */
   onAnalysis(result: CanaryAnalysisResult): void;
   /** Each step as it starts and as it ends (optional: for the status). */
   onStep?(step: CanaryStepRecord): void;
@@ -46,21 +49,7 @@ export interface RunCanaryContext {
   beforeChange?(): Promise<void>;
 }
 
-const NON_RETRYABLE_ROUTER_ERRORS = ['RouterConfigError'];
-
-/** Setting a weight: quick retries over ~1 minute; a configuration error is not retried. */
-export const setWeightOptions: ActivityOptions = {
-  startToCloseTimeout: '30s',
-  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '15s', maximumAttempts: 6, nonRetryableErrorTypes: NON_RETRYABLE_ROUTER_ERRORS },
-};
-
-/** Putting traffic back on stable (rollback, abort): keeps trying for ~20 minutes. */
-export const rollbackWeightOptions: ActivityOptions = {
-  startToCloseTimeout: '30s',
-  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s', maximumAttempts: 40, nonRetryableErrorTypes: NON_RETRYABLE_ROUTER_ERRORS },
-};
-
-const router = proxyActivities<typeof traffic>(setWeightOptions);
+const router = proxyActivities<typeof traffic>(activityOptions.setWeight);
 
 export function canaryChildId(workflowId: string, environment: string, stepIndex: number): string {
   return `${workflowId}/canary/${environment}/${stepIndex}`;
@@ -88,7 +77,7 @@ class CanaryEnded extends Error {
 }
 
 export async function runCanary(plan: CanaryPlan, ctx: RunCanaryContext): Promise<CanaryRunResult> {
-  const evidence: CanaryEvidence = { steps: [], analyses: [], weight: 0 };
+  const evidence: CanaryEvidence = ctx.evidence ?? { steps: [], analyses: [], weight: 0 };
   const now = () => new Date().toISOString();
   const label = (what: string) => `${what} ${ctx.environment} ${shortDigest(ctx.digest)}`;
 
@@ -103,7 +92,7 @@ export async function runCanary(plan: CanaryPlan, ctx: RunCanaryContext): Promis
   /** Traffic back to stable; says how that went (a failure is reported, not thrown: the caller still rolls back). */
   const backToStable = async (): Promise<string> => {
     try {
-      await setWeight(0, rollbackWeightOptions);
+      await setWeight(0, activityOptions.rollbackWeight);
       return 'traffic is back on stable (canary weight 0)';
     } catch (err) {
       if (isCancellation(err)) throw err;
@@ -115,7 +104,7 @@ export async function runCanary(plan: CanaryPlan, ctx: RunCanaryContext): Promis
     switch (step.kind) {
       case 'setWeight': {
         await ctx.beforeChange?.();
-        const r = await setWeight(step.weight, setWeightOptions);
+        const r = await setWeight(step.weight, activityOptions.setWeight);
         record.detail = r.detail;
         return;
       }

@@ -20,15 +20,21 @@ export const AUDIT_GENESIS_HASH = '0'.repeat(64);
 
 /** Event kinds Gantry writes; any other non-empty string is accepted too. */
 export type AuditEventKind =
+  | 'refused'
   | 'started'
   | 'verified'
   | 'deployed'
   | 'gate'
   | 'approval-accepted'
   | 'approval-refused'
+  | 'operation'
+  | 'freeze'
+  | 'unfreeze'
   | 'freeze-wait'
   | 'freeze-override'
   | 'rollback-during-freeze'
+  | 'migrations-planned'
+  | 'migrations-applied'
   | 'canary-decision'
   | 'canary-completed'
   | 'rollback'

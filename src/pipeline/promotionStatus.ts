@@ -10,7 +10,7 @@ export type Stage = 'verify' | 'approval' | 'queued' | 'freeze' | 'migrations' |
 
 export type Outcome = 'running' | 'promoted' | 'failed' | 'rejected' | 'expired' | 'aborted' | 'rolled-back' | 'superseded' | 'refused';
 
-export type EnvironmentState = 'pending' | 'awaiting-approval' | 'in-progress' | 'promoted' | 'failed' | 'skipped' | 'rolled-back';
+export type EnvironmentState = 'pending' | 'awaiting-approval' | 'in-progress' | 'promoted' | 'failed' | 'rolled-back';
 
 export interface StageTiming {
   stage: Stage;
@@ -119,7 +119,3 @@ export interface PromotionStatus {
 
 /** The workflow's result; also attached to the failure when a promotion does not succeed. */
 export type PromotionResult = PromotionStatus;
-
-export function isFinished(status: Pick<PromotionStatus, 'outcome'>): boolean {
-  return status.outcome !== 'running';
-}
