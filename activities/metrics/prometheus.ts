@@ -9,7 +9,19 @@
 // Inconclusive (invalid, ambiguous): see src/canary/analysisState.ts.
 import { ApplicationFailure } from '@temporalio/common';
 import type { HistogramBucket } from '../../src/analysis';
-import type { CanaryCountsReading, LatencyBucketsReading, PrometheusProvider, ReadCanaryCountsRequest, ReadLatencyBucketsRequest, ReadStableHistoryRequest, StableHistoryReading } from '../../src/canary/types';
+import type { CanaryCountsReading, LatencyBucketsReading, ReadCanaryCountsRequest, ReadLatencyBucketsRequest, ReadStableHistoryRequest, StableHistoryReading } from '../../src/canary/types';
+import type { CanaryReader, PathSegment } from '../../src/config/canaryReader';
+import type { MetricProvider } from './metricProvider';
+
+export interface PrometheusProvider {
+  kind: 'prometheus';
+  /** Base URL of the Prometheus HTTP API, e.g. http://127.0.0.1:9090. */
+  url: string;
+  /** Per HTTP request. */
+  timeoutMs: number;
+}
+
+export const PROMETHEUS_DEFAULTS = { timeout: '10s' } as const;
 
 type Labels = Record<string, string>;
 type SamplePair = [number, string];
@@ -195,3 +207,18 @@ export async function readPrometheusStableHistory(request: ReadStableHistoryRequ
   }
   return { increments, at: end.toISOString() };
 }
+
+export const prometheusProvider: MetricProvider<PrometheusProvider> = {
+  readConfig(c: CanaryReader, raw: unknown, at: PathSegment[]): PrometheusProvider | undefined {
+    const p = c.mapping(raw ?? {}, at, ['url', 'timeout']);
+    if (!p) return undefined;
+    const url = c.text(p.url, [...at, 'url']);
+    if (url !== undefined && !/^https?:\/\/[^/\s]+/.test(url)) c.add([...at, 'url'], `must be an http:// or https:// URL, got "${url}"`);
+    const timeoutMs = c.duration(p.timeout, [...at, 'timeout'], PROMETHEUS_DEFAULTS.timeout);
+    if (url === undefined || timeoutMs === undefined) return undefined;
+    return { kind: 'prometheus', url: url.replace(/\/+$/, ''), timeoutMs };
+  },
+  readCounts: readPrometheusCounts,
+  readLatencyBuckets: readPrometheusLatencyBuckets,
+  readStableHistory: readPrometheusStableHistory,
+};

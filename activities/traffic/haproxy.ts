@@ -9,7 +9,22 @@
 // restores the configured weights unless a server-state-file is used (docs/canary.md).
 import { ApplicationFailure } from '@temporalio/common';
 import { connect } from 'node:net';
-import type { HaproxyRouter, SetCanaryWeightRequest, SetCanaryWeightResult } from '../../src/canary/types';
+import type { CanaryReader, PathSegment } from '../../src/config/canaryReader';
+import { canaryPercent, type TrafficRouter } from './trafficRouter';
+
+/** HAProxy in front of two servers of one backend; weights change through the runtime API. */
+export interface HaproxyRouter {
+  kind: 'haproxy';
+  /** The runtime API (`stats socket … level admin`): an absolute unix socket path, or host:port. */
+  socket: string;
+  backend: string;
+  stableServer: string;
+  canaryServer: string;
+  /** Per runtime API command. */
+  timeoutMs: number;
+}
+
+export const HAPROXY_DEFAULTS = { stableServer: 'stable', canaryServer: 'canary', timeout: '5s' } as const;
 
 /** One runtime API command on a fresh connection (non-interactive mode: HAProxy answers and closes). */
 export function haproxyCommand(router: Pick<HaproxyRouter, 'socket' | 'timeoutMs'>, command: string): Promise<string> {
@@ -72,31 +87,45 @@ export async function readHaproxyCanaryWeight(router: HaproxyRouter): Promise<{ 
   if (stableRead.status === 'rejected') throw stableRead.reason;
   if (canaryRead.status === 'rejected') throw canaryRead.reason;
   const [stable, canary] = [stableRead.value, canaryRead.value];
-  return { stable, canary, percent: stable + canary === 0 ? 0 : Math.round((100 * canary) / (stable + canary)) };
+  return { stable, canary, percent: canaryPercent(stable, canary) };
 }
 
-export async function setHaproxyCanaryWeight(request: SetCanaryWeightRequest & { router: HaproxyRouter }): Promise<SetCanaryWeightResult> {
-  const { router, weight } = request;
-  if (!(Number.isInteger(weight) && weight >= 0 && weight <= 100)) {
-    throw ApplicationFailure.nonRetryable(`canary weight must be an integer from 0 to 100, got ${weight}`, 'RouterConfigError');
-  }
-  const before = await readHaproxyCanaryWeight(router);
-  const target = { stable: 100 - weight, canary: weight };
-  const where = `${router.backend} (${router.stableServer} ${target.stable}, ${router.canaryServer} ${target.canary})`;
-  if (before.stable === target.stable && before.canary === target.canary) {
-    return { weight, previous: before.percent, changed: false, detail: `${where} already set` };
-  }
-  const current = (server: string) => (server === router.stableServer ? before.stable : before.canary);
-  const writes = ([
-    [router.stableServer, target.stable],
-    [router.canaryServer, target.canary],
-  ] as Array<[string, number]>).filter(([server, w]) => w !== current(server));
-  // Raise first, lower second: never both at 0 in between.
-  writes.sort(([sa, wa], [sb, wb]) => Number(wb > current(sb)) - Number(wa > current(sa)));
-  for (const [server, w] of writes) await setServerWeight(router, server, w);
-  const after = await readHaproxyCanaryWeight(router);
-  if (after.stable !== target.stable || after.canary !== target.canary) {
-    throw ApplicationFailure.retryable(`HAProxy weights read back as ${router.stableServer} ${after.stable}, ${router.canaryServer} ${after.canary}; expected ${where}`, 'RouterWeightMismatch');
-  }
-  return { weight, previous: before.percent, changed: true, detail: `${where}, was canary ${before.percent}%` };
-}
+export const haproxyRouter: TrafficRouter<HaproxyRouter> = {
+  readConfig(c: CanaryReader, raw: unknown, at: PathSegment[]): HaproxyRouter | undefined {
+    const h = c.mapping(raw ?? {}, at, ['socket', 'backend', 'stableServer', 'canaryServer', 'timeout']);
+    if (!h) return undefined;
+    const socket = c.text(h.socket, [...at, 'socket']);
+    if (socket !== undefined && !(socket.startsWith('/') || /^[^/\s:]+:\d{1,5}$/.test(socket) || /^\[[0-9a-fA-F:]+\]:\d{1,5}$/.test(socket))) {
+      c.add([...at, 'socket'], `must be an absolute unix socket path or host:port, got "${socket}"`);
+    }
+    const backend = c.text(h.backend, [...at, 'backend']);
+    const stableServer = c.text(h.stableServer, [...at, 'stableServer'], HAPROXY_DEFAULTS.stableServer);
+    const canaryServer = c.text(h.canaryServer, [...at, 'canaryServer'], HAPROXY_DEFAULTS.canaryServer);
+    if (stableServer !== undefined && stableServer === canaryServer) c.add([...at, 'canaryServer'], `must differ from stableServer ("${stableServer}")`);
+    const timeoutMs = c.duration(h.timeout, [...at, 'timeout'], HAPROXY_DEFAULTS.timeout);
+    if (socket === undefined || backend === undefined || stableServer === undefined || canaryServer === undefined || timeoutMs === undefined) return undefined;
+    return { kind: 'haproxy', socket, backend, stableServer, canaryServer, timeoutMs };
+  },
+
+  async setWeight(router, weight) {
+    const before = await readHaproxyCanaryWeight(router);
+    const target = { stable: 100 - weight, canary: weight };
+    const where = `${router.backend} (${router.stableServer} ${target.stable}, ${router.canaryServer} ${target.canary})`;
+    if (before.stable === target.stable && before.canary === target.canary) {
+      return { previous: before.percent, changed: false, detail: `${where} already set` };
+    }
+    const current = (server: string) => (server === router.stableServer ? before.stable : before.canary);
+    const writes = ([
+      [router.stableServer, target.stable],
+      [router.canaryServer, target.canary],
+    ] as Array<[string, number]>).filter(([server, w]) => w !== current(server));
+    // Raise first, lower second: never both at 0 in between.
+    writes.sort(([sa, wa], [sb, wb]) => Number(wb > current(sb)) - Number(wa > current(sa)));
+    for (const [server, w] of writes) await setServerWeight(router, server, w);
+    const after = await readHaproxyCanaryWeight(router);
+    if (after.stable !== target.stable || after.canary !== target.canary) {
+      throw ApplicationFailure.retryable(`HAProxy weights read back as ${router.stableServer} ${after.stable}, ${router.canaryServer} ${after.canary}; expected ${where}`, 'RouterWeightMismatch');
+    }
+    return { previous: before.percent, changed: true, detail: `${where}, was canary ${before.percent}%` };
+  },
+};

@@ -5,8 +5,21 @@
 // not written again. The write is a replace carrying the resourceVersion that was read, so a
 // concurrent change to the route is never overwritten (a conflict is read again and retried).
 import { ApplicationFailure } from '@temporalio/common';
-import type { HttpRouteRouter, SetCanaryWeightRequest, SetCanaryWeightResult } from '../../src/canary/types';
+import type { CanaryReader, PathSegment } from '../../src/config/canaryReader';
 import { apiMessage, apiStatus, customObjectsApi } from '../../src/kubernetes/kubeClient';
+import { canaryPercent, type TrafficRouter } from './trafficRouter';
+
+/** Gateway API: the weights of an HTTPRoute's backendRefs to the stable and the canary Service. */
+export interface HttpRouteRouter {
+  kind: 'httpRoute';
+  namespace: string;
+  /** The HTTPRoute's name. */
+  route: string;
+  stableService: string;
+  canaryService: string;
+  kubeconfig?: string;
+  context?: string;
+}
 
 const GROUP = 'gateway.networking.k8s.io';
 const VERSION = 'v1';
@@ -36,18 +49,28 @@ export function httpRouteCanaryPercent(route: HttpRoute, router: Pick<HttpRouteR
     const stable = refs.find((r) => isService(r, router.stableService));
     if (!stable) continue;
     const canary = refs.find((r) => isService(r, router.canaryService));
-    const s = stable.weight ?? 1;
-    const c = canary ? (canary.weight ?? 1) : 0;
-    return s + c === 0 ? 0 : Math.round((100 * c) / (s + c));
+    return canaryPercent(stable.weight ?? 1, canary ? (canary.weight ?? 1) : 0);
   }
   return undefined;
 }
 
-export async function setHttpRouteCanaryWeight(request: SetCanaryWeightRequest & { router: HttpRouteRouter }): Promise<SetCanaryWeightResult> {
-  const { router, weight } = request;
-  if (!(Number.isInteger(weight) && weight >= 0 && weight <= 100)) {
-    throw ApplicationFailure.nonRetryable(`canary weight must be an integer from 0 to 100, got ${weight}`, 'RouterConfigError');
-  }
+export const httpRouteRouter: TrafficRouter<HttpRouteRouter> = {
+  readConfig(c: CanaryReader, raw: unknown, at: PathSegment[], baseDir?: string): HttpRouteRouter | undefined {
+    const h = c.mapping(raw ?? {}, at, ['namespace', 'route', 'stableService', 'canaryService', 'kubeconfig', 'context']);
+    if (!h) return undefined;
+    const namespace = c.text(h.namespace, [...at, 'namespace']);
+    const route = c.text(h.route, [...at, 'route']);
+    const stableService = c.text(h.stableService, [...at, 'stableService']);
+    const canaryService = c.text(h.canaryService, [...at, 'canaryService']);
+    if (stableService !== undefined && stableService === canaryService) c.add([...at, 'canaryService'], `must differ from stableService ("${stableService}")`);
+    const access = c.kubeAccess(h, at, baseDir);
+    if (namespace === undefined || route === undefined || stableService === undefined || canaryService === undefined) return undefined;
+    return { kind: 'httpRoute', namespace, route, stableService, canaryService, ...access };
+  },
+  setWeight: setHttpRouteWeights,
+};
+
+async function setHttpRouteWeights(router: HttpRouteRouter, weight: number): ReturnType<TrafficRouter<HttpRouteRouter>['setWeight']> {
   const api = await customObjectsApi(router);
   const where = `HTTPRoute ${router.namespace}/${router.route}`;
   const key = { group: GROUP, version: VERSION, namespace: router.namespace, plural: 'httproutes', name: router.route };
@@ -82,10 +105,10 @@ export async function setHttpRouteCanaryWeight(request: SetCanaryWeightRequest &
       }
     }
     const detail = `${where} (${router.stableService} ${100 - weight}, ${router.canaryService} ${weight})`;
-    if (!changed) return { weight, previous, changed: false, detail: `${detail} already set` };
+    if (!changed) return { previous, changed: false, detail: `${detail} already set` };
     try {
       await api.replaceNamespacedCustomObject({ ...key, body: route });
-      return { weight, previous, changed: true, detail: `${detail}, was canary ${previous}%` };
+      return { previous, changed: true, detail: `${detail}, was canary ${previous}%` };
     } catch (err) {
       const code = apiStatus(err);
       if (code === 409 && attempt < MAX_CONFLICTS) continue; // changed since read: read again

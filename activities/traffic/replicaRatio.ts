@@ -4,8 +4,21 @@
 // share is above 0. Looks before it writes (scales already in place are not set again) and raises
 // before it lowers, so the two never drop below the total in between.
 import { ApplicationFailure } from '@temporalio/common';
-import type { ReplicaRatioRouter, SetCanaryWeightRequest, SetCanaryWeightResult } from '../../src/canary/types';
+import type { CanaryReader, PathSegment } from '../../src/config/canaryReader';
 import { apiMessage, apiStatus, appsApi, patchAs } from '../../src/kubernetes/kubeClient';
+import { canaryPercent, type TrafficRouter } from './trafficRouter';
+
+/** Replica ratio: the canary's share is its Deployment's share of `replicas` (both behind one Service). */
+export interface ReplicaRatioRouter {
+  kind: 'replicaRatio';
+  namespace: string;
+  stableDeployment: string;
+  canaryDeployment: string;
+  /** Stable plus canary replicas. */
+  replicas: number;
+  kubeconfig?: string;
+  context?: string;
+}
 
 /** How many replicas each side runs for a canary share of `weight` percent. */
 export function replicaSplit(total: number, weight: number): { stable: number; canary: number } {
@@ -15,11 +28,23 @@ export function replicaSplit(total: number, weight: number): { stable: number; c
   return { stable: total - canary, canary };
 }
 
-export async function setReplicaRatioCanaryWeight(request: SetCanaryWeightRequest & { router: ReplicaRatioRouter }): Promise<SetCanaryWeightResult> {
-  const { router, weight } = request;
-  if (!(Number.isInteger(weight) && weight >= 0 && weight <= 100)) {
-    throw ApplicationFailure.nonRetryable(`canary weight must be an integer from 0 to 100, got ${weight}`, 'RouterConfigError');
-  }
+export const replicaRatioRouter: TrafficRouter<ReplicaRatioRouter> = {
+  readConfig(c: CanaryReader, raw: unknown, at: PathSegment[], baseDir?: string): ReplicaRatioRouter | undefined {
+    const h = c.mapping(raw ?? {}, at, ['namespace', 'stableDeployment', 'canaryDeployment', 'replicas', 'kubeconfig', 'context']);
+    if (!h) return undefined;
+    const namespace = c.text(h.namespace, [...at, 'namespace']);
+    const stableDeployment = c.text(h.stableDeployment, [...at, 'stableDeployment']);
+    const canaryDeployment = c.text(h.canaryDeployment, [...at, 'canaryDeployment']);
+    if (stableDeployment !== undefined && stableDeployment === canaryDeployment) c.add([...at, 'canaryDeployment'], `must differ from stableDeployment ("${stableDeployment}")`);
+    const replicas = c.number(h.replicas, [...at, 'replicas'], undefined, (n) => n >= 1 && n <= 1000, 'from 1 to 1000', true);
+    const access = c.kubeAccess(h, at, baseDir);
+    if (namespace === undefined || stableDeployment === undefined || canaryDeployment === undefined || replicas === undefined) return undefined;
+    return { kind: 'replicaRatio', namespace, stableDeployment, canaryDeployment, replicas, ...access };
+  },
+  setWeight: setReplicaScales,
+};
+
+async function setReplicaScales(router: ReplicaRatioRouter, weight: number): ReturnType<TrafficRouter<ReplicaRatioRouter>['setWeight']> {
   const apps = await appsApi(router);
   const namespace = router.namespace;
   const readScale = async (name: string) => {
@@ -31,10 +56,10 @@ export async function setReplicaRatioCanaryWeight(request: SetCanaryWeightReques
     }
   };
   const before = { stable: await readScale(router.stableDeployment), canary: await readScale(router.canaryDeployment) };
-  const previous = before.stable + before.canary === 0 ? 0 : Math.round((100 * before.canary) / (before.stable + before.canary));
+  const previous = canaryPercent(before.stable, before.canary);
   const target = replicaSplit(router.replicas, weight);
   const detail = `${namespace}: ${router.stableDeployment} ${target.stable}, ${router.canaryDeployment} ${target.canary} replicas`;
-  if (before.stable === target.stable && before.canary === target.canary) return { weight, previous, changed: false, detail: `${detail} already` };
+  if (before.stable === target.stable && before.canary === target.canary) return { previous, changed: false, detail: `${detail} already` };
   const writes = ([
     [router.stableDeployment, before.stable, target.stable],
     [router.canaryDeployment, before.canary, target.canary],
@@ -48,5 +73,5 @@ export async function setReplicaRatioCanaryWeight(request: SetCanaryWeightReques
       throw ApplicationFailure.retryable(`scaling deployment ${namespace}/${name} to ${replicas}: ${apiMessage(err)}`, 'RouterUnreachable');
     }
   }
-  return { weight, previous, changed: true, detail: `${detail}, was ${before.stable} and ${before.canary}` };
+  return { previous, changed: true, detail: `${detail}, was ${before.stable} and ${before.canary}` };
 }

@@ -8,7 +8,7 @@ import canarySchema from '../../schema/canary.schema.json';
 import schema from '../../schema/gantry.schema.json';
 import { ConfigError, formatPath, type ConfigProblem } from './configError';
 import { parseAllowedSigners } from '../approvals/signing/allowedSigners';
-import { canaryProblems } from '../canary/resolveCanary';
+import { canaryProblems } from './resolveCanary';
 import { canaryStableSide, withoutStableSide } from './resolvePromotion';
 import type { EnvironmentConfig, FreezeWindowConfig, GantryConfig } from './configTypes';
 import { verifyPolicyProblems } from './verifyPolicy';

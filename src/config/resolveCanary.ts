@@ -1,21 +1,24 @@
 // gantry.yaml's `canary:` block (schema/canary.schema.json) into the CanaryPlan a promotion runs
 // with: defaults filled in, durations in milliseconds, `{app}` and `{environment}` substituted,
-// each analysis's statistical design checked by validateSequentialTestConfig. Pure.
+// each analysis's statistical design checked by validateSequentialTestConfig. Node-only (kubeconfig
+// paths resolve against gantry.yaml's folder); the plan it makes is plain JSON for workflow code.
 //
 // The schema catches shapes; this catches what a schema cannot say (the weight an analysis runs at,
 // exactly one effect size, a design too expensive for workflow code, the last weight being 100).
 // It re-checks shapes too, since `raw` may not have been through the schema.
-import { isAbsolute, resolve as resolvePath } from 'node:path';
+// Routers and metric providers read their own blocks: each registry names the kinds there are.
+import { metricProvider, metricProviders, type MetricsProviderSpec } from '../../activities/metrics';
+import { trafficRouter, trafficRouters, type RouterSpec } from '../../activities/traffic';
 import { validateSequentialTestConfig, type BoundaryMethod, type MinimumDetectableEffect, type SequentialTestConfig } from '../analysis';
-import { parseDuration } from '../pipeline/duration';
-import type { CanaryAnalysisSpec, CanaryPlan, CanaryStep, LatencySpec, MetricsProviderSpec, RouterSpec, SideQueries } from './types';
+import type { CanaryAnalysisSpec, CanaryPlan, CanaryStep, LatencySpec, SideQueries } from '../canary/types';
+import { CanaryReader, isObj, type CanaryProblem, type Obj, type PathSegment } from './canaryReader';
+
+export { formatCanaryPath, type CanaryProblem, type PathSegment } from './canaryReader';
 
 export const CANARY_DEFAULTS = {
   onInconclusive: 'pause',
   /** Chance of failing a healthy canary, across all the analyses of one environment's canary. */
   alpha: 0.05,
-  haproxy: { stableServer: 'stable', canaryServer: 'canary', timeout: '5s' },
-  prometheus: { timeout: '10s' },
   analysis: {
     alpha: 0.05,
     power: 0.8,
@@ -30,16 +33,6 @@ export const CANARY_DEFAULTS = {
   },
 } as const;
 
-export type PathSegment = string | number;
-
-/** One problem, at a path relative to the `canary:` block (prefix it with the environment's path). */
-export interface CanaryProblem {
-  segments: PathSegment[];
-  /** `steps[2].analysis.alpha` */
-  path: string;
-  message: string;
-}
-
 export class CanaryConfigError extends Error {
   name = 'CanaryConfigError';
   constructor(
@@ -50,10 +43,6 @@ export class CanaryConfigError extends Error {
       `canary of ${context.app} in ${context.environment} is not valid:\n` + problems.map((p) => `  canary${p.path ? (p.path.startsWith('[') ? '' : '.') + p.path : ''}: ${p.message}`).join('\n'),
     );
   }
-}
-
-export function formatCanaryPath(segments: readonly PathSegment[]): string {
-  return segments.reduce<string>((out, s) => (typeof s === 'number' ? `${out}[${s}]` : out ? `${out}.${s}` : s), '');
 }
 
 /**
@@ -71,73 +60,6 @@ export function canaryProblems(raw: unknown, ctx: { app: string; environment: st
   return resolve(raw, ctx).problems;
 }
 
-type Obj = Record<string, unknown>;
-const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
-
-class Collector {
-  readonly problems: CanaryProblem[] = [];
-  add(segments: PathSegment[], message: string): void {
-    this.problems.push({ segments, path: formatCanaryPath(segments), message });
-  }
-  /** Unknown keys of a mapping. */
-  known(obj: Obj, at: PathSegment[], keys: readonly string[]): void {
-    for (const k of Object.keys(obj)) if (!keys.includes(k)) this.add([...at, k], `unknown field "${k}" (expected one of: ${keys.join(', ')})`);
-  }
-  mapping(v: unknown, at: PathSegment[], keys: readonly string[]): Obj | undefined {
-    if (!isObj(v)) {
-      this.add(at, 'must be a mapping');
-      return undefined;
-    }
-    this.known(v, at, keys);
-    return v;
-  }
-  text(v: unknown, at: PathSegment[], fallback?: string): string | undefined {
-    if (v === undefined) {
-      if (fallback === undefined) this.add(at, 'required');
-      return fallback;
-    }
-    if (typeof v !== 'string' || v.trim() === '') {
-      this.add(at, 'must be a non-empty string');
-      return undefined;
-    }
-    return v;
-  }
-  duration(v: unknown, at: PathSegment[], fallback?: string): number | undefined {
-    const text = this.text(v, at, fallback);
-    if (text === undefined) return undefined;
-    try {
-      const ms = parseDuration(text);
-      if (ms <= 0) throw new Error('zero');
-      return ms;
-    } catch {
-      this.add(at, 'must be a duration like 30s, 10m, 72h or 1h30m (more than zero)');
-      return undefined;
-    }
-  }
-  number(v: unknown, at: PathSegment[], fallback: number | undefined, check: (n: number) => boolean, rule: string, integer = false): number | undefined {
-    if (v === undefined) {
-      if (fallback === undefined) this.add(at, 'required');
-      return fallback;
-    }
-    if (typeof v !== 'number' || !Number.isFinite(v) || (integer && !Number.isInteger(v)) || !check(v)) {
-      this.add(at, `must be ${integer ? 'an integer' : 'a number'} ${rule}, got ${JSON.stringify(v)}`);
-      return undefined;
-    }
-    return v;
-  }
-  /** Exactly one key of a mapping such as router: {haproxy: {...}}. */
-  oneOf(v: unknown, at: PathSegment[], keys: readonly string[]): [string, unknown] | undefined {
-    const obj = this.mapping(v, at, keys);
-    if (!obj) return undefined;
-    const present = Object.keys(obj).filter((k) => keys.includes(k));
-    if (present.length !== 1) {
-      this.add(at, `must name exactly one of: ${keys.join(', ')}`);
-      return undefined;
-    }
-    return [present[0], obj[present[0]]];
-  }
-}
-
 /** `{app}` and `{environment}` in any text name the app and environment being promoted. */
 function substitute(v: unknown, ctx: { app: string; environment: string }): unknown {
   if (typeof v === 'string') return v.replaceAll('{app}', ctx.app).replaceAll('{environment}', ctx.environment);
@@ -147,7 +69,7 @@ function substitute(v: unknown, ctx: { app: string; environment: string }): unkn
 }
 
 function resolve(rawInput: unknown, ctx: { app: string; environment: string; baseDir?: string }): { plan?: CanaryPlan; problems: CanaryProblem[] } {
-  const c = new Collector();
+  const c = new CanaryReader();
   if (rawInput === undefined || rawInput === null) return { problems: [] };
   const raw = c.mapping(substitute(rawInput, ctx), [], ['router', 'metrics', 'steps', 'onInconclusive', 'backgroundAnalysis', 'alpha']);
   if (!raw) return { problems: c.problems };
@@ -202,79 +124,17 @@ function resolve(rawInput: unknown, ctx: { app: string; environment: string; bas
   return { plan: { router: router!, ...(metrics ? { metrics } : {}), steps, onInconclusive, alpha: alphaBudget!, ...(backgroundAnalysis ? { backgroundAnalysis } : {}) }, problems: [] };
 }
 
-function resolveRouter(c: Collector, v: unknown, baseDir?: string): RouterSpec | undefined {
-  const one = c.oneOf(v, ['router'], ['haproxy', 'httpRoute', 'replicaRatio']);
-  if (!one) return undefined;
-  if (one[0] === 'httpRoute') return resolveHttpRoute(c, one[1], baseDir);
-  if (one[0] === 'replicaRatio') return resolveReplicaRatio(c, one[1], baseDir);
-  const at: PathSegment[] = ['router', 'haproxy'];
-  const h = c.mapping(one[1] ?? {}, at, ['socket', 'backend', 'stableServer', 'canaryServer', 'timeout']);
-  if (!h) return undefined;
-  const socket = c.text(h.socket, [...at, 'socket']);
-  if (socket !== undefined && !(socket.startsWith('/') || /^[^/\s:]+:\d{1,5}$/.test(socket) || /^\[[0-9a-fA-F:]+\]:\d{1,5}$/.test(socket))) {
-    c.add([...at, 'socket'], `must be an absolute unix socket path or host:port, got "${socket}"`);
-  }
-  const backend = c.text(h.backend, [...at, 'backend']);
-  const stableServer = c.text(h.stableServer, [...at, 'stableServer'], CANARY_DEFAULTS.haproxy.stableServer);
-  const canaryServer = c.text(h.canaryServer, [...at, 'canaryServer'], CANARY_DEFAULTS.haproxy.canaryServer);
-  if (stableServer !== undefined && stableServer === canaryServer) c.add([...at, 'canaryServer'], `must differ from stableServer ("${stableServer}")`);
-  const timeoutMs = c.duration(h.timeout, [...at, 'timeout'], CANARY_DEFAULTS.haproxy.timeout);
-  if (socket === undefined || backend === undefined || stableServer === undefined || canaryServer === undefined || timeoutMs === undefined) return undefined;
-  return { kind: 'haproxy', socket, backend, stableServer, canaryServer, timeoutMs };
+function resolveRouter(c: CanaryReader, v: unknown, baseDir?: string): RouterSpec | undefined {
+  const one = c.oneOf(v, ['router'], Object.keys(trafficRouters));
+  return one && trafficRouter(one[0])!.readConfig(c, one[1], ['router', one[0]], baseDir);
 }
 
-/** Kubeconfig and context of a Kubernetes router; a relative kubeconfig is relative to gantry.yaml. */
-function kubeAccess(c: Collector, h: Record<string, unknown>, at: PathSegment[], baseDir?: string): { kubeconfig?: string; context?: string } {
-  const kubeconfig = h.kubeconfig === undefined ? undefined : c.text(h.kubeconfig, [...at, 'kubeconfig']);
-  const context = h.context === undefined ? undefined : c.text(h.context, [...at, 'context']);
-  return {
-    ...(kubeconfig !== undefined ? { kubeconfig: baseDir && !isAbsolute(kubeconfig) ? resolvePath(baseDir, kubeconfig) : kubeconfig } : {}),
-    ...(context !== undefined ? { context } : {}),
-  };
+function resolveMetrics(c: CanaryReader, v: unknown): MetricsProviderSpec | undefined {
+  const one = c.oneOf(v, ['metrics'], Object.keys(metricProviders));
+  return one && metricProvider(one[0])!.readConfig(c, one[1], ['metrics', one[0]]);
 }
 
-function resolveHttpRoute(c: Collector, v: unknown, baseDir?: string): RouterSpec | undefined {
-  const at: PathSegment[] = ['router', 'httpRoute'];
-  const h = c.mapping(v ?? {}, at, ['namespace', 'route', 'stableService', 'canaryService', 'kubeconfig', 'context']);
-  if (!h) return undefined;
-  const namespace = c.text(h.namespace, [...at, 'namespace']);
-  const route = c.text(h.route, [...at, 'route']);
-  const stableService = c.text(h.stableService, [...at, 'stableService']);
-  const canaryService = c.text(h.canaryService, [...at, 'canaryService']);
-  if (stableService !== undefined && stableService === canaryService) c.add([...at, 'canaryService'], `must differ from stableService ("${stableService}")`);
-  const access = kubeAccess(c, h, at, baseDir);
-  if (namespace === undefined || route === undefined || stableService === undefined || canaryService === undefined) return undefined;
-  return { kind: 'httpRoute', namespace, route, stableService, canaryService, ...access };
-}
-
-function resolveReplicaRatio(c: Collector, v: unknown, baseDir?: string): RouterSpec | undefined {
-  const at: PathSegment[] = ['router', 'replicaRatio'];
-  const h = c.mapping(v ?? {}, at, ['namespace', 'stableDeployment', 'canaryDeployment', 'replicas', 'kubeconfig', 'context']);
-  if (!h) return undefined;
-  const namespace = c.text(h.namespace, [...at, 'namespace']);
-  const stableDeployment = c.text(h.stableDeployment, [...at, 'stableDeployment']);
-  const canaryDeployment = c.text(h.canaryDeployment, [...at, 'canaryDeployment']);
-  if (stableDeployment !== undefined && stableDeployment === canaryDeployment) c.add([...at, 'canaryDeployment'], `must differ from stableDeployment ("${stableDeployment}")`);
-  const replicas = c.number(h.replicas, [...at, 'replicas'], undefined, (n) => n >= 1 && n <= 1000, 'from 1 to 1000', true);
-  const access = kubeAccess(c, h, at, baseDir);
-  if (namespace === undefined || stableDeployment === undefined || canaryDeployment === undefined || replicas === undefined) return undefined;
-  return { kind: 'replicaRatio', namespace, stableDeployment, canaryDeployment, replicas, ...access };
-}
-
-function resolveMetrics(c: Collector, v: unknown): MetricsProviderSpec | undefined {
-  const one = c.oneOf(v, ['metrics'], ['prometheus']);
-  if (!one) return undefined;
-  const at: PathSegment[] = ['metrics', 'prometheus'];
-  const p = c.mapping(one[1] ?? {}, at, ['url', 'timeout']);
-  if (!p) return undefined;
-  const url = c.text(p.url, [...at, 'url']);
-  if (url !== undefined && !/^https?:\/\/[^/\s]+/.test(url)) c.add([...at, 'url'], `must be an http:// or https:// URL, got "${url}"`);
-  const timeoutMs = c.duration(p.timeout, [...at, 'timeout'], CANARY_DEFAULTS.prometheus.timeout);
-  if (url === undefined || timeoutMs === undefined) return undefined;
-  return { kind: 'prometheus', url: url.replace(/\/+$/, ''), timeoutMs };
-}
-
-function resolvePause(c: Collector, v: unknown, at: PathSegment[]): CanaryStep | undefined {
+function resolvePause(c: CanaryReader, v: unknown, at: PathSegment[]): CanaryStep | undefined {
   if (v === null) return { kind: 'pause' };
   if (typeof v === 'string') {
     const durationMs = c.duration(v, at);
@@ -293,7 +153,7 @@ function resolvePause(c: Collector, v: unknown, at: PathSegment[]): CanaryStep |
  * most the budget (Bonferroni: it holds however the analyses depend on each other). Analyses that
  * name their alpha take it from the budget; the others share the rest equally.
  */
-function alphaShares(c: Collector, raw: Obj, rawSteps: unknown[], budget: number | undefined): number | undefined {
+function alphaShares(c: CanaryReader, raw: Obj, rawSteps: unknown[], budget: number | undefined): number | undefined {
   if (budget === undefined) return undefined;
   const analyses: { at: PathSegment[]; alpha: unknown }[] = [];
   rawSteps.forEach((step, i) => {
@@ -317,7 +177,7 @@ const ANALYSIS_KEYS = [
   'maxCanaryRequests', 'interval', 'maxInterval', 'stableHistory', 'maxDuration', 'continueAsNewEvery',
 ] as const;
 
-function resolveAnalysis(c: Collector, v: unknown, at: PathSegment[], stepIndex: number, weight: number | null, alphaShare: number | undefined): CanaryAnalysisSpec | undefined {
+function resolveAnalysis(c: CanaryReader, v: unknown, at: PathSegment[], stepIndex: number, weight: number | null, alphaShare: number | undefined): CanaryAnalysisSpec | undefined {
   const before = c.problems.length;
   const a = c.mapping(v ?? {}, at, ANALYSIS_KEYS);
   if (!a) return undefined;
@@ -415,7 +275,7 @@ function resolveAnalysis(c: Collector, v: unknown, at: PathSegment[], stepIndex:
   };
 }
 
-function resolveEffect(c: Collector, v: unknown, at: PathSegment[]): MinimumDetectableEffect | undefined {
+function resolveEffect(c: CanaryReader, v: unknown, at: PathSegment[]): MinimumDetectableEffect | undefined {
   if (v === undefined) return CANARY_DEFAULTS.analysis.minimumDetectableEffect;
   const m = c.mapping(v, at, ['relative', 'absolute', 'baselineErrorRate']);
   if (!m) return undefined;
