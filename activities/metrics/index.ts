@@ -3,6 +3,7 @@
 // metricProvider.ts), its definition under `metrics` in schema/canary.schema.json, and its line in
 // `metricProviders` below.
 import { ApplicationFailure } from '@temporalio/common';
+import { MetricsError } from '../../src/canary/errorTypes';
 import type { CanaryCountsReading, LatencyBucketsReading, ReadCanaryCountsRequest, ReadLatencyBucketsRequest, ReadStableHistoryRequest, StableHistoryReading } from '../../src/canary/types';
 import type { MetricProvider } from './metricProvider';
 import { prometheusProvider } from './prometheus';
@@ -21,11 +22,11 @@ export function metricProvider(kind: string): MetricProvider<MetricsProviderSpec
 
 function providerFor(spec: { kind: string }): MetricProvider<MetricsProviderSpec> {
   const provider = metricProvider(spec.kind);
-  if (!provider) throw ApplicationFailure.nonRetryable(`unknown metrics provider "${spec.kind}"`, 'MetricsQueryInvalid');
+  if (!provider) throw ApplicationFailure.nonRetryable(`unknown metrics provider "${spec.kind}"`, MetricsError.QueryInvalid);
   return provider;
 }
 
-const notUnderstood = (spec: { kind: string }, input: string) => ApplicationFailure.nonRetryable(`metrics provider "${spec.kind}" cannot read ${input}`, 'MetricsQueryInvalid');
+const notUnderstood = (spec: { kind: string }, input: string) => ApplicationFailure.nonRetryable(`metrics provider "${spec.kind}" cannot read ${input}`, MetricsError.QueryInvalid);
 
 /** Activity: canary and stable error and request counters (cumulative), read at one instant. */
 export async function readCanaryCounts(request: ReadCanaryCountsRequest): Promise<CanaryCountsReading> {

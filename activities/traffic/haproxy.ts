@@ -9,6 +9,7 @@
 // restores the configured weights unless a server-state-file is used (docs/canary.md).
 import { ApplicationFailure } from '@temporalio/common';
 import { connect } from 'node:net';
+import { RouterError } from '../../src/canary/errorTypes';
 import type { CanaryReader, PathSegment } from '../../src/config/canaryReader';
 import { canaryPercent, type TrafficRouter } from './trafficRouter';
 
@@ -34,7 +35,7 @@ export function haproxyCommand(router: Pick<HaproxyRouter, 'socket' | 'timeoutMs
     let out = '';
     const timer = setTimeout(() => {
       conn.destroy();
-      reject(ApplicationFailure.retryable(`HAProxy runtime API at ${router.socket} did not answer "${command}" within ${router.timeoutMs}ms`, 'RouterUnreachable'));
+      reject(ApplicationFailure.retryable(`HAProxy runtime API at ${router.socket} did not answer "${command}" within ${router.timeoutMs}ms`, RouterError.Unreachable));
     }, router.timeoutMs);
     conn.setEncoding('utf8');
     conn.on('connect', () => conn.write(`${command}\n`));
@@ -45,7 +46,7 @@ export function haproxyCommand(router: Pick<HaproxyRouter, 'socket' | 'timeoutMs
     });
     conn.on('error', (err: NodeJS.ErrnoException) => {
       clearTimeout(timer);
-      reject(ApplicationFailure.retryable(`HAProxy runtime API at ${router.socket} unreachable: ${err.code ?? err.message}`, 'RouterUnreachable'));
+      reject(ApplicationFailure.retryable(`HAProxy runtime API at ${router.socket} unreachable: ${err.code ?? err.message}`, RouterError.Unreachable));
     });
   });
 }
@@ -53,7 +54,7 @@ export function haproxyCommand(router: Pick<HaproxyRouter, 'socket' | 'timeoutMs
 function socketTarget(socket: string): { path: string } | { host: string; port: number } {
   if (socket.startsWith('/')) return { path: socket };
   const m = /^\[?([^\]]+?)\]?:(\d+)$/.exec(socket);
-  if (!m) throw ApplicationFailure.nonRetryable(`router socket must be an absolute unix socket path or host:port, got "${socket}"`, 'RouterConfigError');
+  if (!m) throw ApplicationFailure.nonRetryable(`router socket must be an absolute unix socket path or host:port, got "${socket}"`, RouterError.ConfigError);
   return { host: m[1], port: Number(m[2]) };
 }
 
@@ -62,7 +63,7 @@ function refusal(router: HaproxyRouter, command: string, answer: string): Applic
   const permission = /permission denied/i.test(answer);
   return ApplicationFailure.nonRetryable(
     `HAProxy refused "${command}": ${answer}${permission ? ' (the stats socket needs "level admin")' : ''} [socket ${router.socket}]`,
-    'RouterConfigError',
+    RouterError.ConfigError,
   );
 }
 
@@ -124,7 +125,7 @@ export const haproxyRouter: TrafficRouter<HaproxyRouter> = {
     for (const [server, w] of writes) await setServerWeight(router, server, w);
     const after = await readHaproxyCanaryWeight(router);
     if (after.stable !== target.stable || after.canary !== target.canary) {
-      throw ApplicationFailure.retryable(`HAProxy weights read back as ${router.stableServer} ${after.stable}, ${router.canaryServer} ${after.canary}; expected ${where}`, 'RouterWeightMismatch');
+      throw ApplicationFailure.retryable(`HAProxy weights read back as ${router.stableServer} ${after.stable}, ${router.canaryServer} ${after.canary}; expected ${where}`, RouterError.WeightMismatch);
     }
     return { previous: before.percent, changed: true, detail: `${where}, was canary ${before.percent}%` };
   },

@@ -5,6 +5,7 @@
 // not written again. The write is a replace carrying the resourceVersion that was read, so a
 // concurrent change to the route is never overwritten (a conflict is read again and retried).
 import { ApplicationFailure } from '@temporalio/common';
+import { RouterError } from '../../src/canary/errorTypes';
 import type { CanaryReader, PathSegment } from '../../src/config/canaryReader';
 import { apiMessage, apiStatus, customObjectsApi } from '../../src/kubernetes/kubeClient';
 import { canaryPercent, type TrafficRouter } from './trafficRouter';
@@ -79,12 +80,12 @@ async function setHttpRouteWeights(router: HttpRouteRouter, weight: number): Ret
     try {
       route = (await api.getNamespacedCustomObject(key)) as HttpRoute;
     } catch (err) {
-      if (apiStatus(err) === 404) throw ApplicationFailure.nonRetryable(`${where} not found`, 'RouterConfigError');
-      throw ApplicationFailure.retryable(`reading ${where}: ${apiMessage(err)}`, 'RouterUnreachable');
+      if (apiStatus(err) === 404) throw ApplicationFailure.nonRetryable(`${where} not found`, RouterError.ConfigError);
+      throw ApplicationFailure.retryable(`reading ${where}: ${apiMessage(err)}`, RouterError.Unreachable);
     }
     const previous = httpRouteCanaryPercent(route, router);
     if (previous === undefined) {
-      throw ApplicationFailure.nonRetryable(`${where} has no rule with a backendRef to Service ${router.stableService}`, 'RouterConfigError');
+      throw ApplicationFailure.nonRetryable(`${where} has no rule with a backendRef to Service ${router.stableService}`, RouterError.ConfigError);
     }
     let changed = false;
     for (const rule of route.spec?.rules ?? []) {
@@ -112,9 +113,9 @@ async function setHttpRouteWeights(router: HttpRouteRouter, weight: number): Ret
     } catch (err) {
       const code = apiStatus(err);
       if (code === 409 && attempt < MAX_CONFLICTS) continue; // changed since read: read again
-      if (code === 404) throw ApplicationFailure.nonRetryable(`${where} was deleted while Gantry set its weights`, 'RouterConfigError');
-      if (code === 422 || code === 403) throw ApplicationFailure.nonRetryable(`setting the weights of ${where} was refused (${code}): ${apiMessage(err)}`, 'RouterConfigError');
-      throw ApplicationFailure.retryable(`setting the weights of ${where}: ${apiMessage(err)}`, 'RouterUnreachable');
+      if (code === 404) throw ApplicationFailure.nonRetryable(`${where} was deleted while Gantry set its weights`, RouterError.ConfigError);
+      if (code === 422 || code === 403) throw ApplicationFailure.nonRetryable(`setting the weights of ${where} was refused (${code}): ${apiMessage(err)}`, RouterError.ConfigError);
+      throw ApplicationFailure.retryable(`setting the weights of ${where}: ${apiMessage(err)}`, RouterError.Unreachable);
     }
   }
 }

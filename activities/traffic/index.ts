@@ -2,6 +2,7 @@
 // things: its file here (its spec type and one TrafficRouter object: trafficRouter.ts), its
 // definition under `router` in schema/canary.schema.json, and its line in `trafficRouters` below.
 import { ApplicationFailure } from '@temporalio/common';
+import { RouterError } from '../../src/canary/errorTypes';
 import type { SetCanaryWeightRequest, SetCanaryWeightResult } from '../../src/canary/types';
 import { haproxyRouter } from './haproxy';
 import { httpRouteRouter } from './httpRoute';
@@ -26,9 +27,9 @@ export function trafficRouter(kind: string): TrafficRouter<RouterSpec> | undefin
 export async function setCanaryWeight(request: SetCanaryWeightRequest): Promise<SetCanaryWeightResult> {
   const { router, weight } = request;
   const implementation = trafficRouter(router.kind);
-  if (!implementation) throw ApplicationFailure.nonRetryable(`unknown router kind "${(router as { kind: string }).kind}"`, 'RouterConfigError');
+  if (!implementation) throw ApplicationFailure.nonRetryable(`unknown router kind "${(router as { kind: string }).kind}"`, RouterError.ConfigError);
   if (!(Number.isInteger(weight) && weight >= 0 && weight <= 100)) {
-    throw ApplicationFailure.nonRetryable(`canary weight must be an integer from 0 to 100, got ${weight}`, 'RouterConfigError');
+    throw ApplicationFailure.nonRetryable(`canary weight must be an integer from 0 to 100, got ${weight}`, RouterError.ConfigError);
   }
   return { weight, ...(await implementation.setWeight(router, weight)) };
 }

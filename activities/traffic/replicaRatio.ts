@@ -4,6 +4,7 @@
 // share is above 0. Looks before it writes (scales already in place are not set again) and raises
 // before it lowers, so the two never drop below the total in between.
 import { ApplicationFailure } from '@temporalio/common';
+import { RouterError } from '../../src/canary/errorTypes';
 import type { CanaryReader, PathSegment } from '../../src/config/canaryReader';
 import { apiMessage, apiStatus, appsApi, patchAs } from '../../src/kubernetes/kubeClient';
 import { canaryPercent, type TrafficRouter } from './trafficRouter';
@@ -51,8 +52,8 @@ async function setReplicaScales(router: ReplicaRatioRouter, weight: number): Ret
     try {
       return (await apps.readNamespacedDeploymentScale({ name, namespace })).spec?.replicas ?? 0;
     } catch (err) {
-      if (apiStatus(err) === 404) throw ApplicationFailure.nonRetryable(`deployment ${namespace}/${name} not found`, 'RouterConfigError');
-      throw ApplicationFailure.retryable(`reading the scale of deployment ${namespace}/${name}: ${apiMessage(err)}`, 'RouterUnreachable');
+      if (apiStatus(err) === 404) throw ApplicationFailure.nonRetryable(`deployment ${namespace}/${name} not found`, RouterError.ConfigError);
+      throw ApplicationFailure.retryable(`reading the scale of deployment ${namespace}/${name}: ${apiMessage(err)}`, RouterError.Unreachable);
     }
   };
   const before = { stable: await readScale(router.stableDeployment), canary: await readScale(router.canaryDeployment) };
@@ -69,8 +70,8 @@ async function setReplicaScales(router: ReplicaRatioRouter, weight: number): Ret
     try {
       await apps.patchNamespacedDeploymentScale({ name, namespace, body: { spec: { replicas } } }, await patchAs('MergePatch'));
     } catch (err) {
-      if (apiStatus(err) === 404) throw ApplicationFailure.nonRetryable(`deployment ${namespace}/${name} not found`, 'RouterConfigError');
-      throw ApplicationFailure.retryable(`scaling deployment ${namespace}/${name} to ${replicas}: ${apiMessage(err)}`, 'RouterUnreachable');
+      if (apiStatus(err) === 404) throw ApplicationFailure.nonRetryable(`deployment ${namespace}/${name} not found`, RouterError.ConfigError);
+      throw ApplicationFailure.retryable(`scaling deployment ${namespace}/${name} to ${replicas}: ${apiMessage(err)}`, RouterError.Unreachable);
     }
   }
   return { previous, changed: true, detail: `${detail}, was ${before.stable} and ${before.canary}` };
