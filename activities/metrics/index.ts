@@ -13,14 +13,14 @@ export const metricProviders = {
 };
 
 /** The spec of any registered provider, as a plan carries it (`kind` names its registry entry). */
-export type MetricsProviderSpec = { [K in keyof typeof metricProviders]: (typeof metricProviders)[K] extends MetricProvider<infer Spec> ? Spec : never }[keyof typeof metricProviders];
+export type MetricsProviderSpec = { [K in keyof typeof metricProviders]: (typeof metricProviders)[K] extends MetricProvider<infer Spec, never> ? Spec : never }[keyof typeof metricProviders];
 
-export function metricProvider(kind: string): MetricProvider<MetricsProviderSpec> | undefined {
-  // Each entry only ever gets its own kind's spec: the lookup is by that kind.
-  return Object.hasOwn(metricProviders, kind) ? (metricProviders[kind as keyof typeof metricProviders] as MetricProvider<MetricsProviderSpec>) : undefined;
+export function metricProvider(kind: string): MetricProvider<MetricsProviderSpec, never> | undefined {
+  // Each entry only ever gets its own kind's spec and block: the lookup is by that kind.
+  return Object.hasOwn(metricProviders, kind) ? (metricProviders[kind as keyof typeof metricProviders] as MetricProvider<MetricsProviderSpec, never>) : undefined;
 }
 
-function providerFor(spec: { kind: string }): MetricProvider<MetricsProviderSpec> {
+function providerFor(spec: { kind: string }): MetricProvider<MetricsProviderSpec, never> {
   const provider = metricProvider(spec.kind);
   if (!provider) throw ApplicationFailure.nonRetryable(`unknown metrics provider "${spec.kind}"`, MetricsError.QueryInvalid);
   return provider;

@@ -4,9 +4,13 @@
 import type { CanaryCountsReading, LatencyBucketsReading, ReadCanaryCountsRequest, ReadLatencyBucketsRequest, ReadStableHistoryRequest, StableHistoryReading } from '../../src/canary/types';
 import type { CanaryReader, PathSegment } from '../../src/config/canaryReader';
 
-export interface MetricProvider<Spec extends { kind: string }> {
-  /** Its `canary.metrics.<kind>` block of gantry.yaml (schema/canary.schema.json) as the spec a plan carries. */
-  readConfig(reader: CanaryReader, raw: unknown, at: PathSegment[]): Spec | undefined;
+export interface MetricProvider<Spec extends { kind: string }, Block = Record<string, unknown>> {
+  /**
+   * Its `canary.metrics.<kind>` block of gantry.yaml, as its definition in schema/canary.schema.json
+   * checked it, into the spec a plan carries; rules across fields report to `reader` at `at`. It
+   * also runs on a block the schema refused in part; what it returns is then discarded.
+   */
+  readConfig(reader: CanaryReader, block: Block, at: PathSegment[]): Spec;
   /** The four cumulative counters of an analysis' `errorRate` queries, at one instant. */
   readCounts(request: ReadCanaryCountsRequest & { provider: Spec }): Promise<CanaryCountsReading>;
   /** The cumulative histogram buckets of a `latency` query, one per `le`. */

@@ -6,7 +6,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import type { HistogramBucket } from '../../src/analysis';
 import { MetricsError } from '../../src/canary/errorTypes';
 import type { CanaryCountsReading, LatencyBucketsReading, ReadCanaryCountsRequest, ReadLatencyBucketsRequest, ReadStableHistoryRequest, StableHistoryReading } from '../../src/canary/types';
-import type { CanaryReader, PathSegment } from '../../src/config/canaryReader';
+import type { CanaryReader } from '../../src/config/canaryReader';
 import type { MetricProvider } from './metricProvider';
 
 export interface PrometheusProvider {
@@ -204,15 +204,9 @@ export async function readPrometheusStableHistory(request: ReadStableHistoryRequ
   return { increments, at: end.toISOString() };
 }
 
-export const prometheusProvider: MetricProvider<PrometheusProvider> = {
-  readConfig(c: CanaryReader, raw: unknown, at: PathSegment[]): PrometheusProvider | undefined {
-    const p = c.mapping(raw ?? {}, at, ['url', 'timeout']);
-    if (!p) return undefined;
-    const url = c.text(p.url, [...at, 'url']);
-    if (url !== undefined && !/^https?:\/\/[^/\s]+/.test(url)) c.add([...at, 'url'], `must be an http:// or https:// URL, got "${url}"`);
-    const timeoutMs = c.duration(p.timeout, [...at, 'timeout'], PROMETHEUS_DEFAULTS.timeout);
-    if (url === undefined || timeoutMs === undefined) return undefined;
-    return { kind: 'prometheus', url: url.replace(/\/+$/, ''), timeoutMs };
+export const prometheusProvider: MetricProvider<PrometheusProvider, { url: string; timeout?: string }> = {
+  readConfig(c: CanaryReader, block: { url: string; timeout?: string }): PrometheusProvider {
+    return { kind: 'prometheus', url: block.url.replace(/\/+$/, ''), timeoutMs: c.durationMs(block.timeout, PROMETHEUS_DEFAULTS.timeout) };
   },
   readCounts: readPrometheusCounts,
   readLatencyBuckets: readPrometheusLatencyBuckets,

@@ -25,6 +25,15 @@ export interface HaproxyRouter {
   timeoutMs: number;
 }
 
+/** `router.haproxy` in gantry.yaml (schema/canary.schema.json#/definitions/haproxyRouter). */
+interface HaproxyBlock {
+  socket: string;
+  backend: string;
+  stableServer?: string;
+  canaryServer?: string;
+  timeout?: string;
+}
+
 export const HAPROXY_DEFAULTS = { stableServer: 'stable', canaryServer: 'canary', timeout: '5s' } as const;
 
 /** One runtime API command on a fresh connection (non-interactive mode: HAProxy answers and closes). */
@@ -91,21 +100,11 @@ export async function readHaproxyCanaryWeight(router: HaproxyRouter): Promise<{ 
   return { stable, canary, percent: canaryPercent(stable, canary) };
 }
 
-export const haproxyRouter: TrafficRouter<HaproxyRouter> = {
-  readConfig(c: CanaryReader, raw: unknown, at: PathSegment[]): HaproxyRouter | undefined {
-    const h = c.mapping(raw ?? {}, at, ['socket', 'backend', 'stableServer', 'canaryServer', 'timeout']);
-    if (!h) return undefined;
-    const socket = c.text(h.socket, [...at, 'socket']);
-    if (socket !== undefined && !(socket.startsWith('/') || /^[^/\s:]+:\d{1,5}$/.test(socket) || /^\[[0-9a-fA-F:]+\]:\d{1,5}$/.test(socket))) {
-      c.add([...at, 'socket'], `must be an absolute unix socket path or host:port, got "${socket}"`);
-    }
-    const backend = c.text(h.backend, [...at, 'backend']);
-    const stableServer = c.text(h.stableServer, [...at, 'stableServer'], HAPROXY_DEFAULTS.stableServer);
-    const canaryServer = c.text(h.canaryServer, [...at, 'canaryServer'], HAPROXY_DEFAULTS.canaryServer);
-    if (stableServer !== undefined && stableServer === canaryServer) c.add([...at, 'canaryServer'], `must differ from stableServer ("${stableServer}")`);
-    const timeoutMs = c.duration(h.timeout, [...at, 'timeout'], HAPROXY_DEFAULTS.timeout);
-    if (socket === undefined || backend === undefined || stableServer === undefined || canaryServer === undefined || timeoutMs === undefined) return undefined;
-    return { kind: 'haproxy', socket, backend, stableServer, canaryServer, timeoutMs };
+export const haproxyRouter: TrafficRouter<HaproxyRouter, HaproxyBlock> = {
+  readConfig(c: CanaryReader, block: HaproxyBlock, at: PathSegment[]): HaproxyRouter {
+    const { stableServer = HAPROXY_DEFAULTS.stableServer, canaryServer = HAPROXY_DEFAULTS.canaryServer } = block;
+    if (stableServer === canaryServer) c.add([...at, 'canaryServer'], `must differ from stableServer ("${stableServer}")`);
+    return { kind: 'haproxy', socket: block.socket, backend: block.backend, stableServer, canaryServer, timeoutMs: c.durationMs(block.timeout, HAPROXY_DEFAULTS.timeout) };
   },
 
   async setWeight(router, weight) {

@@ -55,23 +55,19 @@ export function httpRouteCanaryPercent(route: HttpRoute, router: Pick<HttpRouteR
   return undefined;
 }
 
-export const httpRouteRouter: TrafficRouter<HttpRouteRouter> = {
-  readConfig(c: CanaryReader, raw: unknown, at: PathSegment[], baseDir?: string): HttpRouteRouter | undefined {
-    const h = c.mapping(raw ?? {}, at, ['namespace', 'route', 'stableService', 'canaryService', 'kubeconfig', 'context']);
-    if (!h) return undefined;
-    const namespace = c.text(h.namespace, [...at, 'namespace']);
-    const route = c.text(h.route, [...at, 'route']);
-    const stableService = c.text(h.stableService, [...at, 'stableService']);
-    const canaryService = c.text(h.canaryService, [...at, 'canaryService']);
-    if (stableService !== undefined && stableService === canaryService) c.add([...at, 'canaryService'], `must differ from stableService ("${stableService}")`);
-    const access = c.kubeAccess(h, at, baseDir);
-    if (namespace === undefined || route === undefined || stableService === undefined || canaryService === undefined) return undefined;
-    return { kind: 'httpRoute', namespace, route, stableService, canaryService, ...access };
+/** `router.httpRoute` in gantry.yaml (schema/canary.schema.json#/definitions/httpRouteRouter). */
+type HttpRouteBlock = Omit<HttpRouteRouter, 'kind'>;
+
+export const httpRouteRouter: TrafficRouter<HttpRouteRouter, HttpRouteBlock> = {
+  readConfig(c: CanaryReader, block: HttpRouteBlock, at: PathSegment[], baseDir?: string): HttpRouteRouter {
+    const { namespace, route, stableService, canaryService } = block;
+    if (stableService === canaryService) c.add([...at, 'canaryService'], `must differ from stableService ("${stableService}")`);
+    return { kind: 'httpRoute', namespace, route, stableService, canaryService, ...c.kubeAccess(block, baseDir) };
   },
   setWeight: setHttpRouteWeights,
 };
 
-async function setHttpRouteWeights(router: HttpRouteRouter, weight: number): ReturnType<TrafficRouter<HttpRouteRouter>['setWeight']> {
+async function setHttpRouteWeights(router: HttpRouteRouter, weight: number): ReturnType<TrafficRouter<HttpRouteRouter, HttpRouteBlock>['setWeight']> {
   const api = await customObjectsApi(router);
   const where = `HTTPRoute ${router.namespace}/${router.route}`;
   const key = { group: GROUP, version: VERSION, namespace: router.namespace, plural: 'httproutes', name: router.route };

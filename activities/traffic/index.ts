@@ -16,11 +16,11 @@ export const trafficRouters = {
 };
 
 /** The spec of any registered router, as a plan carries it (`kind` names its registry entry). */
-export type RouterSpec = { [K in keyof typeof trafficRouters]: (typeof trafficRouters)[K] extends TrafficRouter<infer Spec> ? Spec : never }[keyof typeof trafficRouters];
+export type RouterSpec = { [K in keyof typeof trafficRouters]: (typeof trafficRouters)[K] extends TrafficRouter<infer Spec, never> ? Spec : never }[keyof typeof trafficRouters];
 
-export function trafficRouter(kind: string): TrafficRouter<RouterSpec> | undefined {
-  // Each entry only ever gets its own kind's spec: the lookup is by that kind.
-  return Object.hasOwn(trafficRouters, kind) ? (trafficRouters[kind as keyof typeof trafficRouters] as TrafficRouter<RouterSpec>) : undefined;
+export function trafficRouter(kind: string): TrafficRouter<RouterSpec, never> | undefined {
+  // Each entry only ever gets its own kind's spec and block: the lookup is by that kind.
+  return Object.hasOwn(trafficRouters, kind) ? (trafficRouters[kind as keyof typeof trafficRouters] as TrafficRouter<RouterSpec, never>) : undefined;
 }
 
 /** Activity: give the canary `weight` percent of requests (stable gets the rest); idempotent. */

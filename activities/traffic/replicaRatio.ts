@@ -29,23 +29,19 @@ export function replicaSplit(total: number, weight: number): { stable: number; c
   return { stable: total - canary, canary };
 }
 
-export const replicaRatioRouter: TrafficRouter<ReplicaRatioRouter> = {
-  readConfig(c: CanaryReader, raw: unknown, at: PathSegment[], baseDir?: string): ReplicaRatioRouter | undefined {
-    const h = c.mapping(raw ?? {}, at, ['namespace', 'stableDeployment', 'canaryDeployment', 'replicas', 'kubeconfig', 'context']);
-    if (!h) return undefined;
-    const namespace = c.text(h.namespace, [...at, 'namespace']);
-    const stableDeployment = c.text(h.stableDeployment, [...at, 'stableDeployment']);
-    const canaryDeployment = c.text(h.canaryDeployment, [...at, 'canaryDeployment']);
-    if (stableDeployment !== undefined && stableDeployment === canaryDeployment) c.add([...at, 'canaryDeployment'], `must differ from stableDeployment ("${stableDeployment}")`);
-    const replicas = c.number(h.replicas, [...at, 'replicas'], undefined, (n) => n >= 1 && n <= 1000, 'from 1 to 1000', true);
-    const access = c.kubeAccess(h, at, baseDir);
-    if (namespace === undefined || stableDeployment === undefined || canaryDeployment === undefined || replicas === undefined) return undefined;
-    return { kind: 'replicaRatio', namespace, stableDeployment, canaryDeployment, replicas, ...access };
+/** `router.replicaRatio` in gantry.yaml (schema/canary.schema.json#/definitions/replicaRatioRouter). */
+type ReplicaRatioBlock = Omit<ReplicaRatioRouter, 'kind'>;
+
+export const replicaRatioRouter: TrafficRouter<ReplicaRatioRouter, ReplicaRatioBlock> = {
+  readConfig(c: CanaryReader, block: ReplicaRatioBlock, at: PathSegment[], baseDir?: string): ReplicaRatioRouter {
+    const { namespace, stableDeployment, canaryDeployment, replicas } = block;
+    if (stableDeployment === canaryDeployment) c.add([...at, 'canaryDeployment'], `must differ from stableDeployment ("${stableDeployment}")`);
+    return { kind: 'replicaRatio', namespace, stableDeployment, canaryDeployment, replicas, ...c.kubeAccess(block, baseDir) };
   },
   setWeight: setReplicaScales,
 };
 
-async function setReplicaScales(router: ReplicaRatioRouter, weight: number): ReturnType<TrafficRouter<ReplicaRatioRouter>['setWeight']> {
+async function setReplicaScales(router: ReplicaRatioRouter, weight: number): ReturnType<TrafficRouter<ReplicaRatioRouter, ReplicaRatioBlock>['setWeight']> {
   const apps = await appsApi(router);
   const namespace = router.namespace;
   const readScale = async (name: string) => {

@@ -12,12 +12,14 @@ export interface WeightChange {
   detail: string;
 }
 
-export interface TrafficRouter<Spec extends { kind: string }> {
+export interface TrafficRouter<Spec extends { kind: string }, Block = Record<string, unknown>> {
   /**
-   * Its `canary.router.<kind>` block of gantry.yaml (schema/canary.schema.json) as the spec a plan
-   * carries; problems go to `reader` at `at`. `baseDir` is gantry.yaml's folder, for relative paths.
+   * Its `canary.router.<kind>` block of gantry.yaml, as its definition in schema/canary.schema.json
+   * checked it, into the spec a plan carries; rules across fields report to `reader` at `at`.
+   * `baseDir` is gantry.yaml's folder, for relative paths. It also runs on a block the schema
+   * refused in part (so every problem is reported at once); what it returns is then discarded.
    */
-  readConfig(reader: CanaryReader, raw: unknown, at: PathSegment[], baseDir?: string): Spec | undefined;
+  readConfig(reader: CanaryReader, block: Block, at: PathSegment[], baseDir?: string): Spec;
   /** Give the canary `weight` percent of requests (an integer 0..100, already checked), stable the rest. */
   setWeight(router: Spec, weight: number): Promise<WeightChange>;
 }
