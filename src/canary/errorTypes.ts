@@ -11,6 +11,9 @@ export const RouterError = {
   WeightMismatch: 'RouterWeightMismatch',
 } as const;
 
+/** Not retried by Temporal: the router or its spec must be fixed first. */
+export const NON_RETRYABLE_ROUTER_ERRORS: readonly string[] = [RouterError.ConfigError];
+
 /** Failures of the metric reads (readCanaryCounts, readLatencyBuckets, readStableHistory). */
 export const MetricsError = {
   /** Connection refused, timeout, 5xx: retried. */
