@@ -19,12 +19,12 @@ export default tseslint.config(
   },
   {
     // Workflows and the pure modules they import run inside Temporal's deterministic sandbox.
-    files: ['workflows/**/*.ts', 'src/pipeline/**/*.ts', 'src/analysis/**/*.ts', 'src/policy/applyPolicy.ts', 'src/policy/startClaim.ts', 'src/policy/policyTypes.ts'],
+    files: ['workflows/**/*.ts', 'src/pipeline/**/*.ts', 'src/analysis/**/*.ts', 'src/canary/**/*.ts', 'src/freeze/**/*.ts', 'src/policy/applyPolicy.ts', 'src/policy/startClaim.ts', 'src/policy/policyTypes.ts'],
     rules: {
       'no-restricted-imports': ['error', {
         paths: nodeBuiltins.flatMap((m) => [m, `node:${m}`]).map((name) => ({ name, message: 'Workflow code must stay deterministic: no Node built-ins.' })),
         patterns: [
-          { group: ['../activities/*', '../activities'], allowTypeImports: true, message: 'Workflows import only types from activities.' },
+          { group: ['../activities/*', '../activities', '../../activities/*', '../../activities'], allowTypeImports: true, message: 'Workflows import only types from activities.' },
           { group: ['@temporalio/client', '@temporalio/worker', '@temporalio/activity', 'simple-git', '@kubernetes/*'], message: 'Workflow code imports only @temporalio/workflow, types and pure modules.' },
         ],
       }],

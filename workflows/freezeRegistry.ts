@@ -1,12 +1,12 @@
 // The manual freezes in force (`gantry freeze` / `gantry unfreeze`): one small long-running
 // workflow per namespace and task queue, so the incident switch survives restarts and every
 // promotion reads the same answer.
-import { condition, continueAsNew, defineQuery, defineSignal, defineUpdate, setHandler, workflowInfo, allHandlersFinished } from '@temporalio/workflow';
+import { condition, continueAsNew, defineSignal, defineUpdate, setHandler, workflowInfo, allHandlersFinished } from '@temporalio/workflow';
 import type { SignedClaim } from '../src/pipeline/approvalPolicy';
 import { authorizeFreeze, type FreezeProof } from './authorizeFreeze';
 import { followCurrentBuild } from './followCurrentBuild';
-
-export const FREEZE_REGISTRY_ID = 'gantry/freezes';
+import { freezesQuery } from '../src/freeze/freezeRegistryApi';
+export { FREEZE_REGISTRY_ID, freezesQuery } from '../src/freeze/freezeRegistryApi';
 
 export interface ManualFreeze {
   environment: string;
@@ -19,7 +19,6 @@ export interface ManualFreeze {
 
 export const freezeUpdate = defineUpdate<ManualFreeze[], [Omit<ManualFreeze, 'at' | 'proof'> & { signed?: SignedClaim }]>('freeze');
 export const unfreezeUpdate = defineUpdate<ManualFreeze[], [{ environment: string; by: string; signed?: SignedClaim }]>('unfreeze');
-export const freezesQuery = defineQuery<ManualFreeze[]>('freezes');
 /** Does nothing but give the registry a workflow task, which moves it to the current build. */
 export const moveToCurrentBuildSignal = defineSignal('moveToCurrentBuild');
 

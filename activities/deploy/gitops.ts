@@ -4,24 +4,25 @@
 // fetched, re-applied and pushed again: many promotions can share one config repo.
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { simpleGit, type SimpleGit } from 'simple-git';
+import type { SimpleGit } from 'simple-git';
+import type { RunningDigest } from '../../src/drift/types';
+import { overlayFile, withConfigRepoClone } from '../../src/gitops/configRepo';
+import { readKustomizeDigest, setKustomizeImage } from '../../src/gitops/kustomizeImage';
 import { shortDigest } from '../../src/pipeline/digest';
-import { setKustomizeImage } from '../../src/gitops/kustomizeImage';
 import type { GitOpsTarget } from '../../src/pipeline/types';
 import type { DeployRequest, DeployResult } from '../types';
+import type { DeployDriver } from './deployDriver';
 
 const MAX_PUSH_ATTEMPTS = 30;
 
-export async function deployToGitOps(request: DeployRequest & { target: GitOpsTarget }): Promise<DeployResult> {
+export const gitopsDriver: DeployDriver<GitOpsTarget> = { deploy: deployToGitOps, readRunning: readPinnedDigest };
+
+async function deployToGitOps(request: DeployRequest & { target: GitOpsTarget }): Promise<DeployResult> {
   const { target } = request;
-  const dir = await mkdtemp(join(tmpdir(), 'gantry-gitops-'));
-  try {
-    const git = simpleGit({ baseDir: dir, config: [`user.name=${target.author.name}`, `user.email=${target.author.email}`] });
-    await git.clone(target.repoUrl, dir, ['--branch', target.branch, '--single-branch', '--no-tags']);
-    const file = join(dir, target.path, 'kustomization.yaml');
+  return withConfigRepoClone(target, { tipOnly: false }, async (git, dir) => {
+    const file = join(dir, overlayFile(target));
     for (let attempt = 1; attempt <= MAX_PUSH_ATTEMPTS; attempt++) {
       Context.current().heartbeat({ attempt });
       if (attempt > 1) {
@@ -31,7 +32,7 @@ export async function deployToGitOps(request: DeployRequest & { target: GitOpsTa
       const before = await readOverlay(file, target);
       const edit = setKustomizeImage(before, { name: target.imageName, newName: target.newName, digest: request.digest });
       if (!edit.changed) {
-        const commit = await commitThatPinned(git, join(target.path, 'kustomization.yaml'), request.digest);
+        const commit = await commitThatPinned(git, overlayFile(target), request.digest);
         return { changed: false, commit, previousDigest: edit.previousDigest, detail: `${target.path} already at ${shortDigest(request.digest)}` };
       }
       await writeFile(file, edit.text);
@@ -48,9 +49,18 @@ export async function deployToGitOps(request: DeployRequest & { target: GitOpsTa
       }
     }
     throw new Error(`push to ${target.repoUrl} rejected ${MAX_PUSH_ATTEMPTS} times in a row (heavy contention); retrying`);
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
+  });
+}
+
+/** The digest the overlay pins for the image (a missing overlay pins none). */
+async function readPinnedDigest(target: GitOpsTarget): Promise<RunningDigest> {
+  return withConfigRepoClone(target, { tipOnly: true }, async (_git, dir) => {
+    const file = overlayFile(target);
+    const text = await readFile(join(dir, file), 'utf8').catch(() => undefined);
+    if (text === undefined) return { detail: `${file} not found in ${target.repoUrl} (branch ${target.branch})` };
+    const digest = readKustomizeDigest(text, target.imageName);
+    return { digest, detail: `${file} pins ${digest ?? 'no digest'} for ${target.imageName}` };
+  });
 }
 
 async function readOverlay(file: string, target: GitOpsTarget): Promise<string> {

@@ -4,14 +4,19 @@
 // Deployment already at the reference is not touched, so a retried or re-run deploy is harmless.
 import type { V1Deployment } from '@kubernetes/client-node';
 import { ApplicationFailure } from '@temporalio/common';
+import type { RunningDigest } from '../../src/drift/types';
+import { deploymentContainer } from '../../src/kubernetes/deploymentContainer';
 import { apiMessage, apiStatus, appsApi, imageDigest, patchAs } from '../../src/kubernetes/kubeClient';
 import { shortDigest } from '../../src/pipeline/digest';
 import type { KubernetesDeployTarget } from '../../src/pipeline/types';
 import type { DeployRequest, DeployResult } from '../types';
+import type { DeployDriver } from './deployDriver';
 
 export const FIELD_MANAGER = 'gantry';
 
-export async function deployToKubernetes(request: DeployRequest & { target: KubernetesDeployTarget }): Promise<DeployResult> {
+export const kubernetesDriver: DeployDriver<KubernetesDeployTarget> = { deploy: deployToKubernetes, readRunning: readRunningImage };
+
+async function deployToKubernetes(request: DeployRequest & { target: KubernetesDeployTarget }): Promise<DeployResult> {
   const { target, digest } = request;
   const apps = await appsApi(target);
   const where = `deployment ${target.namespace}/${target.deployment}`;
@@ -24,8 +29,7 @@ export async function deployToKubernetes(request: DeployRequest & { target: Kube
     if (code === 401 || code === 403) throw ApplicationFailure.nonRetryable(`reading ${where} was refused (${code}): ${apiMessage(err)}`, 'DeployForbidden');
     throw new Error(`reading ${where}: ${apiMessage(err)}`);
   }
-  const containers = current.spec?.template?.spec?.containers ?? [];
-  const container = target.container ? containers.find((c) => c.name === target.container) : containers[0];
+  const { container, containers } = deploymentContainer(current, target.container);
   if (!container) {
     throw ApplicationFailure.nonRetryable(
       `${where} has no container ${target.container ? `"${target.container}" (it has: ${containers.map((c) => c.name).join(', ') || 'none'})` : 'at all'}`,
@@ -60,4 +64,18 @@ export async function deployToKubernetes(request: DeployRequest & { target: Kube
     previousDigest,
     detail: `${where} container ${container.name} set to ${image}${previousDigest ? ` (was ${shortDigest(previousDigest)})` : container.image ? ` (was ${container.image})` : ''}, generation ${applied.metadata?.generation ?? '?'}`,
   };
+}
+
+/** The digest the Deployment's container runs (none when its image is a tag, or it is not there). */
+async function readRunningImage(target: KubernetesDeployTarget): Promise<RunningDigest> {
+  const where = `deployment ${target.namespace}/${target.deployment}`;
+  try {
+    const deployment = await (await appsApi(target)).readNamespacedDeployment({ name: target.deployment, namespace: target.namespace });
+    const { container } = deploymentContainer(deployment, target.container);
+    if (!container) return { detail: `${where} has no container ${target.container ?? ''}`.trim() };
+    return { digest: imageDigest(container.image), detail: `${where} container ${container.name} runs ${container.image}` };
+  } catch (err) {
+    if (apiStatus(err) === 404) return { detail: `${where} not found` };
+    throw ApplicationFailure.retryable(`reading ${where}: ${apiMessage(err)}`, 'DriftReadFailed');
+  }
 }

@@ -1,6 +1,7 @@
 // Reads the manual freezes in force from the freeze registry workflow (none when it never ran).
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
-import { FREEZE_REGISTRY_ID, freezesQuery, type ManualFreeze } from '../../workflows/freezeRegistry';
+import { FREEZE_REGISTRY_ID, freezesQuery } from '../../src/freeze/freezeRegistryApi';
+import type { ManualFreeze } from '../../workflows/freezeRegistry';
 
 export function readManualFreezesWith(client: Client) {
   return async function readManualFreezes(): Promise<ManualFreeze[]> {

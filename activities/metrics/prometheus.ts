@@ -1,15 +1,23 @@
 // Metric provider `prometheus`: the Prometheus HTTP API (/api/v1/query and /api/v1/query_range).
-// Every failure says which query and which server, and carries a type the workflow acts on:
-//   MetricsUnreachable     connection refused, timeout, 5xx            retried
-//   MetricsQueryInvalid    the server refused the query (bad_data), or no API at that URL
-//   MetricsAmbiguousResult several series where one value is needed, buckets without `le`
-//   MetricsEmptyResult     no series (the metric does not exist yet, or a label typo)
-//   MetricsNaN             NaN or ±Inf where a counter value is needed
-// The last four are not retried by Temporal; the analysis skips the interval (empty, NaN) or ends
-// Inconclusive (invalid, ambiguous): see src/canary/analysisState.ts.
+// Every failure says which query and which server, and carries a type the workflow acts on
+// (MetricsError in src/canary/errorTypes.ts, which also says which are retried and which end the
+// analysis).
 import { ApplicationFailure } from '@temporalio/common';
 import type { HistogramBucket } from '../../src/analysis';
-import type { CanaryCountsReading, LatencyBucketsReading, PrometheusProvider, ReadCanaryCountsRequest, ReadLatencyBucketsRequest, ReadStableHistoryRequest, StableHistoryReading } from '../../src/canary/types';
+import { MetricsError } from '../../src/canary/errorTypes';
+import type { CanaryCountsReading, LatencyBucketsReading, ReadCanaryCountsRequest, ReadLatencyBucketsRequest, ReadStableHistoryRequest, StableHistoryReading } from '../../src/canary/types';
+import type { CanaryReader } from '../../src/config/canaryReader';
+import type { MetricProvider } from './metricProvider';
+
+export interface PrometheusProvider {
+  kind: 'prometheus';
+  /** Base URL of the Prometheus HTTP API, e.g. http://127.0.0.1:9090. */
+  url: string;
+  /** Per HTTP request. */
+  timeoutMs: number;
+}
+
+export const PROMETHEUS_DEFAULTS = { timeout: '10s' } as const;
 
 type Labels = Record<string, string>;
 type SamplePair = [number, string];
@@ -48,7 +56,7 @@ async function callApi<T>(provider: PrometheusProvider, path: string, params: Re
   } catch (err) {
     const e = err as Error & { cause?: { code?: string; message?: string } };
     const why = e.name === 'TimeoutError' ? `no answer within ${provider.timeoutMs}ms` : (e.cause?.code ?? e.cause?.message ?? e.message);
-    throw ApplicationFailure.retryable(`Prometheus at ${provider.url} unreachable (${why}) for query \`${short(query)}\``, 'MetricsUnreachable');
+    throw ApplicationFailure.retryable(`Prometheus at ${provider.url} unreachable (${why}) for query \`${short(query)}\``, MetricsError.Unreachable);
   }
   const text = await res.text();
   let answer: ApiAnswer<T> | undefined;
@@ -58,15 +66,15 @@ async function callApi<T>(provider: PrometheusProvider, path: string, params: Re
     answer = undefined;
   }
   if (!answer || typeof answer !== 'object' || !('status' in answer)) {
-    if (res.status >= 500) throw ApplicationFailure.retryable(`Prometheus at ${provider.url} answered HTTP ${res.status}`, 'MetricsUnreachable');
-    throw ApplicationFailure.nonRetryable(`no Prometheus API at ${url} (HTTP ${res.status}, not a Prometheus answer)`, 'MetricsQueryInvalid');
+    if (res.status >= 500) throw ApplicationFailure.retryable(`Prometheus at ${provider.url} answered HTTP ${res.status}`, MetricsError.Unreachable);
+    throw ApplicationFailure.nonRetryable(`no Prometheus API at ${url} (HTTP ${res.status}, not a Prometheus answer)`, MetricsError.QueryInvalid);
   }
   if (answer.status !== 'success') {
     const detail = `${answer.errorType ?? 'error'}: ${answer.error ?? 'no detail'}`;
     if (answer.errorType === 'bad_data' || res.status === 400 || res.status === 422) {
-      throw ApplicationFailure.nonRetryable(`Prometheus refused query \`${short(query)}\`: ${detail}`, 'MetricsQueryInvalid');
+      throw ApplicationFailure.nonRetryable(`Prometheus refused query \`${short(query)}\`: ${detail}`, MetricsError.QueryInvalid);
     }
-    throw ApplicationFailure.retryable(`Prometheus at ${provider.url} failed query \`${short(query)}\` (HTTP ${res.status}): ${detail}`, 'MetricsUnreachable');
+    throw ApplicationFailure.retryable(`Prometheus at ${provider.url} failed query \`${short(query)}\` (HTTP ${res.status}): ${detail}`, MetricsError.Unreachable);
   }
   return answer.data as T;
 }
@@ -86,7 +94,7 @@ export async function prometheusRangeQuery(provider: PrometheusProvider, query: 
     { query, start: unixSeconds(range.start), end: unixSeconds(range.end), step: String(range.stepSeconds) },
     query,
   );
-  if (data.resultType !== 'matrix') throw ApplicationFailure.nonRetryable(`range query \`${short(query)}\` returned a ${data.resultType}, expected a matrix`, 'MetricsQueryInvalid');
+  if (data.resultType !== 'matrix') throw ApplicationFailure.nonRetryable(`range query \`${short(query)}\` returned a ${data.resultType}, expected a matrix`, MetricsError.QueryInvalid);
   return data.result.map((s) => ({ metric: s.metric, values: s.values.map(([t, v]) => [t, parseSample(v)] as [number, number]) }));
 }
 
@@ -106,19 +114,19 @@ export async function prometheusValue(provider: PrometheusProvider, query: strin
     if (data.result.length === 0) {
       throw ApplicationFailure.nonRetryable(
         `${what}: query \`${short(query)}\` returned no series (the metric has no samples yet, or a name or label does not match; append \`or vector(0)\` if it may be absent)`,
-        'MetricsEmptyResult',
+        MetricsError.EmptyResult,
       );
     }
     if (data.result.length > 1) {
       const labels = data.result.slice(0, 3).map((s) => JSON.stringify(s.metric)).join(', ');
-      throw ApplicationFailure.nonRetryable(`${what}: query \`${short(query)}\` returned ${data.result.length} series (${labels}…); aggregate it to one value, e.g. sum(...)`, 'MetricsAmbiguousResult');
+      throw ApplicationFailure.nonRetryable(`${what}: query \`${short(query)}\` returned ${data.result.length} series (${labels}…); aggregate it to one value, e.g. sum(...)`, MetricsError.AmbiguousResult);
     }
     raw = data.result[0].value[1];
   } else {
-    throw ApplicationFailure.nonRetryable(`${what}: query \`${short(query)}\` returned a ${data.resultType}; it must return an instant vector of one series or a scalar`, 'MetricsAmbiguousResult');
+    throw ApplicationFailure.nonRetryable(`${what}: query \`${short(query)}\` returned a ${data.resultType}; it must return an instant vector of one series or a scalar`, MetricsError.AmbiguousResult);
   }
   const value = parseSample(raw);
-  if (!Number.isFinite(value)) throw ApplicationFailure.nonRetryable(`${what}: query \`${short(query)}\` returned ${raw}, not a count`, 'MetricsNaN');
+  if (!Number.isFinite(value)) throw ApplicationFailure.nonRetryable(`${what}: query \`${short(query)}\` returned ${raw}, not a count`, MetricsError.NaN);
   return value;
 }
 
@@ -141,10 +149,10 @@ export async function readPrometheusLatencyBuckets(request: ReadLatencyBucketsRe
   const { query, provider } = request;
   const data = await prometheusInstantQuery(provider, query, at);
   if (data.resultType !== 'vector') {
-    throw ApplicationFailure.nonRetryable(`latency buckets: query \`${short(query)}\` returned a ${data.resultType}; it must return one series per le`, 'MetricsAmbiguousResult');
+    throw ApplicationFailure.nonRetryable(`latency buckets: query \`${short(query)}\` returned a ${data.resultType}; it must return one series per le`, MetricsError.AmbiguousResult);
   }
   if (data.result.length === 0) {
-    throw ApplicationFailure.nonRetryable(`latency buckets: query \`${short(query)}\` returned no series (no requests observed yet, or a name or label does not match)`, 'MetricsEmptyResult');
+    throw ApplicationFailure.nonRetryable(`latency buckets: query \`${short(query)}\` returned no series (no requests observed yet, or a name or label does not match)`, MetricsError.EmptyResult);
   }
   const buckets: HistogramBucket[] = [];
   for (const s of data.result) {
@@ -152,15 +160,15 @@ export async function readPrometheusLatencyBuckets(request: ReadLatencyBucketsRe
     if (le === undefined) {
       throw ApplicationFailure.nonRetryable(
         `latency buckets: query \`${short(query)}\` returned a series without an le label (${JSON.stringify(s.metric)}); use e.g. sum by (le) (..._bucket{...})`,
-        'MetricsAmbiguousResult',
+        MetricsError.AmbiguousResult,
       );
     }
     const count = parseSample(s.value[1]);
-    if (!Number.isFinite(count)) throw ApplicationFailure.nonRetryable(`latency buckets: bucket le="${le}" of \`${short(query)}\` is ${s.value[1]}, not a count`, 'MetricsNaN');
+    if (!Number.isFinite(count)) throw ApplicationFailure.nonRetryable(`latency buckets: bucket le="${le}" of \`${short(query)}\` is ${s.value[1]}, not a count`, MetricsError.NaN);
     buckets.push({ le, count });
   }
   if (!buckets.some((b) => /^\+?inf/i.test(String(b.le)))) {
-    throw ApplicationFailure.nonRetryable(`latency buckets: query \`${short(query)}\` has no le="+Inf" bucket; it must return every bucket of a histogram`, 'MetricsAmbiguousResult');
+    throw ApplicationFailure.nonRetryable(`latency buckets: query \`${short(query)}\` has no le="+Inf" bucket; it must return every bucket of a histogram`, MetricsError.AmbiguousResult);
   }
   return { buckets, at: at.toISOString() };
 }
@@ -179,7 +187,7 @@ export async function readPrometheusStableHistory(request: ReadStableHistoryRequ
   ]);
   for (const [series, query, what] of [[errors, request.queries.errors, 'stable errors'], [total, request.queries.total, 'stable requests']] as const) {
     if (series.length > 1) {
-      throw ApplicationFailure.nonRetryable(`${what}: query \`${short(query)}\` returned ${series.length} series over the history; aggregate it to one value, e.g. sum(...)`, 'MetricsAmbiguousResult');
+      throw ApplicationFailure.nonRetryable(`${what}: query \`${short(query)}\` returned ${series.length} series over the history; aggregate it to one value, e.g. sum(...)`, MetricsError.AmbiguousResult);
     }
   }
   const errorsAt = new Map((errors[0]?.values ?? []).map(([t, v]) => [t, v]));
@@ -195,3 +203,12 @@ export async function readPrometheusStableHistory(request: ReadStableHistoryRequ
   }
   return { increments, at: end.toISOString() };
 }
+
+export const prometheusProvider: MetricProvider<PrometheusProvider, { url: string; timeout?: string }> = {
+  readConfig(c: CanaryReader, block: { url: string; timeout?: string }): PrometheusProvider {
+    return { kind: 'prometheus', url: block.url.replace(/\/+$/, ''), timeoutMs: c.durationMs(block.timeout, PROMETHEUS_DEFAULTS.timeout) };
+  },
+  readCounts: readPrometheusCounts,
+  readLatencyBuckets: readPrometheusLatencyBuckets,
+  readStableHistory: readPrometheusStableHistory,
+};

@@ -9,7 +9,32 @@
 // restores the configured weights unless a server-state-file is used (docs/canary.md).
 import { ApplicationFailure } from '@temporalio/common';
 import { connect } from 'node:net';
-import type { HaproxyRouter, SetCanaryWeightRequest, SetCanaryWeightResult } from '../../src/canary/types';
+import { RouterError } from '../../src/canary/errorTypes';
+import type { CanaryReader, PathSegment } from '../../src/config/canaryReader';
+import { canaryPercent, type TrafficRouter } from './trafficRouter';
+
+/** HAProxy in front of two servers of one backend; weights change through the runtime API. */
+export interface HaproxyRouter {
+  kind: 'haproxy';
+  /** The runtime API (`stats socket … level admin`): an absolute unix socket path, or host:port. */
+  socket: string;
+  backend: string;
+  stableServer: string;
+  canaryServer: string;
+  /** Per runtime API command. */
+  timeoutMs: number;
+}
+
+/** `router.haproxy` in gantry.yaml (schema/canary.schema.json#/definitions/haproxyRouter). */
+interface HaproxyBlock {
+  socket: string;
+  backend: string;
+  stableServer?: string;
+  canaryServer?: string;
+  timeout?: string;
+}
+
+export const HAPROXY_DEFAULTS = { stableServer: 'stable', canaryServer: 'canary', timeout: '5s' } as const;
 
 /** One runtime API command on a fresh connection (non-interactive mode: HAProxy answers and closes). */
 export function haproxyCommand(router: Pick<HaproxyRouter, 'socket' | 'timeoutMs'>, command: string): Promise<string> {
@@ -19,7 +44,7 @@ export function haproxyCommand(router: Pick<HaproxyRouter, 'socket' | 'timeoutMs
     let out = '';
     const timer = setTimeout(() => {
       conn.destroy();
-      reject(ApplicationFailure.retryable(`HAProxy runtime API at ${router.socket} did not answer "${command}" within ${router.timeoutMs}ms`, 'RouterUnreachable'));
+      reject(ApplicationFailure.retryable(`HAProxy runtime API at ${router.socket} did not answer "${command}" within ${router.timeoutMs}ms`, RouterError.Unreachable));
     }, router.timeoutMs);
     conn.setEncoding('utf8');
     conn.on('connect', () => conn.write(`${command}\n`));
@@ -30,7 +55,7 @@ export function haproxyCommand(router: Pick<HaproxyRouter, 'socket' | 'timeoutMs
     });
     conn.on('error', (err: NodeJS.ErrnoException) => {
       clearTimeout(timer);
-      reject(ApplicationFailure.retryable(`HAProxy runtime API at ${router.socket} unreachable: ${err.code ?? err.message}`, 'RouterUnreachable'));
+      reject(ApplicationFailure.retryable(`HAProxy runtime API at ${router.socket} unreachable: ${err.code ?? err.message}`, RouterError.Unreachable));
     });
   });
 }
@@ -38,7 +63,7 @@ export function haproxyCommand(router: Pick<HaproxyRouter, 'socket' | 'timeoutMs
 function socketTarget(socket: string): { path: string } | { host: string; port: number } {
   if (socket.startsWith('/')) return { path: socket };
   const m = /^\[?([^\]]+?)\]?:(\d+)$/.exec(socket);
-  if (!m) throw ApplicationFailure.nonRetryable(`router socket must be an absolute unix socket path or host:port, got "${socket}"`, 'RouterConfigError');
+  if (!m) throw ApplicationFailure.nonRetryable(`router socket must be an absolute unix socket path or host:port, got "${socket}"`, RouterError.ConfigError);
   return { host: m[1], port: Number(m[2]) };
 }
 
@@ -47,7 +72,7 @@ function refusal(router: HaproxyRouter, command: string, answer: string): Applic
   const permission = /permission denied/i.test(answer);
   return ApplicationFailure.nonRetryable(
     `HAProxy refused "${command}": ${answer}${permission ? ' (the stats socket needs "level admin")' : ''} [socket ${router.socket}]`,
-    'RouterConfigError',
+    RouterError.ConfigError,
   );
 }
 
@@ -72,31 +97,35 @@ export async function readHaproxyCanaryWeight(router: HaproxyRouter): Promise<{ 
   if (stableRead.status === 'rejected') throw stableRead.reason;
   if (canaryRead.status === 'rejected') throw canaryRead.reason;
   const [stable, canary] = [stableRead.value, canaryRead.value];
-  return { stable, canary, percent: stable + canary === 0 ? 0 : Math.round((100 * canary) / (stable + canary)) };
+  return { stable, canary, percent: canaryPercent(stable, canary) };
 }
 
-export async function setHaproxyCanaryWeight(request: SetCanaryWeightRequest & { router: HaproxyRouter }): Promise<SetCanaryWeightResult> {
-  const { router, weight } = request;
-  if (!(Number.isInteger(weight) && weight >= 0 && weight <= 100)) {
-    throw ApplicationFailure.nonRetryable(`canary weight must be an integer from 0 to 100, got ${weight}`, 'RouterConfigError');
-  }
-  const before = await readHaproxyCanaryWeight(router);
-  const target = { stable: 100 - weight, canary: weight };
-  const where = `${router.backend} (${router.stableServer} ${target.stable}, ${router.canaryServer} ${target.canary})`;
-  if (before.stable === target.stable && before.canary === target.canary) {
-    return { weight, previous: before.percent, changed: false, detail: `${where} already set` };
-  }
-  const current = (server: string) => (server === router.stableServer ? before.stable : before.canary);
-  const writes = ([
-    [router.stableServer, target.stable],
-    [router.canaryServer, target.canary],
-  ] as Array<[string, number]>).filter(([server, w]) => w !== current(server));
-  // Raise first, lower second: never both at 0 in between.
-  writes.sort(([sa, wa], [sb, wb]) => Number(wb > current(sb)) - Number(wa > current(sa)));
-  for (const [server, w] of writes) await setServerWeight(router, server, w);
-  const after = await readHaproxyCanaryWeight(router);
-  if (after.stable !== target.stable || after.canary !== target.canary) {
-    throw ApplicationFailure.retryable(`HAProxy weights read back as ${router.stableServer} ${after.stable}, ${router.canaryServer} ${after.canary}; expected ${where}`, 'RouterWeightMismatch');
-  }
-  return { weight, previous: before.percent, changed: true, detail: `${where}, was canary ${before.percent}%` };
-}
+export const haproxyRouter: TrafficRouter<HaproxyRouter, HaproxyBlock> = {
+  readConfig(c: CanaryReader, block: HaproxyBlock, at: PathSegment[]): HaproxyRouter {
+    const { stableServer = HAPROXY_DEFAULTS.stableServer, canaryServer = HAPROXY_DEFAULTS.canaryServer } = block;
+    if (stableServer === canaryServer) c.add([...at, 'canaryServer'], `must differ from stableServer ("${stableServer}")`);
+    return { kind: 'haproxy', socket: block.socket, backend: block.backend, stableServer, canaryServer, timeoutMs: c.durationMs(block.timeout, HAPROXY_DEFAULTS.timeout) };
+  },
+
+  async setWeight(router, weight) {
+    const before = await readHaproxyCanaryWeight(router);
+    const target = { stable: 100 - weight, canary: weight };
+    const where = `${router.backend} (${router.stableServer} ${target.stable}, ${router.canaryServer} ${target.canary})`;
+    if (before.stable === target.stable && before.canary === target.canary) {
+      return { previous: before.percent, changed: false, detail: `${where} already set` };
+    }
+    const current = (server: string) => (server === router.stableServer ? before.stable : before.canary);
+    const writes = ([
+      [router.stableServer, target.stable],
+      [router.canaryServer, target.canary],
+    ] as Array<[string, number]>).filter(([server, w]) => w !== current(server));
+    // Raise first, lower second: never both at 0 in between.
+    writes.sort(([sa, wa], [sb, wb]) => Number(wb > current(sb)) - Number(wa > current(sa)));
+    for (const [server, w] of writes) await setServerWeight(router, server, w);
+    const after = await readHaproxyCanaryWeight(router);
+    if (after.stable !== target.stable || after.canary !== target.canary) {
+      throw ApplicationFailure.retryable(`HAProxy weights read back as ${router.stableServer} ${after.stable}, ${router.canaryServer} ${after.canary}; expected ${where}`, RouterError.WeightMismatch);
+    }
+    return { previous: before.percent, changed: true, detail: `${where}, was canary ${before.percent}%` };
+  },
+};

@@ -5,8 +5,22 @@
 // not written again. The write is a replace carrying the resourceVersion that was read, so a
 // concurrent change to the route is never overwritten (a conflict is read again and retried).
 import { ApplicationFailure } from '@temporalio/common';
-import type { HttpRouteRouter, SetCanaryWeightRequest, SetCanaryWeightResult } from '../../src/canary/types';
+import { RouterError } from '../../src/canary/errorTypes';
+import type { CanaryReader, PathSegment } from '../../src/config/canaryReader';
 import { apiMessage, apiStatus, customObjectsApi } from '../../src/kubernetes/kubeClient';
+import { canaryPercent, type TrafficRouter } from './trafficRouter';
+
+/** Gateway API: the weights of an HTTPRoute's backendRefs to the stable and the canary Service. */
+export interface HttpRouteRouter {
+  kind: 'httpRoute';
+  namespace: string;
+  /** The HTTPRoute's name. */
+  route: string;
+  stableService: string;
+  canaryService: string;
+  kubeconfig?: string;
+  context?: string;
+}
 
 const GROUP = 'gateway.networking.k8s.io';
 const VERSION = 'v1';
@@ -36,18 +50,24 @@ export function httpRouteCanaryPercent(route: HttpRoute, router: Pick<HttpRouteR
     const stable = refs.find((r) => isService(r, router.stableService));
     if (!stable) continue;
     const canary = refs.find((r) => isService(r, router.canaryService));
-    const s = stable.weight ?? 1;
-    const c = canary ? (canary.weight ?? 1) : 0;
-    return s + c === 0 ? 0 : Math.round((100 * c) / (s + c));
+    return canaryPercent(stable.weight ?? 1, canary ? (canary.weight ?? 1) : 0);
   }
   return undefined;
 }
 
-export async function setHttpRouteCanaryWeight(request: SetCanaryWeightRequest & { router: HttpRouteRouter }): Promise<SetCanaryWeightResult> {
-  const { router, weight } = request;
-  if (!(Number.isInteger(weight) && weight >= 0 && weight <= 100)) {
-    throw ApplicationFailure.nonRetryable(`canary weight must be an integer from 0 to 100, got ${weight}`, 'RouterConfigError');
-  }
+/** `router.httpRoute` in gantry.yaml (schema/canary.schema.json#/definitions/httpRouteRouter). */
+type HttpRouteBlock = Omit<HttpRouteRouter, 'kind'>;
+
+export const httpRouteRouter: TrafficRouter<HttpRouteRouter, HttpRouteBlock> = {
+  readConfig(c: CanaryReader, block: HttpRouteBlock, at: PathSegment[], baseDir?: string): HttpRouteRouter {
+    const { namespace, route, stableService, canaryService } = block;
+    if (stableService === canaryService) c.add([...at, 'canaryService'], `must differ from stableService ("${stableService}")`);
+    return { kind: 'httpRoute', namespace, route, stableService, canaryService, ...c.kubeAccess(block, baseDir) };
+  },
+  setWeight: setHttpRouteWeights,
+};
+
+async function setHttpRouteWeights(router: HttpRouteRouter, weight: number): ReturnType<TrafficRouter<HttpRouteRouter, HttpRouteBlock>['setWeight']> {
   const api = await customObjectsApi(router);
   const where = `HTTPRoute ${router.namespace}/${router.route}`;
   const key = { group: GROUP, version: VERSION, namespace: router.namespace, plural: 'httproutes', name: router.route };
@@ -56,12 +76,12 @@ export async function setHttpRouteCanaryWeight(request: SetCanaryWeightRequest &
     try {
       route = (await api.getNamespacedCustomObject(key)) as HttpRoute;
     } catch (err) {
-      if (apiStatus(err) === 404) throw ApplicationFailure.nonRetryable(`${where} not found`, 'RouterConfigError');
-      throw ApplicationFailure.retryable(`reading ${where}: ${apiMessage(err)}`, 'RouterUnreachable');
+      if (apiStatus(err) === 404) throw ApplicationFailure.nonRetryable(`${where} not found`, RouterError.ConfigError);
+      throw ApplicationFailure.retryable(`reading ${where}: ${apiMessage(err)}`, RouterError.Unreachable);
     }
     const previous = httpRouteCanaryPercent(route, router);
     if (previous === undefined) {
-      throw ApplicationFailure.nonRetryable(`${where} has no rule with a backendRef to Service ${router.stableService}`, 'RouterConfigError');
+      throw ApplicationFailure.nonRetryable(`${where} has no rule with a backendRef to Service ${router.stableService}`, RouterError.ConfigError);
     }
     let changed = false;
     for (const rule of route.spec?.rules ?? []) {
@@ -82,16 +102,16 @@ export async function setHttpRouteCanaryWeight(request: SetCanaryWeightRequest &
       }
     }
     const detail = `${where} (${router.stableService} ${100 - weight}, ${router.canaryService} ${weight})`;
-    if (!changed) return { weight, previous, changed: false, detail: `${detail} already set` };
+    if (!changed) return { previous, changed: false, detail: `${detail} already set` };
     try {
       await api.replaceNamespacedCustomObject({ ...key, body: route });
-      return { weight, previous, changed: true, detail: `${detail}, was canary ${previous}%` };
+      return { previous, changed: true, detail: `${detail}, was canary ${previous}%` };
     } catch (err) {
       const code = apiStatus(err);
       if (code === 409 && attempt < MAX_CONFLICTS) continue; // changed since read: read again
-      if (code === 404) throw ApplicationFailure.nonRetryable(`${where} was deleted while Gantry set its weights`, 'RouterConfigError');
-      if (code === 422 || code === 403) throw ApplicationFailure.nonRetryable(`setting the weights of ${where} was refused (${code}): ${apiMessage(err)}`, 'RouterConfigError');
-      throw ApplicationFailure.retryable(`setting the weights of ${where}: ${apiMessage(err)}`, 'RouterUnreachable');
+      if (code === 404) throw ApplicationFailure.nonRetryable(`${where} was deleted while Gantry set its weights`, RouterError.ConfigError);
+      if (code === 422 || code === 403) throw ApplicationFailure.nonRetryable(`setting the weights of ${where} was refused (${code}): ${apiMessage(err)}`, RouterError.ConfigError);
+      throw ApplicationFailure.retryable(`setting the weights of ${where}: ${apiMessage(err)}`, RouterError.Unreachable);
     }
   }
 }

@@ -4,8 +4,22 @@
 // share is above 0. Looks before it writes (scales already in place are not set again) and raises
 // before it lowers, so the two never drop below the total in between.
 import { ApplicationFailure } from '@temporalio/common';
-import type { ReplicaRatioRouter, SetCanaryWeightRequest, SetCanaryWeightResult } from '../../src/canary/types';
+import { RouterError } from '../../src/canary/errorTypes';
+import type { CanaryReader, PathSegment } from '../../src/config/canaryReader';
 import { apiMessage, apiStatus, appsApi, patchAs } from '../../src/kubernetes/kubeClient';
+import { canaryPercent, type TrafficRouter } from './trafficRouter';
+
+/** Replica ratio: the canary's share is its Deployment's share of `replicas` (both behind one Service). */
+export interface ReplicaRatioRouter {
+  kind: 'replicaRatio';
+  namespace: string;
+  stableDeployment: string;
+  canaryDeployment: string;
+  /** Stable plus canary replicas. */
+  replicas: number;
+  kubeconfig?: string;
+  context?: string;
+}
 
 /** How many replicas each side runs for a canary share of `weight` percent. */
 export function replicaSplit(total: number, weight: number): { stable: number; canary: number } {
@@ -15,26 +29,34 @@ export function replicaSplit(total: number, weight: number): { stable: number; c
   return { stable: total - canary, canary };
 }
 
-export async function setReplicaRatioCanaryWeight(request: SetCanaryWeightRequest & { router: ReplicaRatioRouter }): Promise<SetCanaryWeightResult> {
-  const { router, weight } = request;
-  if (!(Number.isInteger(weight) && weight >= 0 && weight <= 100)) {
-    throw ApplicationFailure.nonRetryable(`canary weight must be an integer from 0 to 100, got ${weight}`, 'RouterConfigError');
-  }
+/** `router.replicaRatio` in gantry.yaml (schema/canary.schema.json#/definitions/replicaRatioRouter). */
+type ReplicaRatioBlock = Omit<ReplicaRatioRouter, 'kind'>;
+
+export const replicaRatioRouter: TrafficRouter<ReplicaRatioRouter, ReplicaRatioBlock> = {
+  readConfig(c: CanaryReader, block: ReplicaRatioBlock, at: PathSegment[], baseDir?: string): ReplicaRatioRouter {
+    const { namespace, stableDeployment, canaryDeployment, replicas } = block;
+    if (stableDeployment === canaryDeployment) c.add([...at, 'canaryDeployment'], `must differ from stableDeployment ("${stableDeployment}")`);
+    return { kind: 'replicaRatio', namespace, stableDeployment, canaryDeployment, replicas, ...c.kubeAccess(block, baseDir) };
+  },
+  setWeight: setReplicaScales,
+};
+
+async function setReplicaScales(router: ReplicaRatioRouter, weight: number): ReturnType<TrafficRouter<ReplicaRatioRouter, ReplicaRatioBlock>['setWeight']> {
   const apps = await appsApi(router);
   const namespace = router.namespace;
   const readScale = async (name: string) => {
     try {
       return (await apps.readNamespacedDeploymentScale({ name, namespace })).spec?.replicas ?? 0;
     } catch (err) {
-      if (apiStatus(err) === 404) throw ApplicationFailure.nonRetryable(`deployment ${namespace}/${name} not found`, 'RouterConfigError');
-      throw ApplicationFailure.retryable(`reading the scale of deployment ${namespace}/${name}: ${apiMessage(err)}`, 'RouterUnreachable');
+      if (apiStatus(err) === 404) throw ApplicationFailure.nonRetryable(`deployment ${namespace}/${name} not found`, RouterError.ConfigError);
+      throw ApplicationFailure.retryable(`reading the scale of deployment ${namespace}/${name}: ${apiMessage(err)}`, RouterError.Unreachable);
     }
   };
   const before = { stable: await readScale(router.stableDeployment), canary: await readScale(router.canaryDeployment) };
-  const previous = before.stable + before.canary === 0 ? 0 : Math.round((100 * before.canary) / (before.stable + before.canary));
+  const previous = canaryPercent(before.stable, before.canary);
   const target = replicaSplit(router.replicas, weight);
   const detail = `${namespace}: ${router.stableDeployment} ${target.stable}, ${router.canaryDeployment} ${target.canary} replicas`;
-  if (before.stable === target.stable && before.canary === target.canary) return { weight, previous, changed: false, detail: `${detail} already` };
+  if (before.stable === target.stable && before.canary === target.canary) return { previous, changed: false, detail: `${detail} already` };
   const writes = ([
     [router.stableDeployment, before.stable, target.stable],
     [router.canaryDeployment, before.canary, target.canary],
@@ -44,9 +66,9 @@ export async function setReplicaRatioCanaryWeight(request: SetCanaryWeightReques
     try {
       await apps.patchNamespacedDeploymentScale({ name, namespace, body: { spec: { replicas } } }, await patchAs('MergePatch'));
     } catch (err) {
-      if (apiStatus(err) === 404) throw ApplicationFailure.nonRetryable(`deployment ${namespace}/${name} not found`, 'RouterConfigError');
-      throw ApplicationFailure.retryable(`scaling deployment ${namespace}/${name} to ${replicas}: ${apiMessage(err)}`, 'RouterUnreachable');
+      if (apiStatus(err) === 404) throw ApplicationFailure.nonRetryable(`deployment ${namespace}/${name} not found`, RouterError.ConfigError);
+      throw ApplicationFailure.retryable(`scaling deployment ${namespace}/${name} to ${replicas}: ${apiMessage(err)}`, RouterError.Unreachable);
     }
   }
-  return { weight, previous, changed: true, detail: `${detail}, was ${before.stable} and ${before.canary}` };
+  return { previous, changed: true, detail: `${detail}, was ${before.stable} and ${before.canary}` };
 }

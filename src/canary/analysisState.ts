@@ -26,12 +26,11 @@ import {
   type LatencyBoundResult,
   type SequentialTestEvidence,
 } from '../analysis';
+import { PERMANENT_METRICS_ERRORS } from './errorTypes';
 import type { AnalysisDecision, CanaryAnalysisResult, CanaryAnalysisSpec, CanaryCountsReading, DecidedBy, LatencyBucketsReading } from './types';
 
 export const MAX_CONSECUTIVE_READ_FAILURES = 5;
 
-/** Error types of metric reads that retrying cannot fix (see activities/metrics/prometheus.ts). */
-export const PERMANENT_METRICS_ERRORS = ['MetricsQueryInvalid', 'MetricsAmbiguousResult'] as const;
 
 export interface ReadFailure {
   type?: string;

@@ -1,4 +1,3 @@
 /** Canary rollouts: the resolved plan, its resolution from gantry.yaml, and the pure analysis state. */
 export * from './types';
-export * from './resolveCanary';
 export * from './analysisState';

@@ -1,5 +1,5 @@
 // The resolved canary of one environment (from gantry.yaml's `canary:` block, see
-// schema/canary.schema.json and src/canary/resolveCanary.ts), and the requests and answers that
+// schema/canary.schema.json and src/config/resolveCanary.ts), and the requests and answers that
 // cross between the canary workflows and their activities. Plain JSON: a plan travels inside the
 // promotion's input, and evidence is stored in workflow history.
 import type { HistogramBucket, LatencyBoundResult, SequentialTestConfig, SequentialTestEvidence } from '../analysis';
@@ -23,60 +23,21 @@ export interface CanaryPlan {
 // ---------------------------------------------------------------------------------------------
 // Traffic routers. A router moves a share of requests between the stable and the canary version.
 
-/**
- * One kind per router; each is a schema entry under `canary.router` and a case in
- * activities/traffic/index.ts.
- */
-export type RouterSpec = HaproxyRouter | HttpRouteRouter | ReplicaRatioRouter;
-
-/** Gateway API: the weights of an HTTPRoute's backendRefs to the stable and the canary Service. */
-export interface HttpRouteRouter {
-  kind: 'httpRoute';
-  namespace: string;
-  /** The HTTPRoute's name. */
-  route: string;
-  stableService: string;
-  canaryService: string;
-  kubeconfig?: string;
-  context?: string;
-}
-
-/** Replica ratio: the canary's share is its Deployment's share of `replicas` (both behind one Service). */
-export interface ReplicaRatioRouter {
-  kind: 'replicaRatio';
-  namespace: string;
-  stableDeployment: string;
-  canaryDeployment: string;
-  /** Stable plus canary replicas. */
-  replicas: number;
-  kubeconfig?: string;
-  context?: string;
-}
-
-/** HAProxy in front of two servers of one backend; weights change through the runtime API. */
-export interface HaproxyRouter {
-  kind: 'haproxy';
-  /** The runtime API (`stats socket … level admin`): an absolute unix socket path, or host:port. */
-  socket: string;
-  backend: string;
-  stableServer: string;
-  canaryServer: string;
-  /** Per runtime API command. */
-  timeoutMs: number;
-}
+// One kind per router, each with its spec type and implementation in activities/traffic (type
+// imports only: nothing of the activities runs in workflow code).
+import type { RouterSpec } from '../../activities/traffic';
+export type { RouterSpec };
+export type { HaproxyRouter } from '../../activities/traffic/haproxy';
+export type { HttpRouteRouter } from '../../activities/traffic/httpRoute';
+export type { ReplicaRatioRouter } from '../../activities/traffic/replicaRatio';
 
 // ---------------------------------------------------------------------------------------------
 // Metric providers.
 
-export type MetricsProviderSpec = PrometheusProvider;
-
-export interface PrometheusProvider {
-  kind: 'prometheus';
-  /** Base URL of the Prometheus HTTP API, e.g. http://127.0.0.1:9090. */
-  url: string;
-  /** Per HTTP request. */
-  timeoutMs: number;
-}
+// One kind per provider, each with its spec type and implementation in activities/metrics.
+import type { MetricsProviderSpec } from '../../activities/metrics';
+export type { MetricsProviderSpec };
+export type { PrometheusProvider } from '../../activities/metrics/prometheus';
 
 // ---------------------------------------------------------------------------------------------
 // Steps.

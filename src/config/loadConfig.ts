@@ -8,7 +8,8 @@ import canarySchema from '../../schema/canary.schema.json';
 import schema from '../../schema/gantry.schema.json';
 import { ConfigError, formatPath, type ConfigProblem } from './configError';
 import { parseAllowedSigners } from '../approvals/signing/allowedSigners';
-import { canaryProblems } from '../canary/resolveCanary';
+import { canarySchemaProblems } from './canarySchema';
+import { canaryProblems } from './resolveCanary';
 import { canaryStableSide, withoutStableSide } from './resolvePromotion';
 import type { EnvironmentConfig, FreezeWindowConfig, GantryConfig } from './configTypes';
 import { verifyPolicyProblems } from './verifyPolicy';
@@ -65,7 +66,17 @@ function fillEmptyMappings(data: unknown): void {
   }
 }
 
-function schemaProblems(errors: ErrorObject[], lineOf: (p: Array<string | number>) => number | undefined): ConfigProblem[] {
+/** An environment's `canary:` block, apart from its stable side (a deploy target like any other). */
+function inCanaryBlock(instancePath: string): boolean {
+  const segments = pointerSegments(instancePath);
+  const at = segments.findIndex((s, i) => s === 'canary' && typeof segments[i - 1] === 'number' && segments[i - 2] === 'environments');
+  return at >= 0 && segments[at + 1] !== 'stable';
+}
+
+function schemaProblems(allErrors: ErrorObject[], lineOf: (p: Array<string | number>) => number | undefined): ConfigProblem[] {
+  // A canary block's errors are worded as resolveCanary words them (one wording, from its schema).
+  const canary = canarySchemaProblems(allErrors.filter((e) => inCanaryBlock(e.instancePath))).map((p) => ({ path: formatPath(p.segments), line: lineOf(p.segments), message: p.message }));
+  const errors = allErrors.filter((e) => !inCanaryBlock(e.instancePath));
   // A failed `oneOf` reports every branch; say once what the field may be instead.
   const oneOfPaths = errors.filter((e) => e.keyword === 'oneOf').map((e) => e.instancePath);
   const kept = errors.filter((e) => e.keyword === 'oneOf' || !oneOfPaths.some((p) => e.instancePath.startsWith(p)));
@@ -125,7 +136,7 @@ function schemaProblems(errors: ErrorObject[], lineOf: (p: Array<string | number
     seen.add(`${path}:${message}`);
     problems.push({ path, line: lineOf(segments), message });
   }
-  return problems;
+  return [...problems, ...canary];
 }
 
 function semanticProblems(config: GantryConfig, lineOf: (p: Array<string | number>) => number | undefined): ConfigProblem[] {

@@ -2,7 +2,7 @@
 // defaults filled in, durations in milliseconds, relative repo paths made absolute. A gate's cwd
 // and kubeconfigs stay as written: the worker resolves them where the activity runs.
 import { isAbsolute, resolve } from 'node:path';
-import { resolveCanary } from '../canary/resolveCanary';
+import { resolveCanary } from './resolveCanary';
 import { digestError } from '../pipeline/digest';
 import { parseDuration } from '../pipeline/duration';
 import type { ApprovalSpec, DeployTarget, EnvironmentPlan, FreezeWindow, GateSpec, HealthCheck, PromotionInput, RegistryRef } from '../pipeline/types';

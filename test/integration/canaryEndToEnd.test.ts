@@ -15,7 +15,7 @@ import { temporal } from '@temporalio/proto';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { resolveCanary } from '../../src/canary/resolveCanary';
+import { resolveCanary } from '../../src/config/resolveCanary';
 import type { CanaryPlan } from '../../src/canary/types';
 import { startDevServer, type DevServer } from '../../src/local/temporalDevServer';
 import { readHaproxyCanaryWeight } from '../../activities/traffic/haproxy';

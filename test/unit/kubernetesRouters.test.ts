@@ -1,5 +1,5 @@
 // The Kubernetes canary routers as gantry.yaml writes them.
-import { canaryProblems, resolveCanary } from '../../src/canary/resolveCanary';
+import { canaryProblems, resolveCanary } from '../../src/config/resolveCanary';
 
 const ctx = { app: 'web', environment: 'staging', baseDir: '/etc/gantry' };
 const steps = [{ setWeight: 10 }, { setWeight: 100 }];

@@ -5,7 +5,7 @@
 // traffic back on stable.
 import type { WorkflowHandle } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { resolveCanary } from '../../src/canary/resolveCanary';
+import { resolveCanary } from '../../src/config/resolveCanary';
 import type { CanaryPlan, HaproxyRouter } from '../../src/canary/types';
 import { readHaproxyCanaryWeight } from '../../activities/traffic/haproxy';
 import { setCanaryWeight } from '../../activities/traffic';

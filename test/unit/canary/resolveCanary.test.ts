@@ -3,7 +3,7 @@
 import Ajv from 'ajv';
 import canarySchema from '../../../schema/canary.schema.json';
 import gantrySchema from '../../../schema/gantry.schema.json';
-import { CanaryConfigError, canaryProblems, resolveCanary } from '../../../src/canary/resolveCanary';
+import { CanaryConfigError, canaryProblems, resolveCanary } from '../../../src/config/resolveCanary';
 
 const ctx = { app: 'web', environment: 'production' };
 const errorRate = {
