@@ -1,12 +1,11 @@
 // Timeouts and retry policies of every activity, in one place. Polling activities heartbeat, so a
 // dead worker is noticed within the heartbeat timeout rather than the whole start-to-close timeout.
 import type { ActivityOptions, LocalActivityOptions } from '@temporalio/workflow';
+import { NON_RETRYABLE_METRICS_ERRORS, NON_RETRYABLE_ROUTER_ERRORS } from '../src/canary/errorTypes';
 import type { CanaryAnalysisSpec, MetricsProviderSpec } from '../src/canary/types';
 import type { GateSpec, HealthCheck } from '../src/pipeline/types';
 
 const HEARTBEAT_TIMEOUT_MS = 20_000;
-
-const NON_RETRYABLE_ROUTER_ERRORS = ['RouterConfigError'];
 
 export const activityOptions = {
   // The base of proxies whose every call gives its own options (executeWithOptions merges them over this).
@@ -65,13 +64,13 @@ export const activityOptions = {
   // Setting a canary weight: quick retries over ~1 minute; a configuration error is not retried.
   setWeight: {
     startToCloseTimeout: '30s',
-    retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '15s', maximumAttempts: 6, nonRetryableErrorTypes: NON_RETRYABLE_ROUTER_ERRORS },
+    retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '15s', maximumAttempts: 6, nonRetryableErrorTypes: [...NON_RETRYABLE_ROUTER_ERRORS] },
   } satisfies ActivityOptions,
 
   // Putting traffic back on stable (rollback, abort): keeps trying for ~20 minutes.
   rollbackWeight: {
     startToCloseTimeout: '30s',
-    retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s', maximumAttempts: 40, nonRetryableErrorTypes: NON_RETRYABLE_ROUTER_ERRORS },
+    retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s', maximumAttempts: 40, nonRetryableErrorTypes: [...NON_RETRYABLE_ROUTER_ERRORS] },
   } satisfies ActivityOptions,
 
   // One metrics read of a canary analysis: a few quick retries, then the interval is skipped.
@@ -83,7 +82,7 @@ export const activityOptions = {
       backoffCoefficient: 2,
       maximumInterval: Math.max(1_000, Math.min(10_000, spec.intervalMs)),
       maximumAttempts: 3,
-      nonRetryableErrorTypes: ['MetricsQueryInvalid', 'MetricsAmbiguousResult', 'MetricsEmptyResult', 'MetricsNaN'],
+      nonRetryableErrorTypes: [...NON_RETRYABLE_METRICS_ERRORS],
     },
   }),
 
