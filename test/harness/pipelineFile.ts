@@ -1,5 +1,7 @@
 // Writes gantry.yaml files for tests, the way a platform engineer would, and resolves them with
 // the same loader the CLI uses (src/local/pipelinePolicy.ts, shared with the benchmarks).
+import { isMap, isScalar, parseDocument, stringify } from 'yaml';
+
 export {
   adoptedPolicy as testPolicy,
   adoptedPolicyFile as testPolicyFile,
@@ -9,7 +11,6 @@ export {
   uniqueDigest as testDigest,
   writePipeline,
 } from '../../src/local/pipelinePolicy';
-import { isMap, isScalar, parseDocument, stringify } from 'yaml';
 
 /**
  * gantry.yaml text for a pipeline given as the object it parses to (`version: 1` first). Built
