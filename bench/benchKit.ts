@@ -8,11 +8,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { GantryClient } from '../src/client/gantryClient';
 import { createConfigRepo } from '../src/local/configRepo';
+import { adoptedPolicyFile, promotionInput, uniqueDigest } from '../src/local/pipelinePolicy';
 import { startDevServer, type DevServer } from '../src/local/temporalDevServer';
 import { PROJECT_ROOT } from '../src/local/tools';
 import { GANTRY_AWAITING_APPROVAL } from '../src/pipeline/searchAttributes';
 import type { PromotionInput } from '../src/pipeline/types';
-import { promotionInput, testDigest, testPolicyFile } from '../test/harness/pipelineFile';
 import type { ActivitySetName } from './benchActivities';
 
 // ---------------------------------------------------------------------------------------------
@@ -163,7 +163,7 @@ export function spawnBenchWorker(ctx: BenchContext, address: string, spec: Worke
   if (spec.bareQueue) args.push('--bare', spec.bareQueue, '--bare-bundle', ctx.bundles.bare);
   if (spec.metricsPort) args.push('--metrics-port', String(spec.metricsPort));
   if (spec.maxCachedWorkflows) args.push('--max-cached-workflows', String(spec.maxCachedWorkflows));
-  args.push('--policy', testPolicyFile());
+  args.push('--policy', adoptedPolicyFile());
   // The worker's audit log and key go to the run's scratch folder, never to ~/.gantry.
   return spawnUntilReady(args, { TEMPORAL_ADDRESS: address, GANTRY_DATA_DIR: join(ctx.dir, 'worker-data') }, 'bench worker ready');
 }
@@ -304,11 +304,11 @@ export async function referenceRepo(ctx: BenchContext, name: string, apps: strin
   return { repo, yaml: referencePipelineYaml(repo, apps) };
 }
 
-/** One promotion of a pipeline, resolved by the loader the CLI uses (the tests' helper). */
+/** One promotion of a pipeline, resolved by the loader the CLI uses (as the tests resolve theirs). */
 export const promotionOf = (yaml: string, app: string, digest: string): PromotionInput => promotionInput(yaml, app, digest);
 
-/** A fresh valid digest per call (the tests' generator: no two runs share an artifact). */
-export const benchDigest = (): string => testDigest();
+/** A fresh valid digest per call (no two runs share an artifact). */
+export const benchDigest = (): string => uniqueDigest();
 
 // ---------------------------------------------------------------------------------------------
 // History

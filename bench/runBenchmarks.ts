@@ -1,6 +1,6 @@
 /**
  * Gantry's benchmarks: orchestration overhead, reaction time, scale, history size, config repo
- * contention, recovery, and the canary analysis scenario suite. Each Temporal benchmark runs
+ * contention, recovery, the canary analysis scenario suite, and CLI start-up. Each Temporal benchmark runs
  * against its own dev server on 127.0.0.1 and its own worker processes; each prints one markdown
  * table, and the whole run is written to bench/RESULTS.md with the machine it ran on.
  *
@@ -9,6 +9,7 @@
  *                                                   # minutes), its section replaced in RESULTS.md
  *   node dist/bench/runBenchmarks.js --only overhead,reaction --quick
  *   node dist/bench/runBenchmarks.js --only scale --scale 1000,10000
+ *   node dist/bench/runBenchmarks.js --only cli-startup --out /tmp/cli.md  # node, --help, status
  *   GANTRY_BENCH_SCALE=1000,10000 npm run bench     # same, for CI matrices
  *
  * --out FILE writes elsewhere than bench/RESULTS.md (a partial run should not overwrite it).
@@ -23,6 +24,7 @@ import { toolPath, PROJECT_ROOT } from '../src/local/tools';
 import { bundleGantryWorkflows } from '../src/worker/workflowBundle';
 import { log, removeDir, renderSection, scratchDir, stopAllChildren, type BenchContext, type Section } from './benchKit';
 import { canaryScenarios } from './canaryScenarios';
+import { cliStartup } from './cliStartup';
 import { configRepoContention } from './configRepoContention';
 import { historySize } from './historySize';
 import { orchestrationOverhead } from './orchestrationOverhead';
@@ -38,6 +40,7 @@ const BENCHMARKS: Record<string, (ctx: BenchContext) => Promise<Section>> = {
   history: historySize,
   contention: configRepoContention,
   recovery,
+  'cli-startup': cliStartup,
   // Pure simulation (no server); before scale so a run cut short still has it.
   canary: async (ctx) => (await canaryScenarios({ quick: ctx.quick })).section,
   scale,
@@ -178,7 +181,7 @@ function renderDoc(sections: Section[], started: Date, loadBefore: number[], loa
     `Run on ${started.toISOString().slice(0, 16).replace('T', ' ')} UTC with \`${['node dist/bench/runBenchmarks.js', ...process.argv.slice(2)].join(' ')}\`` +
       ` at commit ${commit()}. Every server is a Temporal dev server (SQLite file) on 127.0.0.1; every figure is compared with a baseline measured in the same run.`,
     '',
-    'Run: `npm run bench` (all seven; scale at 1,000), or `node dist/bench/runBenchmarks.js --only overhead,reaction,scale,history,contention,recovery,canary [--quick] [--scale 1000,10000] [--out FILE]`; ' +
+    'Run: `npm run bench` (all eight; scale at 1,000), or `node dist/bench/runBenchmarks.js --only overhead,reaction,scale,history,contention,recovery,canary,cli-startup [--quick] [--scale 1000,10000] [--out FILE]`; ' +
       '`GANTRY_BENCH_SCALE=1000,10000` sets the scale counts for CI. Worker processes are `node dist/bench/benchWorker.js` (the real workflow bundle, bench activity overrides, the product createWorker).',
     '',
     ...machine(),

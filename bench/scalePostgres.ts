@@ -5,7 +5,7 @@
 // drain, server and worker RSS; how throughput changes from one worker to two.
 import { Client, Connection } from '@temporalio/client';
 import { GantryClient } from '../src/client/gantryClient';
-import { startTemporalCluster } from '../test/harness/temporalCluster';
+import { startTemporalCluster } from '../src/local/temporalCluster';
 import { benchDigest, cpuMsOf, log, mapLimit, mb, memoryOf, promotionOf, referenceRepo, sleep, spawnBenchWorker, table, type BenchContext, type Section } from './benchKit';
 
 const TASK_QUEUE = 'bench-scale-postgres';

@@ -1,10 +1,9 @@
 // What every command shares: where gantry.yaml is, how to reach Temporal, how to print.
+// The Temporal client and the config loader (Ajv, yaml) are imported when a command first needs
+// them: loaded up front they cost every `gantry --help` a few hundred milliseconds.
 import { readFileSync } from 'node:fs';
-import { GantryClient } from '../client/gantryClient';
-import { connectionSettings, type ConnectionSettings } from '../client/connectionSettings';
-import { CodecKeyError } from '../codec/codecKeys';
-import { loadConfig } from '../config/loadConfig';
-import { ConfigError } from '../config/configError';
+import type { GantryClient } from '../client/gantryClient';
+import type { ConnectionSettings } from '../client/connectionSettings';
 import type { GantryConfig } from '../config/configTypes';
 import { CliError, EXIT } from './exitCodes';
 
@@ -12,7 +11,8 @@ export interface GlobalOptions {
   config: string;
 }
 
-export function readConfig(options: GlobalOptions): GantryConfig {
+export async function readConfig(options: GlobalOptions): Promise<GantryConfig> {
+  const [{ loadConfig }, { ConfigError }] = await Promise.all([import('../config/loadConfig.js'), import('../config/configError.js')]);
   try {
     return loadConfig(options.config);
   } catch (err) {
@@ -23,7 +23,8 @@ export function readConfig(options: GlobalOptions): GantryConfig {
 
 export async function withClient<T>(run: (gantry: GantryClient) => Promise<T>): Promise<T> {
   let gantry: GantryClient;
-  const settings = cliConnectionSettings();
+  const settings = await cliConnectionSettings();
+  const { GantryClient } = await import('../client/gantryClient.js');
   try {
     gantry = await GantryClient.connect(settings);
   } catch (err) {
@@ -37,7 +38,8 @@ export async function withClient<T>(run: (gantry: GantryClient) => Promise<T>): 
 }
 
 /** Where Temporal is and which payload keys to use; a broken key configuration is bad input. */
-export function cliConnectionSettings(): ConnectionSettings {
+export async function cliConnectionSettings(): Promise<ConnectionSettings> {
+  const [{ connectionSettings }, { CodecKeyError }] = await Promise.all([import('../client/connectionSettings.js'), import('../codec/codecKeys.js')]);
   try {
     return connectionSettings();
   } catch (err) {

@@ -11,7 +11,7 @@ import { CliError, EXIT } from './exitCodes';
  * must then be readable), or ./gantry.yaml where there is one. An approver without a pipeline
  * file at hand is not stopped; the promotion still refuses an unknown environment.
  */
-export function pipelineForChecks(options: GlobalOptions): GantryConfig | undefined {
+export async function pipelineForChecks(options: GlobalOptions): Promise<GantryConfig | undefined> {
   const named = options.config !== 'gantry.yaml' || process.env.GANTRY_CONFIG !== undefined;
   return named || existsSync(options.config) ? readConfig(options) : undefined;
 }

@@ -3,6 +3,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { stringify } from 'yaml';
 
 export interface ApproverKey {
   name: string;
@@ -21,10 +22,15 @@ export function makeApproverKeys(names: string[]): Record<string, ApproverKey> {
   );
 }
 
+/** The approvers (each with their public key) and groups of a pipeline, as gantry.yaml settings. */
+export function approversSettings(keys: Record<string, ApproverKey>, groups: Record<string, string[]> = {}): Record<string, unknown> {
+  return {
+    approvers: Object.fromEntries(Object.values(keys).map((k) => [k.name, { keys: [k.publicKey] }])),
+    ...(Object.keys(groups).length ? { groups } : {}),
+  };
+}
+
+/** The same as YAML text, for pipelines that add it to other settings. */
 export function approversYaml(keys: Record<string, ApproverKey>, groups: Record<string, string[]> = {}): string {
-  return [
-    'approvers:',
-    ...Object.values(keys).map((k) => `  ${k.name}: { keys: ["${k.publicKey}"] }`),
-    ...(Object.keys(groups).length ? ['groups:', ...Object.entries(groups).map(([g, m]) => `  ${g}: [${m.join(', ')}]`)] : []),
-  ].join('\n');
+  return stringify(approversSettings(keys, groups), { lineWidth: 0 }).trimEnd();
 }

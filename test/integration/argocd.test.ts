@@ -5,7 +5,7 @@ import { createConfigRepo } from '../../src/local/configRepo';
 import type { PromotionStatus } from '../../src/pipeline/promotionStatus';
 import { startStack, type Stack } from '../harness/devServerStack';
 import { useKubernetesCluster } from '../harness/kubernetesCluster';
-import { promotionInput, testDigest } from '../harness/pipelineFile';
+import { pipelineText, promotionInput, testDigest } from '../harness/pipelineFile';
 import { until } from '../harness/until';
 
 const IMAGE = 'registry.example.com/acme/web';
@@ -23,16 +23,17 @@ afterAll(async () => {
 });
 
 function pipeline(application: string, timeout = '1m'): string {
-  return [
-    'version: 1',
-    `configRepo: { url: ${repo} }`,
-    'apps:',
-    `  web: { image: ${IMAGE} }`,
-    'environments:',
-    '  - name: dev',
-    '    deploy: { gitops: { path: environments/dev } }',
-    `    health: { argocd: { application: ${application}, kubeconfig: ${cluster().kubeconfig}, interval: 200ms, timeout: ${timeout} } }`,
-  ].join('\n');
+  return pipelineText({
+    configRepo: { url: repo },
+    apps: { web: { image: IMAGE } },
+    environments: [
+      {
+        name: 'dev',
+        deploy: { gitops: { path: 'environments/dev' } },
+        health: { argocd: { application, kubeconfig: cluster().kubeconfig, interval: '200ms', timeout } },
+      },
+    ],
+  });
 }
 
 async function createApplication(name: string, status: object) {

@@ -49,24 +49,16 @@ afterAll(async () => {
 });
 
 function pipelineFile(name: string, withCanary: boolean, gates: string[] = [], soak?: string): string {
-  const canaryBlock = [
-    '    canary:',
-    `      router: { haproxy: { socket: "${haproxy.router.socket}", backend: ${haproxy.router.backend} } }`,
-    `      metrics: { prometheus: { url: "${prometheus.url}", timeout: 5s } }`,
-    '      onInconclusive: abort',
-    '      steps:',
-    '        - setWeight: 25',
-    '        - analysis:',
-    '            errorRate:',
-    '              canary: { errors: \'sum(app_errors_total{track="canary"})\', total: \'sum(app_requests_total{track="canary"})\' }',
-    '              stable: { errors: \'sum(app_errors_total{track="stable"})\', total: \'sum(app_requests_total{track="stable"})\' }',
-    '            interval: 1s',
-    '            maxDuration: 2m',
-    '        - setWeight: 100',
-  ];
-  const yaml = pipelineYaml(repo, ['web'], [{ name: 'production', ...(soak ? { soak } : {}), ...(gates.length ? { gates } : {}) }]);
+  const errorRate = (track: string) => ({ errors: `sum(app_errors_total{track="${track}"})`, total: `sum(app_requests_total{track="${track}"})` });
+  const canary = {
+    router: { haproxy: { socket: haproxy.router.socket, backend: haproxy.router.backend } },
+    metrics: { prometheus: { url: prometheus.url, timeout: '5s' } },
+    onInconclusive: 'abort',
+    steps: [{ setWeight: 25 }, { analysis: { errorRate: { canary: errorRate('canary'), stable: errorRate('stable') }, interval: '1s', maxDuration: '2m' } }, { setWeight: 100 }],
+  };
+  const yaml = pipelineYaml(repo, ['web'], [{ name: 'production', ...(soak ? { soak } : {}), ...(gates.length ? { gates } : {}), ...(withCanary ? { settings: { canary } } : {}) }]);
   const file = join(stack.dir, name);
-  writePipeline(file, withCanary ? `${yaml}\n${canaryBlock.join('\n')}\n` : yaml);
+  writePipeline(file, yaml);
   return file;
 }
 

@@ -8,7 +8,7 @@ import { signDecision } from '../../src/client/signDecision';
 import { createConfigRepo } from '../../src/local/configRepo';
 import * as msg from '../../workflows/messages';
 import type { PromotionStatus } from '../../src/pipeline/promotionStatus';
-import { approversYaml, makeApproverKeys } from '../harness/approverKeys';
+import { approversSettings, makeApproverKeys } from '../harness/approverKeys';
 import { startStack, type Stack } from '../harness/devServerStack';
 import { until } from '../harness/until';
 import { commitsIn } from '../harness/gitInspect';
@@ -30,7 +30,7 @@ describe('four eyes under concurrency', () => {
   async function waitingForProduction() {
     const repo = await createConfigRepo({ apps: [{ name: 'web', image: 'registry.example.com/acme/web', overlayPath: (e) => `environments/${e}` }], environments: ['production'] });
     const approval = { required: 2, from: ['alice', 'bob', 'carol'], signatures: 'required' as const };
-    const yaml = pipelineYaml(repo, ['web'], [{ name: 'production', approval }], approversYaml(keys));
+    const yaml = pipelineYaml(repo, ['web'], [{ name: 'production', approval }], approversSettings(keys));
     const digest = testDigest();
     const { workflowId, runId } = await stack.gantry.start(promotionInput(yaml, 'web', digest, 'ci'));
     await until('production approval', async () => ((await stack.gantry.status('web', digest)).awaitingApproval ? true : undefined));
@@ -76,7 +76,7 @@ describe('four eyes under concurrency', () => {
 describe('five digests of one app', () => {
   async function pipeline(ordering: 'supersede' | 'queue') {
     const repo = await createConfigRepo({ apps: [{ name: 'web', image: 'registry.example.com/acme/web', overlayPath: (e) => `environments/${e}` }], environments: ENVS });
-    const yaml = pipelineYaml(repo, ['web'], ENVS.map((name) => ({ name, soak: '1s' })), `ordering: ${ordering}`);
+    const yaml = pipelineYaml(repo, ['web'], ENVS.map((name) => ({ name, soak: '1s' })), { ordering });
     return { repo, yaml };
   }
 

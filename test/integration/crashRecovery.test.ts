@@ -7,17 +7,10 @@ import { createConfigRepo } from '../../src/local/configRepo';
 import { commitsIn } from '../harness/gitInspect';
 import { cliEnv, runCli, startStack, type Stack } from '../harness/devServerStack';
 import { pipelineYaml, promotionInput, testDigest } from '../harness/pipelineFile';
+import { untilTrue } from '../harness/until';
 import { startWorkerProcess } from '../harness/workerProcess';
 
 const IMAGE = 'registry.example.com/acme/web';
-
-async function until(what: string, probe: () => Promise<boolean> | boolean, timeoutMs = 60_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await probe())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 describe('a worker SIGKILLed during a deploy', () => {
   let stack: Stack;
@@ -46,7 +39,7 @@ describe('a worker SIGKILLed during a deploy', () => {
     chmodSync(hook, 0o755);
     const digest = testDigest();
     await stack.gantry.start(promotionInput(yaml, 'web', digest));
-    await until('the deploy to reach git push', () => existsSync(marker));
+    await untilTrue('the deploy to reach git push', () => existsSync(marker));
     workers[0].kill('SIGKILL');
 
     workers.push(await startWorkerProcess(stack));
@@ -85,17 +78,12 @@ describe('the Temporal dev server killed while a promotion waits for approval', 
     const repo = await createConfigRepo({ dir: stack.dir, apps: [{ name: 'web', image: IMAGE, overlayPath: (e) => `environments/${e}` }], environments: ['dev', 'production'] });
     const digest = testDigest();
     await stack.gantry.start(promotionInput(pipelineYaml(repo, ['web'], [{ name: 'dev' }, { name: 'production', approval: true }]), 'web', digest));
-    await until('the production approval', async () => (await stack.gantry.status('web', digest)).awaitingApproval !== undefined);
+    await untilTrue('the production approval', async () => (await stack.gantry.status('web', digest)).awaitingApproval !== undefined);
 
     await stack.restartServer(true);
 
-    await until('the promotion to answer again', async () => {
-      try {
-        return (await stack.gantry.status('web', digest)).awaitingApproval?.environment === 'production';
-      } catch {
-        return false;
-      }
-    });
+    // While the server restarts the status query fails: that is not an answer yet.
+    await untilTrue('the promotion to answer again', async () => (await stack.gantry.status('web', digest)).awaitingApproval?.environment === 'production');
     const answer = await stack.gantry.decide('approve', 'web', digest, { environment: 'production', by: 'alice' });
     expect(answer.accepted).toBe(true);
     const result = await stack.gantry.result('web', digest);

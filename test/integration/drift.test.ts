@@ -12,7 +12,7 @@ import { parseConfig } from '../../src/config/loadConfig';
 import { resolvePromotion } from '../../src/config/resolvePromotion';
 import { cliEnv, runCli, startStack, type Stack } from '../harness/devServerStack';
 import { useKubernetesCluster } from '../harness/kubernetesCluster';
-import { testDigest, writePipeline } from '../harness/pipelineFile';
+import { pipelineText, testDigest, writePipeline } from '../harness/pipelineFile';
 import { commitsIn, fileAt } from '../harness/gitInspect';
 import { startWebhookReceiver, type WebhookReceiver } from '../harness/webhookReceiver';
 import { until } from '../harness/until';
@@ -63,18 +63,15 @@ test('a scheduled drift check finds a hand-set image, records it, and with heal 
   const kubeconfig = cluster().kubeconfig;
   await createDeployment('drift-dev', testDigest());
   await createDeployment('drift-prod', testDigest());
-  const yaml = [
-    'version: 1',
-    `notifications: { webhook: { url: "${webhook.url}" } }`,
-    'apps:',
-    `  web: { image: ${IMAGE} }`,
-    'environments:',
-    ...['dev', 'prod'].flatMap((e) => [
-      `  - name: ${e}`,
-      `    deploy: { kubernetes: { namespace: drift-${e}, deployment: web, kubeconfig: ${kubeconfig} } }`,
-      `    health: { kubernetesRollout: { namespace: drift-${e}, deployment: web, kubeconfig: ${kubeconfig}, interval: 200ms, timeout: 1m } }`,
-    ]),
-  ].join('\n');
+  const yaml = pipelineText({
+    notifications: { webhook: { url: webhook.url } },
+    apps: { web: { image: IMAGE } },
+    environments: ['dev', 'prod'].map((e) => ({
+      name: e,
+      deploy: { kubernetes: { namespace: `drift-${e}`, deployment: 'web', kubeconfig } },
+      health: { kubernetesRollout: { namespace: `drift-${e}`, deployment: 'web', kubeconfig, interval: '200ms', timeout: '1m' } },
+    })),
+  });
   const file = join(stack.dir, 'drift.yaml');
   writePipeline(file, yaml);
   const config = parseConfig(yaml, file, stack.dir);
@@ -149,7 +146,7 @@ test('gantry drift check runs one check now and exits 1 on drift; drift status s
 
 test('for a gitops environment, a check reads the digest the overlay pins and heals it with a commit', async () => {
   const repo = await createConfigRepo({ dir: stack.dir, apps: [{ name: 'web', image: IMAGE, overlayPath: (e) => `environments/${e}` }], environments: ['qa'] });
-  const yaml = ['version: 1', `configRepo: { url: ${repo} }`, 'apps:', `  web: { image: ${IMAGE} }`, 'environments:', '  - name: qa', '    deploy: { gitops: { path: environments/qa } }'].join('\n');
+  const yaml = pipelineText({ configRepo: { url: repo }, apps: { web: { image: IMAGE } }, environments: [{ name: 'qa', deploy: { gitops: { path: 'environments/qa' } } }] });
   writePipeline(join(stack.dir, 'gitops.yaml'), yaml);
   const config = parseConfig(yaml, join(stack.dir, 'gitops.yaml'), stack.dir);
   const digest = testDigest();

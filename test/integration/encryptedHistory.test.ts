@@ -49,7 +49,7 @@ beforeAll(async () => {
         { name: 'production', approval: true },
       ],
       // queue: the gate test's digest must not supersede the one waiting for approval.
-      `notifications: { webhook: { url: "${webhook.url}/services/${HOOK_SECRET}" } }\nordering: queue`,
+      { notifications: { webhook: { url: `${webhook.url}/services/${HOOK_SECRET}` } }, ordering: 'queue' },
     ),
   );
   [codecServer, codecUrl] = await startCodecServerProcess(ROTATED);
@@ -114,7 +114,7 @@ test('the raw history holds none of the pipeline secrets; the search attributes 
 test('a gate that fails printing its token: the failure reason is ciphertext in history too, and readable with the key', async () => {
   const failing = testDigest();
   const file = join(stack.dir, 'failing.yaml');
-  writePipeline(file, pipelineYaml(repoUrl, ['web'], [{ name: 'dev', gates: [`command: { name: leaky, run: 'echo "using $API_TOKEN"; exit 3', env: { API_TOKEN: "${GATE_TOKEN}" } }`] }], 'ordering: queue'));
+  writePipeline(file, pipelineYaml(repoUrl, ['web'], [{ name: 'dev', gates: [`command: { name: leaky, run: 'echo "using $API_TOKEN"; exit 3', env: { API_TOKEN: "${GATE_TOKEN}" } }`] }], { ordering: 'queue' }));
   const started = await runCli(['--config', file, 'start', '--app', 'web', '--digest', failing, '--wait'], { ...cliEnv(stack), GANTRY_CODEC_KEYS: OLD_KEY });
   expect(started.code).toBe(1);
   expect(started.stdout).toContain(`using ${GATE_TOKEN}`);

@@ -2,15 +2,14 @@
 // production runs on a worker polling production's queue (proved from history: the worker
 // identity of each activity), `gantry status` names a queue nobody polls, `gantry validate` checks it.
 import type { ChildProcess } from 'node:child_process';
-import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createConfigRepo } from '../../src/local/configRepo';
-import { PROJECT_ROOT } from '../../src/local/tools';
 import { activityRuns } from '../harness/activityRuns';
 import { cliEnv, runCli, startStack, type Stack } from '../harness/devServerStack';
 import { commitsIn } from '../harness/gitInspect';
-import { pipelineYaml, promotionInput, testDigest, testPolicyFile } from '../harness/pipelineFile';
+import { pipelineYaml, promotionInput, testDigest } from '../harness/pipelineFile';
+import { startWorkerProcess } from '../harness/workerProcess';
 
 let stack: Stack;
 const children: ChildProcess[] = [];
@@ -24,22 +23,10 @@ afterAll(async () => {
   await stack?.stop();
 });
 
-function startProductionWorker(): Promise<ChildProcess> {
-  const child = spawn(process.execPath, [join(PROJECT_ROOT, 'bin', 'gantry'), 'worker', '--no-register-search-attributes', '--policy', testPolicyFile(), '--task-queue', 'tq-production', '--identity', 'production-worker'], {
-    env: { ...process.env, TEMPORAL_ADDRESS: stack.server.address, GANTRY_DATA_DIR: join(stack.dir, 'production-data'), GANTRY_CODEC_KEYS: stack.codecKeys },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+async function startProductionWorker(): Promise<ChildProcess> {
+  const child = await startWorkerProcess(stack, ['--task-queue', 'tq-production', '--identity', 'production-worker'], { GANTRY_DATA_DIR: join(stack.dir, 'production-data') });
   children.push(child);
-  let output = '';
-  return new Promise((resolve, reject) => {
-    const onData = (d: Buffer) => {
-      output += d.toString();
-      if (output.includes('gantry worker polling tq-production')) resolve(child);
-    };
-    child.stdout!.on('data', onData);
-    child.stderr!.on('data', onData);
-    child.once('exit', (code) => reject(new Error(`production worker exited ${code}:\n${output}`)));
-  });
+  return child;
 }
 
 test("production's activities wait for a worker on its queue, `gantry status` says so, and run only there", async () => {

@@ -5,7 +5,7 @@
 import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createConfigRepo } from '../../src/local/configRepo';
-import { approversYaml, makeApproverKeys } from '../harness/approverKeys';
+import { approversSettings, makeApproverKeys } from '../harness/approverKeys';
 import { commitsIn } from '../harness/gitInspect';
 import { cliEnv, runCli, startStack, type Stack } from '../harness/devServerStack';
 import { pipelineYaml, testDigest, writePipeline } from '../harness/pipelineFile';
@@ -23,7 +23,11 @@ beforeAll(async () => {
   // The webhook points at a closed port: notifications fail, promotions must not care.
   writePipeline(
     configFile,
-    pipelineYaml(repo, ['web'], [{ name: 'staging' }, { name: 'production', approval: { from: ['alice', 'bob'], signatures: 'required' } }], `${approversYaml(keys)}\nnotifications: { webhook: { url: "http://127.0.0.1:9/dead" } }\nordering: queue`),
+    pipelineYaml(repo, ['web'], [{ name: 'staging' }, { name: 'production', approval: { from: ['alice', 'bob'], signatures: 'required' } }], {
+      ...approversSettings(keys),
+      notifications: { webhook: { url: 'http://127.0.0.1:9/dead' } },
+      ordering: 'queue',
+    }),
   );
 });
 afterAll(async () => {

@@ -34,7 +34,7 @@ async function promote(staging: Partial<TestEnvironment>) {
 
 test('a health check that never sees the digest times out with what it last saw', async () => {
   const digest = testDigest();
-  const yaml = pipelineYaml(repo, ['web'], [{ name: 'dev', healthUrl: stuck.url }]).replace('timeout: 1m', 'timeout: 2s');
+  const yaml = pipelineYaml(repo, ['web'], [{ name: 'dev', settings: { health: { http: { url: stuck.url, interval: '200ms', timeout: '2s' } } } }]);
   await stack.gantry.start(promotionInput(yaml, 'web', digest));
   const result = await stack.gantry.result('web', digest);
   expect(result.outcome).toBe('failed');

@@ -10,7 +10,7 @@ import { attestProvenance, generateKeyPair, sign, slsaPredicate, type CosignKey 
 import { cliEnv, runCli, startStack, type Stack } from '../harness/devServerStack';
 import { commitsIn } from '../harness/gitInspect';
 import { pushImage, startRegistry, type Registry } from '../harness/ociRegistry';
-import { pipelineYaml, promotionInput } from '../harness/pipelineFile';
+import { pipelineText, promotionInput } from '../harness/pipelineFile';
 
 const BUILDER = 'https://github.com/actions/runner/github-hosted';
 const SOURCE = 'https://github.com/acme/web';
@@ -40,19 +40,25 @@ afterAll(async () => {
   await Promise.all([stack?.stop(), registry?.stop()]);
 });
 
-function yaml(verify: string): string {
-  const file = pipelineYaml(repo, ['web'], [{ name: 'dev' }], `registry:\n  url: ${registry.url}`).replace(`image: registry.example.com/acme/web`, `image: ${registry.host}/acme/web\n    verify:\n${verify}`);
-  return file;
+type VerifySettings = Record<string, unknown>;
+
+function yaml(verify: VerifySettings): string {
+  return pipelineText({
+    configRepo: { url: repo },
+    registry: { url: registry.url },
+    apps: { web: { image: `${registry.host}/acme/web`, verify } },
+    environments: [{ name: 'dev', deploy: { gitops: { path: 'environments/dev' } } }],
+  });
 }
-const keysOnly = (key: CosignKey) => `      signatures:\n        keys: [${key.publicKey}]`;
-const withProvenance = (key: CosignKey) => `${keysOnly(key)}\n      provenance:\n        builder: ${BUILDER}\n        sourceRepo: github.com/acme/web`;
+const keysOnly = (key: CosignKey): VerifySettings => ({ signatures: { keys: [key.publicKey] } });
+const withProvenance = (key: CosignKey): VerifySettings => ({ ...keysOnly(key), provenance: { builder: BUILDER, sourceRepo: 'github.com/acme/web' } });
 
 async function image(tag: string): Promise<{ digest: string; ref: string }> {
   const digest = await pushImage(registry, 'acme/web', tag, `${tag} ${Date.now()} ${Math.random()}`);
   return { digest, ref: `${registry.host}/acme/web@${digest}` };
 }
 
-async function promote(verify: string, digest: string) {
+async function promote(verify: VerifySettings, digest: string) {
   await stack.gantry.start(promotionInput(yaml(verify), 'web', digest));
   return stack.gantry.result('web', digest);
 }

@@ -8,7 +8,7 @@ import { resolvePromotion } from '../../src/config/resolvePromotion';
 import type { KubernetesDeployTarget } from '../../src/pipeline/types';
 import { cliEnv, runCli, startStack, type Stack } from '../harness/devServerStack';
 import { useKubernetesCluster } from '../harness/kubernetesCluster';
-import { testDigest, writePipeline } from '../harness/pipelineFile';
+import { pipelineText, testDigest, writePipeline } from '../harness/pipelineFile';
 
 const IMAGE = 'registry.example.com/acme/web';
 const cluster = useKubernetesCluster();
@@ -25,22 +25,21 @@ interface Env {
   name: string;
   namespace: string;
   deployment?: string;
+  gates?: Record<string, unknown>[];
 }
 
 /** gantry.yaml with one environment per entry: kubernetes deploy, kubernetesRollout health. */
 function pipeline(envs: Env[], healthTimeout = '1m'): string {
   const kubeconfig = cluster().kubeconfig;
-  return [
-    'version: 1',
-    'apps:',
-    `  web: { image: ${IMAGE} }`,
-    'environments:',
-    ...envs.flatMap((e) => [
-      `  - name: ${e.name}`,
-      `    deploy: { kubernetes: { namespace: ${e.namespace}, deployment: "${e.deployment ?? '{app}'}", kubeconfig: ${kubeconfig} } }`,
-      `    health: { kubernetesRollout: { namespace: ${e.namespace}, deployment: "${e.deployment ?? '{app}'}", kubeconfig: ${kubeconfig}, interval: 200ms, timeout: ${healthTimeout} } }`,
-    ]),
-  ].join('\n');
+  return pipelineText({
+    apps: { web: { image: IMAGE } },
+    environments: envs.map((e) => ({
+      name: e.name,
+      deploy: { kubernetes: { namespace: e.namespace, deployment: e.deployment ?? '{app}', kubeconfig } },
+      health: { kubernetesRollout: { namespace: e.namespace, deployment: e.deployment ?? '{app}', kubeconfig, interval: '200ms', timeout: healthTimeout } },
+      ...(e.gates ? { gates: e.gates } : {}),
+    })),
+  });
 }
 
 async function promote(yaml: string, digest = testDigest()) {
@@ -159,11 +158,11 @@ test('the parity gate compares production with staging: digest, env var names, r
   await k.kubectl(['-n', 'parity-production', 'set', 'env', 'deployment/web', '-c', 'app', 'LOG_LEVEL=info']);
   await k.kubectl(['-n', 'parity-staging', 'set', 'resources', 'deployment/web', '-c', 'app', '--requests=cpu=250m,memory=256Mi']);
   await k.kubectl(['-n', 'parity-production', 'set', 'resources', 'deployment/web', '-c', 'app', '--requests=cpu=2,memory=512Mi']);
-  const gate = `      - parity: { reference: { namespace: parity-staging, deployment: web }, target: { namespace: parity-production, deployment: web }, container: app, kubeconfig: ${k.kubeconfig} }`;
-  const yaml = `${pipeline([
+  const gate = { parity: { reference: { namespace: 'parity-staging', deployment: 'web' }, target: { namespace: 'parity-production', deployment: 'web' }, container: 'app', kubeconfig: k.kubeconfig } };
+  const yaml = pipeline([
     { name: 'staging', namespace: 'parity-staging' },
-    { name: 'production', namespace: 'parity-production' },
-  ])}\n    gates:\n${gate}`;
+    { name: 'production', namespace: 'parity-production', gates: [gate] },
+  ]);
   const { result } = await promote(yaml);
   expect(result).toMatchObject({ outcome: 'failed', stage: 'gates', environment: 'production' });
   const detail = ['env: missing in parity-production/web: FEATURE_FLAGS', 'requests.cpu: parity-production/web 2 / parity-staging/web 250m = 8.00, outside 0.5..4'].join('\n');

@@ -9,7 +9,7 @@ import { parseConfig } from '../../src/config/loadConfig';
 import { resolvePromotion } from '../../src/config/resolvePromotion';
 import { startStack, type Stack } from '../harness/devServerStack';
 import { useKubernetesCluster } from '../harness/kubernetesCluster';
-import { testDigest, writePipeline } from '../harness/pipelineFile';
+import { pipelineText, testDigest, writePipeline } from '../harness/pipelineFile';
 
 const IMAGE = 'registry.example.com/acme/web';
 const cluster = useKubernetesCluster();
@@ -55,23 +55,20 @@ async function routeWeights(): Promise<string> {
 
 test('a promotion with canary steps moves the HTTPRoute weights step by step', async () => {
   const kubeconfig = cluster().kubeconfig;
-  const yaml = [
-    'version: 1',
-    'apps:',
-    `  web: { image: ${IMAGE} }`,
-    'environments:',
-    '  - name: production',
-    `    deploy: { kubernetes: { namespace: shop, deployment: web-canary, kubeconfig: ${kubeconfig} } }`,
-    `    health: { kubernetesRollout: { namespace: shop, deployment: web-canary, kubeconfig: ${kubeconfig}, interval: 200ms, timeout: 1m } }`,
-    '    canary:',
-    `      router: { httpRoute: { namespace: shop, route: web, stableService: web-stable, canaryService: web-canary, kubeconfig: ${kubeconfig} } }`,
-    '      steps:',
-    '        - setWeight: 10',
-    '        - pause: 1500ms',
-    '        - setWeight: 50',
-    '        - pause: 1500ms',
-    '        - setWeight: 100',
-  ].join('\n');
+  const yaml = pipelineText({
+    apps: { web: { image: IMAGE } },
+    environments: [
+      {
+        name: 'production',
+        deploy: { kubernetes: { namespace: 'shop', deployment: 'web-canary', kubeconfig } },
+        health: { kubernetesRollout: { namespace: 'shop', deployment: 'web-canary', kubeconfig, interval: '200ms', timeout: '1m' } },
+        canary: {
+          router: { httpRoute: { namespace: 'shop', route: 'web', stableService: 'web-stable', canaryService: 'web-canary', kubeconfig } },
+          steps: [{ setWeight: 10 }, { pause: '1500ms' }, { setWeight: 50 }, { pause: '1500ms' }, { setWeight: 100 }],
+        },
+      },
+    ],
+  });
   const file = join(stack.dir, 'canary.yaml');
   writePipeline(file, yaml);
   const digest = testDigest();
@@ -109,18 +106,20 @@ test('a promotion with canary steps moves the HTTPRoute weights step by step', a
 
 test('a completed httpRoute canary leaves the stable Deployment on the new digest and all traffic on stable', async () => {
   const kubeconfig = cluster().kubeconfig;
-  const yaml = [
-    'version: 1',
-    'apps:',
-    `  web: { image: ${IMAGE} }`,
-    'environments:',
-    '  - name: production',
-    `    deploy: { kubernetes: { namespace: shop, deployment: web-canary, kubeconfig: ${kubeconfig} } }`,
-    '    canary:',
-    `      stable: { kubernetes: { namespace: shop, deployment: web-stable, kubeconfig: ${kubeconfig} } }`,
-    `      router: { httpRoute: { namespace: shop, route: web, stableService: web-stable, canaryService: web-canary, kubeconfig: ${kubeconfig} } }`,
-    '      steps: [{ setWeight: 25 }, { pause: 500ms }, { setWeight: 100 }]',
-  ].join('\n');
+  const yaml = pipelineText({
+    apps: { web: { image: IMAGE } },
+    environments: [
+      {
+        name: 'production',
+        deploy: { kubernetes: { namespace: 'shop', deployment: 'web-canary', kubeconfig } },
+        canary: {
+          stable: { kubernetes: { namespace: 'shop', deployment: 'web-stable', kubeconfig } },
+          router: { httpRoute: { namespace: 'shop', route: 'web', stableService: 'web-stable', canaryService: 'web-canary', kubeconfig } },
+          steps: [{ setWeight: 25 }, { pause: '500ms' }, { setWeight: 100 }],
+        },
+      },
+    ],
+  });
   const file = join(stack.dir, 'canary-stable.yaml');
   writePipeline(file, yaml);
   const digest = testDigest();

@@ -7,7 +7,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createConfigRepo } from '../../src/local/configRepo';
 import type { PromotionStatus } from '../../src/pipeline/promotionStatus';
-import { makeApproverKeys, approversYaml } from '../harness/approverKeys';
+import { approversSettings, makeApproverKeys } from '../harness/approverKeys';
 import { cliEnv, runCli, startStack, type Stack } from '../harness/devServerStack';
 import { commitsIn } from '../harness/gitInspect';
 import { MIGRATE_SCRIPT, startPostgres, type Postgres } from '../harness/migrationsPostgres';
@@ -54,14 +54,11 @@ function commitMigrations(files: Record<string, string>): string {
 }
 
 function yaml(run = `bash ${join(stack.dir, 'migrate.sh')}`, timeout = '1m', required = 1): string {
-  return `${pipelineYaml(configRepo, ['web'], [{ name: 'dev' }], `${approversYaml(keys)}\nnotifications:\n  webhook:\n    url: ${webhook.url}`)}
-    migrations:
-      source: { repo: ${appRepo}, path: db/migrations }
-      database: { urlFrom: DEV_DATABASE_URL }
-      run: { command: ${run}, timeout: ${timeout} }
-    destructiveMigrations:
-      approval: { from: [alice, bob], required: ${required}, expiresIn: 1h }
-`;
+  const settings = {
+    migrations: { source: { repo: appRepo, path: 'db/migrations' }, database: { urlFrom: 'DEV_DATABASE_URL' }, run: { command: run, timeout } },
+    destructiveMigrations: { approval: { from: ['alice', 'bob'], required, expiresIn: '1h' } },
+  };
+  return pipelineYaml(configRepo, ['web'], [{ name: 'dev', settings }], { ...approversSettings(keys), notifications: { webhook: { url: webhook.url } } });
 }
 
 async function start(commit: string, pipeline = yaml()): Promise<string> {

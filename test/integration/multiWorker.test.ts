@@ -18,7 +18,7 @@ import { createConfigRepo } from '../../src/local/configRepo';
 import { PROJECT_ROOT } from '../../src/local/tools';
 import type { PromotionStatus } from '../../src/pipeline/promotionStatus';
 import { activityRuns } from '../harness/activityRuns';
-import { approversYaml, makeApproverKeys } from '../harness/approverKeys';
+import { approversSettings, makeApproverKeys } from '../harness/approverKeys';
 import { runCli } from '../harness/devServerStack';
 import { commitsIn } from '../harness/gitInspect';
 import { pipelineYaml, promotionInput, testDigest, testPolicyFile } from '../harness/pipelineFile';
@@ -63,7 +63,7 @@ test(`${PROMOTIONS} promotions with signed approvals on three workers, ≥${MIN_
     repo,
     apps,
     [{ name: 'dev' }, { name: 'production', taskQueue: PRODUCTION_QUEUE, approval: { required: 1, from: ['alice'], signatures: 'required', expiresIn: '72h' } }],
-    approversYaml({ alice }),
+    approversSettings({ alice }),
   );
 
   // --- workers: started, killed and restarted as separate processes ------------------------------

@@ -67,7 +67,7 @@ describe('onFailure: rollback', () => {
     const repo = await repoWith(['staging']);
     const good = await promote(yamlFor(repo, [env()]));
     expect(good.result.outcome).toBe('promoted');
-    const { digest, result } = await promote(yamlFor(repo, [env([failingGate])]).replace('    gates:', '    onFailure: rollback\n    gates:'));
+    const { digest, result } = await promote(yamlFor(repo, [{ ...env([failingGate]), settings: { onFailure: 'rollback' } }]));
     expect(result.outcome).toBe('rolled-back');
     expect(result.reason).toBe(`staging rolled back to ${good.digest.slice(0, 19)}: gate smoke failed in staging: exit 1\nsmoke says no`);
     expect(result.environments[0]).toMatchObject({ state: 'rolled-back', rolledBackTo: good.digest, previousDigest: good.digest });
@@ -78,7 +78,7 @@ describe('onFailure: rollback', () => {
   test('with nothing promoted before, the promotion fails and says the environment stays on its digest', async () => {
     const repo = await repoWith(['staging']);
     const before = commitsIn(repo).length;
-    const { digest, result } = await promote(yamlFor(repo, [env([failingGate])]).replace('    gates:', '    onFailure: rollback\n    gates:'));
+    const { digest, result } = await promote(yamlFor(repo, [{ ...env([failingGate]), settings: { onFailure: 'rollback' } }]));
     expect(result.outcome).toBe('failed');
     expect(result.reason).toBe(`gate smoke failed in staging: exit 1\nsmoke says no; nothing to roll back to (no digest was promoted into staging before), so it stays on ${digest.slice(0, 19)}`);
     expect(commitsIn(repo)).toHaveLength(before + 1); // the deploy, and no rollback commit
@@ -119,19 +119,14 @@ test('gantry rollback goes through a manual freeze and the audit log says so', a
 });
 
 describe('a canary with a stable side', () => {
-  function canaryYaml(repo: string, steps: string): string {
-    return [
-      yamlFor(repo, [{ name: 'production' }]),
-      '    canary:',
-      '      stable: { gitops: { path: environments/production-stable } }',
-      `      router: { haproxy: { socket: "${haproxy.router.socket}", backend: ${haproxy.router.backend} } }`,
-      `      steps: ${steps}`,
-    ].join('\n');
+  function canaryYaml(repo: string, steps: Record<string, unknown>[]): string {
+    const canary = { stable: { gitops: { path: 'environments/production-stable' } }, router: { haproxy: { socket: haproxy.router.socket, backend: haproxy.router.backend } }, steps };
+    return yamlFor(repo, [{ name: 'production', settings: { canary } }]);
   }
 
   test('completes with the stable side on the new digest and all traffic on stable', async () => {
     const repo = await repoWith(['production', 'production-stable']);
-    const { digest, result } = await promote(canaryYaml(repo, '[{ setWeight: 30 }, { pause: 1s }, { setWeight: 100 }]'));
+    const { digest, result } = await promote(canaryYaml(repo, [{ setWeight: 30 }, { pause: '1s' }, { setWeight: 100 }]));
     expect(result.outcome).toBe('promoted');
     expect(pinned(repo, 'production')).toBe(digest);
     expect(pinned(repo, 'production-stable')).toBe(digest);
@@ -144,7 +139,7 @@ describe('a canary with a stable side', () => {
   test('a freeze that starts mid-canary holds the next weight change until it is lifted', async () => {
     const repo = await repoWith(['production', 'production-stable']);
     const digest = testDigest();
-    await stack.gantry.start(promotionInput(canaryYaml(repo, '[{ setWeight: 20 }, { pause: {} }, { setWeight: 100 }]'), app, digest));
+    await stack.gantry.start(promotionInput(canaryYaml(repo, [{ setWeight: 20 }, { pause: {} }, { setWeight: 100 }]), app, digest));
     await until('the canary to pause', async () => ((await stack.gantry.status(app, digest)).paused ? true : undefined));
     await freezeEnvironment(stack.gantry, { environment: 'production', by: 'oncall', reason: 'incident 43' });
     try {

@@ -15,7 +15,7 @@ let yaml: string;
 beforeAll(async () => {
   [stack, registry, tokenRegistry] = await Promise.all([startStack({ taskQueue: 'verify' }), startRegistry(), startRegistry({ kind: 'token', users: { ci: 's3cret' }, publicPrefixes: ['public/'] })]);
   repo = await createConfigRepo({ dir: stack.dir, apps: [{ name: 'web', image: 'registry.example.com/acme/web', overlayPath: (e) => `environments/${e}` }], environments: ['dev'] });
-  yaml = pipelineYaml(repo, ['web'], [{ name: 'dev' }], `registry:\n  url: ${registry.url}`);
+  yaml = pipelineYaml(repo, ['web'], [{ name: 'dev' }], { registry: { url: registry.url } });
 });
 afterAll(async () => {
   await Promise.all([stack?.stop(), registry?.stop(), tokenRegistry?.stop()]);
@@ -41,7 +41,7 @@ test('a digest the registry does not have fails verification and deploys nothing
 
 test('a private repository the worker has no credentials for fails at once as unauthorised, and deploys nothing', async () => {
   const digest = await pushImage(tokenRegistry, 'acme/web', 'v1', `private ${Date.now()}`);
-  const privateYaml = pipelineYaml(repo, ['web'], [{ name: 'dev' }], `registry:\n  url: ${tokenRegistry.url}`);
+  const privateYaml = pipelineYaml(repo, ['web'], [{ name: 'dev' }], { registry: { url: tokenRegistry.url } });
   await stack.gantry.start(promotionInput(privateYaml, 'web', digest));
   const result = await stack.gantry.result('web', digest);
   expect(result).toMatchObject({ outcome: 'failed', stage: 'verify', reason: `verify failed: unauthorised: ${tokenRegistry.url} refused anonymous access for repository:acme/web:pull (401 after authenticating)` });

@@ -12,6 +12,7 @@ import { PROJECT_ROOT } from '../../src/local/tools';
 import { activityRuns } from '../harness/activityRuns';
 import { startStack, type Stack } from '../harness/devServerStack';
 import { pipelineYaml, promotionInput, testDigest, testPolicyFile } from '../harness/pipelineFile';
+import { untilTrue } from '../harness/until';
 
 interface Watched {
   child: ChildProcess;
@@ -32,12 +33,9 @@ function gantryWorker(address: string, dataDir: string, args: string[] = [], cod
   return { child, output: () => output, exited };
 }
 
-async function until(what: string, probe: () => boolean, w?: Watched, timeoutMs = 60_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!probe()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${w ? `; worker output:\n${w.output()}` : ''}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
+/** Waits for what the worker should reach; on a timeout the error shows what the worker printed. */
+function untilWorker(what: string, probe: () => boolean, w: Watched, timeoutMs = 60_000): Promise<void> {
+  return untilTrue(what, probe, { timeoutMs, detail: () => `worker output:\n${w.output()}` });
 }
 
 describe('a worker started while Temporal is unreachable', () => {
@@ -55,13 +53,13 @@ describe('a worker started while Temporal is unreachable', () => {
     const address = `127.0.0.1:${port}`;
     const w = gantryWorker(address, join(dir, 'data'), ['--task-queue', 'lifecycle']);
     workers.push(w);
-    await until('two failed attempts', () => /attempt 2\)/.test(w.output()), w, 30_000);
+    await untilWorker('two failed attempts', () => /attempt 2\)/.test(w.output()), w, 30_000);
     expect(w.output()).toMatch(new RegExp(`cannot reach Temporal at ${address} \\(.*\\); retrying in 1s \\(attempt 1\\)`));
     expect(w.output()).toMatch(/retrying in 2s \(attempt 2\)/);
     expect(w.child.exitCode).toBeNull();
 
     server = await startDevServer({ dbFile: join(dir, 'temporal.db'), logFile: join(dir, 'temporal.log'), port });
-    await until('the worker to poll', () => w.output().includes(`gantry worker polling lifecycle on ${address}`), w, 60_000);
+    await untilWorker('the worker to poll', () => w.output().includes(`gantry worker polling lifecycle on ${address}`), w, 60_000);
     expect(w.output()).toMatch(new RegExp(`connected to Temporal at ${address} after \\d+ attempts`));
     w.child.kill('SIGTERM');
     expect(await w.exited).toEqual({ code: 0, signal: null });
@@ -71,7 +69,7 @@ describe('a worker started while Temporal is unreachable', () => {
   test('SIGTERM while it waits ends it at once, exit 0', async () => {
     const w = gantryWorker(`127.0.0.1:${await freePort()}`, join(dir, 'data2'));
     workers.push(w);
-    await until('a failed attempt', () => w.output().includes('attempt 1)'), w, 30_000);
+    await untilWorker('a failed attempt', () => w.output().includes('attempt 1)'), w, 30_000);
     const sent = Date.now();
     w.child.kill('SIGTERM');
     expect(await w.exited).toEqual({ code: 0, signal: null });
@@ -99,12 +97,12 @@ describe('SIGTERM while an activity runs', () => {
     const digest = testDigest();
     const first = gantryWorker(stack.server.address, join(stack.dir, 'data'), ['--task-queue', 'drain', '--identity', 'first-worker'], stack.codecKeys);
     workers.push(first);
-    await until('the first worker to poll', () => first.output().includes('gantry worker polling drain'), first);
+    await untilWorker('the first worker to poll', () => first.output().includes('gantry worker polling drain'), first);
     await stack.gantry.start(promotionInput(pipelineYaml(repo, ['web'], [{ name: 'dev', gates: [gate] }]), 'web', digest));
-    await until('the gate to start', () => existsSync(started), first);
+    await untilWorker('the gate to start', () => existsSync(started), first);
 
     first.child.kill('SIGTERM');
-    await until('the drain message', () => first.output().includes('SIGTERM: no new tasks; draining 1 in-flight activities (up to 5m)'), first, 10_000);
+    await untilWorker('the drain message', () => first.output().includes('SIGTERM: no new tasks; draining 1 in-flight activities (up to 5m)'), first, 10_000);
     expect(await first.exited).toEqual({ code: 0, signal: null });
     expect(readFileSync(runs, 'utf8')).toBe('run\n'); // it finished before the worker exited
 

@@ -65,7 +65,7 @@ test('Temporal runtime metrics and Gantry counters count real promotions', async
     environments: ['dev', 'production'],
   });
   // queue: two digests of one app wait for approval side by side (supersede would end the older one).
-  const yaml = pipelineYaml(repo, ['web'], [{ name: 'dev' }, { name: 'production', approval: true }], 'ordering: queue');
+  const yaml = pipelineYaml(repo, ['web'], [{ name: 'dev' }, { name: 'production', approval: true }], { ordering: 'queue' });
   const promoted = testDigest();
   const rejected = testDigest();
   const rolledBack = testDigest();

@@ -14,7 +14,7 @@ import { createConfigRepo } from '../../src/local/configRepo';
 import { promotionWorkflowId } from '../../src/pipeline/digest';
 import type { PromotionStatus } from '../../src/pipeline/promotionStatus';
 import { filePolicySource, policyDigest } from '../../src/policy/policySource';
-import { approversYaml, makeApproverKeys, type ApproverKey } from '../harness/approverKeys';
+import { approversSettings, makeApproverKeys, type ApproverKey } from '../harness/approverKeys';
 import { cliEnv, runCli, startStack, type Stack } from '../harness/devServerStack';
 import { commitsIn } from '../harness/gitInspect';
 import { pipelineYaml, testDigest, type TestEnvironment } from '../harness/pipelineFile';
@@ -36,12 +36,12 @@ afterAll(async () => {
   rmSync(policyDir, { recursive: true, force: true });
 });
 
-/** A pipeline for web: dev, then production behind `approval`; extra YAML at the top level. */
-function pipeline(production: TestEnvironment, extra: string, people: Record<string, ApproverKey> = { alice: keys.alice, bob: keys.bob }): string {
-  return pipelineYaml(repo, ['web'], [{ name: 'dev', gates: [`command: { name: smoke, run: 'echo smoke ok for $GANTRY_DIGEST' }`] }, production], `${approversYaml(people)}\n${extra}`);
+/** A pipeline for web: dev, then production behind `approval`; extra settings at the top level. */
+function pipeline(production: TestEnvironment, extra: Record<string, unknown>, people: Record<string, ApproverKey> = { alice: keys.alice, bob: keys.bob }): string {
+  return pipelineYaml(repo, ['web'], [{ name: 'dev', gates: [`command: { name: smoke, run: 'echo smoke ok for $GANTRY_DIGEST' }`] }, production], { ...approversSettings(people), ...extra });
 }
 const TWO_OF_ALICE_AND_BOB: TestEnvironment = { name: 'production', approval: { required: 2, from: ['alice', 'bob'], signatures: 'required' } };
-const startersYaml = (...names: Array<keyof typeof keys>) => ['starters:', ...names.map((n) => `  ${n}: { keys: ["${keys[n].publicKey}"] }`)].join('\n');
+const starters = (...names: Array<keyof typeof keys>) => ({ starters: Object.fromEntries(names.map((n) => [n, { keys: [keys[n].publicKey] }])) });
 
 /** Writes the worker's policy file; returns its version (what status and audit name). */
 function writePolicy(yaml: string): string {
@@ -66,10 +66,10 @@ const approve = (digest: string, who: keyof typeof keys, as: string = who) => ga
 
 /** Mallory's copy: her key added, production needs one approval, hers. */
 const malloryYaml = () =>
-  pipeline({ name: 'production', approval: { required: 1, from: ['mallory'], signatures: 'required' } }, 'signedStarts: optional', { alice: keys.alice, bob: keys.bob, mallory: keys.mallory });
+  pipeline({ name: 'production', approval: { required: 1, from: ['mallory'], signatures: 'required' } }, { signedStarts: 'optional' }, { alice: keys.alice, bob: keys.bob, mallory: keys.mallory });
 
 test('a pipeline with an extra approver and a relaxed rule is refused at start (exit 2); nothing is deployed', async () => {
-  const version = writePolicy(pipeline(TWO_OF_ALICE_AND_BOB, 'signedStarts: optional'));
+  const version = writePolicy(pipeline(TWO_OF_ALICE_AND_BOB, { signedStarts: 'optional' }));
   const digest = testDigest();
   const run = await gantry('-c', starterFile('mallory.yaml', malloryYaml()), 'start', '--app', 'web', '--digest', digest, '--requested-by', 'ci');
   expect(run.code).toBe(2);
@@ -84,7 +84,7 @@ test('a pipeline with an extra approver and a relaxed rule is refused at start (
 });
 
 test('through the raw Temporal client: the relaxed pipeline is refused; the policy pipeline waits for alice and bob, and mallory cannot approve', async () => {
-  writePolicy(pipeline(TWO_OF_ALICE_AND_BOB, 'signedStarts: optional'));
+  writePolicy(pipeline(TWO_OF_ALICE_AND_BOB, { signedStarts: 'optional' }));
   const sent = (yaml: string, digest: string) => resolvePromotion(parseConfig(yaml, join(policyDir, 'sent.yaml'), policyDir), { app: 'web', digest, requestedBy: 'ci' });
   const raw = (input: ReturnType<typeof sent>) =>
     stack.gantry.client.workflow.start('promoteArtifact', { workflowId: promotionWorkflowId(input.app, input.digest), taskQueue: stack.taskQueue, args: [input] });
@@ -109,7 +109,7 @@ test('through the raw Temporal client: the relaxed pipeline is refused; the poli
 });
 
 test('a starter racing CI to start the same digest with a relaxed pipeline gains nothing: a refused run is followed by an admitted one', async () => {
-  const version = writePolicy(pipeline(TWO_OF_ALICE_AND_BOB, 'signedStarts: optional'));
+  const version = writePolicy(pipeline(TWO_OF_ALICE_AND_BOB, { signedStarts: 'optional' }));
   const mallory = starterFile('mallory-race.yaml', malloryYaml());
   const digest = testDigest();
   const startAs = (file: string) => gantry('-c', file, 'start', '--app', 'web', '--digest', digest, '--json');
@@ -128,7 +128,7 @@ test('a starter racing CI to start the same digest with a relaxed pipeline gains
 
 test('a command gate in the policy runs; one sent by the starter is refused at start; one removed from the policy is refused before it runs', async () => {
   const marker = join(policyDir, 'pwned');
-  const gated = (run: string) => pipeline({ name: 'production', approval: { required: 1, from: ['alice'], signatures: 'required' }, gates: [`command: { name: prod-smoke, run: '${run}' }`] }, 'signedStarts: optional');
+  const gated = (run: string) => pipeline({ name: 'production', approval: { required: 1, from: ['alice'], signatures: 'required' }, gates: [`command: { name: prod-smoke, run: '${run}' }`] }, { signedStarts: 'optional' });
   writePolicy(gated(`touch ${marker}.prod; echo prod smoke`));
 
   const own = testDigest();
@@ -152,14 +152,14 @@ test('a command gate in the policy runs; one sent by the starter is refused at s
 
 test("a promotion started before a policy change finishes under the policy it started with; the audit export names both versions", async () => {
   // queue: the two digests wait for production side by side (supersede would end the first).
-  const v1 = writePolicy(pipeline({ name: 'production', approval: { required: 1, from: ['alice'], signatures: 'required' } }, 'signedStarts: optional\nordering: queue'));
+  const v1 = writePolicy(pipeline({ name: 'production', approval: { required: 1, from: ['alice'], signatures: 'required' } }, { signedStarts: 'optional', ordering: 'queue' }));
   const before = testDigest();
   expect((await gantry('-c', policyFile, 'start', '--app', 'web', '--digest', before)).code).toBe(0);
   await awaitingProduction(before);
-  const v2 = writePolicy(pipeline({ name: 'production', approval: { required: 1, from: ['bob'], signatures: 'required' } }, 'signedStarts: optional\nordering: queue'));
+  const v2 = writePolicy(pipeline({ name: 'production', approval: { required: 1, from: ['bob'], signatures: 'required' } }, { signedStarts: 'optional', ordering: 'queue' }));
   const after = testDigest();
   // The starter's old copy is now refused; the current one is admitted.
-  const stale = await gantry('-c', starterFile('v1-copy.yaml', pipeline({ name: 'production', approval: { required: 1, from: ['alice'], signatures: 'required' } }, 'signedStarts: optional\nordering: queue')), 'start', '--app', 'web', '--digest', testDigest());
+  const stale = await gantry('-c', starterFile('v1-copy.yaml', pipeline({ name: 'production', approval: { required: 1, from: ['alice'], signatures: 'required' } }, { signedStarts: 'optional', ordering: 'queue' })), 'start', '--app', 'web', '--digest', testDigest());
   expect(stale.code).toBe(2);
   expect((await gantry('-c', policyFile, 'start', '--app', 'web', '--digest', after)).code).toBe(0);
   await awaitingProduction(after);
@@ -184,7 +184,7 @@ test("a promotion started before a policy change finishes under the policy it st
 });
 
 test('who started it is proven by a signed start; self-approval is refused for the proven starter whatever --requested-by says', async () => {
-  const version = writePolicy(pipeline({ name: 'production', approval: { required: 1, from: ['alice', 'bob'], signatures: 'required' } }, startersYaml('alice', 'ci')));
+  const version = writePolicy(pipeline({ name: 'production', approval: { required: 1, from: ['alice', 'bob'], signatures: 'required' } }, starters('alice', 'ci')));
   const start = (digest: string, ...args: string[]) => gantry('-c', policyFile, 'start', '--app', 'web', '--digest', digest, ...args);
 
   const unsigned = testDigest();
@@ -213,7 +213,7 @@ test('who started it is proven by a signed start; self-approval is refused for t
 });
 
 test('abort, pause, resume and rollback are authorised by the policy: signed by an operator, unsigned only where it allows; the audit names who was proven', async () => {
-  writePolicy(pipeline({ name: 'production', approval: { required: 1, from: ['alice'], signatures: 'required' } }, ['signedStarts: optional', `operators:\n  carol: { keys: ["${keys.carol.publicKey}"] }`, 'unsignedOperations: { pause: ["*"], resume: ["*"] }'].join('\n')));
+  writePolicy(pipeline({ name: 'production', approval: { required: 1, from: ['alice'], signatures: 'required' } }, { signedStarts: 'optional', operators: { carol: { keys: [keys.carol.publicKey] } }, unsignedOperations: { pause: ['*'], resume: ['*'] } }));
   const run = (...args: string[]) => gantry('-c', policyFile, ...args);
   const digest = testDigest();
   expect((await run('start', '--app', 'web', '--digest', digest)).code).toBe(0);

@@ -4,9 +4,8 @@
 import type { Command } from 'commander';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { AUDIT_FILE_NAME, AUDIT_KEY_FILE, AUDIT_PUBLIC_KEY_FILE, exportAudit, loadOrCreateAuditKey, verifyAuditLog, type AuditVerification } from '../../audit';
-import { auditLocation, describeAuditLocation, type AuditLocation } from '../../audit/openAuditStore';
-import { readPostgresAuditText } from '../../audit/postgresAuditStore';
+import type { AuditVerification } from '../../audit';
+import type { AuditLocation } from '../../audit/openAuditStore';
 import { defaultDataDir } from '../../worker/dataDir';
 import { CliError, EXIT } from '../exitCodes';
 import { printJson } from '../cliContext';
@@ -43,6 +42,7 @@ export function registerAudit(program: Command): void {
     .action(async (options: AuditOptions & { env?: string; app?: string; since?: string; events?: boolean }) => {
       if (options.since && Number.isNaN(Date.parse(options.since))) throw new CliError(`--since must be a date like 2026-01-01, got "${options.since}"`, EXIT.badInput);
       const { result } = await verifyLog(options);
+      const { exportAudit } = await import('../../audit/index.js');
       if (!result.ok) console.error(`warning: the audit log does not verify (${result.problems.length} problems); run gantry audit verify`);
       process.stdout.write(
         exportAudit(result.records, {
@@ -61,12 +61,19 @@ export function registerAudit(program: Command): void {
     .description('create the Ed25519 audit key workers sign with (kept when it exists); give every worker of an installation the same one')
     .requiredOption('--key-dir <dir>', 'folder for audit-ed25519.pem (0600) and audit-ed25519.pub.pem: a secret store mount, not the data folder')
     .action(async (options: { keyDir: string }) => {
+      const { AUDIT_KEY_FILE, AUDIT_PUBLIC_KEY_FILE, loadOrCreateAuditKey } = await import('../../audit/index.js');
       const key = await loadOrCreateAuditKey(options.keyDir);
       console.log(`audit key ${key.keyId} in ${join(options.keyDir, AUDIT_KEY_FILE)} (public key: ${join(options.keyDir, AUDIT_PUBLIC_KEY_FILE)})`);
     });
 }
 
 async function verifyLog(options: AuditOptions): Promise<{ result: AuditVerification; where: string }> {
+  // The PostgreSQL client comes with these: only the audit commands pay for loading it.
+  const [{ AUDIT_FILE_NAME, verifyAuditLog }, { auditLocation, describeAuditLocation }, { readPostgresAuditText }] = await Promise.all([
+    import('../../audit/index.js'),
+    import('../../audit/openAuditStore.js'),
+    import('../../audit/postgresAuditStore.js'),
+  ]);
   let location: AuditLocation;
   try {
     location = auditLocation(options.dataDir);

@@ -4,7 +4,6 @@
 import type { Command } from 'commander';
 import { readFileSync } from 'node:fs';
 import { codecKeysFromEnv, CodecKeyError, CODEC_KEYS_ENV, CODEC_KEYS_FILE_ENV } from '../../codec/codecKeys';
-import { startCodecServer } from '../../codec/codecServer';
 import { CliError, EXIT } from '../exitCodes';
 
 interface CodecServerOptions {
@@ -38,6 +37,7 @@ export function registerCodecServer(program: Command): void {
       for (const origin of options.uiOrigin) {
         if (!/^https?:\/\/[^/]+$/.test(origin)) throw new CliError(`--ui-origin must be a scheme and host without a path, e.g. http://localhost:8233, got "${origin}"`, EXIT.badInput);
       }
+      const { startCodecServer } = await import('../../codec/codecServer.js');
       let server;
       try {
         server = await startCodecServer({ keys, token, corsOrigins: options.uiOrigin, host: options.host, port: options.port });

@@ -29,7 +29,7 @@ export function registerDecide(program: Command, kind: DecisionKind): void {
       if (invalid) throw new CliError(invalid, EXIT.badInput);
       const decision = { environment: requireText(options.env, '--env'), by: requireText(options.as, '--as'), comment: options.comment };
       if (options.key) readableKey(options.key, '--key');
-      requireEnvironment(pipelineForChecks(cmd.optsWithGlobals<GlobalOptions>()), app, decision.environment);
+      requireEnvironment(await pipelineForChecks(cmd.optsWithGlobals<GlobalOptions>()), app, decision.environment);
       await withClient(async (gantry) => {
         const answer = await gantry.decide(kind, app, digest, decision, options.key);
         if (options.json) printJson(answer.accepted ? { accepted: true, workflowId: answer.status.workflowId } : answer);

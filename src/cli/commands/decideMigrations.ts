@@ -1,10 +1,6 @@
 // gantry approve-migrations / reject-migrations: a decision on the destructive migrations a
 // promotion waits with (the migrations gate), signed like environment approvals.
-import { WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
 import type { Command } from 'commander';
-import { approveMigrationsUpdate, migrationsClaimEnvironment, rejectMigrationsUpdate } from '../../../workflows/migrationMessages';
-import { deliverUpdate } from '../../client/deliverUpdate';
-import { signDecision } from '../../client/signDecision';
 import { digestError } from '../../pipeline/digest';
 import { CliError, EXIT } from '../exitCodes';
 import { printJson, requireText, withClient } from '../cliContext';
@@ -32,6 +28,12 @@ export function registerDecideMigrations(program: Command, kind: 'approve' | 're
       const environment = requireText(options.env, '--env');
       const by = requireText(options.as, '--as');
       await withClient(async (gantry) => {
+        const [{ WorkflowNotFoundError, WorkflowUpdateFailedError }, { approveMigrationsUpdate, migrationsClaimEnvironment, rejectMigrationsUpdate }, { signDecision }, { deliverUpdate }] = await Promise.all([
+          import('@temporalio/client'),
+          import('../../../workflows/migrationMessages.js'),
+          import('../../client/signDecision.js'),
+          import('../../client/deliverUpdate.js'),
+        ]);
         const handle = gantry.handle(app, digest);
         let answer: { accepted: boolean; reason?: string };
         try {

@@ -1,8 +1,7 @@
 // gantry drift schedule / check: drift detection per environment (a Temporal Schedule each, or one
 // check now). A check compares the digest Gantry last put into the environment with what runs.
-import { WorkflowNotFoundError, type Client } from '@temporalio/client';
+import type { Client } from '@temporalio/client';
 import type { Command } from 'commander';
-import { driftCheckInputs, driftScheduleId, scheduleDriftChecks } from '../../drift/driftSchedules';
 import type { DriftReport } from '../../drift/types';
 import { parseDuration } from '../../pipeline/duration';
 import { CliError, EXIT } from '../exitCodes';
@@ -18,7 +17,7 @@ export function registerDrift(program: Command): void {
     .option('--heal', 'put the promoted digest back when something else runs')
     .option('--json', 'print JSON')
     .action(async (app: string, options: { env?: string[]; every: string; heal?: boolean; json?: boolean }, cmd: Command) => {
-      const config = readConfig(cmd.optsWithGlobals<GlobalOptions>());
+      const config = await readConfig(cmd.optsWithGlobals<GlobalOptions>());
       if (!config.apps[app]) throw new CliError(`unknown app "${app}" (gantry.yaml defines: ${Object.keys(config.apps).join(', ')})`, EXIT.badInput);
       try {
         parseDuration(options.every);
@@ -26,6 +25,7 @@ export function registerDrift(program: Command): void {
         throw new CliError(`--every must be a duration like 30s, 10m or 1h, got "${options.every}"`, EXIT.badInput);
       }
       await withClient(async (gantry) => {
+        const { scheduleDriftChecks } = await import('../../drift/driftSchedules.js');
         const ids = await scheduleDriftChecks(gantry.client, config, app, { every: options.every, heal: options.heal === true, taskQueue: gantry.taskQueue, environments: options.env });
         if (options.json) printJson({ schedules: ids, every: options.every, heal: options.heal === true });
         else for (const id of ids) console.log(`scheduled ${id} every ${options.every}${options.heal ? ' (heals)' : ''}`);
@@ -36,9 +36,10 @@ export function registerDrift(program: Command): void {
     .description("each environment's drift schedule and what its last check found")
     .option('--json', 'print JSON')
     .action(async (app: string, options: { json?: boolean }, cmd: Command) => {
-      const config = readConfig(cmd.optsWithGlobals<GlobalOptions>());
+      const config = await readConfig(cmd.optsWithGlobals<GlobalOptions>());
       if (!config.apps[app]) throw new CliError(`unknown app "${app}" (gantry.yaml defines: ${Object.keys(config.apps).join(', ')})`, EXIT.badInput);
       await withClient(async (gantry) => {
+        const { driftCheckInputs, driftScheduleId } = await import('../../drift/driftSchedules.js');
         const rows = [];
         for (const { environment } of driftCheckInputs(config, app, false)) {
           rows.push({ environment, ...(await lastDriftCheck(gantry.client, driftScheduleId(app, environment))) });
@@ -56,9 +57,10 @@ export function registerDrift(program: Command): void {
     .option('--heal', 'put the promoted digest back when something else runs')
     .option('--json', 'print JSON')
     .action(async (app: string, options: { env: string; heal?: boolean; json?: boolean }, cmd: Command) => {
-      const config = readConfig(cmd.optsWithGlobals<GlobalOptions>());
+      const config = await readConfig(cmd.optsWithGlobals<GlobalOptions>());
       if (!config.apps[app]) throw new CliError(`unknown app "${app}" (gantry.yaml defines: ${Object.keys(config.apps).join(', ')})`, EXIT.badInput);
       const env = requireText(options.env, '--env');
+      const { driftCheckInputs, driftScheduleId } = await import('../../drift/driftSchedules.js');
       const [input] = driftCheckInputs(config, app, options.heal === true, [env]);
       if (!input) throw new CliError(`app ${app} has no environment "${env}"`, EXIT.badInput);
       await withClient(async (gantry) => {
@@ -86,6 +88,7 @@ interface DriftStatusRow {
 
 /** The schedule of one environment and the report of its most recent check. */
 async function lastDriftCheck(client: Client, scheduleId: string): Promise<DriftStatusRow> {
+  const { WorkflowNotFoundError } = await import('@temporalio/client');
   let description;
   try {
     description = await client.schedule.getHandle(scheduleId).describe();

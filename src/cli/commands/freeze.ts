@@ -1,7 +1,6 @@
 // gantry freeze / unfreeze / freezes / override-freeze: the incident switch for an environment,
 // and the signed way to let one promotion through it.
 import type { Command } from 'commander';
-import { freezeEnvironment, listFreezes, unfreezeEnvironment } from '../../client/manualFreezes';
 import { digestError } from '../../pipeline/digest';
 import { CliError, EXIT } from '../exitCodes';
 import { printJson, readableKey, requireText, withClient, type GlobalOptions } from '../cliContext';
@@ -20,6 +19,7 @@ export function registerFreeze(program: Command): void {
       const request = { environment: requireText(options.env, '--env'), by: requireText(options.as, '--as'), reason: requireText(options.reason, '--reason') };
       if (options.key) readableKey(options.key, '--key');
       await withClient(async (gantry) => {
+        const { freezeEnvironment } = await import('../../client/manualFreezes.js');
         const answer = await freezeEnvironment(gantry, request, options.key);
         report(answer, options.json, `frozen: ${request.environment} (${request.reason})`);
       });
@@ -35,6 +35,7 @@ export function registerFreeze(program: Command): void {
       const request = { environment: requireText(options.env, '--env'), by: requireText(options.as, '--as') };
       if (options.key) readableKey(options.key, '--key');
       await withClient(async (gantry) => {
+        const { unfreezeEnvironment } = await import('../../client/manualFreezes.js');
         const answer = await unfreezeEnvironment(gantry, request, options.key);
         report(answer, options.json, `unfrozen: ${request.environment}${answer.accepted ? ` (${answer.woken ?? 0} waiting promotions resumed)` : ''}`);
       });
@@ -45,6 +46,7 @@ export function registerFreeze(program: Command): void {
     .option('--json', 'print JSON')
     .action(async (options: { json?: boolean }) => {
       await withClient(async (gantry) => {
+        const { listFreezes } = await import('../../client/manualFreezes.js');
         const freezes = await listFreezes(gantry);
         if (options.json) return printJson(freezes);
         if (freezes.length === 0) return console.log('no manual freezes');
@@ -64,7 +66,7 @@ export function registerFreeze(program: Command): void {
       if (invalid) throw new CliError(invalid, EXIT.badInput);
       const request = { environment: requireText(options.env, '--env'), by: requireText(options.as, '--as'), reason: requireText(options.reason, '--reason') };
       if (options.key) readableKey(options.key, '--key');
-      requireEnvironment(pipelineForChecks(cmd.optsWithGlobals<GlobalOptions>()), app, request.environment);
+      requireEnvironment(await pipelineForChecks(cmd.optsWithGlobals<GlobalOptions>()), app, request.environment);
       await withClient(async (gantry) => {
         const answer = await gantry.overrideFreeze(app, digest, request, options.key);
         report(answer.accepted ? { accepted: true } : answer, options.json, `accepted: ${app} ${digest} may deploy to ${request.environment} despite the freeze`);

@@ -1,6 +1,5 @@
 // gantry rollback: put an environment back on the digest it ran before the app's last promotion.
 import type { Command } from 'commander';
-import { rollback } from '../../client/rollback';
 import { CliError, EXIT } from '../exitCodes';
 import { followPromotion } from '../followPromotion';
 import { oneLine } from '../formatStatus';
@@ -28,11 +27,12 @@ export function registerRollback(program: Command): void {
     .option('--wait', 'follow the rollback until it ends')
     .option('--json', 'print JSON')
     .action(async (app: string, options: RollbackOptions, cmd: Command) => {
-      const config = readConfig(cmd.optsWithGlobals<GlobalOptions>());
+      const config = await readConfig(cmd.optsWithGlobals<GlobalOptions>());
       if (!config.apps[app]) throw new CliError(`unknown app "${app}" (gantry.yaml defines: ${Object.keys(config.apps).join(', ')})`, EXIT.badInput);
       if (options.key) readableKey(options.key, '--key');
       const request = { app, environment: requireText(options.env, '--env'), by: requireText(options.as, '--as'), reason: options.reason, fastTrack: options.fast === true, keyPath: options.key };
       await withClient(async (gantry) => {
+        const { rollback } = await import('../../client/rollback.js');
         const answer = await rollback(gantry, config, request);
         if (!answer.accepted) {
           if (options.json) printJson(answer);

@@ -1,6 +1,5 @@
 // gantry start: CI starts (or finds) the promotion of a digest; --wait follows it to the end.
 import type { Command } from 'commander';
-import { resolvePromotion, StartRequestError } from '../../config/resolvePromotion';
 import { CliError, EXIT } from '../exitCodes';
 import { followPromotion } from '../followPromotion';
 import { oneLine } from '../formatStatus';
@@ -31,7 +30,8 @@ export function registerStart(program: Command): void {
     .option('--wait', 'follow the promotion until it ends; exit 0 only if it reached the last environment')
     .option('--json', 'print JSON')
     .action(async (options: StartOptions, cmd: Command) => {
-      const config = readConfig(cmd.optsWithGlobals<GlobalOptions>());
+      const config = await readConfig(cmd.optsWithGlobals<GlobalOptions>());
+      const { resolvePromotion, StartRequestError } = await import('../../config/resolvePromotion.js');
       let input;
       try {
         input = resolvePromotion(config, {

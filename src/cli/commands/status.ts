@@ -1,7 +1,5 @@
 // gantry status: where a promotion is, what it waits for, how long each stage took.
 import type { Command } from 'commander';
-import { UnknownPromotionError } from '../../client/gantryClient';
-import { unpolledEnvironmentQueues } from '../../client/unpolledQueues';
 import { digestError } from '../../pipeline/digest';
 import { CliError, EXIT } from '../exitCodes';
 import { formatStatus } from '../formatStatus';
@@ -16,6 +14,7 @@ export function registerStatus(program: Command): void {
       const invalid = digestError(digest);
       if (invalid) throw new CliError(invalid, EXIT.badInput);
       await withClient(async (gantry) => {
+        const [{ UnknownPromotionError }, { unpolledEnvironmentQueues }] = await Promise.all([import('../../client/gantryClient.js'), import('../../client/unpolledQueues.js')]);
         try {
           const status = await gantry.status(app, digest);
           const unpolled = await unpolledEnvironmentQueues(gantry.client, status);

@@ -11,9 +11,9 @@ export function registerValidate(program: Command): void {
   program
     .command('validate')
     .description('check gantry.yaml; prints every problem with its field path and line')
-    .action((_options: unknown, cmd: Command) => {
+    .action(async (_options: unknown, cmd: Command) => {
       const options = cmd.optsWithGlobals<GlobalOptions>();
-      const config = readConfig(options);
+      const config = await readConfig(options);
       const apps = Object.entries(config.apps).map(([name, app]) => `${name} (${(app.environments ?? config.environments ?? []).map((e) => (e.taskQueue ? `${e.name} [task queue ${e.taskQueue}]` : e.name)).join(' → ')})`);
       console.log(`${options.config} is valid: ${apps.join('; ')}`);
       // Not an error: a worker elsewhere resolves these against its own folder, not this file's.

@@ -1,6 +1,5 @@
 // gantry watch: follow one promotion live until it ends; exit code as for start --wait.
 import type { Command } from 'commander';
-import { UnknownPromotionError } from '../../client/gantryClient';
 import { digestError, promotionWorkflowId } from '../../pipeline/digest';
 import { CliError, EXIT } from '../exitCodes';
 import { followPromotion } from '../followPromotion';
@@ -15,6 +14,7 @@ export function registerWatch(program: Command): void {
       const invalid = digestError(digest);
       if (invalid) throw new CliError(invalid, EXIT.badInput);
       await withClient(async (gantry) => {
+        const { UnknownPromotionError } = await import('../../client/gantryClient.js');
         try {
           const final = await followPromotion(gantry, promotionWorkflowId(app, digest), (l) => console.log(l));
           console.log(oneLine(final));

@@ -4,14 +4,10 @@
 // counters and histograms (src/worker/metrics.ts), on 127.0.0.1 unless --metrics-host says otherwise.
 // Workers are versioned (Worker Deployments, src/worker/workerDeployment.ts): README "Upgrading Gantry".
 import type { Command } from 'commander';
-import { Connection } from '@temporalio/client';
 import type { NativeConnection } from '@temporalio/worker';
-import type { connectionSettings } from '../../client/connectionSettings';
-import { registerSearchAttributes } from '../../client/registerSearchAttributes';
+import type { ConnectionSettings } from '../../client/connectionSettings';
 import { parseDuration } from '../../pipeline/duration';
-import { connectWithRetry } from '../../worker/connectWithRetry';
 import { DEFAULT_MAX_CACHED_WORKFLOWS, limitWorkflowHeap } from '../../worker/workerTuning';
-import { checkPolicySource, filePolicySource, PolicyError } from '../../policy/policySource';
 import { cliConnectionSettings, type GlobalOptions } from '../cliContext';
 import { CliError, EXIT } from '../exitCodes';
 
@@ -49,16 +45,26 @@ export function registerWorker(program: Command): void {
     .action(async (options: WorkerOptions, cmd: Command) => {
       // Loaded here rather than at the top: the worker's modules (the SDK's native bridge, the
       // activities with their git and Kubernetes clients) cost every other command about a second.
-      const [{ NativeConnection }, { createWorker }, { bindAddress, installMetricsRuntime }, { gantryWorkflowBundle }, { defaultBuildId, makeCurrent, moveLongRunningWorkflows }] = await Promise.all([
+      const [
+        { NativeConnection },
+        { createWorker },
+        { bindAddress, installMetricsRuntime },
+        { gantryWorkflowBundle },
+        { defaultBuildId, makeCurrent, moveLongRunningWorkflows },
+        { checkPolicySource, filePolicySource, PolicyError },
+        { connectWithRetry },
+      ] = await Promise.all([
         import('@temporalio/worker'),
         import('../../worker/createWorker.js'),
         import('../../worker/metrics.js'),
         import('../../worker/workflowBundle.js'),
         import('../../worker/workerDeployment.js'),
+        import('../../policy/policySource.js'),
+        import('../../worker/connectWithRetry.js'),
       ]);
       const deployment = options.versioning ? { name: requireName(options.deploymentName, '--deployment-name'), buildId: requireName(options.buildId ?? defaultBuildId(), '--build-id') } : undefined;
       if (options.setCurrent && !deployment) throw new CliError('--set-current needs versioning (drop --no-versioning)', EXIT.badInput);
-      const settings = cliConnectionSettings();
+      const settings = await cliConnectionSettings();
       const taskQueue = options.taskQueue ?? settings.taskQueue;
       // The runtime is process-wide and must exist before the first connection: install it first.
       const metrics = options.metricsPort !== undefined ? { host: options.metricsHost, port: options.metricsPort } : undefined;
@@ -158,7 +164,8 @@ function parsePort(value: string): number {
   return port;
 }
 
-async function ensureSearchAttributes(settings: ReturnType<typeof connectionSettings>): Promise<void> {
+async function ensureSearchAttributes(settings: ConnectionSettings): Promise<void> {
+  const [{ Connection }, { registerSearchAttributes }] = await Promise.all([import('@temporalio/client'), import('../../client/registerSearchAttributes.js')]);
   const client = await Connection.connect(settings.connectionOptions as Parameters<typeof Connection.connect>[0]);
   try {
     const added = await registerSearchAttributes(client, settings.namespace);
