@@ -27,7 +27,9 @@ export async function verifyArtifact(artifact: ArtifactRef): Promise<VerifyResul
     // Signatures and provenance are checked here, before any environment is touched.
     const trust = await verifyImageTrust(client, repository, artifact.digest, artifact.trust);
     const signed = trust.signature ? `; signed by ${trust.signature.signer}` : '';
-    const built = trust.provenance ? `; built by ${trust.provenance.builder} from ${trust.provenance.sources[0] ?? '?'}` : '';
+    const built = trust.provenance
+      ? `; built by ${trust.provenance.builder} from ${trust.provenance.sources[0] ?? '?'}`
+      : '';
     return { checked: 'registry', detail: `${detail}${signed}${built}`, trust };
   } catch (err) {
     throw verifyFailure(err);
@@ -36,12 +38,25 @@ export async function verifyArtifact(artifact: ArtifactRef): Promise<VerifyResul
 
 /** Unreachable and rate-limited registries are retried; the rest will not change by retrying. */
 export function verifyFailure(err: unknown): Error {
-  if (err instanceof TrustError) return ApplicationFailure.create({ message: err.message, type: 'ArtifactUntrusted', nonRetryable: true });
+  if (err instanceof TrustError)
+    return ApplicationFailure.create({ message: err.message, type: 'ArtifactUntrusted', nonRetryable: true });
   if (!(err instanceof RegistryError)) return err as Error;
-  const what = { unreachable: 'unreachable', unauthorised: 'unauthorised', 'not-found': 'not found', 'digest-mismatch': 'digest mismatch', 'rate-limited': 'rate limited', unexpected: 'registry error' }[err.failure];
+  const what = {
+    unreachable: 'unreachable',
+    unauthorised: 'unauthorised',
+    'not-found': 'not found',
+    'digest-mismatch': 'digest mismatch',
+    'rate-limited': 'rate limited',
+    unexpected: 'registry error',
+  }[err.failure];
   const message = `${what}: ${err.message}`;
   if (err.failure === 'unreachable' || err.failure === 'rate-limited' || err.failure === 'unexpected') {
     return ApplicationFailure.retryable(message, 'RegistryUnavailable');
   }
-  return ApplicationFailure.create({ message, type: err.failure === 'unauthorised' ? 'ArtifactUnauthorised' : 'ArtifactInvalid', nonRetryable: true, details: err.scope ? [{ scope: err.scope }] : [] });
+  return ApplicationFailure.create({
+    message,
+    type: err.failure === 'unauthorised' ? 'ArtifactUnauthorised' : 'ArtifactInvalid',
+    nonRetryable: true,
+    details: err.scope ? [{ scope: err.scope }] : [],
+  });
 }

@@ -12,7 +12,14 @@
 //            second), so a dev server restart can happen while it runs. For the recovery benchmark.
 import { Context } from '@temporalio/activity';
 import { deploy as gitopsDeploy } from '../activities/deploy';
-import type { ArtifactRef, DeployRequest, DeployResult, GateRequest, HealthRequest, VerifyResult } from '../activities/types';
+import type {
+  ArtifactRef,
+  DeployRequest,
+  DeployResult,
+  GateRequest,
+  HealthRequest,
+  VerifyResult,
+} from '../activities/types';
 import type { CanaryCountsReading, SetCanaryWeightRequest, SetCanaryWeightResult } from '../src/canary/types';
 import type { GateOutcome } from '../src/pipeline/promotionStatus';
 import type { BareActivities } from './bareWorkflow';
@@ -45,7 +52,13 @@ export function instantActivities() {
     async readCanaryCounts(): Promise<CanaryCountsReading> {
       const canaryTotal = Date.now() * 10;
       const stableTotal = canaryTotal * 3;
-      return { canaryTotal, canaryErrors: Math.floor(canaryTotal / 100), stableTotal, stableErrors: Math.floor(stableTotal / 100), at: new Date().toISOString() };
+      return {
+        canaryTotal,
+        canaryErrors: Math.floor(canaryTotal / 100),
+        stableTotal,
+        stableErrors: Math.floor(stableTotal / 100),
+        at: new Date().toISOString(),
+      };
     },
   };
 }

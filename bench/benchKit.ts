@@ -37,11 +37,16 @@ export function ms(value: number): string {
   if (Math.abs(value) >= 10) return `${value.toFixed(0)} ms`;
   return `${value.toFixed(1)} ms`;
 }
-export const ratio = (a: number, b: number) => (Number.isFinite(a) && Number.isFinite(b) && b !== 0 ? `${(a / b).toFixed(2)}×` : 'n/a');
+export const ratio = (a: number, b: number) =>
+  Number.isFinite(a) && Number.isFinite(b) && b !== 0 ? `${(a / b).toFixed(2)}×` : 'n/a';
 export const mb = (kb: number) => `${(kb / 1024).toFixed(0)} MB`;
 
 export function table(headers: string[], rows: (string | number)[][]): string {
-  return [`| ${headers.join(' | ')} |`, `|${headers.map(() => '---').join('|')}|`, ...rows.map((r) => `| ${r.join(' | ')} |`)].join('\n');
+  return [
+    `| ${headers.join(' | ')} |`,
+    `|${headers.map(() => '---').join('|')}|`,
+    ...rows.map((r) => `| ${r.join(' | ')} |`),
+  ].join('\n');
 }
 
 /** One benchmark's output: a markdown section (caption, one table, notes) and a one-line verdict. */
@@ -108,7 +113,11 @@ export async function startBenchServer(ctx: BenchContext, name: string, taskQueu
   children.add(server.process);
   let connection = await Connection.connect({ address: server.address });
   let client = new Client({ connection, namespace: 'default' });
-  const gantry = await GantryClient.connect({ connectionOptions: { address: server.address }, namespace: 'default', taskQueue });
+  const gantry = await GantryClient.connect({
+    connectionOptions: { address: server.address },
+    namespace: 'default',
+    taskQueue,
+  });
   const self: BenchServer = {
     server,
     dbFile,
@@ -165,7 +174,11 @@ export function spawnBenchWorker(ctx: BenchContext, address: string, spec: Worke
   if (spec.maxCachedWorkflows) args.push('--max-cached-workflows', String(spec.maxCachedWorkflows));
   args.push('--policy', adoptedPolicyFile());
   // The worker's audit log and key go to the run's scratch folder, never to ~/.gantry.
-  return spawnUntilReady(args, { TEMPORAL_ADDRESS: address, GANTRY_DATA_DIR: join(ctx.dir, 'worker-data') }, 'bench worker ready');
+  return spawnUntilReady(
+    args,
+    { TEMPORAL_ADDRESS: address, GANTRY_DATA_DIR: join(ctx.dir, 'worker-data') },
+    'bench worker ready',
+  );
 }
 
 function spawnUntilReady(args: string[], env: Record<string, string>, readyLine: string): Promise<BenchWorker> {
@@ -294,18 +307,27 @@ export function referencePipelineYaml(repoUrl: string, apps: string[], productio
 export const ENVIRONMENTS = ['dev', 'staging', 'production'];
 
 /** A bare config repo with an overlay per app and environment, and a pipeline pointing at it. */
-export async function referenceRepo(ctx: BenchContext, name: string, apps: string[]): Promise<{ repo: string; yaml: string }> {
+export async function referenceRepo(
+  ctx: BenchContext,
+  name: string,
+  apps: string[],
+): Promise<{ repo: string; yaml: string }> {
   const dir = mkdtempSync(join(ctx.dir, `${name}-repo-`));
   const repo = await createConfigRepo({
     dir,
-    apps: apps.map((a) => ({ name: a, image: `registry.example.com/bench/${a}`, overlayPath: (env) => `apps/${a}/environments/${env}` })),
+    apps: apps.map((a) => ({
+      name: a,
+      image: `registry.example.com/bench/${a}`,
+      overlayPath: (env) => `apps/${a}/environments/${env}`,
+    })),
     environments: ENVIRONMENTS,
   });
   return { repo, yaml: referencePipelineYaml(repo, apps) };
 }
 
 /** One promotion of a pipeline, resolved by the loader the CLI uses (as the tests resolve theirs). */
-export const promotionOf = (yaml: string, app: string, digest: string): PromotionInput => promotionInput(yaml, app, digest);
+export const promotionOf = (yaml: string, app: string, digest: string): PromotionInput =>
+  promotionInput(yaml, app, digest);
 
 /** A fresh valid digest per call (no two runs share an artifact). */
 export const benchDigest = (): string => uniqueDigest();
@@ -330,19 +352,32 @@ export async function historyOf(client: Client, workflowId: string): Promise<His
 /** Size of the history as the server stores it (protobuf encoding). */
 export async function historyBytes(client: Client, workflowId: string): Promise<{ events: number; bytes: number }> {
   const history = await client.workflow.getHandle(workflowId).fetchHistory();
-  return { events: history.events?.length ?? 0, bytes: temporal.api.history.v1.History.encode(history).finish().length };
+  return {
+    events: history.events?.length ?? 0,
+    bytes: temporal.api.history.v1.History.encode(history).finish().length,
+  };
 }
 
 export function activityType(events: HistoryEvent[], e: HistoryEvent): string | undefined {
   const scheduledId = Number(
-    e.activityTaskScheduledEventAttributes ? e.eventId : (e.activityTaskStartedEventAttributes?.scheduledEventId ?? e.activityTaskCompletedEventAttributes?.scheduledEventId ?? 0),
+    e.activityTaskScheduledEventAttributes
+      ? e.eventId
+      : (e.activityTaskStartedEventAttributes?.scheduledEventId ??
+          e.activityTaskCompletedEventAttributes?.scheduledEventId ??
+          0),
   );
-  return events.find((x) => Number(x.eventId) === scheduledId)?.activityTaskScheduledEventAttributes?.activityType?.name ?? undefined;
+  return (
+    events.find((x) => Number(x.eventId) === scheduledId)?.activityTaskScheduledEventAttributes?.activityType?.name ??
+    undefined
+  );
 }
 
 /** Each activity of a history: type, scheduled/started/completed times (ms), attempt. */
 export function activitiesOf(events: HistoryEvent[]) {
-  const byScheduled = new Map<number, { type: string; input: string; scheduled: number; started?: number; completed?: number; attempt?: number }>();
+  const byScheduled = new Map<
+    number,
+    { type: string; input: string; scheduled: number; started?: number; completed?: number; attempt?: number }
+  >();
   for (const e of events) {
     const s = e.activityTaskScheduledEventAttributes;
     if (s) {
@@ -367,7 +402,11 @@ export function activitiesOf(events: HistoryEvent[]) {
  * Waits (server long-poll on the history, no polling loop) until the promotion upserts
  * GantryAwaitingApproval = true: the moment it starts waiting for a decision.
  */
-export async function waitUntilAwaitingApproval(client: Client, workflowId: string, timeoutMs = 120_000): Promise<number> {
+export async function waitUntilAwaitingApproval(
+  client: Client,
+  workflowId: string,
+  timeoutMs = 120_000,
+): Promise<number> {
   const deadline = Date.now() + timeoutMs;
   let nextPageToken: Uint8Array | undefined;
   for (;;) {
@@ -380,9 +419,13 @@ export async function waitUntilAwaitingApproval(client: Client, workflowId: stri
       maximumPageSize: 1000,
     });
     for (const e of res.history?.events ?? []) {
-      const field = e.upsertWorkflowSearchAttributesEventAttributes?.searchAttributes?.indexedFields?.[GANTRY_AWAITING_APPROVAL.name];
+      const field =
+        e.upsertWorkflowSearchAttributesEventAttributes?.searchAttributes?.indexedFields?.[
+          GANTRY_AWAITING_APPROVAL.name
+        ];
       if (field && Buffer.from(field.data ?? new Uint8Array()).toString() === 'true') return eventMs(e);
-      if (e.workflowExecutionCompletedEventAttributes || e.workflowExecutionFailedEventAttributes) throw new Error(`${workflowId} ended before its approval`);
+      if (e.workflowExecutionCompletedEventAttributes || e.workflowExecutionFailedEventAttributes)
+        throw new Error(`${workflowId} ended before its approval`);
     }
     if (!res.nextPageToken?.length) throw new Error(`${workflowId}: history ended without an approval wait`);
     nextPageToken = res.nextPageToken;
@@ -394,7 +437,12 @@ export async function waitUntilAwaitingApproval(client: Client, workflowId: stri
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
-export async function until<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, timeoutMs: number, everyMs = 50): Promise<T> {
+export async function until<T>(
+  what: string,
+  probe: () => Promise<T | undefined> | T | undefined,
+  timeoutMs: number,
+  everyMs = 50,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const v = await probe();
@@ -405,7 +453,11 @@ export async function until<T>(what: string, probe: () => Promise<T | undefined>
 }
 
 /** Runs fn over items with at most `limit` in flight; results in input order. */
-export async function mapLimit<T, R>(items: T[], limit: number, fn: (item: T, index: number) => Promise<R>): Promise<R[]> {
+export async function mapLimit<T, R>(
+  items: T[],
+  limit: number,
+  fn: (item: T, index: number) => Promise<R>,
+): Promise<R[]> {
   const results = new Array<R>(items.length);
   let next = 0;
   await Promise.all(

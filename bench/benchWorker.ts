@@ -38,18 +38,43 @@ async function main(): Promise<void> {
   const connection = await NativeConnection.connect({ address });
   const workers: Worker[] = [];
   if (values.gantry) {
-    const workflowBundle = values['gantry-bundle'] ? { codePath: values['gantry-bundle'] } : await bundleGantryWorkflows();
+    const workflowBundle = values['gantry-bundle']
+      ? { codePath: values['gantry-bundle'] }
+      : await bundleGantryWorkflows();
     const activityOverrides = activitySet(values.activities as ActivitySetName);
-    const maxCachedWorkflows = values['max-cached-workflows'] ? Number(values['max-cached-workflows']) : DEFAULT_MAX_CACHED_WORKFLOWS;
+    const maxCachedWorkflows = values['max-cached-workflows']
+      ? Number(values['max-cached-workflows'])
+      : DEFAULT_MAX_CACHED_WORKFLOWS;
     limitWorkflowHeap(maxCachedWorkflows); // as `gantry worker` does
     const policy = values.policy ? filePolicySource(values.policy) : undefined;
-    workers.push(await createWorker({ connection, namespace: 'default', taskQueue: values.gantry, workflowBundle, activityOverrides, maxCachedWorkflows, policy }));
+    workers.push(
+      await createWorker({
+        connection,
+        namespace: 'default',
+        taskQueue: values.gantry,
+        workflowBundle,
+        activityOverrides,
+        maxCachedWorkflows,
+        policy,
+      }),
+    );
   }
   if (values.bare) {
     const workflowBundle = values['bare-bundle']
       ? { codePath: values['bare-bundle'] }
-      : await bundleWorkflowCode({ workflowsPath: require.resolve('./bareWorkflow'), logger: new DefaultLogger('WARN') });
-    workers.push(await createWorker({ connection, namespace: 'default', taskQueue: values.bare, workflowBundle, activityOverrides: { ...bareActivities } }));
+      : await bundleWorkflowCode({
+          workflowsPath: require.resolve('./bareWorkflow'),
+          logger: new DefaultLogger('WARN'),
+        });
+    workers.push(
+      await createWorker({
+        connection,
+        namespace: 'default',
+        taskQueue: values.bare,
+        workflowBundle,
+        activityOverrides: { ...bareActivities },
+      }),
+    );
   }
   const lifetime = setTimeout(() => workers.forEach((w) => w.shutdown()), Number(values.lifetime) * 1000);
   const running = Promise.all(workers.map((w) => w.run()));

@@ -39,7 +39,8 @@ const SPLITS: readonly Split[] = [
 ];
 
 const pct = (v: number): string => `${(100 * v).toFixed(2)}%`;
-const ci = (s: SimulationSummary): string => `${pct(s.failedRate)} (${pct(s.failedRateInterval.lower)}–${pct(s.failedRateInterval.upper)})`;
+const ci = (s: SimulationSummary): string =>
+  `${pct(s.failedRate)} (${pct(s.failedRateInterval.lower)}–${pct(s.failedRateInterval.upper)})`;
 
 export async function runCanaryAnalysisBench(): Promise<string> {
   const started = performance.now();
@@ -57,10 +58,19 @@ export async function runCanaryAnalysisBench(): Promise<string> {
         boundaries,
         overdispersion: 'none',
       });
-      const scenario = { stableErrorRate: BASELINE, canaryRequestsPerInterval: split.canaryPerInterval, stableRequestsPerInterval: split.stablePerInterval, maxCanaryRequests: 100 * fixed.canary };
+      const scenario = {
+        stableErrorRate: BASELINE,
+        canaryRequestsPerInterval: split.canaryPerInterval,
+        stableRequestsPerInterval: split.stablePerInterval,
+        maxCanaryRequests: 100 * fixed.canary,
+      };
       const h0 = simulateCanaries(design, { ...scenario, canaryErrorRate: BASELINE }, HEALTHY_RUNS, seed++);
       const h1 = simulateCanaries(design, { ...scenario, canaryErrorRate: REGRESSED }, REGRESSED_RUNS, seed++);
-      const oc = operatingCharacteristics({ oddsRatio: design.design.oddsRatio, canaryTrafficShare: split.canaryShare, thresholds: { upper: design.upperThreshold, lower: design.lowerThreshold } });
+      const oc = operatingCharacteristics({
+        oddsRatio: design.design.oddsRatio,
+        canaryTrafficShare: split.canaryShare,
+        thresholds: { upper: design.upperThreshold, lower: design.lowerThreshold },
+      });
       rows.push(
         `| ${100 * split.canaryShare}/${100 - 100 * split.canaryShare} | ${split.canaryPerInterval}+${split.stablePerInterval} | ${boundaries} | ${design.upperThreshold.toFixed(3)} / ${design.lowerThreshold.toFixed(3)} | ${ci(h0)} | ${ci(h1)} | ` +
           `${h0.meanCanaryRequests.toFixed(0)} / ${h0.p95CanaryRequests} | ${h1.meanCanaryRequests.toFixed(0)} / ${h1.p95CanaryRequests} | ${fixed.canary} | ` +

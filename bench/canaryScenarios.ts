@@ -41,7 +41,13 @@ function rows(): Row[] {
       for (const canaryShare of [0.05, 0.1, 0.5]) {
         out.push({
           label: `independent, ${requestsPerSecond}/s, ${scrapeIntervalSeconds}s, ${100 * canaryShare}%`,
-          scenario: { requestsPerSecond, scrapeIntervalSeconds, canaryShare, stableErrorRate: STABLE_ERROR_RATE, pattern: 'independent' },
+          scenario: {
+            requestsPerSecond,
+            scrapeIntervalSeconds,
+            canaryShare,
+            stableErrorRate: STABLE_ERROR_RATE,
+            pattern: 'independent',
+          },
         });
       }
     }
@@ -56,7 +62,14 @@ function rows(): Row[] {
   for (const [label, pattern, clusterSize] of patterns) {
     out.push({
       label: `${label}, 100/s, 15s, 10%`,
-      scenario: { requestsPerSecond: 100, scrapeIntervalSeconds: 15, canaryShare: 0.1, stableErrorRate: STABLE_ERROR_RATE, pattern, ...(clusterSize ? { clusterSize } : {}) },
+      scenario: {
+        requestsPerSecond: 100,
+        scrapeIntervalSeconds: 15,
+        canaryShare: 0.1,
+        stableErrorRate: STABLE_ERROR_RATE,
+        pattern,
+        ...(clusterSize ? { clusterSize } : {}),
+      },
     });
   }
   // Latency shapes: the bound at stable's p95 (5% of requests slower) or with a margin (4% slower);
@@ -69,7 +82,15 @@ function rows(): Row[] {
   for (const [label, stableSlowShare, canarySlowShare, mode] of latencyRows) {
     out.push({
       label: `${label}, 100/s, 15s, 10%`,
-      scenario: { requestsPerSecond: 100, scrapeIntervalSeconds: 15, canaryShare: 0.1, stableErrorRate: STABLE_ERROR_RATE, pattern: 'independent', stableSlowShare, canarySlowShare },
+      scenario: {
+        requestsPerSecond: 100,
+        scrapeIntervalSeconds: 15,
+        canaryShare: 0.1,
+        stableErrorRate: STABLE_ERROR_RATE,
+        pattern: 'independent',
+        stableSlowShare,
+        canarySlowShare,
+      },
       latency: { mode, canarySlowShareH1: 2 * canarySlowShare },
     });
   }
@@ -77,16 +98,37 @@ function rows(): Row[] {
 }
 
 /** The analysis as resolveCanary builds it from a `canary:` block with defaults. */
-export function defaultAnalysisSpec(share: number, scrapeIntervalSeconds: number, maxCanaryRequests: number, latency?: 'comparison' | 'guard'): CanaryAnalysisSpec {
+export function defaultAnalysisSpec(
+  share: number,
+  scrapeIntervalSeconds: number,
+  maxCanaryRequests: number,
+  latency?: 'comparison' | 'guard',
+): CanaryAnalysisSpec {
   const q = { errors: 'errors', total: 'total' };
   // As resolveCanary splits it: with the latency comparison each test gets half the alpha.
   const alpha = latency === 'comparison' ? ALPHA / 2 : ALPHA;
-  const test = { alpha, power: POWER, minimumDetectableEffect: { kind: 'relative', increase: 1 }, canaryTrafficShare: share, maxCanaryRequests } as const;
+  const test = {
+    alpha,
+    power: POWER,
+    minimumDetectableEffect: { kind: 'relative', increase: 1 },
+    canaryTrafficShare: share,
+    maxCanaryRequests,
+  } as const;
   return {
     name: 'bench',
     queries: { canary: q, stable: q },
     ...(latency
-      ? { latency: { query: 'canary', quantile: 0.95, boundSeconds: 0.5, minObservations: 200, ...(latency === 'comparison' ? { stableQuery: 'stable', test: { ...test, maxCanaryRequests: undefined } } : {}) } }
+      ? {
+          latency: {
+            query: 'canary',
+            quantile: 0.95,
+            boundSeconds: 0.5,
+            minObservations: 200,
+            ...(latency === 'comparison'
+              ? { stableQuery: 'stable', test: { ...test, maxCanaryRequests: undefined } }
+              : {}),
+          },
+        }
       : {}),
     test,
     intervalMs: scrapeIntervalSeconds * 1000,
@@ -114,10 +156,18 @@ export async function canaryScenarios(options: { quick?: boolean } = {}): Promis
   let seed = 12_000;
   for (const row of rows()) {
     const s = row.scenario;
-    const fixed = fixedHorizonSampleSize({ alpha: ALPHA, power: POWER, p0: STABLE_ERROR_RATE, p1: REGRESSED_ERROR_RATE, stablePerCanary: (1 - s.canaryShare) / s.canaryShare });
+    const fixed = fixedHorizonSampleSize({
+      alpha: ALPHA,
+      power: POWER,
+      p0: STABLE_ERROR_RATE,
+      p1: REGRESSED_ERROR_RATE,
+      stablePerCanary: (1 - s.canaryShare) / s.canaryShare,
+    });
     const spec = defaultAnalysisSpec(s.canaryShare, s.scrapeIntervalSeconds, 30 * fixed.canary, row.latency?.mode);
     const h0 = simulateScenario(spec, { ...s, canaryErrorRate: STABLE_ERROR_RATE }, fixed.canary, healthyRuns, seed++);
-    const regressed = row.latency ? { canaryErrorRate: STABLE_ERROR_RATE, canarySlowShare: row.latency.canarySlowShareH1 } : { canaryErrorRate: REGRESSED_ERROR_RATE };
+    const regressed = row.latency
+      ? { canaryErrorRate: STABLE_ERROR_RATE, canarySlowShare: row.latency.canarySlowShareH1 }
+      : { canaryErrorRate: REGRESSED_ERROR_RATE };
     const h1 = simulateScenario(spec, { ...s, ...regressed }, fixed.canary, regressedRuns, seed++);
     results.push({ label: row.label, h0, h1, fixedCanary: fixed.canary });
     const perRead = s.requestsPerSecond * s.canaryShare * s.scrapeIntervalSeconds;
@@ -140,7 +190,8 @@ export async function canaryScenarios(options: { quick?: boolean } = {}): Promis
   // The guard-alone row shows the old design's false failures; the worst of Gantry's defaults excludes it.
   const defaults = results.filter((r) => !r.label.startsWith('latency guard'));
   const worstAlpha = Math.max(...defaults.map((r) => r.h0.failedRate));
-  const within = (r: (typeof results)[number]) => r.h0.meanCanaryRequests / r.fixedCanary <= 0.65 && r.h1.meanCanaryRequests / r.fixedCanary <= 0.65;
+  const within = (r: (typeof results)[number]) =>
+    r.h0.meanCanaryRequests / r.fixedCanary <= 0.65 && r.h1.meanCanaryRequests / r.fixedCanary <= 0.65;
   const section: Section = {
     title: '7. Canary analysis: scenario suite',
     caption:
@@ -170,7 +221,12 @@ export async function canaryScenarios(options: { quick?: boolean } = {}): Promis
 
 if (require.main === module) {
   canaryScenarios({ quick: process.argv.includes('--quick') }).then(
-    ({ section }) => console.log([`## ${section.title}`, '', section.caption, '', section.table, '', ...section.notes.map((n) => `- ${n}`)].join('\n')),
+    ({ section }) =>
+      console.log(
+        [`## ${section.title}`, '', section.caption, '', section.table, '', ...section.notes.map((n) => `- ${n}`)].join(
+          '\n',
+        ),
+      ),
     (err: unknown) => {
       console.error(err);
       process.exitCode = 1;

@@ -85,10 +85,24 @@ export async function cliStartup(ctx: BenchContext): Promise<Section> {
     const builds = [{ name: 'this build', gantry: join(PROJECT_ROOT, 'bin', 'gantry') }];
     const baseline = process.env.GANTRY_BENCH_BASELINE_CLI;
     if (baseline) builds.push({ name: `baseline ${baseline}`, gantry: baseline });
-    const probes: Probe[] = [{ label: "`node -e ''` (node alone)", args: ['-e', ''], env: {}, firstOutput: [], exit: [] }];
+    const probes: Probe[] = [
+      { label: "`node -e ''` (node alone)", args: ['-e', ''], env: {}, firstOutput: [], exit: [] },
+    ];
     for (const b of builds) {
-      probes.push({ label: `\`gantry --help\` (${b.name})`, args: [b.gantry, '--help'], env: {}, firstOutput: [], exit: [] });
-      probes.push({ label: `\`gantry status web <digest>\` (${b.name})`, args: [b.gantry, 'status', 'web', input.digest], env, firstOutput: [], exit: [] });
+      probes.push({
+        label: `\`gantry --help\` (${b.name})`,
+        args: [b.gantry, '--help'],
+        env: {},
+        firstOutput: [],
+        exit: [],
+      });
+      probes.push({
+        label: `\`gantry status web <digest>\` (${b.name})`,
+        args: [b.gantry, 'status', 'web', input.digest],
+        env,
+        firstOutput: [],
+        exit: [],
+      });
     }
 
     log(`cli-startup: ${rounds} rounds of ${probes.length} commands, after one warm-up round`);
@@ -96,7 +110,8 @@ export async function cliStartup(ctx: BenchContext): Promise<Section> {
       for (const p of probes) {
         const r = await timeFirstOutput(p.args, p.env);
         if (r.code !== 0) throw new Error(`node ${p.args.join(' ')} exited ${r.code}: ${r.output.slice(0, 2000)}`);
-        if (p.args.includes('status') && !r.output.startsWith(`web ${input.digest}\n`)) throw new Error(`gantry status printed something other than the promotion:\n${r.output}`);
+        if (p.args.includes('status') && !r.output.startsWith(`web ${input.digest}\n`))
+          throw new Error(`gantry status printed something other than the promotion:\n${r.output}`);
         // The first round fills the page cache and the server's caches; it is not counted.
         if (round === 0) continue;
         p.firstOutput.push(r.firstOutputMs);
@@ -108,19 +123,35 @@ export async function cliStartup(ctx: BenchContext): Promise<Section> {
     const node = median(probes[0].firstOutput);
     const help = median(probes[1].firstOutput);
     const status = median(probes[2].firstOutput);
-    const rows = probes.map((p) => [p.label, p.firstOutput.length, ms(median(p.firstOutput)), ms(percentile(p.firstOutput, 90)), ms(median(p.exit)), ratio(median(p.firstOutput), node)]);
+    const rows = probes.map((p) => [
+      p.label,
+      p.firstOutput.length,
+      ms(median(p.firstOutput)),
+      ms(percentile(p.firstOutput, 90)),
+      ms(median(p.exit)),
+      ratio(median(p.firstOutput), node),
+    ]);
     return {
       title: '8. CLI start-up',
       caption:
         `Each command ${rounds} times (after one warm-up round), interleaved round by round. Time to first output is from spawning the process to the first byte on stdout or stderr; ` +
         `\`status\` asks a dev server on 127.0.0.1 about a promotion of the reference pipeline waiting for its production approval, with a bench worker answering the query.`,
-      table: table(['command', 'n', 'first output, median', 'first output, p90', 'exit, median', 'ratio to node alone'], rows),
+      table: table(
+        ['command', 'n', 'first output, median', 'first output, p90', 'exit, median', 'ratio to node alone'],
+        rows,
+      ),
       notes: [
         `Targets: \`gantry --help\` ≤ ${HELP_TARGET_MS} ms: ${ms(help)} — ${help <= HELP_TARGET_MS ? 'met' : 'not met'}; \`gantry status\` first output ≤ ${STATUS_TARGET_MS} ms: ${ms(status)} — ${status <= STATUS_TARGET_MS ? 'met' : 'not met'}.`,
         'Each command loads only the modules it needs (src/cli: the Temporal client, the config loader, the worker, the audit log and the codec server are imported inside the commands that use them); `--help` loads commander and the command definitions.',
-        ...(baseline ? [] : ['Set GANTRY_BENCH_BASELINE_CLI=<another checkout>/bin/gantry to measure another build in the same rounds.']),
+        ...(baseline
+          ? []
+          : [
+              'Set GANTRY_BENCH_BASELINE_CLI=<another checkout>/bin/gantry to measure another build in the same rounds.',
+            ]),
       ],
-      headline: [`CLI start-up: \`node -e ''\` ${ms(node)}, \`gantry --help\` ${ms(help)}, \`gantry status\` first output ${ms(status)} (medians).`],
+      headline: [
+        `CLI start-up: \`node -e ''\` ${ms(node)}, \`gantry --help\` ${ms(help)}, \`gantry status\` first output ${ms(status)} (medians).`,
+      ],
     };
   } finally {
     await srv.stop();

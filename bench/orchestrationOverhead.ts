@@ -51,7 +51,9 @@ function cpuNow(pids?: Pids) {
   return pids ? { worker: cpuMsOf(pids.worker), server: cpuMsOf(pids.server) } : undefined;
 }
 function cpuSince(before: ReturnType<typeof cpuNow>, pids?: Pids) {
-  return before && pids ? { worker: cpuMsOf(pids.worker) - before.worker, server: cpuMsOf(pids.server) - before.server } : undefined;
+  return before && pids
+    ? { worker: cpuMsOf(pids.worker) - before.worker, server: cpuMsOf(pids.server) - before.server }
+    : undefined;
 }
 
 function workflowTaskTimes(events: HistoryEvent[]): number[] {
@@ -65,21 +67,37 @@ function workflowTaskTimes(events: HistoryEvent[]): number[] {
   return out;
 }
 
-export async function promoteReference(gantry: GantryClient, client: Client, yaml: string, app: string, pids?: Pids): Promise<Run> {
+export async function promoteReference(
+  gantry: GantryClient,
+  client: Client,
+  yaml: string,
+  app: string,
+  pids?: Pids,
+): Promise<Run> {
   const input = promotionOf(yaml, app, benchDigest());
   const cpu0 = cpuNow(pids);
   const t0 = performance.now();
   const { workflowId, state } = await gantry.start(input);
   if (state !== 'new') throw new Error(`expected a new promotion, got ${state}`);
   await waitUntilAwaitingApproval(client, workflowId);
-  const answer = await gantry.decide('approve', app, input.digest, { environment: 'production', by: 'release-manager' });
+  const answer = await gantry.decide('approve', app, input.digest, {
+    environment: 'production',
+    by: 'release-manager',
+  });
   if (!answer.accepted) throw new Error(`approval refused: ${answer.reason}`);
   const result = await gantry.result(app, input.digest);
   const wall = performance.now() - t0;
   const cpu = cpuSince(cpu0, pids);
   if (result.outcome !== 'promoted') throw new Error(`promotion ended ${result.outcome}: ${result.reason}`);
   const events = await historyOf(client, workflowId);
-  const awaited = events.find((e) => e.upsertWorkflowSearchAttributesEventAttributes?.searchAttributes?.indexedFields?.GantryAwaitingApproval && Buffer.from(e.upsertWorkflowSearchAttributesEventAttributes.searchAttributes.indexedFields.GantryAwaitingApproval.data ?? []).toString() === 'true');
+  const awaited = events.find(
+    (e) =>
+      e.upsertWorkflowSearchAttributesEventAttributes?.searchAttributes?.indexedFields?.GantryAwaitingApproval &&
+      Buffer.from(
+        e.upsertWorkflowSearchAttributesEventAttributes.searchAttributes.indexedFields.GantryAwaitingApproval.data ??
+          [],
+      ).toString() === 'true',
+  );
   const updated = events.find((e) => e.workflowExecutionUpdateCompletedEventAttributes);
   return {
     workflowId,
@@ -100,7 +118,13 @@ async function bareOnce(client: Client, taskQueue: string, i: number, pids?: Pid
   const cpu = cpuSince(cpu0, pids);
   if (done !== REFERENCE_ACTIVITIES) throw new Error(`bare workflow ran ${String(done)} steps`);
   const events = await historyOf(client, workflowId);
-  return { workflowId, wall, server: eventMs(events[events.length - 1]) - eventMs(events[0]), workflowTasks: workflowTaskTimes(events), cpu };
+  return {
+    workflowId,
+    wall,
+    server: eventMs(events[events.length - 1]) - eventMs(events[0]),
+    workflowTasks: workflowTaskTimes(events),
+    cpu,
+  };
 }
 
 export async function orchestrationOverhead(ctx: BenchContext): Promise<Section> {
@@ -111,7 +135,11 @@ export async function orchestrationOverhead(ctx: BenchContext): Promise<Section>
   try {
     // One worker process for the three, so they share the same setup: the bare workflow, Gantry with
     // the worker's real audit log and freeze look-ups, and Gantry with those two instant as well.
-    const worker = await spawnBenchWorker(ctx, srv.address, { gantryQueue: 'bench-gantry', bareQueue: 'bench-bare', activities: 'instant' });
+    const worker = await spawnBenchWorker(ctx, srv.address, {
+      gantryQueue: 'bench-gantry',
+      bareQueue: 'bench-bare',
+      activities: 'instant',
+    });
     const leanWorker = await spawnBenchWorker(ctx, srv.address, { gantryQueue: 'bench-lean', activities: 'lean' });
     const leanClient = new GantryClient(srv.client, 'bench-lean');
     const serverPid = srv.server.process.pid!;
@@ -141,7 +169,10 @@ export async function orchestrationOverhead(ctx: BenchContext): Promise<Section>
     const gitops: Run[] = [];
     log(`overhead: ${gitopsRuns} runs with the real gitops deploy`);
     for (let i = 0; i < 2 + gitopsRuns; i++) {
-      const g = await promoteReference(gitClient, srv.client, gitYaml, 'web', { worker: gitWorker.pid, server: serverPid });
+      const g = await promoteReference(gitClient, srv.client, gitYaml, 'web', {
+        worker: gitWorker.pid,
+        server: serverPid,
+      });
       if (i >= 2) gitops.push(g);
     }
     await gitWorker.kill();
@@ -163,10 +194,23 @@ export async function orchestrationOverhead(ctx: BenchContext): Promise<Section>
       ];
     };
     const approval = gantry.map((g) => g.approvalStep!).filter((v) => v !== undefined);
-    const markers = (await historyOf(srv.client, gantry[0].workflowId)).filter((e) => e.markerRecordedEventAttributes).length;
+    const markers = (await historyOf(srv.client, gantry[0].workflowId)).filter(
+      (e) => e.markerRecordedEventAttributes,
+    ).length;
     const medianRatio = median(gantry.map((g) => g.wall)) / median(bare.map((b) => b.wall));
-    const p95Ratio = percentile(gantry.map((g) => g.wall), 95) / percentile(bare.map((b) => b.wall), 95);
-    const p95Wall = percentile(gantry.map((g) => g.wall), 95);
+    const p95Ratio =
+      percentile(
+        gantry.map((g) => g.wall),
+        95,
+      ) /
+      percentile(
+        bare.map((b) => b.wall),
+        95,
+      );
+    const p95Wall = percentile(
+      gantry.map((g) => g.wall),
+      95,
+    );
     return {
       title: '1. Orchestration overhead',
       caption:
@@ -175,7 +219,17 @@ export async function orchestrationOverhead(ctx: BenchContext): Promise<Section>
         'and runGate return at once** (same names, so the workflow code is the real one), except in the last row. Baseline: a bare workflow running ' +
         `${REFERENCE_ACTIVITIES} sequential no-op activities on the same worker process (same createWorker options), the three interleaved run by run. Wall = client, start call to result; server time = WorkflowExecutionStarted to close event; CPU from /proc/<pid>/stat around each run (git child processes not included).`,
       table: table(
-        ['workflow', 'runs', 'wall median', 'wall p95', 'ratio median', 'ratio p95', 'server time median', 'workflow tasks × median task (started → completed)', 'CPU per run, worker / dev server (median)'],
+        [
+          'workflow',
+          'runs',
+          'wall median',
+          'wall p95',
+          'ratio median',
+          'ratio p95',
+          'server time median',
+          'workflow tasks × median task (started → completed)',
+          'CPU per run, worker / dev server (median)',
+        ],
         [
           row('bare Temporal workflow (baseline)', bare),
           row('Gantry reference pipeline, instant activities (audit log and freeze look-ups real)', gantry, bare),
@@ -194,7 +248,12 @@ export async function orchestrationOverhead(ctx: BenchContext): Promise<Section>
         `Gitops row: each promotion clones the bare repo and pushes three commits (one per environment); median ${ms(median(gitops.map((g) => g.wall)))}.`,
       ],
       headline: [
-        `Reference pipeline with instant deploy/health/gates: median ${ms(median(gantry.map((g) => g.wall)))}, p95 ${ms(p95Wall)} vs bare ${ms(median(bare.map((b) => b.wall)))} / ${ms(percentile(bare.map((b) => b.wall), 95))} (ratio ${medianRatio.toFixed(2)}× / ${p95Ratio.toFixed(2)}×); with the real gitops deploy median ${ms(median(gitops.map((g) => g.wall)))}.`,
+        `Reference pipeline with instant deploy/health/gates: median ${ms(median(gantry.map((g) => g.wall)))}, p95 ${ms(p95Wall)} vs bare ${ms(median(bare.map((b) => b.wall)))} / ${ms(
+          percentile(
+            bare.map((b) => b.wall),
+            95,
+          ),
+        )} (ratio ${medianRatio.toFixed(2)}× / ${p95Ratio.toFixed(2)}×); with the real gitops deploy median ${ms(median(gitops.map((g) => g.wall)))}.`,
       ],
     };
   } finally {

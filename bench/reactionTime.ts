@@ -37,7 +37,10 @@ function faster(value: number, baseline: number): string {
   return times >= 10 ? `1/${Math.round(times).toLocaleString('en')}` : ratio(value, baseline);
 }
 
-function timeProcess(args: string[], env: Record<string, string>): Promise<{ ms: number; code: number; stderr: string }> {
+function timeProcess(
+  args: string[],
+  env: Record<string, string>,
+): Promise<{ ms: number; code: number; stderr: string }> {
   const t0 = performance.now();
   return new Promise((resolve) => {
     execFile(process.execPath, args, { env: { ...process.env, ...env }, timeout: 60_000 }, (err, _stdout, stderr) =>
@@ -69,7 +72,10 @@ export async function reactionTime(ctx: BenchContext): Promise<Section> {
       const { workflowId } = await srv.gantry.start(input);
       await waitUntilAwaitingApproval(srv.client, workflowId);
       const t0 = Date.now();
-      const answer = await srv.gantry.decide('approve', 'web', input.digest, { environment: 'production', by: 'release-manager' });
+      const answer = await srv.gantry.decide('approve', 'web', input.digest, {
+        environment: 'production',
+        by: 'release-manager',
+      });
       const returnedAt = Date.now();
       if (!answer.accepted) throw new Error(`approval refused: ${answer.reason}`);
       await srv.gantry.result('web', input.digest);
@@ -128,7 +134,19 @@ export async function reactionTime(ctx: BenchContext): Promise<Section> {
     const nodeBare: number[] = [];
     const cliHelp: number[] = [];
     for (const digest of cliTargets) {
-      const r = await timeProcess([join(PROJECT_ROOT, 'bin', 'gantry'), 'approve', 'web', digest, '--env', 'production', '--as', 'release-manager'], env);
+      const r = await timeProcess(
+        [
+          join(PROJECT_ROOT, 'bin', 'gantry'),
+          'approve',
+          'web',
+          digest,
+          '--env',
+          'production',
+          '--as',
+          'release-manager',
+        ],
+        env,
+      );
       if (r.code !== 0) throw new Error(`gantry approve exited ${r.code}: ${r.stderr}`);
       cli.push(r.ms);
       nodeBare.push((await timeProcess(['-e', ''], {})).ms);
@@ -139,16 +157,70 @@ export async function reactionTime(ctx: BenchContext): Promise<Section> {
     const p99 = percentile(afterUpdate, 99);
     const pollP99 = percentile(pollerReaction, 99);
     const rows = [
-      ['polling loop, sleep 10 s (baseline): approval → loop notices', pollerReaction.length, ms(median(pollerReaction)), ms(percentile(pollerReaction, 99)), '1.00× (baseline)'],
-      ['approve update completed → next activity started (server events)', afterUpdate.length, ms(median(afterUpdate)), ms(p99), `${faster(median(afterUpdate), median(pollerReaction))} / ${faster(p99, pollP99)}`],
-      ['approve update completed → next activity scheduled (server events)', afterUpdateScheduled.length, ms(median(afterUpdateScheduled)), ms(percentile(afterUpdateScheduled, 99)), '—'],
-      ['update call returned (client) → next activity started (server)', clientToStart.length, ms(median(clientToStart)), ms(percentile(clientToStart, 99)), '—'],
-      ['GantryClient.decide round trip (one update call)', decideCalls.length, ms(median(decideCalls)), ms(percentile(decideCalls, 99)), '—'],
-      ['WorkflowExecutionStarted → first activity started (server events)', startToFirst.length, ms(median(startToFirst)), ms(percentile(startToFirst, 99)), '—'],
-      ['start call issued (client) → first activity started', clientStartToFirst.length, ms(median(clientStartToFirst)), ms(percentile(clientStartToFirst, 99)), '—'],
-      ['`bin/gantry approve …` process, end to end', cli.length, ms(median(cli)), ms(percentile(cli, 99)), `${ratio(median(cli), median(nodeBare))} of a bare node start`],
+      [
+        'polling loop, sleep 10 s (baseline): approval → loop notices',
+        pollerReaction.length,
+        ms(median(pollerReaction)),
+        ms(percentile(pollerReaction, 99)),
+        '1.00× (baseline)',
+      ],
+      [
+        'approve update completed → next activity started (server events)',
+        afterUpdate.length,
+        ms(median(afterUpdate)),
+        ms(p99),
+        `${faster(median(afterUpdate), median(pollerReaction))} / ${faster(p99, pollP99)}`,
+      ],
+      [
+        'approve update completed → next activity scheduled (server events)',
+        afterUpdateScheduled.length,
+        ms(median(afterUpdateScheduled)),
+        ms(percentile(afterUpdateScheduled, 99)),
+        '—',
+      ],
+      [
+        'update call returned (client) → next activity started (server)',
+        clientToStart.length,
+        ms(median(clientToStart)),
+        ms(percentile(clientToStart, 99)),
+        '—',
+      ],
+      [
+        'GantryClient.decide round trip (one update call)',
+        decideCalls.length,
+        ms(median(decideCalls)),
+        ms(percentile(decideCalls, 99)),
+        '—',
+      ],
+      [
+        'WorkflowExecutionStarted → first activity started (server events)',
+        startToFirst.length,
+        ms(median(startToFirst)),
+        ms(percentile(startToFirst, 99)),
+        '—',
+      ],
+      [
+        'start call issued (client) → first activity started',
+        clientStartToFirst.length,
+        ms(median(clientStartToFirst)),
+        ms(percentile(clientStartToFirst, 99)),
+        '—',
+      ],
+      [
+        '`bin/gantry approve …` process, end to end',
+        cli.length,
+        ms(median(cli)),
+        ms(percentile(cli, 99)),
+        `${ratio(median(cli), median(nodeBare))} of a bare node start`,
+      ],
       ['`node -e ""` (node startup alone)', nodeBare.length, ms(median(nodeBare)), ms(percentile(nodeBare, 99)), '—'],
-      ['`bin/gantry --help` (node + CLI module loading)', cliHelp.length, ms(median(cliHelp)), ms(percentile(cliHelp, 99)), '—'],
+      [
+        '`bin/gantry --help` (node + CLI module loading)',
+        cliHelp.length,
+        ms(median(cliHelp)),
+        ms(percentile(cliHelp, 99)),
+        '—',
+      ],
     ];
     return {
       title: '2. Reaction time',

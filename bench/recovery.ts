@@ -46,7 +46,11 @@ async function stagingDeployRunning(client: Client, workflowId: string): Promise
     'the staging deploy to run and heartbeat',
     async () => {
       const d = await client.workflow.getHandle(workflowId).describe();
-      return d.raw.pendingActivities?.some((a) => a.activityType?.name === 'deploy' && (a.heartbeatDetails?.payloads?.length ?? 0) > 0) ? true : undefined;
+      return d.raw.pendingActivities?.some(
+        (a) => a.activityType?.name === 'deploy' && (a.heartbeatDetails?.payloads?.length ?? 0) > 0,
+      )
+        ? true
+        : undefined;
     },
     30_000,
     20,
@@ -54,8 +58,14 @@ async function stagingDeployRunning(client: Client, workflowId: string): Promise
 }
 
 /** Completion time (server) of the deploy to `environment`, and the attempt that completed it. */
-async function deployCompleted(client: Client, workflowId: string, environment: string): Promise<{ at: number; attempt: number }> {
-  const a = activitiesOf(await historyOf(client, workflowId)).find((x) => x.type === 'deploy' && x.input.includes(`"environment":"${environment}"`));
+async function deployCompleted(
+  client: Client,
+  workflowId: string,
+  environment: string,
+): Promise<{ at: number; attempt: number }> {
+  const a = activitiesOf(await historyOf(client, workflowId)).find(
+    (x) => x.type === 'deploy' && x.input.includes(`"environment":"${environment}"`),
+  );
   if (!a?.completed) throw new Error(`${workflowId}: no completed ${environment} deploy`);
   return { at: a.completed, attempt: a.attempt ?? 1 };
 }
@@ -65,7 +75,10 @@ async function approve(srv: BenchServer, digest: string, timeoutMs = 90_000): Pr
     'the approval to be accepted',
     async () => {
       try {
-        const answer = await srv.gantry.decide('approve', 'web', digest, { environment: 'production', by: 'release-manager' });
+        const answer = await srv.gantry.decide('approve', 'web', digest, {
+          environment: 'production',
+          by: 'release-manager',
+        });
         if (!answer.accepted) throw new Error(`approval refused: ${answer.reason}`);
         return true;
       } catch (err) {
@@ -133,7 +146,9 @@ export async function recovery(ctx: BenchContext): Promise<Section> {
       const approvedAt = Date.now();
       await approve(srv, alive.digest);
       await srv.gantry.result('web', alive.digest);
-      idleAlive.push({ toProgress: (await deployCompleted(srv.client, alive.workflowId, 'production')).at - approvedAt });
+      idleAlive.push({
+        toProgress: (await deployCompleted(srv.client, alive.workflowId, 'production')).at - approvedAt,
+      });
 
       const p = await start();
       await waitUntilAwaitingApproval(srv.client, p.workflowId);
@@ -184,12 +199,54 @@ export async function recovery(ctx: BenchContext): Promise<Section> {
     const max = (s: Sample[]) => Math.max(...s.map((x) => x.toProgress));
     const bound = heartbeatMs + retryMs;
     const rows = [
-      ['worker SIGTERM mid-deploy, new worker (baseline for the next row)', reps, ms(med(midDeploy.SIGTERM)), ms(max(midDeploy.SIGTERM)), `new worker ready in ${ms(median(midDeploy.SIGTERM.map((s) => s.other!)))}`, '1.00×'],
-      ['worker SIGKILL mid-deploy, new worker', reps, ms(med(midDeploy.SIGKILL)), ms(max(midDeploy.SIGKILL)), `bound: heartbeat timeout ${heartbeatMs / 1000} s + retry ${retryMs / 1000} s = ${bound / 1000} s`, ratio(med(midDeploy.SIGKILL), med(midDeploy.SIGTERM))],
-      ['approval with the worker alive (baseline for the next row)', reps, ms(med(idleAlive)), ms(max(idleAlive)), 'approve sent → production deploy completed', '1.00×'],
-      ['worker SIGKILL during the approval wait, new worker, approve', reps, ms(med(idleKill)), ms(max(idleKill)), `approve sent → deploy completed ${ms(median(idleKill.map((s) => s.other!)))}`, ratio(median(idleKill.map((s) => s.other!)), med(idleAlive))],
-      ['dev server SIGKILL + restart during the approval wait, approve', reps, ms(med(serverIdle)), ms(max(serverIdle)), `restart alone ${ms(median(restarts))}; server answering → deploy completed ${ms(median(serverIdle.map((s) => s.other!)))}`, ratio(med(serverIdle), median(restarts))],
-      ['dev server SIGKILL + restart while the staging deploy runs', reps, ms(med(serverBusy)), ms(max(serverBusy)), `the deploy takes ${SLOW_DEPLOY_MS / 1000} s by itself; completed by attempt ${serverBusy.map((s) => s.other).join(', ')}`, ratio(med(serverBusy), SLOW_DEPLOY_MS)],
+      [
+        'worker SIGTERM mid-deploy, new worker (baseline for the next row)',
+        reps,
+        ms(med(midDeploy.SIGTERM)),
+        ms(max(midDeploy.SIGTERM)),
+        `new worker ready in ${ms(median(midDeploy.SIGTERM.map((s) => s.other!)))}`,
+        '1.00×',
+      ],
+      [
+        'worker SIGKILL mid-deploy, new worker',
+        reps,
+        ms(med(midDeploy.SIGKILL)),
+        ms(max(midDeploy.SIGKILL)),
+        `bound: heartbeat timeout ${heartbeatMs / 1000} s + retry ${retryMs / 1000} s = ${bound / 1000} s`,
+        ratio(med(midDeploy.SIGKILL), med(midDeploy.SIGTERM)),
+      ],
+      [
+        'approval with the worker alive (baseline for the next row)',
+        reps,
+        ms(med(idleAlive)),
+        ms(max(idleAlive)),
+        'approve sent → production deploy completed',
+        '1.00×',
+      ],
+      [
+        'worker SIGKILL during the approval wait, new worker, approve',
+        reps,
+        ms(med(idleKill)),
+        ms(max(idleKill)),
+        `approve sent → deploy completed ${ms(median(idleKill.map((s) => s.other!)))}`,
+        ratio(median(idleKill.map((s) => s.other!)), med(idleAlive)),
+      ],
+      [
+        'dev server SIGKILL + restart during the approval wait, approve',
+        reps,
+        ms(med(serverIdle)),
+        ms(max(serverIdle)),
+        `restart alone ${ms(median(restarts))}; server answering → deploy completed ${ms(median(serverIdle.map((s) => s.other!)))}`,
+        ratio(med(serverIdle), median(restarts)),
+      ],
+      [
+        'dev server SIGKILL + restart while the staging deploy runs',
+        reps,
+        ms(med(serverBusy)),
+        ms(max(serverBusy)),
+        `the deploy takes ${SLOW_DEPLOY_MS / 1000} s by itself; completed by attempt ${serverBusy.map((s) => s.other).join(', ')}`,
+        ratio(med(serverBusy), SLOW_DEPLOY_MS),
+      ],
     ];
     return {
       title: '6. Recovery after crashes',
@@ -200,7 +257,7 @@ export async function recovery(ctx: BenchContext): Promise<Section> {
       notes: [
         `A SIGKILLed worker cannot report its activity: the server finds out only when the heartbeat timeout (workflows/activityOptions.ts HEARTBEAT_TIMEOUT_MS = ${heartbeatMs / 1000} s) passes since the last heartbeat, then retries after the deploy's retry interval (${retryMs / 1000} s). So recovery is bounded by about ${bound / 1000} s after the last heartbeat; SIGTERM (deploys, rolling restarts) reports at once.`,
         'Trade-off: a shorter heartbeat timeout finds a dead worker sooner, but every heartbeating activity must then heartbeat more often (the SDK throttles heartbeats to 80% of the timeout), and a busy worker, a long GC pause or a slow `git clone`/`git push` (the gitops deploy heartbeats once per push attempt, not during git commands) would be declared dead while still working, so the deploy would run twice at once (harmless, it looks before it writes, but wasteful). 20 s keeps spurious timeouts unlikely; a crashed worker is rare and a promotion is minutes to days long.',
-        'A worker killed while the promotion waits holds nothing: the approval\'s workflow task goes to the dead worker\'s sticky queue first and reaches the new worker through the normal queue once the sticky schedule-to-start timeout (SDK default 10 s, left as is) passes; the new worker replays the promotion from its history. ' +
+        "A worker killed while the promotion waits holds nothing: the approval's workflow task goes to the dead worker's sticky queue first and reaches the new worker through the normal queue once the sticky schedule-to-start timeout (SDK default 10 s, left as is) passes; the new worker replays the promotion from its history. " +
           'A shorter timeout would cut that wait, but on a busy worker (1,000 promotions in flight, scale) tasks would leave its sticky queue for the normal one more often and be replayed by whichever worker polls first.',
         'A dev server restart loses nothing (SQLite file); progress resumes once the server answers and the worker has reconnected.',
       ],

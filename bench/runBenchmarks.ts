@@ -22,7 +22,15 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { toolPath, PROJECT_ROOT } from '../src/local/tools';
 import { bundleGantryWorkflows } from '../src/worker/workflowBundle';
-import { log, removeDir, renderSection, scratchDir, stopAllChildren, type BenchContext, type Section } from './benchKit';
+import {
+  log,
+  removeDir,
+  renderSection,
+  scratchDir,
+  stopAllChildren,
+  type BenchContext,
+  type Section,
+} from './benchKit';
 import { canaryScenarios } from './canaryScenarios';
 import { cliStartup } from './cliStartup';
 import { configRepoContention } from './configRepoContention';
@@ -58,7 +66,9 @@ function machine(): string[] {
 }
 
 function sdkVersion(): string {
-  const pkg = JSON.parse(readFileSync(join(PROJECT_ROOT, 'node_modules', '@temporalio', 'worker', 'package.json'), 'utf8')) as { version: string };
+  const pkg = JSON.parse(
+    readFileSync(join(PROJECT_ROOT, 'node_modules', '@temporalio', 'worker', 'package.json'), 'utf8'),
+  ) as { version: string };
   return pkg.version;
 }
 
@@ -73,18 +83,27 @@ async function main(): Promise<void> {
   });
   const names = values.only ? values.only.split(',').map((s) => s.trim()) : Object.keys(BENCHMARKS);
   const unknown = names.filter((n) => !BENCHMARKS[n]);
-  if (unknown.length) throw new Error(`unknown benchmark(s): ${unknown.join(', ')} (known: ${Object.keys(BENCHMARKS).join(', ')})`);
-  const scaleCounts = (values.scale ?? process.env.GANTRY_BENCH_SCALE ?? '1000').split(',').map((s) => Number(s.trim()));
-  if (scaleCounts.some((n) => !Number.isInteger(n) || n < 1 || n > 50_000)) throw new Error('--scale takes counts between 1 and 50000, e.g. 1000,10000');
+  if (unknown.length)
+    throw new Error(`unknown benchmark(s): ${unknown.join(', ')} (known: ${Object.keys(BENCHMARKS).join(', ')})`);
+  const scaleCounts = (values.scale ?? process.env.GANTRY_BENCH_SCALE ?? '1000')
+    .split(',')
+    .map((s) => Number(s.trim()));
+  if (scaleCounts.some((n) => !Number.isInteger(n) || n < 1 || n > 50_000))
+    throw new Error('--scale takes counts between 1 and 50000, e.g. 1000,10000');
   const out = values.out ?? join(PROJECT_ROOT, 'bench', 'RESULTS.md');
   if (names.length === 1 && names[0] === 'canary') {
     // Needs no server or bundle: measured alone, its section replaces the old one, the rest stays.
     log('canary: starting');
     const t0 = performance.now();
     const { section } = await canaryScenarios({ quick: values.quick });
-    section.notes.push(`Took ${((performance.now() - t0) / 1000).toFixed(0)} s; run with \`node dist/bench/runBenchmarks.js --only canary\` at commit ${commit()}, load average (1 min) at the end ${loadavg()[0].toFixed(2)}.`);
+    section.notes.push(
+      `Took ${((performance.now() - t0) / 1000).toFixed(0)} s; run with \`node dist/bench/runBenchmarks.js --only canary\` at commit ${commit()}, load average (1 min) at the end ${loadavg()[0].toFixed(2)}.`,
+    );
     console.log(`\n${renderSection(section)}\n`);
-    writeFileSync(out, spliceSection(existsSync(out) ? readFileSync(out, 'utf8') : '# Gantry benchmarks\n\n## Summary\n\n', section));
+    writeFileSync(
+      out,
+      spliceSection(existsSync(out) ? readFileSync(out, 'utf8') : '# Gantry benchmarks\n\n## Summary\n\n', section),
+    );
     log(`wrote ${out}`);
     return;
   }
@@ -123,7 +142,9 @@ async function main(): Promise<void> {
       log(`${name}: starting (load average ${loadavg()[0].toFixed(2)})`);
       const t0 = performance.now();
       const section = await BENCHMARKS[name](ctx);
-      section.notes.push(`Took ${((performance.now() - t0) / 1000).toFixed(0)} s; load average (1 min) at the end ${loadavg()[0].toFixed(2)}.`);
+      section.notes.push(
+        `Took ${((performance.now() - t0) / 1000).toFixed(0)} s; load average (1 min) at the end ${loadavg()[0].toFixed(2)}.`,
+      );
       sections.push(section);
       console.log(`\n${renderSection(section)}\n`);
       write(false); // a run cut short still leaves what it measured
@@ -149,8 +170,17 @@ function spliceSection(doc: string, section: Section): string {
   if (summaryAt >= 0) {
     let end = summaryAt + 1;
     while (end < lines.length && !lines[end].startsWith('## ')) end++;
-    const kept = lines.slice(summaryAt + 1, end).filter((l) => !headlinePrefix.some((p) => l.startsWith(`- ${p}`)) && l.trim() !== '');
-    body = [...lines.slice(0, summaryAt + 1), '', ...kept, ...section.headline.map((h) => `- ${h}`), '', ...lines.slice(end)];
+    const kept = lines
+      .slice(summaryAt + 1, end)
+      .filter((l) => !headlinePrefix.some((p) => l.startsWith(`- ${p}`)) && l.trim() !== '');
+    body = [
+      ...lines.slice(0, summaryAt + 1),
+      '',
+      ...kept,
+      ...section.headline.map((h) => `- ${h}`),
+      '',
+      ...lines.slice(end),
+    ];
   }
   const start = body.findIndex((l) => l.startsWith(`## ${number}. `));
   const rendered = renderSection(section).split('\n');
@@ -168,13 +198,22 @@ function spliceSection(doc: string, section: Section): string {
 /** The commit measured: git's HEAD, or GANTRY_BENCH_COMMIT when run from an exported tree. */
 function commit(): string {
   try {
-    return execFileSync('git', ['-C', PROJECT_ROOT, 'rev-parse', '--short=12', 'HEAD'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+    return execFileSync('git', ['-C', PROJECT_ROOT, 'rev-parse', '--short=12', 'HEAD'], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore'],
+    }).trim();
   } catch {
     return process.env.GANTRY_BENCH_COMMIT ?? 'unknown';
   }
 }
 
-function renderDoc(sections: Section[], started: Date, loadBefore: number[], loadAfter: number[], done: boolean): string {
+function renderDoc(
+  sections: Section[],
+  started: Date,
+  loadBefore: number[],
+  loadAfter: number[],
+  done: boolean,
+): string {
   return [
     '# Gantry benchmarks',
     '',

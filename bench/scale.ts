@@ -54,7 +54,13 @@ interface ScaleRun {
 const phaseBudgetMs = (count: number) => 180_000 + count * 120;
 
 /** Polls a visibility count until it reaches `target` or the budget runs out. */
-async function phase(what: string, count: () => Promise<number>, target: number, budgetMs: number, pids: { worker: number; server: number }): Promise<Phase> {
+async function phase(
+  what: string,
+  count: () => Promise<number>,
+  target: number,
+  budgetMs: number,
+  pids: { worker: number; server: number },
+): Promise<Phase> {
   const t0 = performance.now();
   const cpu0 = { w: cpuMsOf(pids.worker), s: cpuMsOf(pids.server) };
   let reached = 0;
@@ -68,7 +74,12 @@ async function phase(what: string, count: () => Promise<number>, target: number,
     }
     await sleep(1000); // a count over N rows costs the server too: once a second is enough for phases of minutes
   }
-  return { seconds: (performance.now() - t0) / 1000, reached, workerCpuMs: cpuMsOf(pids.worker) - cpu0.w, serverCpuMs: cpuMsOf(pids.server) - cpu0.s };
+  return {
+    seconds: (performance.now() - t0) / 1000,
+    reached,
+    workerCpuMs: cpuMsOf(pids.worker) - cpu0.w,
+    serverCpuMs: cpuMsOf(pids.server) - cpu0.s,
+  };
 }
 
 async function scaleOnce(ctx: BenchContext, count: number, cache = DEFAULT_MAX_CACHED_WORKFLOWS): Promise<ScaleRun> {
@@ -76,7 +87,12 @@ async function scaleOnce(ctx: BenchContext, count: number, cache = DEFAULT_MAX_C
   try {
     const serverPid = srv.server.process.pid!;
     const metricsPort = await freePort();
-    const worker = await spawnBenchWorker(ctx, srv.address, { gantryQueue: TASK_QUEUE, activities: 'instant', metricsPort, maxCachedWorkflows: cache });
+    const worker = await spawnBenchWorker(ctx, srv.address, {
+      gantryQueue: TASK_QUEUE,
+      activities: 'instant',
+      metricsPort,
+      maxCachedWorkflows: cache,
+    });
     const pids = { worker: worker.pid, server: serverPid };
     const { yaml } = await referenceRepo(ctx, `scale-${count}-cache-${cache}`, ['web']);
     const template = promotionOf(yaml, 'web', benchDigest());
@@ -84,14 +100,21 @@ async function scaleOnce(ctx: BenchContext, count: number, cache = DEFAULT_MAX_C
     await sleep(2000);
     const workerIdle = memoryOf(worker.pid);
     const serverIdle = memoryOf(serverPid);
-    const countOf = (query: string) => srv.client.workflow.count(`WorkflowType = 'promoteArtifact' AND ${query}`).then((c) => c.count);
+    const countOf = (query: string) =>
+      srv.client.workflow.count(`WorkflowType = 'promoteArtifact' AND ${query}`).then((c) => c.count);
     const budgetMs = phaseBudgetMs(count);
 
     log(`scale ${count}: starting`);
     const t0 = performance.now();
     await mapLimit(digests, CLIENT_CONCURRENCY, (digest) => srv.gantry.start({ ...template, digest }));
     const startSeconds = (performance.now() - t0) / 1000;
-    const settleRest = await phase('waiting for approval', () => countOf(`ExecutionStatus = 'Running' AND GantryAwaitingApproval = true`), count, budgetMs, pids);
+    const settleRest = await phase(
+      'waiting for approval',
+      () => countOf(`ExecutionStatus = 'Running' AND GantryAwaitingApproval = true`),
+      count,
+      budgetMs,
+      pids,
+    );
     const settle = { ...settleRest, seconds: settleRest.seconds + startSeconds };
     await sleep(2000);
     const workerLoaded = memoryOf(worker.pid);
@@ -114,7 +137,10 @@ async function scaleOnce(ctx: BenchContext, count: number, cache = DEFAULT_MAX_C
       const t1 = performance.now();
       const cpu0 = { w: cpuMsOf(worker.pid), s: cpuMsOf(serverPid) };
       await mapLimit(digests, CLIENT_CONCURRENCY, async (digest) => {
-        const answer = await srv.gantry.decide('approve', 'web', digest, { environment: 'production', by: 'release-manager' });
+        const answer = await srv.gantry.decide('approve', 'web', digest, {
+          environment: 'production',
+          by: 'release-manager',
+        });
         if (!answer.accepted) throw new Error(`approval of ${digest} refused: ${answer.reason}`);
       });
       run.approveSeconds = (performance.now() - t1) / 1000;
@@ -145,7 +171,8 @@ export async function scale(ctx: BenchContext): Promise<Section> {
   const allCached = ctx.quick ? undefined : await scaleOnce(ctx, first.count, first.count);
   const n = (v: number) => v.toLocaleString('en');
   const perPromotionKb = (r: ScaleRun) => (r.worker.loadedKb - r.worker.idleKb) / r.count;
-  const cpuPer = (p: Phase | undefined, count: number) => (p ? `${(p.workerCpuMs / count).toFixed(0)} / ${(p.serverCpuMs / count).toFixed(0)} ms` : '—');
+  const cpuPer = (p: Phase | undefined, count: number) =>
+    p ? `${(p.workerCpuMs / count).toFixed(0)} / ${(p.serverCpuMs / count).toFixed(0)} ms` : '—';
   const rows = [first, ...(allCached ? [allCached] : []), ...runs.slice(1)].map((r) => [
     n(r.count),
     `${n(r.cache)}${r.cache === DEFAULT_MAX_CACHED_WORKFLOWS ? ' (default)' : ''}, heap ${workflowHeapLimitMb(r.cache)} MB`,
@@ -153,21 +180,38 @@ export async function scale(ctx: BenchContext): Promise<Section> {
     `${perPromotionKb(r).toFixed(0)} kB`,
     `${mb(r.server.idleKb)} → ${mb(r.server.loadedKb)} (peak ${mb(r.server.peakKb)})`,
     `${(r.count / r.startSeconds).toFixed(0)} /s`,
-    r.settle.reached >= r.count ? `${r.settle.seconds.toFixed(0)} s` : `${n(r.settle.reached)} of ${n(r.count)} in ${r.settle.seconds.toFixed(0)} s`,
+    r.settle.reached >= r.count
+      ? `${r.settle.seconds.toFixed(0)} s`
+      : `${n(r.settle.reached)} of ${n(r.count)} in ${r.settle.seconds.toFixed(0)} s`,
     cpuPer(r.settle, r.count),
-    r.approveSeconds !== undefined ? `${r.approveSeconds.toFixed(1)} s (${(r.count / r.approveSeconds).toFixed(0)} /s)` : '—',
-    r.drain ? (r.drain.reached >= r.count ? `**${r.drain.seconds.toFixed(1)} s**` : `${n(r.drain.reached)} of ${n(r.count)} in ${r.drain.seconds.toFixed(0)} s`) : '—',
+    r.approveSeconds !== undefined
+      ? `${r.approveSeconds.toFixed(1)} s (${(r.count / r.approveSeconds).toFixed(0)} /s)`
+      : '—',
+    r.drain
+      ? r.drain.reached >= r.count
+        ? `**${r.drain.seconds.toFixed(1)} s**`
+        : `${n(r.drain.reached)} of ${n(r.count)} in ${r.drain.seconds.toFixed(0)} s`
+      : '—',
     cpuPer(r.drain, r.count),
     `${r.cacheSize.toFixed(0)} / ${r.evictions.toFixed(0)}`,
   ]);
   const rssOk = first.worker.loadedKb / 1024 < 300;
   const drainOk = first.drain !== undefined && first.drain.reached >= first.count && first.drain.seconds < 60;
   const bends = runs.slice(1).map((r) => {
-    const base = (first.count / first.startSeconds);
-    const parts = [`start rate ${((r.count / r.startSeconds) / base).toFixed(2)}× of the ${n(first.count)} run`];
-    if (r.settle.reached < r.count) parts.push(`only ${n(r.settle.reached)} reached the approval within the ${(phaseBudgetMs(r.count) / 1000).toFixed(0)} s budget`);
-    else parts.push(`settle per promotion ${((r.settle.seconds / r.count) / (first.settle.seconds / first.count)).toFixed(2)}×`);
-    if (r.drain && first.drain) parts.push(`drain per promotion ${((r.drain.seconds / r.count) / (first.drain.seconds / first.count)).toFixed(2)}×`);
+    const base = first.count / first.startSeconds;
+    const parts = [`start rate ${(r.count / r.startSeconds / base).toFixed(2)}× of the ${n(first.count)} run`];
+    if (r.settle.reached < r.count)
+      parts.push(
+        `only ${n(r.settle.reached)} reached the approval within the ${(phaseBudgetMs(r.count) / 1000).toFixed(0)} s budget`,
+      );
+    else
+      parts.push(
+        `settle per promotion ${(r.settle.seconds / r.count / (first.settle.seconds / first.count)).toFixed(2)}×`,
+      );
+    if (r.drain && first.drain)
+      parts.push(
+        `drain per promotion ${(r.drain.seconds / r.count / (first.drain.seconds / first.count)).toFixed(2)}×`,
+      );
     parts.push(`worker RSS ${mb(r.worker.loadedKb)}, ${r.evictions.toFixed(0)} forced cache evictions`);
     return `${n(r.count)}: ${parts.join('; ')}.`;
   });
@@ -178,7 +222,20 @@ export async function scale(ctx: BenchContext): Promise<Section> {
       '(bench/benchWorker.js: the real workflow bundle with **instant bench activities**, the product createWorker options, Prometheus metrics on); RSS from /proc/<pid>/status (VmRSS, peak VmHWM), CPU from /proc/<pid>/stat. ' +
       'Then all N approved (GantryClient.decide, same concurrency) and timed until all N completed (visibility count). Baselines: the same processes idle before the run (RSS), and the first row for the later ones.',
     table: table(
-      ['in flight', 'worker cache (maxCachedWorkflows), workflow heap limit', 'worker RSS idle → all waiting', 'worker RSS per promotion', 'dev server RSS idle → all waiting', 'start rate', 'start → all waiting', 'CPU per promotion to the approval (worker / server)', 'approvals sent', 'approve → all completed (drain)', 'CPU per promotion, drain (worker / server)', 'sticky cache size / forced evictions'],
+      [
+        'in flight',
+        'worker cache (maxCachedWorkflows), workflow heap limit',
+        'worker RSS idle → all waiting',
+        'worker RSS per promotion',
+        'dev server RSS idle → all waiting',
+        'start rate',
+        'start → all waiting',
+        'CPU per promotion to the approval (worker / server)',
+        'approvals sent',
+        'approve → all completed (drain)',
+        'CPU per promotion, drain (worker / server)',
+        'sticky cache size / forced evictions',
+      ],
       rows,
     ),
     notes: [
@@ -189,12 +246,16 @@ export async function scale(ctx: BenchContext): Promise<Section> {
           ? `With every promotion cached (the SDK's default here would be ~2,300 from the 4 GB V8 heap limit) the worker held ${mb(allCached.worker.loadedKb)} at ${n(allCached.count)} waiting against ${mb(first.worker.loadedKb)}, and drained in ${allCached.drain ? `${allCached.drain.seconds.toFixed(1)} s` : '—'} against ${first.drain ? `${first.drain.seconds.toFixed(1)} s` : '—'}.`
           : 'Run without --quick to compare with every promotion cached.'),
       'The drain includes sending the N approvals: each is one update call that waits for the workflow task that accepts it (an evicted promotion is replayed from its history first).',
-      ...(bends.length ? bends : ['Run with `--scale 1000,10000` (or GANTRY_BENCH_SCALE=1000,10000) for the larger counts.']),
+      ...(bends.length
+        ? bends
+        : ['Run with `--scale 1000,10000` (or GANTRY_BENCH_SCALE=1000,10000) for the larger counts.']),
     ],
     headline: runs.map(
       (r) =>
         `${n(r.count)} promotions waiting on one worker: worker RSS ${mb(r.worker.loadedKb)} (idle ${mb(r.worker.idleKb)}), dev server RSS ${mb(r.server.loadedKb)}, start rate ${(r.count / r.startSeconds).toFixed(0)}/s, ` +
-        (r.drain && r.drain.reached >= r.count ? `approve all → all completed in ${r.drain.seconds.toFixed(1)} s.` : `did not settle/drain within the budget (${n(r.settle.reached)} waiting).`),
+        (r.drain && r.drain.reached >= r.count
+          ? `approve all → all completed in ${r.drain.seconds.toFixed(1)} s.`
+          : `did not settle/drain within the budget (${n(r.settle.reached)} waiting).`),
     ),
   };
 }

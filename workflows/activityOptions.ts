@@ -13,21 +13,39 @@ export const activityOptions = {
 
   verify: {
     startToCloseTimeout: '1m',
-    retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s', maximumAttempts: 5, nonRetryableErrorTypes: ['ArtifactInvalid'] },
+    retry: {
+      initialInterval: '1s',
+      backoffCoefficient: 2,
+      maximumInterval: '30s',
+      maximumAttempts: 5,
+      nonRetryableErrorTypes: ['ArtifactInvalid'],
+    },
   } satisfies ActivityOptions,
 
   // A deploy can wait on push races; each retry starts from a fresh look at the config repo.
   deploy: {
     startToCloseTimeout: '5m',
     heartbeatTimeout: HEARTBEAT_TIMEOUT_MS,
-    retry: { initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '1m', maximumAttempts: 10, nonRetryableErrorTypes: ['DeployConfigError'] },
+    retry: {
+      initialInterval: '2s',
+      backoffCoefficient: 2,
+      maximumInterval: '1m',
+      maximumAttempts: 10,
+      nonRetryableErrorTypes: ['DeployConfigError'],
+    },
   } satisfies ActivityOptions,
 
   // The check's own deadline lives in its heartbeat details, so a retry keeps the original deadline.
   health: (check: HealthCheck): ActivityOptions => ({
     startToCloseTimeout: check.timeoutMs + 60_000,
     heartbeatTimeout: Math.max(HEARTBEAT_TIMEOUT_MS, check.intervalMs * 3),
-    retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s', maximumAttempts: 5, nonRetryableErrorTypes: ['HealthTimeout', 'HealthConfigError'] },
+    retry: {
+      initialInterval: '1s',
+      backoffCoefficient: 2,
+      maximumInterval: '30s',
+      maximumAttempts: 5,
+      nonRetryableErrorTypes: ['HealthTimeout', 'HealthConfigError'],
+    },
   }),
 
   // A gate that ran and said no returns passed: false; only a broken gate (it could not run) is retried.
@@ -64,13 +82,25 @@ export const activityOptions = {
   // Setting a canary weight: quick retries over ~1 minute; a configuration error is not retried.
   setWeight: {
     startToCloseTimeout: '30s',
-    retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '15s', maximumAttempts: 6, nonRetryableErrorTypes: [...NON_RETRYABLE_ROUTER_ERRORS] },
+    retry: {
+      initialInterval: '1s',
+      backoffCoefficient: 2,
+      maximumInterval: '15s',
+      maximumAttempts: 6,
+      nonRetryableErrorTypes: [...NON_RETRYABLE_ROUTER_ERRORS],
+    },
   } satisfies ActivityOptions,
 
   // Putting traffic back on stable (rollback, abort): keeps trying for ~20 minutes.
   rollbackWeight: {
     startToCloseTimeout: '30s',
-    retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s', maximumAttempts: 40, nonRetryableErrorTypes: [...NON_RETRYABLE_ROUTER_ERRORS] },
+    retry: {
+      initialInterval: '1s',
+      backoffCoefficient: 2,
+      maximumInterval: '30s',
+      maximumAttempts: 40,
+      nonRetryableErrorTypes: [...NON_RETRYABLE_ROUTER_ERRORS],
+    },
   } satisfies ActivityOptions,
 
   // One metrics read of a canary analysis: a few quick retries, then the interval is skipped.
@@ -89,7 +119,13 @@ export const activityOptions = {
   // Planning and applying migrations: a broken config, source or migration is not retried.
   migrations: {
     startToCloseTimeout: '2m',
-    retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s', maximumAttempts: 5, nonRetryableErrorTypes: ['MigrationsConfigError', 'MigrationsSourceError', 'MigrationFailed'] },
+    retry: {
+      initialInterval: '1s',
+      backoffCoefficient: 2,
+      maximumInterval: '30s',
+      maximumAttempts: 5,
+      nonRetryableErrorTypes: ['MigrationsConfigError', 'MigrationsSourceError', 'MigrationFailed'],
+    },
   } satisfies ActivityOptions,
 
   // A drift check's look at what runs (and its heal deploy's proxy default).

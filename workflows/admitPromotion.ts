@@ -1,7 +1,15 @@
 // The first step of a promotion: read the worker's policy (an activity, so the version read is in
 // history), refuse a pipeline that differs from it or a start the policy does not allow, and prove
 // who started it. Nothing has been touched when a promotion is refused here.
-import { allHandlersFinished, ApplicationFailure, condition, defineUpdate, proxyLocalActivities, setHandler, workflowInfo } from '@temporalio/workflow';
+import {
+  allHandlersFinished,
+  ApplicationFailure,
+  condition,
+  defineUpdate,
+  proxyLocalActivities,
+  setHandler,
+  workflowInfo,
+} from '@temporalio/workflow';
 import type * as activities from '../activities';
 import type { JsonValue } from '../src/audit/auditRecord';
 import type { PromotionStatus } from '../src/pipeline/promotionStatus';
@@ -51,24 +59,52 @@ export async function admitPromotion(sent: StartRequestInput): Promise<Admitted>
       app: sent.app,
       digest: sent.digest,
       event: 'refused',
-      details: { reason: judged.refuse, requestedBy: sent.requestedBy, signed: sent.signedStart !== undefined, ...(policy ? { policy: policy.digest, policySource: policy.source } : {}) },
+      details: {
+        reason: judged.refuse,
+        requestedBy: sent.requestedBy,
+        signed: sent.signedStart !== undefined,
+        ...(policy ? { policy: policy.digest, policySource: policy.source } : {}),
+      },
       time: new Date().toISOString(),
     });
     await condition(allHandlersFinished);
-    throw ApplicationFailure.create({ type: 'PromotionRefused', message: judged.refuse, nonRetryable: true, details: [refusedStatus(sent, judged.refuse, policy)] });
+    throw ApplicationFailure.create({
+      type: 'PromotionRefused',
+      message: judged.refuse,
+      nonRetryable: true,
+      details: [refusedStatus(sent, judged.refuse, policy)],
+    });
   }
   answer = { accepted: true, policy, startedBy: judged.startedBy };
   const admittedPolicy = (read as { policy: AppPolicy }).policy;
-  return { input: effectiveInput(sent, admittedPolicy, judged.startedBy), policy: policy!, startedBy: judged.startedBy, operations: admittedPolicy.operations };
+  return {
+    input: effectiveInput(sent, admittedPolicy, judged.startedBy),
+    policy: policy!,
+    startedBy: judged.startedBy,
+    operations: admittedPolicy.operations,
+  };
 }
 
 /** The policy version and starter, for the promotion's `started` audit record. */
 export function admissionAuditDetails(a: Admitted): Record<string, JsonValue> {
   const s = a.startedBy;
-  return { policy: a.policy.digest, policySource: a.policy.source, startedBy: { name: s.name, proof: s.proof, claimed: s.claimed, ...(s.fingerprint ? { fingerprint: s.fingerprint } : {}) } };
+  return {
+    policy: a.policy.digest,
+    policySource: a.policy.source,
+    startedBy: {
+      name: s.name,
+      proof: s.proof,
+      claimed: s.claimed,
+      ...(s.fingerprint ? { fingerprint: s.fingerprint } : {}),
+    },
+  };
 }
 
-async function judgeStart(sent: StartRequestInput, policy: AppPolicy, workflowId: string): Promise<{ refuse: string } | { startedBy: StartedBy }> {
+async function judgeStart(
+  sent: StartRequestInput,
+  policy: AppPolicy,
+  workflowId: string,
+): Promise<{ refuse: string } | { startedBy: StartedBy }> {
   const differs = pipelineDifferences(sent, policy);
   if (differs) return { refuse: differs };
   // A rollback run is an operator's act: authorised like one, not by start rights.
@@ -78,17 +114,36 @@ async function judgeStart(sent: StartRequestInput, policy: AppPolicy, workflowId
   if ('claim' in screening) return { startedBy: { name: screening.claim, proof: 'claim', claimed: sent.requestedBy } };
   const verdict = await local.verifyDecisionSignature(screening.verify);
   if (!verdict.ok) return { refuse: `start signature: ${verdict.reason}` };
-  return { startedBy: { name: screening.starter, proof: 'signature', fingerprint: verdict.fingerprint, claimed: sent.requestedBy } };
+  return {
+    startedBy: {
+      name: screening.starter,
+      proof: 'signature',
+      fingerprint: verdict.fingerprint,
+      claimed: sent.requestedBy,
+    },
+  };
 }
 
-async function judgeRollbackRun(sent: StartRequestInput, rollback: NonNullable<StartRequestInput['rollback']>, policy: AppPolicy, workflowId: string): Promise<{ refuse: string } | { startedBy: StartedBy }> {
+async function judgeRollbackRun(
+  sent: StartRequestInput,
+  rollback: NonNullable<StartRequestInput['rollback']>,
+  policy: AppPolicy,
+  workflowId: string,
+): Promise<{ refuse: string } | { startedBy: StartedBy }> {
   const environment = sent.environments[0]?.name;
-  const screening = screenOperation(policy.operations, { kind: 'rollback', workflowId, app: sent.app, digest: sent.digest, environment }, { by: rollback.by, signed: sent.signedStart }, []);
+  const screening = screenOperation(
+    policy.operations,
+    { kind: 'rollback', workflowId, app: sent.app, digest: sent.digest, environment },
+    { by: rollback.by, signed: sent.signedStart },
+    [],
+  );
   if ('refuse' in screening) return screening;
   if ('unsigned' in screening) return { startedBy: { name: rollback.by, proof: 'claim', claimed: sent.requestedBy } };
   const verdict = await local.verifyDecisionSignature(screening.verify);
   if (!verdict.ok) return { refuse: `rollback signature: ${verdict.reason}` };
-  return { startedBy: { name: rollback.by, proof: 'signature', fingerprint: verdict.fingerprint, claimed: sent.requestedBy } };
+  return {
+    startedBy: { name: rollback.by, proof: 'signature', fingerprint: verdict.fingerprint, claimed: sent.requestedBy },
+  };
 }
 
 function version(p: AppPolicy): PolicyVersion {

@@ -25,17 +25,29 @@ export interface FreezeProof {
 }
 
 /** Refuses the update (ApplicationFailure) unless the policy allows it; nonces are remembered for this run. */
-export async function authorizeFreeze(kind: 'freeze' | 'unfreeze', request: FreezeRequest, usedNonces: string[]): Promise<FreezeProof | undefined> {
+export async function authorizeFreeze(
+  kind: 'freeze' | 'unfreeze',
+  request: FreezeRequest,
+  usedNonces: string[],
+): Promise<FreezeProof | undefined> {
   if (!patched('policy-checked-freezes')) return undefined;
   const info = workflowInfo();
   const read = await local.readOperatorPolicy();
   if (!read.found) throw ApplicationFailure.create({ message: read.reason, nonRetryable: true });
-  const screening = screenOperation(read.operations, { kind, workflowId: info.workflowId, environment: request.environment }, request, usedNonces);
+  const screening = screenOperation(
+    read.operations,
+    { kind, workflowId: info.workflowId, environment: request.environment },
+    request,
+    usedNonces,
+  );
   if ('refuse' in screening) throw ApplicationFailure.create({ message: screening.refuse, nonRetryable: true });
   let proof: FreezeProof = { proof: 'claim' };
   if ('verify' in screening) {
     usedNonces.push(screening.nonce);
-    const verdict = await acts.verifyDecisionSignature.executeWithOptions({ ...activityOptions.verifySignature, summary: `verify ${kind} by ${request.by}` }, [screening.verify]);
+    const verdict = await acts.verifyDecisionSignature.executeWithOptions(
+      { ...activityOptions.verifySignature, summary: `verify ${kind} by ${request.by}` },
+      [screening.verify],
+    );
     if (!verdict.ok) throw ApplicationFailure.create({ message: verdict.reason, nonRetryable: true });
     proof = { proof: 'signature', fingerprint: verdict.fingerprint };
   }
@@ -48,7 +60,13 @@ export async function authorizeFreeze(kind: 'freeze' | 'unfreeze', request: Free
     digest: '*',
     environment: request.environment,
     event: kind,
-    details: { by: request.by, proof: proof.proof, policy: read.digest, ...(proof.fingerprint ? { signerFingerprint: proof.fingerprint } : {}), ...(request.reason ? { reason: request.reason } : {}) },
+    details: {
+      by: request.by,
+      proof: proof.proof,
+      policy: read.digest,
+      ...(proof.fingerprint ? { signerFingerprint: proof.fingerprint } : {}),
+      ...(request.reason ? { reason: request.reason } : {}),
+    },
     time: at,
   });
   return proof;

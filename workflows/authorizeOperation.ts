@@ -31,14 +31,26 @@ interface GuardContext {
 
 export function operationGuard(operations: OperatorPolicy | undefined, ctx: GuardContext) {
   const usedNonces: string[] = [];
-  return async function authorize(kind: OperationKind, request: OperationRequest, environment: string | undefined): Promise<OperationVerdict> {
+  return async function authorize(
+    kind: OperationKind,
+    request: OperationRequest,
+    environment: string | undefined,
+  ): Promise<OperationVerdict> {
     if (!operations) return { proof: 'claim' };
-    const screening = screenOperation(operations, { kind, workflowId: ctx.workflowId, runId: ctx.runId, app: ctx.app, digest: ctx.digest, environment }, request, usedNonces);
+    const screening = screenOperation(
+      operations,
+      { kind, workflowId: ctx.workflowId, runId: ctx.runId, app: ctx.app, digest: ctx.digest, environment },
+      request,
+      usedNonces,
+    );
     if ('refuse' in screening) return screening;
     let verdict: OperationVerdict = { proof: 'claim' };
     if ('verify' in screening) {
       usedNonces.push(screening.nonce);
-      const checked = await acts.verifyDecisionSignature.executeWithOptions({ ...activityOptions.verifySignature, summary: `verify ${kind} by ${request.by}` }, [screening.verify]);
+      const checked = await acts.verifyDecisionSignature.executeWithOptions(
+        { ...activityOptions.verifySignature, summary: `verify ${kind} by ${request.by}` },
+        [screening.verify],
+      );
       if (!checked.ok) return { refuse: checked.reason };
       verdict = { proof: 'signature', fingerprint: checked.fingerprint };
     }

@@ -5,9 +5,27 @@
 // is a short activity with its own timeout. Every `continueAsNewEvery` reads (or when Temporal
 // suggests it) it continues as new carrying the state, so its history stays small however long
 // the analysis runs. Deterministic: time is workflow time, all I/O is in activities.
-import { ActivityFailure, ApplicationFailure, continueAsNew, isCancellation, patched, proxyActivities, sleep, workflowInfo } from '@temporalio/workflow';
+import {
+  ActivityFailure,
+  ApplicationFailure,
+  continueAsNew,
+  isCancellation,
+  patched,
+  proxyActivities,
+  sleep,
+  workflowInfo,
+} from '@temporalio/workflow';
 import type * as metrics from '../activities/metrics';
-import { analysisResult, nextReadDelay, observe, observeStableHistory, startAnalysis, type AnalysisReading, type AnalysisState, type ReadFailure } from '../src/canary/analysisState';
+import {
+  analysisResult,
+  nextReadDelay,
+  observe,
+  observeStableHistory,
+  startAnalysis,
+  type AnalysisReading,
+  type AnalysisState,
+  type ReadFailure,
+} from '../src/canary/analysisState';
 import type { CanaryAnalysisResult, CanaryAnalysisSpec, MetricsProviderSpec } from '../src/canary/types';
 import { activityOptions } from './activityOptions';
 import { onEnvironmentQueue } from './environmentQueue';
@@ -29,11 +47,13 @@ const reads = proxyActivities<typeof metrics>(activityOptions.perCall);
 export async function canaryAnalysis(input: CanaryAnalysisInput): Promise<CanaryAnalysisResult> {
   const { spec } = input;
   let state: AnalysisState = input.state ?? startAnalysis(spec, input.stepIndex, Date.now());
-  if (!input.state && spec.stableHistoryMs !== undefined && patched('canary-stable-dispersion')) state = observeStableHistory(spec, state, await readStableHistory(input));
+  if (!input.state && spec.stableHistoryMs !== undefined && patched('canary-stable-dispersion'))
+    state = observeStableHistory(spec, state, await readStableHistory(input));
   let readsThisRun = 0;
   for (;;) {
     // Reads paced by traffic change the timers an analysis starts: old histories keep the fixed grid.
-    if (state.intervals > 0) await sleep(nextReadDelay(spec, state, Date.now(), patched('canary-reads-follow-traffic')));
+    if (state.intervals > 0)
+      await sleep(nextReadDelay(spec, state, Date.now(), patched('canary-reads-follow-traffic')));
     const reading = await read(input);
     state = observe(spec, state, reading, Date.now());
     readsThisRun++;
@@ -49,30 +69,50 @@ async function read(input: CanaryAnalysisInput): Promise<AnalysisReading> {
   const options = onEnvironmentQueue(activityOptions.metricsRead(provider, spec), input.taskQueue);
   const stableQuery = spec.latency?.stableQuery;
   const [counts, latency, stableLatency] = await Promise.allSettled([
-    reads.readCanaryCounts.executeWithOptions({ ...options, summary: `canary counts ${spec.name} ${environment}` }, [{ provider, queries: spec.queries }]),
+    reads.readCanaryCounts.executeWithOptions({ ...options, summary: `canary counts ${spec.name} ${environment}` }, [
+      { provider, queries: spec.queries },
+    ]),
     spec.latency
-      ? reads.readLatencyBuckets.executeWithOptions({ ...options, summary: `canary latency ${spec.name} ${environment}` }, [{ provider, query: spec.latency.query }])
+      ? reads.readLatencyBuckets.executeWithOptions(
+          { ...options, summary: `canary latency ${spec.name} ${environment}` },
+          [{ provider, query: spec.latency.query }],
+        )
       : Promise.resolve(undefined),
     // Only configs with the latency comparison read it: histories of others are unchanged.
     stableQuery !== undefined
-      ? reads.readLatencyBuckets.executeWithOptions({ ...options, summary: `stable latency ${spec.name} ${environment}` }, [{ provider, query: stableQuery }])
+      ? reads.readLatencyBuckets.executeWithOptions(
+          { ...options, summary: `stable latency ${spec.name} ${environment}` },
+          [{ provider, query: stableQuery }],
+        )
       : Promise.resolve(undefined),
   ]);
-  for (const r of [counts, latency, stableLatency]) if (r.status === 'rejected' && isCancellation(r.reason)) throw r.reason;
+  for (const r of [counts, latency, stableLatency])
+    if (r.status === 'rejected' && isCancellation(r.reason)) throw r.reason;
   return {
     ...(counts.status === 'fulfilled' ? { counts: counts.value } : { countsError: failure(counts.reason) }),
-    ...(latency.status === 'fulfilled' ? (latency.value ? { latency: latency.value } : {}) : { latencyError: failure(latency.reason) }),
-    ...(stableLatency.status === 'fulfilled' ? (stableLatency.value ? { stableLatency: stableLatency.value } : {}) : { stableLatencyError: failure(stableLatency.reason) }),
+    ...(latency.status === 'fulfilled'
+      ? latency.value
+        ? { latency: latency.value }
+        : {}
+      : { latencyError: failure(latency.reason) }),
+    ...(stableLatency.status === 'fulfilled'
+      ? stableLatency.value
+        ? { stableLatency: stableLatency.value }
+        : {}
+      : { stableLatencyError: failure(stableLatency.reason) }),
   };
 }
 
 /** The stable version's history before the baseline; a failure is no verdict, the analysis goes on without it. */
-async function readStableHistory(input: CanaryAnalysisInput): Promise<{ errors: number; total: number }[] | { error: string }> {
+async function readStableHistory(
+  input: CanaryAnalysisInput,
+): Promise<{ errors: number; total: number }[] | { error: string }> {
   const { spec, provider, environment } = input;
   try {
-    const reading = await reads.readStableHistory.executeWithOptions({ ...activityOptions.metricsRead(provider, spec), summary: `stable history ${spec.name} ${environment}` }, [
-      { provider, queries: spec.queries.stable, lookbackMs: spec.stableHistoryMs!, stepMs: spec.intervalMs },
-    ]);
+    const reading = await reads.readStableHistory.executeWithOptions(
+      { ...activityOptions.metricsRead(provider, spec), summary: `stable history ${spec.name} ${environment}` },
+      [{ provider, queries: spec.queries.stable, lookbackMs: spec.stableHistoryMs!, stepMs: spec.intervalMs }],
+    );
     return reading.increments;
   } catch (err) {
     if (isCancellation(err)) throw err;

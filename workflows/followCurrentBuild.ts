@@ -6,5 +6,8 @@ import { setWorkflowOptions, workflowInfo } from '@temporalio/workflow';
 
 export function followCurrentBuild<A extends unknown[], R>(workflow: (...args: A) => Promise<R>): void {
   // An unversioned worker still reports a build id (its bundle's), but no deployment name.
-  setWorkflowOptions(() => (workflowInfo().currentDeploymentVersion?.deploymentName ? { versioningBehavior: 'AUTO_UPGRADE' } : {}), workflow);
+  setWorkflowOptions(
+    () => (workflowInfo().currentDeploymentVersion?.deploymentName ? { versioningBehavior: 'AUTO_UPGRADE' } : {}),
+    workflow,
+  );
 }

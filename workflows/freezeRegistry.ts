@@ -1,7 +1,15 @@
 // The manual freezes in force (`gantry freeze` / `gantry unfreeze`): one small long-running
 // workflow per namespace and task queue, so the incident switch survives restarts and every
 // promotion reads the same answer.
-import { condition, continueAsNew, defineSignal, defineUpdate, setHandler, workflowInfo, allHandlersFinished } from '@temporalio/workflow';
+import {
+  condition,
+  continueAsNew,
+  defineSignal,
+  defineUpdate,
+  setHandler,
+  workflowInfo,
+  allHandlersFinished,
+} from '@temporalio/workflow';
 import type { SignedClaim } from '../src/pipeline/approvalPolicy';
 import { authorizeFreeze, type FreezeProof } from './authorizeFreeze';
 import { followCurrentBuild } from './followCurrentBuild';
@@ -17,8 +25,13 @@ export interface ManualFreeze {
   proof?: FreezeProof;
 }
 
-export const freezeUpdate = defineUpdate<ManualFreeze[], [Omit<ManualFreeze, 'at' | 'proof'> & { signed?: SignedClaim }]>('freeze');
-export const unfreezeUpdate = defineUpdate<ManualFreeze[], [{ environment: string; by: string; signed?: SignedClaim }]>('unfreeze');
+export const freezeUpdate = defineUpdate<
+  ManualFreeze[],
+  [Omit<ManualFreeze, 'at' | 'proof'> & { signed?: SignedClaim }]
+>('freeze');
+export const unfreezeUpdate = defineUpdate<ManualFreeze[], [{ environment: string; by: string; signed?: SignedClaim }]>(
+  'unfreeze',
+);
 /** Does nothing but give the registry a workflow task, which moves it to the current build. */
 export const moveToCurrentBuildSignal = defineSignal('moveToCurrentBuild');
 
@@ -40,7 +53,13 @@ export async function freezeRegistry(initial: ManualFreeze[] = []): Promise<void
     async (f) => {
       const proof = await authorizeFreeze('freeze', f, usedNonces);
       // The signature is checked and audited; the registry keeps who and how they were known.
-      const freeze: ManualFreeze = { environment: f.environment, by: f.by, reason: f.reason, at: new Date().toISOString(), ...(proof ? { proof } : {}) };
+      const freeze: ManualFreeze = {
+        environment: f.environment,
+        by: f.by,
+        reason: f.reason,
+        at: new Date().toISOString(),
+        ...(proof ? { proof } : {}),
+      };
       freezes = [...freezes.filter((x) => x.environment !== f.environment), freeze];
       changes++;
       return freezes;

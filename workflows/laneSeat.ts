@@ -29,9 +29,25 @@ export class LaneSeat {
     });
   }
 
-  join(digest: string, environments: string[], kind: 'promotion' | 'rollback', ordering: OrderingPolicy): Promise<void> {
+  join(
+    digest: string,
+    environments: string[],
+    kind: 'promotion' | 'rollback',
+    ordering: OrderingPolicy,
+  ): Promise<void> {
     const info = workflowInfo();
-    return this.send({ type: 'register', member: { workflowId: info.workflowId, runId: info.runId, digest, startedAt: info.startTime.toISOString(), environments, kind, ordering } });
+    return this.send({
+      type: 'register',
+      member: {
+        workflowId: info.workflowId,
+        runId: info.runId,
+        digest,
+        startedAt: info.startTime.toISOString(),
+        environments,
+        kind,
+        ordering,
+      },
+    });
   }
 
   verified(): Promise<void> {
@@ -50,11 +66,24 @@ export class LaneSeat {
 
   async release(environment: string, promoted: boolean): Promise<void> {
     this.granted.delete(environment);
-    await this.send({ type: 'release', workflowId: workflowInfo().workflowId, environment, promoted, at: new Date().toISOString() });
+    await this.send({
+      type: 'release',
+      workflowId: workflowInfo().workflowId,
+      environment,
+      promoted,
+      at: new Date().toISOString(),
+    });
   }
 
   rolledBack(environment: string, from: string, to: string): Promise<void> {
-    return this.send({ type: 'rolled-back', workflowId: workflowInfo().workflowId, environment, from, to, at: new Date().toISOString() });
+    return this.send({
+      type: 'rolled-back',
+      workflowId: workflowInfo().workflowId,
+      environment,
+      from,
+      to,
+      at: new Date().toISOString(),
+    });
   }
 
   leave(): Promise<void> {

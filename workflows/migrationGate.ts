@@ -48,45 +48,89 @@ export async function migrationGate(env: EnvironmentPlan, plan: MigrationsPlan, 
       applied: found.applied,
       pending: found.pending.map((m) => m.file),
       destructive: found.destructive,
-      state: found.pending.length === 0 ? 'none-pending' : found.destructive.length === 0 ? 'safe' : 'awaiting-approval',
+      state:
+        found.pending.length === 0 ? 'none-pending' : found.destructive.length === 0 ? 'safe' : 'awaiting-approval',
     };
     // A destructive plan shows in status only with its waitingFor (set together in awaitApproval).
     if (gate.state !== 'awaiting-approval') e.migrations = gate;
-    await h.audit('migrations-planned', env.name, { commit: h.input.commit!, applied: found.applied, pending: gate.pending, destructive: found.destructive });
+    await h.audit('migrations-planned', env.name, {
+      commit: h.input.commit!,
+      applied: found.applied,
+      pending: gate.pending,
+      destructive: found.destructive,
+    });
     if (found.destructive.length > 0) {
       if (!plan.destructiveApproval) {
         e.migrations = gate;
-        throw h.end('failed', `destructive migrations for ${env.name} and no destructiveMigrations.approval to allow them: ${describe(gate)}`);
+        throw h.end(
+          'failed',
+          `destructive migrations for ${env.name} and no destructiveMigrations.approval to allow them: ${describe(gate)}`,
+        );
       }
       await awaitApproval(env.name, plan.destructiveApproval, gate, h, () => (e.migrations = gate));
     }
     if (plan.run && found.pending.length > 0) {
       const run = plan.run;
       const applied = await acts.applyMigrations.executeWithOptions(
-        { startToCloseTimeout: run.timeoutMs + 60_000, heartbeatTimeout: 30_000, retry: { maximumAttempts: 1 }, summary: `migrate ${env.name} ${shortDigest(h.input.digest)}` },
+        {
+          startToCloseTimeout: run.timeoutMs + 60_000,
+          heartbeatTimeout: 30_000,
+          retry: { maximumAttempts: 1 },
+          summary: `migrate ${env.name} ${shortDigest(h.input.digest)}`,
+        },
         [request],
       );
       if (applied.ran) gate.state = 'applied';
-      await h.audit('migrations-applied', env.name, { ran: applied.ran, from: applied.from, to: applied.to, files: applied.files, output: applied.output.slice(-500) });
+      await h.audit('migrations-applied', env.name, {
+        ran: applied.ran,
+        from: applied.from,
+        to: applied.to,
+        files: applied.files,
+        output: applied.output.slice(-500),
+      });
     }
   });
 }
 
-async function awaitApproval(environment: string, spec: ApprovalSpec, gate: MigrationGateStatus, h: MigrationGateHooks, showGate: () => void): Promise<void> {
+async function awaitApproval(
+  environment: string,
+  spec: ApprovalSpec,
+  gate: MigrationGateStatus,
+  h: MigrationGateHooks,
+  showGate: () => void,
+): Promise<void> {
   const votes: DecisionRecord[] = [];
   let decided: DecisionRecord | undefined;
   // Signed decisions name "<environment>:migrations", so an environment approval cannot be replayed here.
   const claimEnvironment = migrationsClaimEnvironment(environment);
   const refuseEarly = (d: ApprovalDecision | undefined): string | undefined => {
-    if (typeof d !== 'object' || d === null || typeof d.by !== 'string' || !d.by.trim()) return 'a decision needs {"environment", "by"}';
-    if (d.environment !== environment) return `not awaiting approval of migrations for ${d.environment}: it is awaiting ${environment}`;
+    if (typeof d !== 'object' || d === null || typeof d.by !== 'string' || !d.by.trim())
+      return 'a decision needs {"environment", "by"}';
+    if (d.environment !== environment)
+      return `not awaiting approval of migrations for ${d.environment}: it is awaiting ${environment}`;
     if (decided) return `migrations for ${environment} were already decided`;
     return undefined;
   };
-  const judge = async (kind: 'approve' | 'reject', d: ApprovalDecision, via: 'update' | 'signal'): Promise<MigrationAnswer> => {
+  const judge = async (
+    kind: 'approve' | 'reject',
+    d: ApprovalDecision,
+    via: 'update' | 'signal',
+  ): Promise<MigrationAnswer> => {
     const refuse = async (reason: string): Promise<MigrationAnswer> => {
-      h.status.refused.push({ kind: `${kind}-migrations`, environment, by: d.by, reason, at: new Date().toISOString(), via });
-      await h.audit('approval-refused', environment, { approver: d.by ?? '', decision: `${kind}-migrations`, refusal: reason, via });
+      h.status.refused.push({
+        kind: `${kind}-migrations`,
+        environment,
+        by: d.by,
+        reason,
+        at: new Date().toISOString(),
+        via,
+      });
+      await h.audit('approval-refused', environment, {
+        approver: d.by ?? '',
+        decision: `${kind}-migrations`,
+        refusal: reason,
+        via,
+      });
       return { accepted: false, reason, migrations: gate };
     };
     const early = refuseEarly(d);
@@ -103,11 +147,27 @@ async function awaitApproval(environment: string, spec: ApprovalSpec, gate: Migr
     // While the signature was checked, another decision may have settled it, or the same person voted.
     if (decided) return refuse(`migrations for ${environment} were already decided`);
     const earlier = votes.find((v) => v.by === d.by);
-    if (earlier) return refuse(`${d.by} already ${earlier.kind === 'approve' ? 'approved' : 'rejected'} ${claimEnvironment}`);
-    const vote: DecisionRecord = { kind, environment, by: d.by, comment: d.comment, at: new Date().toISOString(), via, signer };
+    if (earlier)
+      return refuse(`${d.by} already ${earlier.kind === 'approve' ? 'approved' : 'rejected'} ${claimEnvironment}`);
+    const vote: DecisionRecord = {
+      kind,
+      environment,
+      by: d.by,
+      comment: d.comment,
+      at: new Date().toISOString(),
+      via,
+      signer,
+    };
     votes.push(vote);
     h.status.decisions.push(vote);
-    await h.audit('approval-accepted', environment, { approver: d.by, decision: `${kind}-migrations`, via, statements: gate.destructive, ...(signer ? { signerFingerprint: signer } : {}), ...(d.comment ? { comment: d.comment } : {}) });
+    await h.audit('approval-accepted', environment, {
+      approver: d.by,
+      decision: `${kind}-migrations`,
+      via,
+      statements: gate.destructive,
+      ...(signer ? { signerFingerprint: signer } : {}),
+      ...(d.comment ? { comment: d.comment } : {}),
+    });
     if (tallyVotes(spec, votes)) decided = vote;
     return { accepted: true, migrations: gate };
   };
@@ -130,14 +190,25 @@ async function awaitApproval(environment: string, spec: ApprovalSpec, gate: Migr
   );
   // The handlers stay registered afterwards: a late decision is refused with a reason (already decided).
   const answered = await condition(() => decided !== undefined, spec.expiresInMs);
-  if (!answered) throw h.end('expired', `no decision on destructive migrations for ${environment} within ${formatDuration(spec.expiresInMs)}`);
+  if (!answered)
+    throw h.end(
+      'expired',
+      `no decision on destructive migrations for ${environment} within ${formatDuration(spec.expiresInMs)}`,
+    );
   if (decided!.kind === 'reject') {
     gate.state = 'rejected';
-    throw h.end('rejected', `destructive migrations for ${environment} rejected by ${decided!.by}${decided!.comment ? `: ${decided!.comment}` : ''}`);
+    throw h.end(
+      'rejected',
+      `destructive migrations for ${environment} rejected by ${decided!.by}${decided!.comment ? `: ${decided!.comment}` : ''}`,
+    );
   }
   gate.state = 'approved';
   gate.approvedBy = votes.filter((v) => v.kind === 'approve').map((v) => v.by);
-  h.notify('migrations-approved', environment, `${h.input.app} ${shortDigest(h.input.digest)}: destructive migrations for ${environment} approved by ${gate.approvedBy.join(', ')}.`);
+  h.notify(
+    'migrations-approved',
+    environment,
+    `${h.input.app} ${shortDigest(h.input.digest)}: destructive migrations for ${environment} approved by ${gate.approvedBy.join(', ')}.`,
+  );
 }
 
 function describe(gate: MigrationGateStatus): string {

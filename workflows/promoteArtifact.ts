@@ -34,8 +34,18 @@ export async function promoteArtifact(sent: PromotionInput): Promise<PromotionRe
   installDecisionHandlers(ctx);
 
   ctx.index([{ key: GANTRY_AWAITING_APPROVAL, value: false }]);
-  await ctx.audit('started', undefined, { requestedBy: input.requestedBy, commit: input.commit ?? null, environments: input.environments.map((e) => e.name), ...(admitted ? admissionAuditDetails(admitted) : {}) });
-  await lane?.join(input.digest, input.environments.map((e) => e.name), input.rollback ? 'rollback' : 'promotion', input.ordering ?? 'supersede');
+  await ctx.audit('started', undefined, {
+    requestedBy: input.requestedBy,
+    commit: input.commit ?? null,
+    environments: input.environments.map((e) => e.name),
+    ...(admitted ? admissionAuditDetails(admitted) : {}),
+  });
+  await lane?.join(
+    input.digest,
+    input.environments.map((e) => e.name),
+    input.rollback ? 'rollback' : 'promotion',
+    input.ordering ?? 'supersede',
+  );
   try {
     await CancellationScope.cancellable(async () => {
       ctx.pipelineScope = CancellationScope.current();
@@ -74,30 +84,53 @@ export async function promoteArtifact(sent: PromotionInput): Promise<PromotionRe
     if (env.migrations && patched('migrations-gate')) await migrationGate(env, env.migrations, ctx);
     e.state = 'in-progress';
     const deployed = await ctx.stage('deploy', env.name, () =>
-      acts.deploy.executeWithOptions(onEnvironmentQueue({ ...activityOptions.deploy, summary: ctx.label('deploy', env.name) }, env.taskQueue), [
-        {
-          target: env.deploy,
-          app: input.app,
-          digest: input.digest,
-          environment: env.name,
-          workflowId: info.workflowId,
-          ...(input.rollback ? { rollback: { from: input.rollback.from, reason: `by ${input.rollback.by}${input.rollback.reason ? `: ${input.rollback.reason}` : ''}` } } : {}),
-        },
-      ]),
+      acts.deploy.executeWithOptions(
+        onEnvironmentQueue({ ...activityOptions.deploy, summary: ctx.label('deploy', env.name) }, env.taskQueue),
+        [
+          {
+            target: env.deploy,
+            app: input.app,
+            digest: input.digest,
+            environment: env.name,
+            workflowId: info.workflowId,
+            ...(input.rollback
+              ? {
+                  rollback: {
+                    from: input.rollback.from,
+                    reason: `by ${input.rollback.by}${input.rollback.reason ? `: ${input.rollback.reason}` : ''}`,
+                  },
+                }
+              : {}),
+          },
+        ],
+      ),
     );
     // What to go back to comes from the lane's record of promotions, not from what the target
     // held: a retried deploy finds its own digest there. With no record (the environment's first
     // promotion through Gantry), what the target held before, if it was another digest.
     const held = deployed.previousDigest !== input.digest ? deployed.previousDigest : undefined;
     const previousDigest = lane ? (grant?.previousDigest ?? held) : deployed.previousDigest;
-    Object.assign(e, { commit: deployed.commit, changed: deployed.changed, previousDigest, ...(lane ? { deployedAt: ctx.now() } : {}) });
-    await ctx.audit('deployed', env.name, { commit: deployed.commit ?? null, changed: deployed.changed, previousDigest: previousDigest ?? null });
+    Object.assign(e, {
+      commit: deployed.commit,
+      changed: deployed.changed,
+      previousDigest,
+      ...(lane ? { deployedAt: ctx.now() } : {}),
+    });
+    await ctx.audit('deployed', env.name, {
+      commit: deployed.commit ?? null,
+      changed: deployed.changed,
+      previousDigest: previousDigest ?? null,
+    });
     if (lane && env.onFailure === 'rollback') {
       try {
         await verifyEnvironment(env, deployed.commit);
       } catch (err) {
         if (isCancellation(err) || (err instanceof PromotionEnded && err.outcome !== 'failed')) throw err;
-        await rollbackEnvironment(ctx, env, err instanceof PromotionEnded ? err.message : `${status.stage} failed in ${env.name}: ${failureMessage(err)}`);
+        await rollbackEnvironment(
+          ctx,
+          env,
+          err instanceof PromotionEnded ? err.message : `${status.stage} failed in ${env.name}: ${failureMessage(err)}`,
+        );
       }
     } else {
       await verifyEnvironment(env, deployed.commit);
@@ -115,26 +148,49 @@ export async function promoteArtifact(sent: PromotionInput): Promise<PromotionRe
     const check = env.health;
     if (check) {
       await ctx.stage('health', env.name, () =>
-        acts.checkHealth.executeWithOptions(onEnvironmentQueue({ ...activityOptions.health(check), summary: ctx.label('health', env.name) }, env.taskQueue), [
-          // Only the argocd check looks for the deploy's commit (other checks keep their inputs as they were).
-          { check, digest: input.digest, environment: env.name, ...(check.kind === 'argocd' ? { commit } : {}) },
-        ]),
+        acts.checkHealth.executeWithOptions(
+          onEnvironmentQueue(
+            { ...activityOptions.health(check), summary: ctx.label('health', env.name) },
+            env.taskQueue,
+          ),
+          [
+            // Only the argocd check looks for the deploy's commit (other checks keep their inputs as they were).
+            { check, digest: input.digest, environment: env.name, ...(check.kind === 'argocd' ? { commit } : {}) },
+          ],
+        ),
       );
     }
     const fast = input.rollback?.fastTrack ?? false;
     if (env.canary && !fast) await canaryStage(ctx, env, env.canary);
     // A fast-tracked rollback run skips the steps but must still leave the stable side on its digest.
-    else if (env.canary && env.canaryStable && input.rollback && lane) await completeCanary(ctx, env, env.canaryStable, env.canary);
+    else if (env.canary && env.canaryStable && input.rollback && lane)
+      await completeCanary(ctx, env, env.canaryStable, env.canary);
     if (env.gates.length > 0 && !fast) {
       await ctx.stage('gates', env.name, async () => {
         for (const gate of env.gates) {
           const outcome: GateOutcome = await acts.runGate.executeWithOptions(
-            onEnvironmentQueue({ ...activityOptions.gate(gate), summary: ctx.label(`gate ${gate.name}`, env.name) }, env.taskQueue),
-            [{ gate, app: input.app, digest: input.digest, environment: env.name, ...(input.commit ? { commit: input.commit } : {}) }],
+            onEnvironmentQueue(
+              { ...activityOptions.gate(gate), summary: ctx.label(`gate ${gate.name}`, env.name) },
+              env.taskQueue,
+            ),
+            [
+              {
+                gate,
+                app: input.app,
+                digest: input.digest,
+                environment: env.name,
+                ...(input.commit ? { commit: input.commit } : {}),
+              },
+            ],
           );
           e.gates.push(outcome);
-          await ctx.audit('gate', env.name, { name: outcome.name, passed: outcome.passed, detail: outcome.detail.slice(-500) });
-          if (!outcome.passed) throw new PromotionEnded('failed', `gate ${gate.name} failed in ${env.name}: ${outcome.detail}`);
+          await ctx.audit('gate', env.name, {
+            name: outcome.name,
+            passed: outcome.passed,
+            detail: outcome.detail.slice(-500),
+          });
+          if (!outcome.passed)
+            throw new PromotionEnded('failed', `gate ${gate.name} failed in ${env.name}: ${outcome.detail}`);
         }
       });
     }

@@ -14,7 +14,14 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type * as activities from '../activities';
-import { applyLaneEvent, emptyLane, LANE_EVENT_SIGNAL, type LaneEffect, type LaneEvent, type LaneState } from '../src/pipeline/promotionLane';
+import {
+  applyLaneEvent,
+  emptyLane,
+  LANE_EVENT_SIGNAL,
+  type LaneEffect,
+  type LaneEvent,
+  type LaneState,
+} from '../src/pipeline/promotionLane';
 import { activityOptions } from './activityOptions';
 import { followCurrentBuild } from './followCurrentBuild';
 
@@ -26,7 +33,8 @@ export const laneQuery = defineQuery<LaneState>('lane');
 /** To a promotion: it may deploy into the environment now. */
 export const laneGrantedSignal = defineSignal<[{ environment: string; previousDigest?: string }]>('laneGranted');
 /** To a promotion: a newer digest took its place; it ends before its next deploy. */
-export const supersededSignal = defineSignal<[{ by: { workflowId: string; digest: string }; reason: string }]>('superseded');
+export const supersededSignal =
+  defineSignal<[{ by: { workflowId: string; digest: string }; reason: string }]>('superseded');
 
 // A promotion that was terminated from outside never says it finished; the lane looks for such
 // members this often while it has any, and lets go of what they held.
@@ -49,7 +57,10 @@ export async function promotionLane(app: string, carried?: LaneState): Promise<v
   setHandler(laneQuery, () => lane);
 
   for (;;) {
-    const woke = await condition(() => outbox.length > 0 || events >= EVENTS_PER_RUN || workflowInfo().continueAsNewSuggested, lane.members.length > 0 ? LIVENESS_CHECK_MS : undefined);
+    const woke = await condition(
+      () => outbox.length > 0 || events >= EVENTS_PER_RUN || workflowInfo().continueAsNewSuggested,
+      lane.members.length > 0 ? LIVENESS_CHECK_MS : undefined,
+    );
     if (woke === false) await forgetClosedMembers(); // the timer ran out (no timeout: condition resolves undefined)
     while (outbox.length > 0) await Promise.all(outbox.splice(0).map(deliver));
     if (events >= EVENTS_PER_RUN || workflowInfo().continueAsNewSuggested) {
@@ -61,7 +72,11 @@ export async function promotionLane(app: string, carried?: LaneState): Promise<v
   async function deliver(effect: LaneEffect): Promise<void> {
     const promotion = getExternalWorkflowHandle(effect.workflowId, effect.runId);
     try {
-      if (effect.type === 'grant') await promotion.signal(laneGrantedSignal, { environment: effect.environment, previousDigest: effect.previousDigest });
+      if (effect.type === 'grant')
+        await promotion.signal(laneGrantedSignal, {
+          environment: effect.environment,
+          previousDigest: effect.previousDigest,
+        });
       else await promotion.signal(supersededSignal, { by: effect.by, reason: effect.reason });
     } catch {
       // That run has closed: it holds nothing any more.

@@ -35,7 +35,11 @@ class PromotionMetrics implements WorkflowInboundCallsInterceptor {
   async execute(input: WorkflowExecuteInput, next: Next<WorkflowInboundCallsInterceptor, 'execute'>): Promise<unknown> {
     if (workflowInfo().workflowType !== WORKFLOW_TYPE) return next(input);
     const app = (input.args[0] as PromotionInput | undefined)?.app ?? 'unknown';
-    const rolledBack = metricMeter.createCounter(PROMOTION_METRICS.rolledBack, 'promotions', 'promotions that ended rolled back, and rollback runs');
+    const rolledBack = metricMeter.createCounter(
+      PROMOTION_METRICS.rolledBack,
+      'promotions',
+      'promotions that ended rolled back, and rollback runs',
+    );
     metricMeter.createCounter(PROMOTION_METRICS.started, 'promotions', 'promotions started').add(1, { app });
     // add(0) makes the series exist (value 0) before the first rollback happens, for alerts on its rate.
     rolledBack.add(0, { app });
@@ -43,7 +47,10 @@ class PromotionMetrics implements WorkflowInboundCallsInterceptor {
       const status = (await next(input)) as PromotionStatus;
       recordStages(app, status);
       if (status.outcome === 'rolled-back') rolledBack.add(1, { app });
-      else metricMeter.createCounter(PROMOTION_METRICS.succeeded, 'promotions', 'promotions that reached the last environment').add(1, { app });
+      else
+        metricMeter
+          .createCounter(PROMOTION_METRICS.succeeded, 'promotions', 'promotions that reached the last environment')
+          .add(1, { app });
       return status;
     } catch (err) {
       const status = err instanceof ApplicationFailure ? (err.details?.[0] as PromotionStatus | undefined) : undefined;
@@ -51,7 +58,11 @@ class PromotionMetrics implements WorkflowInboundCallsInterceptor {
       if (status?.outcome === 'rolled-back') rolledBack.add(1, { app });
       else
         metricMeter
-          .createCounter(PROMOTION_METRICS.failed, 'promotions', 'promotions that ended without promoting (failed, rejected, expired, aborted)')
+          .createCounter(
+            PROMOTION_METRICS.failed,
+            'promotions',
+            'promotions that ended without promoting (failed, rejected, expired, aborted)',
+          )
           .add(1, { app, outcome: status?.outcome ?? 'failed', stage: status?.stage ?? 'unknown' });
       throw err;
     }
@@ -60,8 +71,18 @@ class PromotionMetrics implements WorkflowInboundCallsInterceptor {
 
 /** One histogram sample per finished stage, and one approval wait per approval stage. */
 function recordStages(app: string, status: PromotionStatus): void {
-  const stageDuration = metricMeter.createHistogram(PROMOTION_METRICS.stageDuration, 'float', 's', 'time spent in each promotion stage');
-  const approvalWait = metricMeter.createHistogram(PROMOTION_METRICS.approvalWait, 'float', 's', 'time from awaiting approval to the decision');
+  const stageDuration = metricMeter.createHistogram(
+    PROMOTION_METRICS.stageDuration,
+    'float',
+    's',
+    'time spent in each promotion stage',
+  );
+  const approvalWait = metricMeter.createHistogram(
+    PROMOTION_METRICS.approvalWait,
+    'float',
+    's',
+    'time from awaiting approval to the decision',
+  );
   for (const t of status.timings ?? []) {
     if (!t.finishedAt) continue;
     const seconds = Math.max(0, (Date.parse(t.finishedAt) - Date.parse(t.startedAt)) / 1000);
@@ -69,7 +90,11 @@ function recordStages(app: string, status: PromotionStatus): void {
     stageDuration.record(seconds, { app, stage: t.stage, environment, result: t.result ?? 'ok' });
     if (t.stage === 'approval') {
       const decision = status.environments.find((e) => e.name === t.environment)?.approval?.kind;
-      approvalWait.record(seconds, { app, environment, decision: decision ?? (t.result === 'cancelled' ? 'cancelled' : 'expired') });
+      approvalWait.record(seconds, {
+        app,
+        environment,
+        decision: decision ?? (t.result === 'cancelled' ? 'cancelled' : 'expired'),
+      });
     }
   }
 }

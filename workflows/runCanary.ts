@@ -15,7 +15,14 @@ import {
   type ActivityOptions,
 } from '@temporalio/workflow';
 import type * as traffic from '../activities/traffic';
-import type { CanaryAnalysisResult, CanaryEvidence, CanaryPlan, CanaryRunResult, CanaryStep, CanaryStepRecord } from '../src/canary/types';
+import type {
+  CanaryAnalysisResult,
+  CanaryEvidence,
+  CanaryPlan,
+  CanaryRunResult,
+  CanaryStep,
+  CanaryStepRecord,
+} from '../src/canary/types';
 import { shortDigest } from '../src/pipeline/digest';
 import { formatDuration } from '../src/pipeline/duration';
 import { activityOptions } from './activityOptions';
@@ -82,9 +89,10 @@ export async function runCanary(plan: CanaryPlan, ctx: RunCanaryContext): Promis
   const label = (what: string) => `${what} ${ctx.environment} ${shortDigest(ctx.digest)}`;
 
   const setWeight = async (weight: number, options: ActivityOptions) => {
-    const result = await router.setCanaryWeight.executeWithOptions(onEnvironmentQueue({ ...options, summary: label(`canary weight ${weight}%`) }, ctx.taskQueue), [
-      { router: plan.router, weight, app: ctx.app, environment: ctx.environment },
-    ]);
+    const result = await router.setCanaryWeight.executeWithOptions(
+      onEnvironmentQueue({ ...options, summary: label(`canary weight ${weight}%`) }, ctx.taskQueue),
+      [{ router: plan.router, weight, app: ctx.app, environment: ctx.environment }],
+    );
     evidence.weight = weight;
     return result;
   };
@@ -111,7 +119,9 @@ export async function runCanary(plan: CanaryPlan, ctx: RunCanaryContext): Promis
       case 'pause':
         if (step.durationMs !== undefined) await sleep(step.durationMs);
         else {
-          await ctx.waitForResume(`canary in ${ctx.environment} paused at ${evidence.weight}% (step ${index + 1} of ${plan.steps.length}) until resumed`);
+          await ctx.waitForResume(
+            `canary in ${ctx.environment} paused at ${evidence.weight}% (step ${index + 1} of ${plan.steps.length}) until resumed`,
+          );
           record.result = 'resumed';
         }
         return;
@@ -123,25 +133,45 @@ export async function runCanary(plan: CanaryPlan, ctx: RunCanaryContext): Promis
         if (result.decision === 'Successful') return;
         if (result.decision === 'Failed') {
           record.result = 'failed';
-          throw new CanaryEnded('Failed', `analysis ${result.name} failed in ${ctx.environment}: ${result.reason}; ${await backToStable()}`);
+          throw new CanaryEnded(
+            'Failed',
+            `analysis ${result.name} failed in ${ctx.environment}: ${result.reason}; ${await backToStable()}`,
+          );
         }
         record.result = 'inconclusive';
         if (plan.onInconclusive === 'abort') {
-          throw new CanaryEnded('Aborted', `analysis ${result.name} inconclusive in ${ctx.environment}: ${result.reason}; ${await backToStable()}`);
+          throw new CanaryEnded(
+            'Aborted',
+            `analysis ${result.name} inconclusive in ${ctx.environment}: ${result.reason}; ${await backToStable()}`,
+          );
         }
-        await ctx.waitForResume(`canary analysis ${result.name} inconclusive in ${ctx.environment} at ${evidence.weight}%: ${result.reason}. Resume to go on with the next step, or abort`);
+        await ctx.waitForResume(
+          `canary analysis ${result.name} inconclusive in ${ctx.environment} at ${evidence.weight}%: ${result.reason}. Resume to go on with the next step, or abort`,
+        );
         record.result = 'resumed';
         return;
       }
     }
   }
 
-  async function analyse(step: Extract<CanaryStep, { kind: 'analysis' }>, index: number): Promise<CanaryAnalysisResult> {
+  async function analyse(
+    step: Extract<CanaryStep, { kind: 'analysis' }>,
+    index: number,
+  ): Promise<CanaryAnalysisResult> {
     const startedAt = now();
     try {
       return await executeChild(canaryAnalysis, {
         workflowId: canaryChildId(ctx.workflowId, ctx.environment, index),
-        args: [{ spec: step.analysis, provider: plan.metrics!, app: ctx.app, environment: ctx.environment, taskQueue: ctx.taskQueue, stepIndex: index }],
+        args: [
+          {
+            spec: step.analysis,
+            provider: plan.metrics!,
+            app: ctx.app,
+            environment: ctx.environment,
+            taskQueue: ctx.taskQueue,
+            stepIndex: index,
+          },
+        ],
       });
     } catch (err) {
       if (isCancellation(err) || !(err instanceof ChildWorkflowFailure)) throw err;
@@ -177,7 +207,16 @@ export async function runCanary(plan: CanaryPlan, ctx: RunCanaryContext): Promis
         .run(() =>
           executeChild(canaryAnalysis, {
             workflowId: canaryChildId(ctx.workflowId, ctx.environment, -1).replace(/\/-1$/, '/background'),
-            args: [{ spec: background, provider: plan.metrics!, app: ctx.app, environment: ctx.environment, taskQueue: ctx.taskQueue, stepIndex: -1 }],
+            args: [
+              {
+                spec: background,
+                provider: plan.metrics!,
+                app: ctx.app,
+                environment: ctx.environment,
+                taskQueue: ctx.taskQueue,
+                stepIndex: -1,
+              },
+            ],
           }),
         )
         .then((result) => {
@@ -201,9 +240,18 @@ export async function runCanary(plan: CanaryPlan, ctx: RunCanaryContext): Promis
     backgroundScope.cancel();
     if (err instanceof CanaryEnded) return { outcome: err.outcome, evidence, reason: err.message };
     if (backgroundFailure && isCancellation(err)) {
-      if (current) Object.assign(current, { finishedAt: now(), result: 'failed', detail: `background analysis failed: ${backgroundFailure.reason}` });
+      if (current)
+        Object.assign(current, {
+          finishedAt: now(),
+          result: 'failed',
+          detail: `background analysis failed: ${backgroundFailure.reason}`,
+        });
       if (current) ctx.onStep?.(current);
-      return { outcome: 'Failed', evidence, reason: `background analysis ${backgroundFailure.name} failed in ${ctx.environment}: ${backgroundFailure.reason}; ${await CancellationScope.nonCancellable(backToStable)}` };
+      return {
+        outcome: 'Failed',
+        evidence,
+        reason: `background analysis ${backgroundFailure.name} failed in ${ctx.environment}: ${backgroundFailure.reason}; ${await CancellationScope.nonCancellable(backToStable)}`,
+      };
     }
     throw err;
   }
@@ -211,7 +259,10 @@ export async function runCanary(plan: CanaryPlan, ctx: RunCanaryContext): Promis
   async function walk(): Promise<void> {
     try {
       for (const [index, step] of plan.steps.entries()) {
-        if (ctx.isPaused()) await ctx.waitForResume(`paused before canary step ${index + 1} of ${plan.steps.length} (${describeStep(step)})`);
+        if (ctx.isPaused())
+          await ctx.waitForResume(
+            `paused before canary step ${index + 1} of ${plan.steps.length} (${describeStep(step)})`,
+          );
         const record: CanaryStepRecord = { index, kind: step.kind, description: describeStep(step), startedAt: now() };
         current = record;
         evidence.steps.push(record);
@@ -237,7 +288,10 @@ export async function runCanary(plan: CanaryPlan, ctx: RunCanaryContext): Promis
       }
       if (err instanceof ActivityFailure) {
         // The router could not be driven (after retries): no verdict on the canary, stop it.
-        throw new CanaryEnded('Aborted', `${current?.description ?? 'canary step'} failed in ${ctx.environment}: ${failureMessage(err)}; ${await backToStable()}`);
+        throw new CanaryEnded(
+          'Aborted',
+          `${current?.description ?? 'canary step'} failed in ${ctx.environment}: ${failureMessage(err)}; ${await backToStable()}`,
+        );
       }
       throw err;
     }

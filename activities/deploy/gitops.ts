@@ -30,10 +30,19 @@ async function deployToGitOps(request: DeployRequest & { target: GitOpsTarget })
         await git.reset(['--hard', `origin/${target.branch}`]);
       }
       const before = await readOverlay(file, target);
-      const edit = setKustomizeImage(before, { name: target.imageName, newName: target.newName, digest: request.digest });
+      const edit = setKustomizeImage(before, {
+        name: target.imageName,
+        newName: target.newName,
+        digest: request.digest,
+      });
       if (!edit.changed) {
         const commit = await commitThatPinned(git, overlayFile(target), request.digest);
-        return { changed: false, commit, previousDigest: edit.previousDigest, detail: `${target.path} already at ${shortDigest(request.digest)}` };
+        return {
+          changed: false,
+          commit,
+          previousDigest: edit.previousDigest,
+          detail: `${target.path} already at ${shortDigest(request.digest)}`,
+        };
       }
       await writeFile(file, edit.text);
       await git.add(file);
@@ -41,14 +50,21 @@ async function deployToGitOps(request: DeployRequest & { target: GitOpsTarget })
       const commit = (await git.revparse(['HEAD'])).trim();
       try {
         await git.push('origin', target.branch);
-        return { changed: true, commit, previousDigest: edit.previousDigest, detail: `pushed ${commit.slice(0, 12)} to ${target.branch}:${target.path}` };
+        return {
+          changed: true,
+          commit,
+          previousDigest: edit.previousDigest,
+          detail: `pushed ${commit.slice(0, 12)} to ${target.branch}:${target.path}`,
+        };
       } catch (err) {
         if (!isPushRace(err)) throw err;
         // Someone pushed first: back off a little (jittered, growing) and rebuild on top of theirs.
         await sleep(Math.min(2000, 50 * attempt) + Math.floor(Math.random() * 100 * attempt));
       }
     }
-    throw new Error(`push to ${target.repoUrl} rejected ${MAX_PUSH_ATTEMPTS} times in a row (heavy contention); retrying`);
+    throw new Error(
+      `push to ${target.repoUrl} rejected ${MAX_PUSH_ATTEMPTS} times in a row (heavy contention); retrying`,
+    );
   });
 }
 
@@ -81,7 +97,11 @@ function commitMessage(request: DeployRequest, previousDigest: string | undefine
   return [
     subject,
     '',
-    request.rollback ? `Takes out ${request.rollback.from}: ${request.rollback.reason}` : previousDigest ? `Replaces ${previousDigest}.` : `First digest pinned for ${request.app} in ${request.environment}.`,
+    request.rollback
+      ? `Takes out ${request.rollback.from}: ${request.rollback.reason}`
+      : previousDigest
+        ? `Replaces ${previousDigest}.`
+        : `First digest pinned for ${request.app} in ${request.environment}.`,
     '',
     `Gantry-Workflow: ${request.workflowId}`,
     `Gantry-App: ${request.app}`,
@@ -99,7 +119,9 @@ async function commitThatPinned(git: SimpleGit, path: string, digest: string): P
 
 function isPushRace(err: unknown): boolean {
   const text = String((err as Error)?.message ?? err);
-  return /\[rejected\]|non-fast-forward|fetch first|failed to push some refs|cannot lock ref|incorrect old value/i.test(text);
+  return /\[rejected\]|non-fast-forward|fetch first|failed to push some refs|cannot lock ref|incorrect old value/i.test(
+    text,
+  );
 }
 
 function sleep(ms: number): Promise<void> {

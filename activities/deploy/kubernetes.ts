@@ -14,7 +14,10 @@ import type { DeployDriver } from './deployDriver';
 
 export const FIELD_MANAGER = 'gantry';
 
-export const kubernetesDriver: DeployDriver<KubernetesDeployTarget> = { deploy: deployToKubernetes, readRunning: readRunningImage };
+export const kubernetesDriver: DeployDriver<KubernetesDeployTarget> = {
+  deploy: deployToKubernetes,
+  readRunning: readRunningImage,
+};
 
 async function deployToKubernetes(request: DeployRequest & { target: KubernetesDeployTarget }): Promise<DeployResult> {
   const { target, digest } = request;
@@ -25,8 +28,16 @@ async function deployToKubernetes(request: DeployRequest & { target: KubernetesD
     current = await apps.readNamespacedDeployment({ name: target.deployment, namespace: target.namespace });
   } catch (err) {
     const code = apiStatus(err);
-    if (code === 404) throw ApplicationFailure.nonRetryable(`${where} not found (Gantry sets the image of an existing Deployment; it does not create one)`, 'DeployTargetNotFound');
-    if (code === 401 || code === 403) throw ApplicationFailure.nonRetryable(`reading ${where} was refused (${code}): ${apiMessage(err)}`, 'DeployForbidden');
+    if (code === 404)
+      throw ApplicationFailure.nonRetryable(
+        `${where} not found (Gantry sets the image of an existing Deployment; it does not create one)`,
+        'DeployTargetNotFound',
+      );
+    if (code === 401 || code === 403)
+      throw ApplicationFailure.nonRetryable(
+        `reading ${where} was refused (${code}): ${apiMessage(err)}`,
+        'DeployForbidden',
+      );
     throw new Error(`reading ${where}: ${apiMessage(err)}`);
   }
   const { container, containers } = deploymentContainer(current, target.container);
@@ -39,7 +50,11 @@ async function deployToKubernetes(request: DeployRequest & { target: KubernetesD
   const image = `${target.image}@${digest}`;
   const previousDigest = imageDigest(container.image);
   if (container.image === image) {
-    return { changed: false, previousDigest, detail: `${where} container ${container.name} already at ${shortDigest(digest)}` };
+    return {
+      changed: false,
+      previousDigest,
+      detail: `${where} container ${container.name} already at ${shortDigest(digest)}`,
+    };
   }
   const apply = {
     apiVersion: 'apps/v1',
@@ -55,8 +70,13 @@ async function deployToKubernetes(request: DeployRequest & { target: KubernetesD
     );
   } catch (err) {
     const code = apiStatus(err);
-    if (code === 404) throw ApplicationFailure.nonRetryable(`${where} was deleted while Gantry set its image`, 'DeployTargetNotFound');
-    if (code === 401 || code === 403 || code === 422) throw ApplicationFailure.nonRetryable(`setting the image of ${where} was refused (${code}): ${apiMessage(err)}`, 'DeployRefused');
+    if (code === 404)
+      throw ApplicationFailure.nonRetryable(`${where} was deleted while Gantry set its image`, 'DeployTargetNotFound');
+    if (code === 401 || code === 403 || code === 422)
+      throw ApplicationFailure.nonRetryable(
+        `setting the image of ${where} was refused (${code}): ${apiMessage(err)}`,
+        'DeployRefused',
+      );
     throw new Error(`setting the image of ${where}: ${apiMessage(err)}`);
   }
   return {
@@ -70,10 +90,15 @@ async function deployToKubernetes(request: DeployRequest & { target: KubernetesD
 async function readRunningImage(target: KubernetesDeployTarget): Promise<RunningDigest> {
   const where = `deployment ${target.namespace}/${target.deployment}`;
   try {
-    const deployment = await (await appsApi(target)).readNamespacedDeployment({ name: target.deployment, namespace: target.namespace });
+    const deployment = await (
+      await appsApi(target)
+    ).readNamespacedDeployment({ name: target.deployment, namespace: target.namespace });
     const { container } = deploymentContainer(deployment, target.container);
     if (!container) return { detail: `${where} has no container ${target.container ?? ''}`.trim() };
-    return { digest: imageDigest(container.image), detail: `${where} container ${container.name} runs ${container.image}` };
+    return {
+      digest: imageDigest(container.image),
+      detail: `${where} container ${container.name} runs ${container.image}`,
+    };
   } catch (err) {
     if (apiStatus(err) === 404) return { detail: `${where} not found` };
     throw ApplicationFailure.retryable(`reading ${where}: ${apiMessage(err)}`, 'DriftReadFailed');

@@ -54,7 +54,12 @@ export async function runCommandGate(gate: CommandGate, request: GateRequest): P
       child.on('close', (c) => resolve(c));
     });
     const tail = output.trim();
-    if (timedOut) return { name: gate.name, passed: false, detail: `timed out after ${formatDuration(gate.timeoutMs)}\n${tail}`.trim() };
+    if (timedOut)
+      return {
+        name: gate.name,
+        passed: false,
+        detail: `timed out after ${formatDuration(gate.timeoutMs)}\n${tail}`.trim(),
+      };
     ctx.cancellationSignal.throwIfAborted();
     return code === 0
       ? { name: gate.name, passed: true, detail: tail || 'exit 0' }

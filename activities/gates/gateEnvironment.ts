@@ -12,7 +12,11 @@ export class GateEnvironmentError extends Error {
   name = 'GateEnvironmentError';
 }
 
-export function commandGateEnvironment(gate: CommandGate, request: GateRequest, workerEnv: NodeJS.ProcessEnv = process.env): Record<string, string> {
+export function commandGateEnvironment(
+  gate: CommandGate,
+  request: GateRequest,
+  workerEnv: NodeJS.ProcessEnv = process.env,
+): Record<string, string> {
   const env: Record<string, string> = {};
   for (const name of INHERITED) {
     const value = workerEnv[name];
@@ -24,7 +28,10 @@ export function commandGateEnvironment(gate: CommandGate, request: GateRequest, 
       continue;
     }
     const fromWorker = workerEnv[value.fromEnv];
-    if (fromWorker === undefined) throw new GateEnvironmentError(`env ${name}: ${value.fromEnv} is not set on this worker (the pipeline reads it with fromEnv)`);
+    if (fromWorker === undefined)
+      throw new GateEnvironmentError(
+        `env ${name}: ${value.fromEnv} is not set on this worker (the pipeline reads it with fromEnv)`,
+      );
     env[name] = fromWorker;
   }
   return {

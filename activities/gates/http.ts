@@ -13,10 +13,18 @@ export async function runHttpGate(gate: HttpGate): Promise<GateOutcome> {
   }
   const body = await res.text();
   if (res.status !== gate.expectStatus) {
-    return { name: gate.name, passed: false, detail: `GET ${gate.url} answered ${res.status}, expected ${gate.expectStatus}` };
+    return {
+      name: gate.name,
+      passed: false,
+      detail: `GET ${gate.url} answered ${res.status}, expected ${gate.expectStatus}`,
+    };
   }
   if (gate.contains !== undefined && !body.includes(gate.contains)) {
-    return { name: gate.name, passed: false, detail: `GET ${gate.url} answered ${res.status} without "${gate.contains}"` };
+    return {
+      name: gate.name,
+      passed: false,
+      detail: `GET ${gate.url} answered ${res.status} without "${gate.contains}"`,
+    };
   }
   return { name: gate.name, passed: true, detail: `GET ${gate.url} answered ${res.status}` };
 }

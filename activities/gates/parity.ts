@@ -15,7 +15,10 @@ async function read(ref: DeploymentRef): Promise<V1Deployment | string> {
   } catch (err) {
     if (apiStatus(err) === 404) return `deployment ${ref.namespace}/${ref.deployment} not found`;
     // The gate could not run (API unreachable, refused): retried, then the stage fails with this.
-    throw ApplicationFailure.retryable(`reading deployment ${ref.namespace}/${ref.deployment}: ${apiMessage(err)}`, 'GateUnavailable');
+    throw ApplicationFailure.retryable(
+      `reading deployment ${ref.namespace}/${ref.deployment}: ${apiMessage(err)}`,
+      'GateUnavailable',
+    );
   }
 }
 
@@ -25,11 +28,18 @@ export async function runParityGate(gate: ParityGate, digest: string): Promise<G
   if (missing.length > 0) return { name: gate.name, passed: false, detail: missing.join('; ') };
   const side = (ref: DeploymentRef, d: V1Deployment) => {
     const container = pickContainer(d, gate.container);
-    return container ? { label: `${ref.namespace}/${ref.deployment}`, container } : `${ref.namespace}/${ref.deployment} has no container ${gate.container ?? ''}`.trim();
+    return container
+      ? { label: `${ref.namespace}/${ref.deployment}`, container }
+      : `${ref.namespace}/${ref.deployment} has no container ${gate.container ?? ''}`.trim();
   };
   const r = side(gate.reference, reference as V1Deployment);
   const t = side(gate.target, target as V1Deployment);
-  if (typeof r === 'string' || typeof t === 'string') return { name: gate.name, passed: false, detail: [r, t].filter((x) => typeof x === 'string').join('; ') };
+  if (typeof r === 'string' || typeof t === 'string')
+    return { name: gate.name, passed: false, detail: [r, t].filter((x) => typeof x === 'string').join('; ') };
   const report = compareParity(r, t, digest, { minRatio: gate.minRatio, maxRatio: gate.maxRatio });
-  return { name: gate.name, passed: report.passed, detail: (report.passed ? report.checked : report.problems).join('\n') };
+  return {
+    name: gate.name,
+    passed: report.passed,
+    detail: (report.passed ? report.checked : report.problems).join('\n'),
+  };
 }

@@ -5,7 +5,10 @@ import type { CommandGate } from '../../src/pipeline/types';
 import { readAppPolicy, type PolicySource } from '../../src/policy/policySource';
 import type { GateRequest } from '../types';
 
-export function policyCheckedGate(source: PolicySource | undefined, runGate: (request: GateRequest) => Promise<GateOutcome>) {
+export function policyCheckedGate(
+  source: PolicySource | undefined,
+  runGate: (request: GateRequest) => Promise<GateOutcome>,
+) {
   return async function runGateUnderPolicy(request: GateRequest): Promise<GateOutcome> {
     const { gate } = request;
     if (gate.kind !== 'command') return runGate(request);
@@ -15,12 +18,18 @@ export function policyCheckedGate(source: PolicySource | undefined, runGate: (re
   };
 }
 
-async function commandRefusal(source: PolicySource | undefined, gate: CommandGate, request: GateRequest): Promise<string | undefined> {
+async function commandRefusal(
+  source: PolicySource | undefined,
+  gate: CommandGate,
+  request: GateRequest,
+): Promise<string | undefined> {
   const read = await readAppPolicy(source, request.app, request.digest, request.commit);
   if (!read.found) return read.reason;
   const env = read.policy.environments.find((e) => e.name === request.environment);
   const allowed = (env?.gates ?? []).filter((g): g is CommandGate => g.kind === 'command');
-  const same = allowed.some((g) => g.run === gate.run && g.cwd === gate.cwd && JSON.stringify(g.env) === JSON.stringify(gate.env));
+  const same = allowed.some(
+    (g) => g.run === gate.run && g.cwd === gate.cwd && JSON.stringify(g.env) === JSON.stringify(gate.env),
+  );
   if (same) return undefined;
   const named = allowed.map((g) => `${g.name}: ${g.run}`).join('; ') || 'none';
   return `command "${gate.run}" is not one the worker's policy allows in ${request.environment} for ${request.app} (allowed: ${named})`;

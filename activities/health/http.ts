@@ -13,7 +13,8 @@ async function probe(check: HttpHealthCheck, digest: string): Promise<Probe<stri
   const body = await version.text();
   if (!version.ok) return { state: 'waiting', observation: `${versionUrl} answered ${version.status}` };
   const served = servedDigest(body);
-  if (served !== digest) return { state: 'waiting', observation: `serves ${served ?? 'no digest'}, waiting for ${digest}` };
+  if (served !== digest)
+    return { state: 'waiting', observation: `serves ${served ?? 'no digest'}, waiting for ${digest}` };
   const healthUrl = new URL(check.healthPath, check.url).toString();
   const health = await fetch(healthUrl, { signal: AbortSignal.timeout(5_000) });
   await health.arrayBuffer();

@@ -5,7 +5,11 @@ import { rolloutStatus } from '../../src/kubernetes/rolloutStatus';
 import type { KubernetesRolloutCheck } from '../../src/pipeline/types';
 import { pollUntil } from './pollUntil';
 
-export async function checkKubernetesRollout(check: KubernetesRolloutCheck, digest: string, environment: string): Promise<string> {
+export async function checkKubernetesRollout(
+  check: KubernetesRolloutCheck,
+  digest: string,
+  environment: string,
+): Promise<string> {
   const apps = await appsApi(check);
   const what = `${environment} deployment ${check.namespace}/${check.deployment}`;
   return pollUntil(what, check.timeoutMs, check.intervalMs, async () => {

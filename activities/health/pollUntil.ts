@@ -6,9 +6,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { formatDuration } from '../../src/pipeline/duration';
 
 export type Probe<T> =
-  | { state: 'ready'; value: T }
-  | { state: 'waiting'; observation: string }
-  | { state: 'failed'; reason: string };
+  { state: 'ready'; value: T } | { state: 'waiting'; observation: string } | { state: 'failed'; reason: string };
 
 interface PollProgress {
   deadline: number;
@@ -16,7 +14,12 @@ interface PollProgress {
   last: string;
 }
 
-export async function pollUntil<T>(what: string, timeoutMs: number, intervalMs: number, probe: () => Promise<Probe<T>>): Promise<T> {
+export async function pollUntil<T>(
+  what: string,
+  timeoutMs: number,
+  intervalMs: number,
+  probe: () => Promise<Probe<T>>,
+): Promise<T> {
   const ctx = Context.current();
   const resumed = ctx.info.heartbeatDetails as PollProgress | undefined;
   const progress: PollProgress = resumed ?? { deadline: Date.now() + timeoutMs, polls: 0, last: 'not checked yet' };

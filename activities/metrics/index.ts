@@ -4,7 +4,14 @@
 // `metricProviders` below.
 import { ApplicationFailure } from '@temporalio/common';
 import { MetricsError } from '../../src/canary/errorTypes';
-import type { CanaryCountsReading, LatencyBucketsReading, ReadCanaryCountsRequest, ReadLatencyBucketsRequest, ReadStableHistoryRequest, StableHistoryReading } from '../../src/canary/types';
+import type {
+  CanaryCountsReading,
+  LatencyBucketsReading,
+  ReadCanaryCountsRequest,
+  ReadLatencyBucketsRequest,
+  ReadStableHistoryRequest,
+  StableHistoryReading,
+} from '../../src/canary/types';
 import type { MetricProvider } from './metricProvider';
 import { prometheusProvider } from './prometheus';
 
@@ -13,20 +20,28 @@ export const metricProviders = {
 };
 
 /** The spec of any registered provider, as a plan carries it (`kind` names its registry entry). */
-export type MetricsProviderSpec = { [K in keyof typeof metricProviders]: (typeof metricProviders)[K] extends MetricProvider<infer Spec, never> ? Spec : never }[keyof typeof metricProviders];
+export type MetricsProviderSpec = {
+  [K in keyof typeof metricProviders]: (typeof metricProviders)[K] extends MetricProvider<infer Spec, never>
+    ? Spec
+    : never;
+}[keyof typeof metricProviders];
 
 export function metricProvider(kind: string): MetricProvider<MetricsProviderSpec, never> | undefined {
   // Each entry only ever gets its own kind's spec and block: the lookup is by that kind.
-  return Object.hasOwn(metricProviders, kind) ? (metricProviders[kind as keyof typeof metricProviders] as MetricProvider<MetricsProviderSpec, never>) : undefined;
+  return Object.hasOwn(metricProviders, kind)
+    ? (metricProviders[kind as keyof typeof metricProviders] as MetricProvider<MetricsProviderSpec, never>)
+    : undefined;
 }
 
 function providerFor(spec: { kind: string }): MetricProvider<MetricsProviderSpec, never> {
   const provider = metricProvider(spec.kind);
-  if (!provider) throw ApplicationFailure.nonRetryable(`unknown metrics provider "${spec.kind}"`, MetricsError.QueryInvalid);
+  if (!provider)
+    throw ApplicationFailure.nonRetryable(`unknown metrics provider "${spec.kind}"`, MetricsError.QueryInvalid);
   return provider;
 }
 
-const notUnderstood = (spec: { kind: string }, input: string) => ApplicationFailure.nonRetryable(`metrics provider "${spec.kind}" cannot read ${input}`, MetricsError.QueryInvalid);
+const notUnderstood = (spec: { kind: string }, input: string) =>
+  ApplicationFailure.nonRetryable(`metrics provider "${spec.kind}" cannot read ${input}`, MetricsError.QueryInvalid);
 
 /** Activity: canary and stable error and request counters (cumulative), read at one instant. */
 export async function readCanaryCounts(request: ReadCanaryCountsRequest): Promise<CanaryCountsReading> {

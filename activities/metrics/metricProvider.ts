@@ -1,7 +1,14 @@
 // What a metric provider is: one object per kind, in the registry of activities/metrics/index.ts.
 // The analysis has three inputs; a provider reads the error-rate counters always, and latency
 // buckets and the stable history when it understands them (absent methods: it does not).
-import type { CanaryCountsReading, LatencyBucketsReading, ReadCanaryCountsRequest, ReadLatencyBucketsRequest, ReadStableHistoryRequest, StableHistoryReading } from '../../src/canary/types';
+import type {
+  CanaryCountsReading,
+  LatencyBucketsReading,
+  ReadCanaryCountsRequest,
+  ReadLatencyBucketsRequest,
+  ReadStableHistoryRequest,
+  StableHistoryReading,
+} from '../../src/canary/types';
 import type { CanaryReader, PathSegment } from '../../src/config/canaryReader';
 
 export interface MetricProvider<Spec extends { kind: string }, Block = Record<string, unknown>> {

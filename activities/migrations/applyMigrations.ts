@@ -35,17 +35,35 @@ export async function applyMigrations(request: MigrationsRequest): Promise<Migra
   mkdirSync(filesDir);
   for (const f of pending) writeFileSync(join(filesDir, basename(f.file)), f.sql);
   try {
-    const { code, output, timedOut } = await runCommand(run.command, dir, { ...process.env, DATABASE_URL: url, GANTRY_MIGRATIONS_DIR: filesDir, GANTRY_ENVIRONMENT: request.environment }, run.timeoutMs);
+    const { code, output, timedOut } = await runCommand(
+      run.command,
+      dir,
+      { ...process.env, DATABASE_URL: url, GANTRY_MIGRATIONS_DIR: filesDir, GANTRY_ENVIRONMENT: request.environment },
+      run.timeoutMs,
+    );
     const to = await appliedVersion(url, database.table);
-    if (timedOut) throw ApplicationFailure.nonRetryable(`migration command timed out after ${run.timeoutMs / 1000}s (database at version ${to}): ${output.slice(-500)}`, 'MigrationFailed');
-    if (code !== 0) throw ApplicationFailure.nonRetryable(`migration command exited ${code} (database at version ${to}): ${output.slice(-500)}`, 'MigrationFailed');
+    if (timedOut)
+      throw ApplicationFailure.nonRetryable(
+        `migration command timed out after ${run.timeoutMs / 1000}s (database at version ${to}): ${output.slice(-500)}`,
+        'MigrationFailed',
+      );
+    if (code !== 0)
+      throw ApplicationFailure.nonRetryable(
+        `migration command exited ${code} (database at version ${to}): ${output.slice(-500)}`,
+        'MigrationFailed',
+      );
     return { ran: true, from, to, files: pending.map((f) => f.file), output: output.slice(-OUTPUT_TAIL) };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
 }
 
-function runCommand(command: string, cwd: string, env: NodeJS.ProcessEnv, timeoutMs: number): Promise<{ code: number | null; output: string; timedOut: boolean }> {
+function runCommand(
+  command: string,
+  cwd: string,
+  env: NodeJS.ProcessEnv,
+  timeoutMs: number,
+): Promise<{ code: number | null; output: string; timedOut: boolean }> {
   return new Promise((resolve) => {
     // Its own process group, so a timeout stops the command and everything it started.
     const child = spawn('bash', ['-c', command], { cwd, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });

@@ -14,7 +14,10 @@ export async function notifyWebhook(n: Notification): Promise<void> {
   const res = await fetch(n.url, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ text: n.text, gantry: { event: n.event, app: n.app, digest: n.digest, environment: n.environment, workflowId: n.workflowId } }),
+    body: JSON.stringify({
+      text: n.text,
+      gantry: { event: n.event, app: n.app, digest: n.digest, environment: n.environment, workflowId: n.workflowId },
+    }),
     signal: AbortSignal.timeout(5_000),
   });
   await res.arrayBuffer();

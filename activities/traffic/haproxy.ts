@@ -44,7 +44,12 @@ export function haproxyCommand(router: Pick<HaproxyRouter, 'socket' | 'timeoutMs
     let out = '';
     const timer = setTimeout(() => {
       conn.destroy();
-      reject(ApplicationFailure.retryable(`HAProxy runtime API at ${router.socket} did not answer "${command}" within ${router.timeoutMs}ms`, RouterError.Unreachable));
+      reject(
+        ApplicationFailure.retryable(
+          `HAProxy runtime API at ${router.socket} did not answer "${command}" within ${router.timeoutMs}ms`,
+          RouterError.Unreachable,
+        ),
+      );
     }, router.timeoutMs);
     conn.setEncoding('utf8');
     conn.on('connect', () => conn.write(`${command}\n`));
@@ -55,7 +60,12 @@ export function haproxyCommand(router: Pick<HaproxyRouter, 'socket' | 'timeoutMs
     });
     conn.on('error', (err: NodeJS.ErrnoException) => {
       clearTimeout(timer);
-      reject(ApplicationFailure.retryable(`HAProxy runtime API at ${router.socket} unreachable: ${err.code ?? err.message}`, RouterError.Unreachable));
+      reject(
+        ApplicationFailure.retryable(
+          `HAProxy runtime API at ${router.socket} unreachable: ${err.code ?? err.message}`,
+          RouterError.Unreachable,
+        ),
+      );
     });
   });
 }
@@ -63,7 +73,11 @@ export function haproxyCommand(router: Pick<HaproxyRouter, 'socket' | 'timeoutMs
 function socketTarget(socket: string): { path: string } | { host: string; port: number } {
   if (socket.startsWith('/')) return { path: socket };
   const m = /^\[?([^\]]+?)\]?:(\d+)$/.exec(socket);
-  if (!m) throw ApplicationFailure.nonRetryable(`router socket must be an absolute unix socket path or host:port, got "${socket}"`, RouterError.ConfigError);
+  if (!m)
+    throw ApplicationFailure.nonRetryable(
+      `router socket must be an absolute unix socket path or host:port, got "${socket}"`,
+      RouterError.ConfigError,
+    );
   return { host: m[1], port: Number(m[2]) };
 }
 
@@ -91,9 +105,14 @@ export async function setServerWeight(router: HaproxyRouter, server: string, wei
 }
 
 /** The canary's share in percent, from the two servers' weights. */
-export async function readHaproxyCanaryWeight(router: HaproxyRouter): Promise<{ stable: number; canary: number; percent: number }> {
+export async function readHaproxyCanaryWeight(
+  router: HaproxyRouter,
+): Promise<{ stable: number; canary: number; percent: number }> {
   // Both read at once; when both fail, the stable server's error is the one reported, every time.
-  const [stableRead, canaryRead] = await Promise.allSettled([getServerWeight(router, router.stableServer), getServerWeight(router, router.canaryServer)]);
+  const [stableRead, canaryRead] = await Promise.allSettled([
+    getServerWeight(router, router.stableServer),
+    getServerWeight(router, router.canaryServer),
+  ]);
   if (stableRead.status === 'rejected') throw stableRead.reason;
   if (canaryRead.status === 'rejected') throw canaryRead.reason;
   const [stable, canary] = [stableRead.value, canaryRead.value];
@@ -103,8 +122,16 @@ export async function readHaproxyCanaryWeight(router: HaproxyRouter): Promise<{ 
 export const haproxyRouter: TrafficRouter<HaproxyRouter, HaproxyBlock> = {
   readConfig(c: CanaryReader, block: HaproxyBlock, at: PathSegment[]): HaproxyRouter {
     const { stableServer = HAPROXY_DEFAULTS.stableServer, canaryServer = HAPROXY_DEFAULTS.canaryServer } = block;
-    if (stableServer === canaryServer) c.add([...at, 'canaryServer'], `must differ from stableServer ("${stableServer}")`);
-    return { kind: 'haproxy', socket: block.socket, backend: block.backend, stableServer, canaryServer, timeoutMs: c.durationMs(block.timeout, HAPROXY_DEFAULTS.timeout) };
+    if (stableServer === canaryServer)
+      c.add([...at, 'canaryServer'], `must differ from stableServer ("${stableServer}")`);
+    return {
+      kind: 'haproxy',
+      socket: block.socket,
+      backend: block.backend,
+      stableServer,
+      canaryServer,
+      timeoutMs: c.durationMs(block.timeout, HAPROXY_DEFAULTS.timeout),
+    };
   },
 
   async setWeight(router, weight) {
@@ -115,16 +142,21 @@ export const haproxyRouter: TrafficRouter<HaproxyRouter, HaproxyBlock> = {
       return { previous: before.percent, changed: false, detail: `${where} already set` };
     }
     const current = (server: string) => (server === router.stableServer ? before.stable : before.canary);
-    const writes = ([
-      [router.stableServer, target.stable],
-      [router.canaryServer, target.canary],
-    ] as Array<[string, number]>).filter(([server, w]) => w !== current(server));
+    const writes = (
+      [
+        [router.stableServer, target.stable],
+        [router.canaryServer, target.canary],
+      ] as Array<[string, number]>
+    ).filter(([server, w]) => w !== current(server));
     // Raise first, lower second: never both at 0 in between.
     writes.sort(([sa, wa], [sb, wb]) => Number(wb > current(sb)) - Number(wa > current(sa)));
     for (const [server, w] of writes) await setServerWeight(router, server, w);
     const after = await readHaproxyCanaryWeight(router);
     if (after.stable !== target.stable || after.canary !== target.canary) {
-      throw ApplicationFailure.retryable(`HAProxy weights read back as ${router.stableServer} ${after.stable}, ${router.canaryServer} ${after.canary}; expected ${where}`, RouterError.WeightMismatch);
+      throw ApplicationFailure.retryable(
+        `HAProxy weights read back as ${router.stableServer} ${after.stable}, ${router.canaryServer} ${after.canary}; expected ${where}`,
+        RouterError.WeightMismatch,
+      );
     }
     return { previous: before.percent, changed: true, detail: `${where}, was canary ${before.percent}%` };
   },

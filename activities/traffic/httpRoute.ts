@@ -41,10 +41,14 @@ interface HttpRoute {
   [key: string]: unknown;
 }
 
-const isService = (ref: BackendRef, name: string) => ref.name === name && (ref.kind ?? 'Service') === 'Service' && (ref.group ?? '') === '';
+const isService = (ref: BackendRef, name: string) =>
+  ref.name === name && (ref.kind ?? 'Service') === 'Service' && (ref.group ?? '') === '';
 
 /** The canary's share of the first rule that sends to the stable Service, in percent. */
-export function httpRouteCanaryPercent(route: HttpRoute, router: Pick<HttpRouteRouter, 'stableService' | 'canaryService'>): number | undefined {
+export function httpRouteCanaryPercent(
+  route: HttpRoute,
+  router: Pick<HttpRouteRouter, 'stableService' | 'canaryService'>,
+): number | undefined {
   for (const rule of route.spec?.rules ?? []) {
     const refs = rule.backendRefs ?? [];
     const stable = refs.find((r) => isService(r, router.stableService));
@@ -61,13 +65,17 @@ type HttpRouteBlock = Omit<HttpRouteRouter, 'kind'>;
 export const httpRouteRouter: TrafficRouter<HttpRouteRouter, HttpRouteBlock> = {
   readConfig(c: CanaryReader, block: HttpRouteBlock, at: PathSegment[], baseDir?: string): HttpRouteRouter {
     const { namespace, route, stableService, canaryService } = block;
-    if (stableService === canaryService) c.add([...at, 'canaryService'], `must differ from stableService ("${stableService}")`);
+    if (stableService === canaryService)
+      c.add([...at, 'canaryService'], `must differ from stableService ("${stableService}")`);
     return { kind: 'httpRoute', namespace, route, stableService, canaryService, ...c.kubeAccess(block, baseDir) };
   },
   setWeight: setHttpRouteWeights,
 };
 
-async function setHttpRouteWeights(router: HttpRouteRouter, weight: number): ReturnType<TrafficRouter<HttpRouteRouter, HttpRouteBlock>['setWeight']> {
+async function setHttpRouteWeights(
+  router: HttpRouteRouter,
+  weight: number,
+): ReturnType<TrafficRouter<HttpRouteRouter, HttpRouteBlock>['setWeight']> {
   const api = await customObjectsApi(router);
   const where = `HTTPRoute ${router.namespace}/${router.route}`;
   const key = { group: GROUP, version: VERSION, namespace: router.namespace, plural: 'httproutes', name: router.route };
@@ -81,7 +89,10 @@ async function setHttpRouteWeights(router: HttpRouteRouter, weight: number): Ret
     }
     const previous = httpRouteCanaryPercent(route, router);
     if (previous === undefined) {
-      throw ApplicationFailure.nonRetryable(`${where} has no rule with a backendRef to Service ${router.stableService}`, RouterError.ConfigError);
+      throw ApplicationFailure.nonRetryable(
+        `${where} has no rule with a backendRef to Service ${router.stableService}`,
+        RouterError.ConfigError,
+      );
     }
     let changed = false;
     for (const rule of route.spec?.rules ?? []) {
@@ -109,9 +120,20 @@ async function setHttpRouteWeights(router: HttpRouteRouter, weight: number): Ret
     } catch (err) {
       const code = apiStatus(err);
       if (code === 409 && attempt < MAX_CONFLICTS) continue; // changed since read: read again
-      if (code === 404) throw ApplicationFailure.nonRetryable(`${where} was deleted while Gantry set its weights`, RouterError.ConfigError);
-      if (code === 422 || code === 403) throw ApplicationFailure.nonRetryable(`setting the weights of ${where} was refused (${code}): ${apiMessage(err)}`, RouterError.ConfigError);
-      throw ApplicationFailure.retryable(`setting the weights of ${where}: ${apiMessage(err)}`, RouterError.Unreachable);
+      if (code === 404)
+        throw ApplicationFailure.nonRetryable(
+          `${where} was deleted while Gantry set its weights`,
+          RouterError.ConfigError,
+        );
+      if (code === 422 || code === 403)
+        throw ApplicationFailure.nonRetryable(
+          `setting the weights of ${where} was refused (${code}): ${apiMessage(err)}`,
+          RouterError.ConfigError,
+        );
+      throw ApplicationFailure.retryable(
+        `setting the weights of ${where}: ${apiMessage(err)}`,
+        RouterError.Unreachable,
+      );
     }
   }
 }

@@ -16,20 +16,33 @@ export const trafficRouters = {
 };
 
 /** The spec of any registered router, as a plan carries it (`kind` names its registry entry). */
-export type RouterSpec = { [K in keyof typeof trafficRouters]: (typeof trafficRouters)[K] extends TrafficRouter<infer Spec, never> ? Spec : never }[keyof typeof trafficRouters];
+export type RouterSpec = {
+  [K in keyof typeof trafficRouters]: (typeof trafficRouters)[K] extends TrafficRouter<infer Spec, never>
+    ? Spec
+    : never;
+}[keyof typeof trafficRouters];
 
 export function trafficRouter(kind: string): TrafficRouter<RouterSpec, never> | undefined {
   // Each entry only ever gets its own kind's spec and block: the lookup is by that kind.
-  return Object.hasOwn(trafficRouters, kind) ? (trafficRouters[kind as keyof typeof trafficRouters] as TrafficRouter<RouterSpec, never>) : undefined;
+  return Object.hasOwn(trafficRouters, kind)
+    ? (trafficRouters[kind as keyof typeof trafficRouters] as TrafficRouter<RouterSpec, never>)
+    : undefined;
 }
 
 /** Activity: give the canary `weight` percent of requests (stable gets the rest); idempotent. */
 export async function setCanaryWeight(request: SetCanaryWeightRequest): Promise<SetCanaryWeightResult> {
   const { router, weight } = request;
   const implementation = trafficRouter(router.kind);
-  if (!implementation) throw ApplicationFailure.nonRetryable(`unknown router kind "${(router as { kind: string }).kind}"`, RouterError.ConfigError);
+  if (!implementation)
+    throw ApplicationFailure.nonRetryable(
+      `unknown router kind "${(router as { kind: string }).kind}"`,
+      RouterError.ConfigError,
+    );
   if (!(Number.isInteger(weight) && weight >= 0 && weight <= 100)) {
-    throw ApplicationFailure.nonRetryable(`canary weight must be an integer from 0 to 100, got ${weight}`, RouterError.ConfigError);
+    throw ApplicationFailure.nonRetryable(
+      `canary weight must be an integer from 0 to 100, got ${weight}`,
+      RouterError.ConfigError,
+    );
   }
   return { weight, ...(await implementation.setWeight(router, weight)) };
 }

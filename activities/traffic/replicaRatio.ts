@@ -35,39 +35,64 @@ type ReplicaRatioBlock = Omit<ReplicaRatioRouter, 'kind'>;
 export const replicaRatioRouter: TrafficRouter<ReplicaRatioRouter, ReplicaRatioBlock> = {
   readConfig(c: CanaryReader, block: ReplicaRatioBlock, at: PathSegment[], baseDir?: string): ReplicaRatioRouter {
     const { namespace, stableDeployment, canaryDeployment, replicas } = block;
-    if (stableDeployment === canaryDeployment) c.add([...at, 'canaryDeployment'], `must differ from stableDeployment ("${stableDeployment}")`);
-    return { kind: 'replicaRatio', namespace, stableDeployment, canaryDeployment, replicas, ...c.kubeAccess(block, baseDir) };
+    if (stableDeployment === canaryDeployment)
+      c.add([...at, 'canaryDeployment'], `must differ from stableDeployment ("${stableDeployment}")`);
+    return {
+      kind: 'replicaRatio',
+      namespace,
+      stableDeployment,
+      canaryDeployment,
+      replicas,
+      ...c.kubeAccess(block, baseDir),
+    };
   },
   setWeight: setReplicaScales,
 };
 
-async function setReplicaScales(router: ReplicaRatioRouter, weight: number): ReturnType<TrafficRouter<ReplicaRatioRouter, ReplicaRatioBlock>['setWeight']> {
+async function setReplicaScales(
+  router: ReplicaRatioRouter,
+  weight: number,
+): ReturnType<TrafficRouter<ReplicaRatioRouter, ReplicaRatioBlock>['setWeight']> {
   const apps = await appsApi(router);
   const namespace = router.namespace;
   const readScale = async (name: string) => {
     try {
       return (await apps.readNamespacedDeploymentScale({ name, namespace })).spec?.replicas ?? 0;
     } catch (err) {
-      if (apiStatus(err) === 404) throw ApplicationFailure.nonRetryable(`deployment ${namespace}/${name} not found`, RouterError.ConfigError);
-      throw ApplicationFailure.retryable(`reading the scale of deployment ${namespace}/${name}: ${apiMessage(err)}`, RouterError.Unreachable);
+      if (apiStatus(err) === 404)
+        throw ApplicationFailure.nonRetryable(`deployment ${namespace}/${name} not found`, RouterError.ConfigError);
+      throw ApplicationFailure.retryable(
+        `reading the scale of deployment ${namespace}/${name}: ${apiMessage(err)}`,
+        RouterError.Unreachable,
+      );
     }
   };
   const before = { stable: await readScale(router.stableDeployment), canary: await readScale(router.canaryDeployment) };
   const previous = canaryPercent(before.stable, before.canary);
   const target = replicaSplit(router.replicas, weight);
   const detail = `${namespace}: ${router.stableDeployment} ${target.stable}, ${router.canaryDeployment} ${target.canary} replicas`;
-  if (before.stable === target.stable && before.canary === target.canary) return { previous, changed: false, detail: `${detail} already` };
-  const writes = ([
-    [router.stableDeployment, before.stable, target.stable],
-    [router.canaryDeployment, before.canary, target.canary],
-  ] as Array<[string, number, number]>).filter(([, from, to]) => from !== to);
+  if (before.stable === target.stable && before.canary === target.canary)
+    return { previous, changed: false, detail: `${detail} already` };
+  const writes = (
+    [
+      [router.stableDeployment, before.stable, target.stable],
+      [router.canaryDeployment, before.canary, target.canary],
+    ] as Array<[string, number, number]>
+  ).filter(([, from, to]) => from !== to);
   writes.sort(([, fa, ta], [, fb, tb]) => Number(tb > fb) - Number(ta > fa)); // raise first
   for (const [name, , replicas] of writes) {
     try {
-      await apps.patchNamespacedDeploymentScale({ name, namespace, body: { spec: { replicas } } }, await patchAs('MergePatch'));
+      await apps.patchNamespacedDeploymentScale(
+        { name, namespace, body: { spec: { replicas } } },
+        await patchAs('MergePatch'),
+      );
     } catch (err) {
-      if (apiStatus(err) === 404) throw ApplicationFailure.nonRetryable(`deployment ${namespace}/${name} not found`, RouterError.ConfigError);
-      throw ApplicationFailure.retryable(`scaling deployment ${namespace}/${name} to ${replicas}: ${apiMessage(err)}`, RouterError.Unreachable);
+      if (apiStatus(err) === 404)
+        throw ApplicationFailure.nonRetryable(`deployment ${namespace}/${name} not found`, RouterError.ConfigError);
+      throw ApplicationFailure.retryable(
+        `scaling deployment ${namespace}/${name} to ${replicas}: ${apiMessage(err)}`,
+        RouterError.Unreachable,
+      );
     }
   }
   return { previous, changed: true, detail: `${detail}, was ${before.stable} and ${before.canary}` };

@@ -45,10 +45,17 @@ function parseLe(le: number | string): number {
 
 /** The q-quantile (0 <= q <= 1) of a cumulative histogram, like PromQL's histogram_quantile. */
 export function estimateQuantile(q: number, buckets: readonly HistogramBucket[]): QuantileEstimate {
-  if (!(q >= 0 && q <= 1)) return { ok: false, quantile: q, reason: 'invalid-quantile', detail: `quantile must be in [0, 1], got ${q}` };
+  if (!(q >= 0 && q <= 1))
+    return { ok: false, quantile: q, reason: 'invalid-quantile', detail: `quantile must be in [0, 1], got ${q}` };
   const parsed = buckets.map((b) => ({ le: parseLe(b.le), count: b.count }));
   const bad = parsed.find((b) => Number.isNaN(b.le) || !(Number.isFinite(b.count) && b.count >= 0));
-  if (bad) return { ok: false, quantile: q, reason: 'invalid-buckets', detail: `bucket with unusable le or count: ${JSON.stringify(bad)}` };
+  if (bad)
+    return {
+      ok: false,
+      quantile: q,
+      reason: 'invalid-buckets',
+      detail: `bucket with unusable le or count: ${JSON.stringify(bad)}`,
+    };
   // Sort, and merge buckets with the same bound ("1" and "1.0" after an aggregation), as Prometheus does.
   parsed.sort((a, b) => a.le - b.le);
   const merged: { le: number; count: number }[] = [];
@@ -60,7 +67,13 @@ export function estimateQuantile(q: number, buckets: readonly HistogramBucket[])
   if (merged.length === 0 || merged[merged.length - 1].le !== Infinity) {
     return { ok: false, quantile: q, reason: 'no-inf-bucket', detail: 'the highest bucket must have le="+Inf"' };
   }
-  if (merged.length < 2) return { ok: false, quantile: q, reason: 'invalid-buckets', detail: 'need at least one finite bucket besides +Inf' };
+  if (merged.length < 2)
+    return {
+      ok: false,
+      quantile: q,
+      reason: 'invalid-buckets',
+      detail: 'need at least one finite bucket besides +Inf',
+    };
   let monotonicityFixed = false;
   for (let i = 1; i < merged.length; i++) {
     if (merged[i].count < merged[i - 1].count) {
@@ -69,7 +82,13 @@ export function estimateQuantile(q: number, buckets: readonly HistogramBucket[])
     }
   }
   const observations = merged[merged.length - 1].count;
-  if (observations === 0) return { ok: false, quantile: q, reason: 'no-observations', detail: 'the histogram is empty (no requests in the window)' };
+  if (observations === 0)
+    return {
+      ok: false,
+      quantile: q,
+      reason: 'no-observations',
+      detail: 'the histogram is empty (no requests in the window)',
+    };
 
   const rank = q * observations;
   let b = merged.findIndex((bucket, i) => i < merged.length - 1 && bucket.count >= rank);
@@ -78,17 +97,41 @@ export function estimateQuantile(q: number, buckets: readonly HistogramBucket[])
   const lower = b > 0 ? merged[b - 1].le : Math.min(0, merged[0].le);
   if (b === last) {
     // Only "more than the largest finite bound" is known; report that bound, as Prometheus does.
-    return { ok: true, quantile: q, value: merged[last - 1].le, observations, bucketLowerBound: merged[last - 1].le, bucketUpperBound: null, monotonicityFixed };
+    return {
+      ok: true,
+      quantile: q,
+      value: merged[last - 1].le,
+      observations,
+      bucketLowerBound: merged[last - 1].le,
+      bucketUpperBound: null,
+      monotonicityFixed,
+    };
   }
   const upper = merged[b].le;
   if (b === 0 && upper <= 0) {
-    return { ok: true, quantile: q, value: upper, observations, bucketLowerBound: upper, bucketUpperBound: upper, monotonicityFixed };
+    return {
+      ok: true,
+      quantile: q,
+      value: upper,
+      observations,
+      bucketLowerBound: upper,
+      bucketUpperBound: upper,
+      monotonicityFixed,
+    };
   }
   const below = b > 0 ? merged[b - 1].count : 0;
   const inBucket = merged[b].count - below;
   // inBucket is 0 only when rank is 0 (q = 0 with an empty first bucket): report the lower edge.
   const value = inBucket > 0 ? lower + (upper - lower) * ((rank - below) / inBucket) : lower;
-  return { ok: true, quantile: q, value, observations, bucketLowerBound: lower, bucketUpperBound: upper, monotonicityFixed };
+  return {
+    ok: true,
+    quantile: q,
+    value,
+    observations,
+    bucketLowerBound: lower,
+    bucketUpperBound: upper,
+    monotonicityFixed,
+  };
 }
 
 export interface LatencyBoundCheck {
@@ -120,7 +163,15 @@ export interface LatencyBoundResult {
 export function checkLatencyBound(buckets: readonly HistogramBucket[], check: LatencyBoundCheck): LatencyBoundResult {
   const { quantile, bound } = check;
   const base = { quantile, bound };
-  if (!Number.isFinite(bound)) return { ...base, verdict: 'InvalidHistogram', value: null, observations: 0, exact: false, reason: `bound must be a finite number, got ${bound}` };
+  if (!Number.isFinite(bound))
+    return {
+      ...base,
+      verdict: 'InvalidHistogram',
+      value: null,
+      observations: 0,
+      exact: false,
+      reason: `bound must be a finite number, got ${bound}`,
+    };
   const estimate = estimateQuantile(quantile, buckets);
   if (!estimate.ok) {
     const verdict: LatencyVerdict = estimate.reason === 'no-observations' ? 'NoData' : 'InvalidHistogram';
@@ -130,10 +181,33 @@ export function checkLatencyBound(buckets: readonly HistogramBucket[], check: La
   const label = `p${+(quantile * 100).toFixed(6)}`;
   if (upper === null) {
     const exact = bound <= lower;
-    return { ...base, verdict: 'ExceedsBound', value, observations, exact, reason: `${label} is above the largest finite bucket (${lower}); ${exact ? `so above the bound ${bound}` : `cannot show it is within ${bound}, failing closed`}` };
+    return {
+      ...base,
+      verdict: 'ExceedsBound',
+      value,
+      observations,
+      exact,
+      reason: `${label} is above the largest finite bucket (${lower}); ${exact ? `so above the bound ${bound}` : `cannot show it is within ${bound}, failing closed`}`,
+    };
   }
-  if (upper <= bound) return { ...base, verdict: 'WithinBound', value, observations, exact: true, reason: `${label} <= bucket edge ${upper} <= bound ${bound}` };
-  if (lower >= bound) return { ...base, verdict: 'ExceedsBound', value, observations, exact: true, reason: `${label} > bucket edge ${lower} >= bound ${bound}` };
+  if (upper <= bound)
+    return {
+      ...base,
+      verdict: 'WithinBound',
+      value,
+      observations,
+      exact: true,
+      reason: `${label} <= bucket edge ${upper} <= bound ${bound}`,
+    };
+  if (lower >= bound)
+    return {
+      ...base,
+      verdict: 'ExceedsBound',
+      value,
+      observations,
+      exact: true,
+      reason: `${label} > bucket edge ${lower} >= bound ${bound}`,
+    };
   const within = value <= bound;
   return {
     ...base,
@@ -150,7 +224,10 @@ export function checkLatencyBound(buckets: readonly HistogramBucket[], check: La
  * must be a bucket edge (a share of requests above a point inside a bucket is not in the data);
  * returns why not as a string.
  */
-export function slowerThan(buckets: readonly HistogramBucket[], bound: number): { slow: number; total: number } | string {
+export function slowerThan(
+  buckets: readonly HistogramBucket[],
+  bound: number,
+): { slow: number; total: number } | string {
   let total: number | undefined;
   let within: number | undefined;
   for (const b of buckets) {
@@ -161,7 +238,10 @@ export function slowerThan(buckets: readonly HistogramBucket[], bound: number): 
   }
   if (total === undefined) return 'the histogram has no le="+Inf" bucket';
   if (within === undefined) {
-    const edges = buckets.map((b) => parseLe(b.le)).filter(Number.isFinite).sort((a, b) => a - b);
+    const edges = buckets
+      .map((b) => parseLe(b.le))
+      .filter(Number.isFinite)
+      .sort((a, b) => a - b);
     return `the bound ${bound}s is not a bucket edge of the histogram (edges: ${edges.join(', ')}); choose one of them`;
   }
   return { slow: Math.max(0, total - within), total };

@@ -195,21 +195,30 @@ export function validateSequentialTestConfig(config: SequentialTestConfig): stri
   const { alpha, power, minimumDetectableEffect: mde } = config;
   if (!(alpha > 0 && alpha < 0.5)) problems.push(`alpha must be in (0, 0.5), got ${alpha}`);
   if (!(power > 0.5 && power < 1)) problems.push(`power must be in (0.5, 1), got ${power}`);
-  if (!(mde.increase > 0 && Number.isFinite(mde.increase))) problems.push(`minimumDetectableEffect.increase must be > 0, got ${mde.increase}`);
+  if (!(mde.increase > 0 && Number.isFinite(mde.increase)))
+    problems.push(`minimumDetectableEffect.increase must be > 0, got ${mde.increase}`);
   if (mde.kind === 'absolute') {
     const p0 = mde.baselineErrorRate;
     if (!(p0 > 0 && p0 < 1)) problems.push(`minimumDetectableEffect.baselineErrorRate must be in (0, 1), got ${p0}`);
-    else if (!(p0 + mde.increase < 1)) problems.push(`baselineErrorRate + increase must be < 1, got ${p0 + mde.increase}`);
+    else if (!(p0 + mde.increase < 1))
+      problems.push(`baselineErrorRate + increase must be < 1, got ${p0 + mde.increase}`);
   } else if (mde.kind !== 'relative') {
     problems.push(`minimumDetectableEffect.kind must be 'relative' or 'absolute'`);
   }
   const share = shareRange(config.canaryTrafficShare);
   if (!(share.min > 0 && share.max < 1 && share.min <= share.max)) {
-    problems.push(`canaryTrafficShare must be in (0, 1) with min <= max, got ${JSON.stringify(config.canaryTrafficShare)}`);
+    problems.push(
+      `canaryTrafficShare must be in (0, 1) with min <= max, got ${JSON.stringify(config.canaryTrafficShare)}`,
+    );
   }
   const boundaries = config.boundaries ?? 'exact';
   if (typeof boundaries === 'object') {
-    if (!(Number.isFinite(boundaries.upper) && Number.isFinite(boundaries.lower) && boundaries.upper > 0 && boundaries.lower < 0)) {
+    if (!(
+      Number.isFinite(boundaries.upper) &&
+      Number.isFinite(boundaries.lower) &&
+      boundaries.upper > 0 &&
+      boundaries.lower < 0
+    )) {
       problems.push(`explicit boundaries need finite upper > 0 > lower, got ${JSON.stringify(boundaries)}`);
     }
   } else if (!['exact', 'wald', 'anytime-valid'].includes(boundaries)) {
@@ -227,9 +236,11 @@ export function validateSequentialTestConfig(config: SequentialTestConfig): stri
   if (config.overdispersion !== undefined && config.overdispersion !== 'estimate' && config.overdispersion !== 'none') {
     problems.push(`overdispersion must be 'estimate' or 'none', got ${String(config.overdispersion)}`);
   }
-  if (config.maxDispersion !== undefined && !(config.maxDispersion > 1 && Number.isFinite(config.maxDispersion))) problems.push(`maxDispersion must be a number > 1, got ${config.maxDispersion}`);
+  if (config.maxDispersion !== undefined && !(config.maxDispersion > 1 && Number.isFinite(config.maxDispersion)))
+    problems.push(`maxDispersion must be a number > 1, got ${config.maxDispersion}`);
   const max = config.maxCanaryRequests;
-  if (max !== undefined && !(max > 0 && Number.isFinite(max))) problems.push(`maxCanaryRequests must be a positive number, got ${max}`);
+  if (max !== undefined && !(max > 0 && Number.isFinite(max)))
+    problems.push(`maxCanaryRequests must be a positive number, got ${max}`);
   return problems;
 }
 
@@ -291,7 +302,14 @@ const NEGLIGIBLE_MASS = 1e-12;
  * is c·up + (k-c)·down after k errors of which c were the canary's, a walk on a lattice; dynamic
  * programming over (k, c) gives the absorption probabilities without simulation error.
  */
-function walk(share: number, oddsRatio: number, thresholds: Thresholds, theta: number, stop?: StopRule, errorsPerLook = 1): WalkResult {
+function walk(
+  share: number,
+  oddsRatio: number,
+  thresholds: Thresholds,
+  theta: number,
+  stop?: StopRule,
+  errorsPerLook = 1,
+): WalkResult {
   const theta1 = (share * oddsRatio) / (share * oddsRatio + 1 - share);
   const up = Math.log(theta1 / share);
   const down = Math.log((1 - theta1) / (1 - share));
@@ -355,12 +373,22 @@ function walk(share: number, oddsRatio: number, thresholds: Thresholds, theta: n
 }
 
 /** Exact false-alarm rate, power and expected errors for a design, at one canary traffic share. */
-export function operatingCharacteristics(params: { readonly oddsRatio: number; readonly canaryTrafficShare: number; readonly thresholds: Thresholds; readonly errorsPerLook?: number }): OperatingCharacteristics {
+export function operatingCharacteristics(params: {
+  readonly oddsRatio: number;
+  readonly canaryTrafficShare: number;
+  readonly thresholds: Thresholds;
+  readonly errorsPerLook?: number;
+}): OperatingCharacteristics {
   const { oddsRatio: psi, canaryTrafficShare: r, thresholds } = params;
   const m = params.errorsPerLook ?? 1;
   const h0 = walk(r, psi, thresholds, r, undefined, m);
   const h1 = walk(r, psi, thresholds, (r * psi) / (r * psi + 1 - r), undefined, m);
-  return { falseAlarmRate: h0.fail + h0.unresolved, power: h1.fail, expectedErrorsH0: h0.expectedErrors, expectedErrorsH1: h1.expectedErrors };
+  return {
+    falseAlarmRate: h0.fail + h0.unresolved,
+    power: h1.fail,
+    expectedErrorsH0: h0.expectedErrors,
+    expectedErrorsH1: h1.expectedErrors,
+  };
 }
 
 // Lattice cells visited ∝ (lattice width) × (errors to a decision); 1.5e5 is ~0.4 s on a slow core,
@@ -401,15 +429,24 @@ export function exactThresholds(params: {
   const { min, max } = params.canaryTrafficShare;
   const shares = min === max ? [min] : [min, max];
   // P(Failed | H0) <= α: settled once fail alone exceeds α, or fail plus everything undecided does not.
-  const falseAlarmOk = (t: Thresholds): boolean => shares.every((r) => {
-    const w = walk(r, psi, t, r, (fail, _succeed, live) => fail > alpha || fail + live <= alpha, m);
-    return w.fail + w.unresolved <= alpha;
-  });
+  const falseAlarmOk = (t: Thresholds): boolean =>
+    shares.every((r) => {
+      const w = walk(r, psi, t, r, (fail, _succeed, live) => fail > alpha || fail + live <= alpha, m);
+      return w.fail + w.unresolved <= alpha;
+    });
   // P(not Failed | H1) <= β, symmetrically.
-  const missOk = (t: Thresholds): boolean => shares.every((r) => {
-    const w = walk(r, psi, t, (r * psi) / (r * psi + 1 - r), (_fail, succeed, live) => succeed > beta || succeed + live <= beta, m);
-    return w.succeed + w.unresolved <= beta;
-  });
+  const missOk = (t: Thresholds): boolean =>
+    shares.every((r) => {
+      const w = walk(
+        r,
+        psi,
+        t,
+        (r * psi) / (r * psi + 1 - r),
+        (_fail, succeed, live) => succeed > beta || succeed + live <= beta,
+        m,
+      );
+      return w.succeed + w.unresolved <= beta;
+    });
   let { upper, lower } = anytimeValidThresholds(alpha, power);
   for (let round = 0; round < MAX_ROUNDS; round++) {
     let infeasible = 0;
@@ -440,7 +477,13 @@ export function thresholdsFor(config: SequentialTestConfig): Thresholds {
   if (typeof boundaries === 'object') return { upper: boundaries.upper, lower: boundaries.lower };
   if (boundaries === 'wald') return waldThresholds(config.alpha, config.power);
   if (boundaries === 'anytime-valid') return anytimeValidThresholds(config.alpha, config.power);
-  return cachedExactThresholds(config.alpha, config.power, designOddsRatio(config.minimumDetectableEffect), shareRange(config.canaryTrafficShare), 1);
+  return cachedExactThresholds(
+    config.alpha,
+    config.power,
+    designOddsRatio(config.minimumDetectableEffect),
+    shareRange(config.canaryTrafficShare),
+    1,
+  );
 }
 
 // Exact thresholds depend only on the design and the look size; a pure function's results, so a
@@ -448,7 +491,13 @@ export function thresholdsFor(config: SequentialTestConfig): Thresholds {
 const thresholdCache = new Map<string, Thresholds>();
 const THRESHOLD_CACHE_LIMIT = 2_000;
 
-function cachedExactThresholds(alpha: number, power: number, oddsRatio: number, share: TrafficShareRange, errorsPerLook: number): Thresholds {
+function cachedExactThresholds(
+  alpha: number,
+  power: number,
+  oddsRatio: number,
+  share: TrafficShareRange,
+  errorsPerLook: number,
+): Thresholds {
   const key = `${alpha}|${power}|${oddsRatio}|${share.min}|${share.max}|${errorsPerLook}`;
   const hit = thresholdCache.get(key);
   if (hit) return hit;
@@ -464,7 +513,6 @@ function cachedExactThresholds(alpha: number, power: number, oddsRatio: number, 
  * really have (conservative), and a design is calibrated for a handful of sizes, not one per read.
  */
 const LOOK_SIZES = [1, 2, 3, 4, 5, 6, 8, 11, 16, 22, 32, 45, 64, 90, 128];
-
 
 export function lookSizeFor(errorsPerRead: number): number {
   let size = 1;
@@ -486,7 +534,8 @@ const DEFAULT_MAX_DISPERSION = 10;
 export function dispersionAt(model: DispersionModel, stableRequests: number): number {
   const levels = model.levels;
   if (levels.length === 0) return 1;
-  const distance = (l: DispersionLevel) => Math.abs(Math.log(Math.max(1, l.stableRequests)) - Math.log(Math.max(1, stableRequests)));
+  const distance = (l: DispersionLevel) =>
+    Math.abs(Math.log(Math.max(1, l.stableRequests)) - Math.log(Math.max(1, stableRequests)));
   let best = levels[0];
   for (const l of levels) if (distance(l) < distance(best)) best = l;
   return Math.max(1, best.factor);
@@ -539,7 +588,11 @@ export function stableDispersionModel(history: readonly StableIncrement[], maxBl
     }
     const phi = num / den;
     const se = Math.sqrt(2 / (blocks.length - 1));
-    levels.push({ stableRequests: totalRequests / blocks.length, stableErrors: (p * totalRequests) / blocks.length, factor: phi < 1 + 2 * se ? 1 : phi * (1 + se) });
+    levels.push({
+      stableRequests: totalRequests / blocks.length,
+      stableErrors: (p * totalRequests) / blocks.length,
+      factor: phi < 1 + 2 * se ? 1 : phi * (1 + se),
+    });
   }
   return levels.length === 0 ? undefined : { levels };
 }
@@ -552,7 +605,12 @@ export function stableDispersionModel(history: readonly StableIncrement[], maxBl
  * per version ≈ 1 + (variance of the burst factor) × (errors per interval). Shared drift leaves it
  * alone (conditioning removes it), which is why it is not measured on the stable side alone.
  */
-export function dispersionFactor(sumSquaresOverErrors: number, canaryErrors: number, errors: number, intervals: number): number {
+export function dispersionFactor(
+  sumSquaresOverErrors: number,
+  canaryErrors: number,
+  errors: number,
+  intervals: number,
+): number {
   if (intervals < 2 || errors <= 0) return 1;
   const theta = canaryErrors / errors;
   if (theta <= 0 || theta >= 1) return 1;
@@ -565,7 +623,10 @@ export function dispersionFactor(sumSquaresOverErrors: number, canaryErrors: num
  * counters keep their history); omit them when observations already count from zero.
  * Throws RangeError on an invalid config (a programming error, not a data problem).
  */
-export function createSequentialTest(config: SequentialTestConfig, startCounts: CumulativeCounts = ZERO_COUNTS): SequentialTestEvidence {
+export function createSequentialTest(
+  config: SequentialTestConfig,
+  startCounts: CumulativeCounts = ZERO_COUNTS,
+): SequentialTestEvidence {
   const problems = validateSequentialTestConfig(config);
   if (problems.length > 0) throw new RangeError(`invalid sequential test config: ${problems.join('; ')}`);
   const thresholds = thresholdsFor(config);
@@ -611,9 +672,16 @@ export function createSequentialTest(config: SequentialTestConfig, startCounts: 
  */
 function normaliseCounts(c: CumulativeCounts): CumulativeCounts | string {
   const values = [c.canaryErrors, c.canaryTotal, c.stableErrors, c.stableTotal];
-  if (!values.every((v) => typeof v === 'number' && Number.isFinite(v) && v >= 0)) return `counts must be finite and non-negative: ${JSON.stringify(c)}`;
-  const n = { canaryErrors: Math.round(c.canaryErrors), canaryTotal: Math.round(c.canaryTotal), stableErrors: Math.round(c.stableErrors), stableTotal: Math.round(c.stableTotal) };
-  if (n.canaryErrors > n.canaryTotal || n.stableErrors > n.stableTotal) return `more errors than requests: ${JSON.stringify(n)}`;
+  if (!values.every((v) => typeof v === 'number' && Number.isFinite(v) && v >= 0))
+    return `counts must be finite and non-negative: ${JSON.stringify(c)}`;
+  const n = {
+    canaryErrors: Math.round(c.canaryErrors),
+    canaryTotal: Math.round(c.canaryTotal),
+    stableErrors: Math.round(c.stableErrors),
+    stableTotal: Math.round(c.stableTotal),
+  };
+  if (n.canaryErrors > n.canaryTotal || n.stableErrors > n.stableTotal)
+    return `more errors than requests: ${JSON.stringify(n)}`;
   return n;
 }
 
@@ -667,11 +735,25 @@ export function evaluate(evidence: SequentialTestEvidence, observation: Cumulati
   if (evidence.decision !== 'Continue') return evidence;
   const counts = normaliseCounts(observation);
   if (typeof counts === 'string') {
-    return { ...evidence, ignoredObservations: evidence.ignoredObservations + 1, reason: `ignored observation: ${counts}` };
+    return {
+      ...evidence,
+      ignoredObservations: evidence.ignoredObservations + 1,
+      reason: `ignored observation: ${counts}`,
+    };
   }
   const last = evidence.lastCounts;
-  if (counts.canaryErrors < last.canaryErrors || counts.canaryTotal < last.canaryTotal || counts.stableErrors < last.stableErrors || counts.stableTotal < last.stableTotal) {
-    return { ...evidence, lastCounts: counts, counterResets: evidence.counterResets + 1, reason: 'counter reset: interval skipped, counting restarts from the new values' };
+  if (
+    counts.canaryErrors < last.canaryErrors ||
+    counts.canaryTotal < last.canaryTotal ||
+    counts.stableErrors < last.stableErrors ||
+    counts.stableTotal < last.stableTotal
+  ) {
+    return {
+      ...evidence,
+      lastCounts: counts,
+      counterResets: evidence.counterResets + 1,
+      reason: 'counter reset: interval skipped, counting restarts from the new values',
+    };
   }
   const increment: CumulativeCounts = {
     canaryErrors: counts.canaryErrors - last.canaryErrors,
@@ -680,7 +762,11 @@ export function evaluate(evidence: SequentialTestEvidence, observation: Cumulati
     stableTotal: counts.stableTotal - last.stableTotal,
   };
   if (increment.canaryErrors > increment.canaryTotal || increment.stableErrors > increment.stableTotal) {
-    return { ...evidence, ignoredObservations: evidence.ignoredObservations + 1, reason: `ignored observation: interval has more errors than requests: ${JSON.stringify(increment)}` };
+    return {
+      ...evidence,
+      ignoredObservations: evidence.ignoredObservations + 1,
+      reason: `ignored observation: interval has more errors than requests: ${JSON.stringify(increment)}`,
+    };
   }
   const intervalLlr = intervalLogLikelihoodRatio(increment, evidence.design.oddsRatio);
   const requests = {
@@ -688,7 +774,10 @@ export function evaluate(evidence: SequentialTestEvidence, observation: Cumulati
     stable: evidence.requests.stable + increment.stableTotal,
     total: evidence.requests.total + increment.canaryTotal + increment.stableTotal,
   };
-  const errors = { canary: evidence.errors.canary + increment.canaryErrors, stable: evidence.errors.stable + increment.stableErrors };
+  const errors = {
+    canary: evidence.errors.canary + increment.canaryErrors,
+    stable: evidence.errors.stable + increment.stableErrors,
+  };
   const observations = evidence.observations + 1;
   let llr: number;
   let next: Partial<SequentialTestEvidence> = {};
@@ -701,8 +790,19 @@ export function evaluate(evidence: SequentialTestEvidence, observation: Cumulati
     const raw = (evidence.rawLogLikelihoodRatio ?? 0) + intervalLlr;
     const e = increment.canaryErrors + increment.stableErrors;
     const d = evidence.dispersion ?? { sumSquaresOverErrors: 0, intervals: 0, factor: 1 };
-    const sums = e > 0 ? { sumSquaresOverErrors: d.sumSquaresOverErrors + (increment.canaryErrors * increment.canaryErrors) / e, intervals: d.intervals + 1 } : d;
-    const own = dispersionFactor(sums.sumSquaresOverErrors, errors.canary, errors.canary + errors.stable, sums.intervals);
+    const sums =
+      e > 0
+        ? {
+            sumSquaresOverErrors: d.sumSquaresOverErrors + (increment.canaryErrors * increment.canaryErrors) / e,
+            intervals: d.intervals + 1,
+          }
+        : d;
+    const own = dispersionFactor(
+      sums.sumSquaresOverErrors,
+      errors.canary,
+      errors.canary + errors.stable,
+      sums.intervals,
+    );
     const model = evidence.design.stableDispersion;
     const maxDispersion = evidence.design.maxDispersion ?? DEFAULT_MAX_DISPERSION;
     let effectiveErrors: number;
@@ -724,7 +824,10 @@ export function evaluate(evidence: SequentialTestEvidence, observation: Cumulati
       effectiveErrors = (errors.canary + errors.stable) / factor;
     }
     // The stable history's factor is known from the first read; the analysis' own estimate needs intervals.
-    irregular = evidence.design.overdispersion !== 'none' && ((model !== undefined && factor > maxDispersion) || (own > maxDispersion && sums.intervals >= DISPERSION_MIN_INTERVALS));
+    irregular =
+      evidence.design.overdispersion !== 'none' &&
+      ((model !== undefined && factor > maxDispersion) ||
+        (own > maxDispersion && sums.intervals >= DISPERSION_MIN_INTERVALS));
     next = {
       rawLogLikelihoodRatio: raw,
       dispersion: { ...sums, factor, ...(model ? { effectiveErrors, discountedLogLikelihoodRatio: llr } : {}) },
@@ -732,7 +835,13 @@ export function evaluate(evidence: SequentialTestEvidence, observation: Cumulati
     if (evidence.design.boundaries === 'exact') {
       const errorsPerLook = lookSizeFor(effectiveErrors / observations);
       if (errorsPerLook !== evidence.errorsPerLook) {
-        const t = cachedExactThresholds(evidence.design.alpha, evidence.design.power, evidence.design.oddsRatio, evidence.design.canaryTrafficShare, errorsPerLook);
+        const t = cachedExactThresholds(
+          evidence.design.alpha,
+          evidence.design.power,
+          evidence.design.oddsRatio,
+          evidence.design.canaryTrafficShare,
+          errorsPerLook,
+        );
         next = { ...next, errorsPerLook, upperThreshold: t.upper, lowerThreshold: t.lower };
       }
     }
@@ -775,5 +884,9 @@ export function evaluate(evidence: SequentialTestEvidence, observation: Cumulati
 /** Ends the analysis (time limit reached): 'Continue' becomes 'Inconclusive', decisions stay. */
 export function finalize(evidence: SequentialTestEvidence, why = 'analysis window ended'): SequentialTestEvidence {
   if (evidence.decision !== 'Continue') return evidence;
-  return { ...evidence, decision: 'Inconclusive', reason: `${why} without a decision (log-likelihood ratio ${fmt(evidence.logLikelihoodRatio)}, always-valid p ${fmt(evidence.alwaysValidPValue)})` };
+  return {
+    ...evidence,
+    decision: 'Inconclusive',
+    reason: `${why} without a decision (log-likelihood ratio ${fmt(evidence.logLikelihoodRatio)}, always-valid p ${fmt(evidence.alwaysValidPValue)})`,
+  };
 }

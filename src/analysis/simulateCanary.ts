@@ -115,7 +115,12 @@ export interface SimulationSummary {
 }
 
 /** Runs `runs` independent canaries from one seed and summarises decisions and requests to decision. */
-export function simulateCanaries(initial: SequentialTestEvidence, scenario: CanaryScenario, runs: number, seed: number): SimulationSummary {
+export function simulateCanaries(
+  initial: SequentialTestEvidence,
+  scenario: CanaryScenario,
+  runs: number,
+  seed: number,
+): SimulationSummary {
   const rng = createRng(seed);
   const canary: number[] = [];
   const total: number[] = [];

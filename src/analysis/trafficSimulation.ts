@@ -135,14 +135,20 @@ export function fixedHorizonJudgement(scrape: Scrape, alpha: number): boolean {
  * canary "High" when significant at alpha. Kayenta's default is two-sided at 98% confidence plus an
  * effect-size tolerance; one-sided at the same alpha is the generous version of it.
  */
-export function mannWhitneyJudgement(canaryRates: readonly number[], stableRates: readonly number[], alpha: number): boolean {
+export function mannWhitneyJudgement(
+  canaryRates: readonly number[],
+  stableRates: readonly number[],
+  alpha: number,
+): boolean {
   const n1 = canaryRates.length;
   const n2 = stableRates.length;
   if (n1 === 0 || n2 === 0) return false;
-  const all = [...canaryRates.map((v) => ({ v, c: true })), ...stableRates.map((v) => ({ v, c: false }))].sort((a, b) => a.v - b.v);
+  const all = [...canaryRates.map((v) => ({ v, c: true })), ...stableRates.map((v) => ({ v, c: false }))].sort(
+    (a, b) => a.v - b.v,
+  );
   let rankSumCanary = 0;
   let tieTerm = 0;
-  for (let i = 0; i < all.length; ) {
+  for (let i = 0; i < all.length;) {
     let j = i;
     while (j < all.length && all[j].v === all[i].v) j++;
     const rank = (i + 1 + j) / 2;

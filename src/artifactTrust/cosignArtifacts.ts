@@ -13,13 +13,29 @@ export interface CosignLayer {
 }
 
 /** The layers under the digest's .sig or .att tag, or undefined when the tag does not exist. */
-export async function cosignLayers(client: RegistryClient, repository: string, digest: string, suffix: 'sig' | 'att'): Promise<{ tag: string; layers: CosignLayer[] } | undefined> {
+export async function cosignLayers(
+  client: RegistryClient,
+  repository: string,
+  digest: string,
+  suffix: 'sig' | 'att',
+): Promise<{ tag: string; layers: CosignLayer[] } | undefined> {
   const tag = `${digest.replace(':', '-')}.${suffix}`;
-  const manifest = await client.getManifest(repository, tag, 'application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json');
+  const manifest = await client.getManifest(
+    repository,
+    tag,
+    'application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json',
+  );
   if (!manifest) return undefined;
-  const parsed = JSON.parse(manifest.body.toString('utf8')) as { layers?: Array<{ mediaType: string; digest: string; annotations?: Record<string, string> }> };
+  const parsed = JSON.parse(manifest.body.toString('utf8')) as {
+    layers?: Array<{ mediaType: string; digest: string; annotations?: Record<string, string> }>;
+  };
   const layers = await Promise.all(
-    (parsed.layers ?? []).map(async (l) => ({ mediaType: l.mediaType, digest: l.digest, annotations: l.annotations ?? {}, blob: await client.getBlob(repository, l.digest) })),
+    (parsed.layers ?? []).map(async (l) => ({
+      mediaType: l.mediaType,
+      digest: l.digest,
+      annotations: l.annotations ?? {},
+      blob: await client.getBlob(repository, l.digest),
+    })),
   );
   return { tag, layers };
 }

@@ -22,21 +22,51 @@ export function loadKeys(keys: TrustedKey[]): LoadedKey[] {
 
 // Keys listed in gantry.yaml are trusted without a log or timestamp (cosign verify --insecure-ignore-tlog).
 const NO_TRANSPARENCY = { tlogThreshold: 0, ctlogThreshold: 0, timestampThreshold: 0 };
-const EMPTY_ROOT = { mediaType: 'application/vnd.dev.sigstore.trustedroot+json;version=0.1', tlogs: [], certificateAuthorities: [], ctlogs: [], timestampAuthorities: [] };
+const EMPTY_ROOT = {
+  mediaType: 'application/vnd.dev.sigstore.trustedroot+json;version=0.1',
+  tlogs: [],
+  certificateAuthorities: [],
+  ctlogs: [],
+  timestampAuthorities: [],
+};
 
 function verifierFor(key: LoadedKey): Verifier {
-  return new Verifier(toTrustMaterial(EMPTY_ROOT, () => ({ publicKey: key.key, validFor: () => true })), NO_TRANSPARENCY);
+  return new Verifier(
+    toTrustMaterial(EMPTY_ROOT, () => ({ publicKey: key.key, validFor: () => true })),
+    NO_TRANSPARENCY,
+  );
 }
 
 /** A simple-signing payload signed as a message: which key verifies it, if any. */
 export function verifyMessage(payload: Buffer, signature: Buffer, keys: LoadedKey[]): LoadedKey | undefined {
   const digest = createHash('sha256').update(payload).digest();
-  return keys.find((k) => attempt(() => verifierFor(k).verify(toSignedEntity(toMessageSignatureBundle({ digest, signature, keyHint: k.fingerprint }), payload))));
+  return keys.find((k) =>
+    attempt(() =>
+      verifierFor(k).verify(
+        toSignedEntity(toMessageSignatureBundle({ digest, signature, keyHint: k.fingerprint }), payload),
+      ),
+    ),
+  );
 }
 
 /** A DSSE envelope (in-toto attestation): which key verifies any of its signatures, if any. */
-export function verifyEnvelope(payloadType: string, payload: Buffer, signatures: Buffer[], keys: LoadedKey[]): LoadedKey | undefined {
-  return keys.find((k) => signatures.some((signature) => attempt(() => verifierFor(k).verify(toSignedEntity(toDSSEBundle({ artifact: payload, artifactType: payloadType, signature, keyHint: k.fingerprint }))))));
+export function verifyEnvelope(
+  payloadType: string,
+  payload: Buffer,
+  signatures: Buffer[],
+  keys: LoadedKey[],
+): LoadedKey | undefined {
+  return keys.find((k) =>
+    signatures.some((signature) =>
+      attempt(() =>
+        verifierFor(k).verify(
+          toSignedEntity(
+            toDSSEBundle({ artifact: payload, artifactType: payloadType, signature, keyHint: k.fingerprint }),
+          ),
+        ),
+      ),
+    ),
+  );
 }
 
 function attempt(verify: () => unknown): boolean {

@@ -16,7 +16,10 @@ interface Statement {
     builder?: { id?: string };
     invocation?: { configSource?: { uri?: string } };
     materials?: Array<{ uri?: string }>;
-    buildDefinition?: { externalParameters?: { workflow?: { repository?: string }; source?: { uri?: string } | string }; resolvedDependencies?: Array<{ uri?: string }> };
+    buildDefinition?: {
+      externalParameters?: { workflow?: { repository?: string }; source?: { uri?: string } | string };
+      resolvedDependencies?: Array<{ uri?: string }>;
+    };
     runDetails?: { builder?: { id?: string } };
   };
 }
@@ -28,9 +31,11 @@ export function readProvenance(payload: Buffer, digest: string): Provenance | { 
   } catch {
     return { problem: 'the attestation payload is not JSON' };
   }
-  if (!s.predicateType?.startsWith('https://slsa.dev/provenance/')) return { problem: `the attestation is ${s.predicateType ?? 'untyped'}, not SLSA provenance` };
+  if (!s.predicateType?.startsWith('https://slsa.dev/provenance/'))
+    return { problem: `the attestation is ${s.predicateType ?? 'untyped'}, not SLSA provenance` };
   const hex = digest.slice('sha256:'.length);
-  if (!(s.subject ?? []).some((sub) => sub.digest?.sha256 === hex)) return { problem: `the provenance is about another artifact (its subjects do not include ${digest})` };
+  if (!(s.subject ?? []).some((sub) => sub.digest?.sha256 === hex))
+    return { problem: `the provenance is about another artifact (its subjects do not include ${digest})` };
   const p = s.predicate ?? {};
   const builder = p.runDetails?.builder?.id ?? p.builder?.id ?? '';
   const external = p.buildDefinition?.externalParameters;
@@ -45,11 +50,16 @@ export function readProvenance(payload: Buffer, digest: string): Provenance | { 
 }
 
 /** What differs from the policy, or undefined when the provenance matches it. */
-export function provenanceProblem(p: Provenance, expected: { builder?: string; sourceRepo?: string }): string | undefined {
-  if (expected.builder !== undefined && p.builder !== expected.builder) return `built by ${p.builder || '(no builder id)'}, expected ${expected.builder}`;
+export function provenanceProblem(
+  p: Provenance,
+  expected: { builder?: string; sourceRepo?: string },
+): string | undefined {
+  if (expected.builder !== undefined && p.builder !== expected.builder)
+    return `built by ${p.builder || '(no builder id)'}, expected ${expected.builder}`;
   if (expected.sourceRepo !== undefined) {
     const want = normaliseRepo(expected.sourceRepo);
-    if (!p.sources.some((s) => normaliseRepo(s) === want)) return `built from ${p.sources.join(', ') || '(no source named)'}, expected ${expected.sourceRepo}`;
+    if (!p.sources.some((s) => normaliseRepo(s) === want))
+      return `built from ${p.sources.join(', ') || '(no source named)'}, expected ${expected.sourceRepo}`;
   }
   return undefined;
 }

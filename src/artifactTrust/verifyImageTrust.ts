@@ -14,18 +14,32 @@ export class TrustError extends Error {
 
 const DSSE_MEDIA_TYPE = 'application/vnd.dsse.envelope.v1+json';
 
-export async function verifyImageTrust(client: RegistryClient, repository: string, digest: string, policy: ArtifactTrustPolicy): Promise<TrustFindings> {
+export async function verifyImageTrust(
+  client: RegistryClient,
+  repository: string,
+  digest: string,
+  policy: ArtifactTrustPolicy,
+): Promise<TrustFindings> {
   const keys = loadKeys(policy.signatures?.keys ?? []);
   const findings: TrustFindings = {};
   if (policy.signatures) findings.signature = await verifySignature(client, repository, digest, keys);
-  if (policy.provenance) findings.provenance = await verifyProvenance(client, repository, digest, keys, policy.provenance);
+  if (policy.provenance)
+    findings.provenance = await verifyProvenance(client, repository, digest, keys, policy.provenance);
   return findings;
 }
 
-async function verifySignature(client: RegistryClient, repository: string, digest: string, keys: LoadedKey[]): Promise<NonNullable<TrustFindings['signature']>> {
+async function verifySignature(
+  client: RegistryClient,
+  repository: string,
+  digest: string,
+  keys: LoadedKey[],
+): Promise<NonNullable<TrustFindings['signature']>> {
   const found = await cosignLayers(client, repository, digest, 'sig');
   const names = keys.map((k) => k.name).join(', ');
-  if (!found || found.layers.length === 0) throw new TrustError(`unsigned: ${repository}@${digest} has no cosign signature (no ${found?.tag ?? `${digest.replace(':', '-')}.sig`} in the registry)`);
+  if (!found || found.layers.length === 0)
+    throw new TrustError(
+      `unsigned: ${repository}@${digest} has no cosign signature (no ${found?.tag ?? `${digest.replace(':', '-')}.sig`} in the registry)`,
+    );
   let otherDigest: string | undefined;
   for (const layer of found.layers) {
     const signature = layer.annotations[SIGNATURE_ANNOTATION];
@@ -40,13 +54,20 @@ async function verifySignature(client: RegistryClient, repository: string, diges
     }
     return { signer: signer.name, fingerprint: signer.fingerprint, reference: `${repository}:${found.tag}` };
   }
-  if (otherDigest) throw new TrustError(`signature for another digest: the signature under ${found.tag} is for ${otherDigest}, not ${digest}`);
-  throw new TrustError(`no valid signature: none of the ${found.layers.length} signature(s) under ${found.tag} verifies with the listed keys (${names})`);
+  if (otherDigest)
+    throw new TrustError(
+      `signature for another digest: the signature under ${found.tag} is for ${otherDigest}, not ${digest}`,
+    );
+  throw new TrustError(
+    `no valid signature: none of the ${found.layers.length} signature(s) under ${found.tag} verifies with the listed keys (${names})`,
+  );
 }
 
 function signedImageDigest(payload: Buffer): string | undefined {
   try {
-    const parsed = JSON.parse(payload.toString('utf8')) as { critical?: { image?: { 'docker-manifest-digest'?: string } } };
+    const parsed = JSON.parse(payload.toString('utf8')) as {
+      critical?: { image?: { 'docker-manifest-digest'?: string } };
+    };
     return parsed.critical?.image?.['docker-manifest-digest'];
   } catch {
     return undefined;
@@ -61,7 +82,10 @@ async function verifyProvenance(
   expected: NonNullable<ArtifactTrustPolicy['provenance']>,
 ): Promise<NonNullable<TrustFindings['provenance']>> {
   const found = await cosignLayers(client, repository, digest, 'att');
-  if (!found) throw new TrustError(`no provenance: ${repository}@${digest} has no attestation (no ${digest.replace(':', '-')}.att in the registry)`);
+  if (!found)
+    throw new TrustError(
+      `no provenance: ${repository}@${digest} has no attestation (no ${digest.replace(':', '-')}.att in the registry)`,
+    );
   const problems: string[] = [];
   for (const layer of found.layers.filter((l) => l.mediaType === DSSE_MEDIA_TYPE)) {
     let envelope: { payloadType: string; payload: string; signatures: Array<{ sig: string }> };
@@ -72,9 +96,16 @@ async function verifyProvenance(
       continue;
     }
     const payload = Buffer.from(envelope.payload ?? '', 'base64');
-    const signer = verifyEnvelope(envelope.payloadType, payload, (envelope.signatures ?? []).map((s) => Buffer.from(s.sig, 'base64')), keys);
+    const signer = verifyEnvelope(
+      envelope.payloadType,
+      payload,
+      (envelope.signatures ?? []).map((s) => Buffer.from(s.sig, 'base64')),
+      keys,
+    );
     if (!signer) {
-      problems.push(`an attestation under ${found.tag} does not verify with the listed keys (altered after signing, or signed by another key)`);
+      problems.push(
+        `an attestation under ${found.tag} does not verify with the listed keys (altered after signing, or signed by another key)`,
+      );
       continue;
     }
     const provenance = readProvenance(payload, digest);
@@ -87,7 +118,14 @@ async function verifyProvenance(
       problems.push(mismatch);
       continue;
     }
-    return { predicateType: provenance.predicateType, builder: provenance.builder, sources: provenance.sources, signer: signer.name };
+    return {
+      predicateType: provenance.predicateType,
+      builder: provenance.builder,
+      sources: provenance.sources,
+      signer: signer.name,
+    };
   }
-  throw new TrustError(`provenance refused: ${problems.length > 0 ? [...new Set(problems)].join('; ') : `no in-toto attestation under ${found.tag}`}`);
+  throw new TrustError(
+    `provenance refused: ${problems.length > 0 ? [...new Set(problems)].join('; ') : `no in-toto attestation under ${found.tag}`}`,
+  );
 }

@@ -8,7 +8,15 @@
  *
  * The line written to the file is canonicalJson(record), so the file bytes are reproducible too.
  */
-import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, KeyObject, sign, verify } from 'node:crypto';
+import {
+  createHash,
+  createPrivateKey,
+  createPublicKey,
+  generateKeyPairSync,
+  KeyObject,
+  sign,
+  verify,
+} from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import { join } from 'node:path';
 import { canonicalJson, type JsonValue } from '../approvals/signing/canonicalJson';
@@ -106,14 +114,20 @@ export function auditKeyId(key: KeyObject): string {
 }
 
 export function sealAuditRecord(record: UnsealedAuditRecord, key: AuditSigningKey): AuditRecord {
-  if (record.keyId !== key.keyId) throw new Error(`record keyId ${record.keyId} does not match signing key ${key.keyId}`);
+  if (record.keyId !== key.keyId)
+    throw new Error(`record keyId ${record.keyId} does not match signing key ${key.keyId}`);
   const hash = auditRecordHash(record);
   const signature = sign(null, Buffer.from(hash, 'utf8'), key.privateKey).toString('base64');
   return { ...record, hash, signature };
 }
 
 /** The record for `entry` after `tip` (null: the first record), sealed with `key`; every store chains records this way. */
-export function sealNextAuditRecord(entry: AuditEntry, tip: { seq: number; hash: string } | null, key: AuditSigningKey, now: () => Date): AuditRecord {
+export function sealNextAuditRecord(
+  entry: AuditEntry,
+  tip: { seq: number; hash: string } | null,
+  key: AuditSigningKey,
+  now: () => Date,
+): AuditRecord {
   return sealAuditRecord(
     {
       seq: (tip?.seq ?? 0) + 1,
@@ -143,10 +157,13 @@ export function verifyAuditRecordSignature(record: AuditRecord, publicKey: KeyOb
 /** Validates the entry and makes `details` plain JSON (so what is hashed is exactly what is stored). */
 export function normaliseAuditEntry(entry: AuditEntry): AuditEntry {
   for (const field of ['id', 'workflowId', 'app', 'digest', 'event'] as const) {
-    if (typeof entry[field] !== 'string' || entry[field] === '') throw new TypeError(`audit entry: "${field}" must be a non-empty string`);
+    if (typeof entry[field] !== 'string' || entry[field] === '')
+      throw new TypeError(`audit entry: "${field}" must be a non-empty string`);
   }
-  if (entry.environment !== undefined && typeof entry.environment !== 'string') throw new TypeError('audit entry: "environment" must be a string');
-  if (entry.time !== undefined && Number.isNaN(Date.parse(entry.time))) throw new TypeError(`audit entry: invalid time "${entry.time}"`);
+  if (entry.environment !== undefined && typeof entry.environment !== 'string')
+    throw new TypeError('audit entry: "environment" must be a string');
+  if (entry.time !== undefined && Number.isNaN(Date.parse(entry.time)))
+    throw new TypeError(`audit entry: invalid time "${entry.time}"`);
   const details = entry.details === undefined ? {} : (JSON.parse(canonicalJson(entry.details)) as JsonValue);
   return { ...entry, details };
 }
@@ -164,8 +181,23 @@ export function parseAuditRecord(value: unknown): AuditRecord | string {
   }
   if (r.environment !== undefined && typeof r.environment !== 'string') return 'invalid "environment"';
   if (!('details' in r)) return 'missing "details"';
-  if (!/^[0-9a-f]{64}$/.test(r.hash as string) || !/^[0-9a-f]{64}$/.test(r.prevHash as string)) return 'hash fields must be 64 hex digits';
-  const known = new Set(['seq', 'id', 'time', 'workflowId', 'app', 'digest', 'environment', 'event', 'details', 'prevHash', 'keyId', 'hash', 'signature']);
+  if (!/^[0-9a-f]{64}$/.test(r.hash as string) || !/^[0-9a-f]{64}$/.test(r.prevHash as string))
+    return 'hash fields must be 64 hex digits';
+  const known = new Set([
+    'seq',
+    'id',
+    'time',
+    'workflowId',
+    'app',
+    'digest',
+    'environment',
+    'event',
+    'details',
+    'prevHash',
+    'keyId',
+    'hash',
+    'signature',
+  ]);
   const unknown = Object.keys(r).filter((k) => !known.has(k));
   if (unknown.length) return `unexpected field(s) ${unknown.join(', ')}`;
   return r as unknown as AuditRecord;
@@ -179,7 +211,8 @@ export function generateAuditKey(): AuditSigningKey {
 /** Loads an Ed25519 audit key from a PKCS#8 PEM (text or KeyObject). */
 export function auditSigningKeyFromPem(pem: string | Buffer): AuditSigningKey {
   const privateKey = createPrivateKey(pem);
-  if (privateKey.asymmetricKeyType !== 'ed25519') throw new Error(`audit key must be ed25519, got ${privateKey.asymmetricKeyType}`);
+  if (privateKey.asymmetricKeyType !== 'ed25519')
+    throw new Error(`audit key must be ed25519, got ${privateKey.asymmetricKeyType}`);
   const publicKey = createPublicKey(privateKey);
   return { privateKey, publicKey, keyId: auditKeyId(publicKey) };
 }
@@ -187,7 +220,8 @@ export function auditSigningKeyFromPem(pem: string | Buffer): AuditSigningKey {
 /** An SPKI PEM public key (for verifyAuditLog). */
 export function auditPublicKeyFromPem(pem: string | Buffer): KeyObject {
   const key = createPublicKey(pem);
-  if (key.asymmetricKeyType !== 'ed25519') throw new Error(`audit public key must be ed25519, got ${key.asymmetricKeyType}`);
+  if (key.asymmetricKeyType !== 'ed25519')
+    throw new Error(`audit public key must be ed25519, got ${key.asymmetricKeyType}`);
   return key;
 }
 

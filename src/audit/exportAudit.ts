@@ -72,7 +72,9 @@ export function filterAuditRecords(records: readonly AuditRecord[], filter: Audi
 }
 
 export function approvalRows(records: readonly AuditRecord[], filter: AuditFilter = {}): ApprovalRow[] {
-  const events = filter.events ? filter.events.filter((e) => (APPROVAL_EVENTS as readonly string[]).includes(e)) : APPROVAL_EVENTS;
+  const events = filter.events
+    ? filter.events.filter((e) => (APPROVAL_EVENTS as readonly string[]).includes(e))
+    : APPROVAL_EVENTS;
   const policyAt = policyVersions(records);
   return filterAuditRecords(records, { ...filter, events }).map((r) => {
     const d = asObject(r.details);
@@ -118,7 +120,18 @@ export function exportAudit(records: readonly AuditRecord[], options: ExportAudi
     if (format === 'json') return `${JSON.stringify(rows, null, 2)}\n`;
     return formatTable(
       ['TIME', 'ENV', 'APP', 'DIGEST', 'APPROVER', 'DECISION', 'OUTCOME', 'SIGNER', 'POLICY', 'REASON'],
-      rows.map((r) => [r.time, r.environment, r.app, r.digest, r.approver, r.decision, r.outcome, r.signerFingerprint, r.policy.slice(0, 19), r.reason || r.comment]),
+      rows.map((r) => [
+        r.time,
+        r.environment,
+        r.app,
+        r.digest,
+        r.approver,
+        r.decision,
+        r.outcome,
+        r.signerFingerprint,
+        r.policy.slice(0, 19),
+        r.reason || r.comment,
+      ]),
     );
   }
   const selected = filterAuditRecords(records, filter);
@@ -134,7 +147,16 @@ export function formatTable(header: readonly string[], rows: ReadonlyArray<reado
   const clean = (s: string): string => s.replace(/[\r\n\t]+/g, ' ');
   const all = [header, ...rows].map((r) => r.map(clean));
   const widths = header.map((_, c) => Math.max(...all.map((r) => (r[c] ?? '').length)));
-  return all.map((r) => r.map((cell, c) => (c === r.length - 1 ? cell : cell.padEnd(widths[c]))).join('  ').trimEnd()).join('\n') + '\n';
+  return (
+    all
+      .map((r) =>
+        r
+          .map((cell, c) => (c === r.length - 1 ? cell : cell.padEnd(widths[c])))
+          .join('  ')
+          .trimEnd(),
+      )
+      .join('\n') + '\n'
+  );
 }
 
 function toTime(value: Date | string | undefined, name: string): number | undefined {

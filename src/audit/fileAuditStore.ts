@@ -127,7 +127,13 @@ export class FileAuditStore implements AuditStore {
       while (this.pending.length) {
         const batch = this.pending.splice(0, MAX_BATCH);
         try {
-          const records = await this.withFile((fh, state) => this.writeBatch(fh, state, batch.map((b) => b.entry)));
+          const records = await this.withFile((fh, state) =>
+            this.writeBatch(
+              fh,
+              state,
+              batch.map((b) => b.entry),
+            ),
+          );
           batch.forEach((b, i) => b.resolve(records[i]));
         } catch (err) {
           batch.forEach((b) => b.reject(err));
@@ -139,7 +145,11 @@ export class FileAuditStore implements AuditStore {
   }
 
   /** Seals the batch onto the tail (an id already written returns its record) and writes it at once. */
-  private async writeBatch(fh: FileHandle, state: TailState, entries: PendingAppend['entry'][]): Promise<AuditRecord[]> {
+  private async writeBatch(
+    fh: FileHandle,
+    state: TailState,
+    entries: PendingAppend['entry'][],
+  ): Promise<AuditRecord[]> {
     let tip = state.tip;
     const sealed = new Map<string, AuditRecord>();
     const records = entries.map((e) => {

@@ -41,7 +41,9 @@ export async function acquireFileLock(lockPath: string, options: FileLockOptions
       }
       if (await breakStaleLock(lockPath, options.staleMs)) continue;
       if (Date.now() > deadline) {
-        throw new Error(`timed out after ${options.timeoutMs} ms waiting for lock ${lockPath} (held by ${await describeLock(lockPath)})`);
+        throw new Error(
+          `timed out after ${options.timeoutMs} ms waiting for lock ${lockPath} (held by ${await describeLock(lockPath)})`,
+        );
       }
       await sleep(delay + Math.random() * delay);
       delay = Math.min(delay * 2, 20);

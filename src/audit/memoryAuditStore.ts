@@ -12,7 +12,10 @@ export class MemoryAuditStore implements AuditStore {
   private readonly records: AuditRecord[] = [];
   private readonly byId = new Map<string, AuditRecord>();
 
-  constructor(private readonly signingKey: AuditSigningKey, private readonly clock: () => Date = () => new Date()) {}
+  constructor(
+    private readonly signingKey: AuditSigningKey,
+    private readonly clock: () => Date = () => new Date(),
+  ) {}
 
   async append(entry: AuditEntry): Promise<AuditRecord> {
     const e = normaliseAuditEntry(entry);

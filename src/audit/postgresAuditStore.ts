@@ -68,7 +68,8 @@ export class PostgresAuditStore implements AuditStore {
   /** Connects and creates the table when missing (safe when several workers start at once). */
   static async open(options: PostgresAuditStoreOptions): Promise<PostgresAuditStore> {
     const table = options.table ?? 'gantry_audit';
-    if (!/^[a-z_][a-z0-9_]*$/.test(table)) throw new Error(`audit table name must be lower-case letters, digits and _, got "${table}"`);
+    if (!/^[a-z_][a-z0-9_]*$/.test(table))
+      throw new Error(`audit table name must be lower-case letters, digits and _, got "${table}"`);
     const pool = new Pool({ max: 4, ...options.pool, connectionString: options.url });
     // An idle client losing its server (restart, network) must not crash the worker; the next query reconnects.
     pool.on('error', () => undefined);
@@ -122,7 +123,12 @@ export class PostgresAuditStore implements AuditStore {
       while (this.pending.length) {
         const batch = this.pending.splice(0, MAX_BATCH);
         try {
-          const records = await this.transactionWithReconnect((db) => this.writeBatch(db, batch.map((b) => b.entry)));
+          const records = await this.transactionWithReconnect((db) =>
+            this.writeBatch(
+              db,
+              batch.map((b) => b.entry),
+            ),
+          );
           batch.forEach((b, i) => b.resolve(records[i]));
         } catch (err) {
           batch.forEach((b) => b.reject(err));
@@ -137,14 +143,19 @@ export class PostgresAuditStore implements AuditStore {
   private async writeBatch(db: PoolClient, entries: AuditEntry[]): Promise<AuditRecord[]> {
     await db.query('SELECT pg_advisory_xact_lock(hashtext($1))', [this.lockName]);
     const ids = [...new Set(entries.map((e) => e.id))];
-    const stored = await db.query<{ id: string; line: string }>(`SELECT id, line FROM ${this.table} WHERE id = ANY($1::text[])`, [ids]);
+    const stored = await db.query<{ id: string; line: string }>(
+      `SELECT id, line FROM ${this.table} WHERE id = ANY($1::text[])`,
+      [ids],
+    );
     const byId = new Map<string, AuditRecord>();
     for (const r of stored.rows) {
       const record = parseStoredLine(r.line);
       if (!record) throw new Error(`audit record ${r.id} is malformed in the table; run gantry audit verify`);
       byId.set(r.id, record);
     }
-    const tipRow = await db.query<{ seq: string; hash: string }>(`SELECT seq, hash FROM ${this.table} ORDER BY seq DESC LIMIT 1`);
+    const tipRow = await db.query<{ seq: string; hash: string }>(
+      `SELECT seq, hash FROM ${this.table} ORDER BY seq DESC LIMIT 1`,
+    );
     let tip = tipRow.rows.length ? { seq: Number(tipRow.rows[0].seq), hash: tipRow.rows[0].hash } : null;
     const fresh: AuditRecord[] = [];
     const records = entries.map((e) => {
@@ -160,7 +171,12 @@ export class PostgresAuditStore implements AuditStore {
       await db.query(
         `INSERT INTO ${this.table} (seq, id, hash, line)
          SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[])`,
-        [fresh.map((r) => r.seq), fresh.map((r) => r.id), fresh.map((r) => r.hash), fresh.map((r) => auditRecordLine(r))],
+        [
+          fresh.map((r) => r.seq),
+          fresh.map((r) => r.id),
+          fresh.map((r) => r.hash),
+          fresh.map((r) => auditRecordLine(r)),
+        ],
       );
     }
     return records;
@@ -208,7 +224,8 @@ export class PostgresAuditStore implements AuditStore {
 
 /** The log as JSON lines in seq order, read without a signing key (for `gantry audit verify/export`); '' when there is no table yet. */
 export async function readPostgresAuditText(url: string, table = 'gantry_audit'): Promise<string> {
-  if (!/^[a-z_][a-z0-9_]*$/.test(table)) throw new Error(`audit table name must be lower-case letters, digits and _, got "${table}"`);
+  if (!/^[a-z_][a-z0-9_]*$/.test(table))
+    throw new Error(`audit table name must be lower-case letters, digits and _, got "${table}"`);
   const client = new Client({ connectionString: url });
   try {
     await client.connect();
@@ -225,8 +242,14 @@ export async function readPostgresAuditText(url: string, table = 'gantry_audit')
 /** Admin shutdown / crash / cannot connect now (SQLSTATE 57P0x), connection exceptions (08xxx), or a socket closed under the client. */
 function isConnectionLost(err: unknown): boolean {
   const code = (err as { code?: unknown })?.code;
-  if (typeof code === 'string' && (/^57P0[123]$/.test(code) || code.startsWith('08') || code === 'ECONNRESET' || code === 'EPIPE')) return true;
-  return /Connection terminated|Client has encountered a connection error|not queryable/i.test(String((err as Error)?.message ?? ''));
+  if (
+    typeof code === 'string' &&
+    (/^57P0[123]$/.test(code) || code.startsWith('08') || code === 'ECONNRESET' || code === 'EPIPE')
+  )
+    return true;
+  return /Connection terminated|Client has encountered a connection error|not queryable/i.test(
+    String((err as Error)?.message ?? ''),
+  );
 }
 
 /** Malformed rows stay as evidence (verify reports them); readers skip them like the file store does. */

@@ -98,7 +98,8 @@ export function verifyAuditLog(text: string, options: VerifyAuditOptions): Audit
     } catch (err) {
       parsed = `not JSON (${(err as Error).message})`;
     }
-    if (typeof parsed === 'string') return report(null, line, 'malformed', `line ${line} is not an audit record: ${parsed}`);
+    if (typeof parsed === 'string')
+      return report(null, line, 'malformed', `line ${line} is not an audit record: ${parsed}`);
     const hashOk = auditRecordHash(parsed) === parsed.hash;
     const key = keys.get(parsed.keyId);
     const sigProblem = !key
@@ -108,10 +109,21 @@ export function verifyAuditLog(text: string, options: VerifyAuditOptions): Audit
         : `signature does not match its hash (key ${parsed.keyId})`;
     const item: Item = { rec: parsed, line, hashOk, sigProblem, explained: false };
     items.push(item);
-    if (!hashOk) report(item, line, 'edited', `seq ${parsed.seq} (line ${line}) was edited: its content no longer matches its hash`);
+    if (!hashOk)
+      report(
+        item,
+        line,
+        'edited',
+        `seq ${parsed.seq} (line ${line}) was edited: its content no longer matches its hash`,
+      );
   });
   if (tail !== '') {
-    report(null, lines.length + 1, 'malformed', `line ${lines.length + 1} is incomplete (torn write from a crash; FileAuditStore.open cuts it off)`);
+    report(
+      null,
+      lines.length + 1,
+      'malformed',
+      `line ${lines.length + 1} is incomplete (torn write from a crash; FileAuditStore.open cuts it off)`,
+    );
   }
 
   // 2. One genuine record per seq; the others are insertions.
@@ -123,13 +135,19 @@ export function verifyAuditLog(text: string, options: VerifyAuditOptions): Audit
     const candidates = bySeq.get(seq) ?? [];
     const prev = genuine[genuine.length - 1];
     const expectedPrev = prev && prev.rec.seq === seq - 1 ? prev.rec.hash : seq === 1 ? AUDIT_GENESIS_HASH : undefined;
-    const score = (c: Item): number => (c.hashOk ? 2 : 0) + (c.sigProblem ? 0 : 2) + (c.rec.prevHash === expectedPrev ? 1 : 0);
+    const score = (c: Item): number =>
+      (c.hashOk ? 2 : 0) + (c.sigProblem ? 0 : 2) + (c.rec.prevHash === expectedPrev ? 1 : 0);
     const best = candidates.reduce((a, b) => (score(b) > score(a) ? b : a));
     genuine.push(best);
     for (const other of candidates) {
       if (other === best) continue;
       const what = other.rec.hash === best.rec.hash ? 'a copy of' : 'an extra record besides';
-      report(other, other.line, 'inserted', `seq ${seq} (line ${other.line}) was inserted: it is ${what} seq ${seq} at line ${best.line}`);
+      report(
+        other,
+        other.line,
+        'inserted',
+        `seq ${seq} (line ${other.line}) was inserted: it is ${what} seq ${seq} at line ${best.line}`,
+      );
     }
   }
 
@@ -141,9 +159,15 @@ export function verifyAuditLog(text: string, options: VerifyAuditOptions): Audit
     const expectedSeq = (p?.rec.seq ?? 0) + 1;
     if (g.rec.seq > expectedSeq) {
       if (g.hashOk && g.sigProblem) {
-        report(g, g.line, 'inserted', `seq ${g.rec.seq} (line ${g.line}) was inserted: ${g.sigProblem}, and no record links it to the chain`);
+        report(
+          g,
+          g.line,
+          'inserted',
+          `seq ${g.rec.seq} (line ${g.line}) was inserted: ${g.sigProblem}, and no record links it to the chain`,
+        );
       } else {
-        const range = g.rec.seq - 1 === expectedSeq ? `seq ${expectedSeq} is` : `seq ${expectedSeq}..${g.rec.seq - 1} are`;
+        const range =
+          g.rec.seq - 1 === expectedSeq ? `seq ${expectedSeq} is` : `seq ${expectedSeq}..${g.rec.seq - 1} are`;
         report(g, g.line, 'deleted', `record(s) deleted: ${range} missing before seq ${g.rec.seq} (line ${g.line})`);
       }
       continue;
@@ -151,13 +175,28 @@ export function verifyAuditLog(text: string, options: VerifyAuditOptions): Audit
     const expectedPrevHash = p ? p.rec.hash : AUDIT_GENESIS_HASH;
     if (g.rec.prevHash === expectedPrevHash) continue;
     if (p && p.hashOk && p.sigProblem) {
-      report(p, p.line, 'edited', `seq ${p.rec.seq} (line ${p.line}) was edited and re-hashed: ${p.sigProblem}, and seq ${g.rec.seq} links to a different hash`);
+      report(
+        p,
+        p.line,
+        'edited',
+        `seq ${p.rec.seq} (line ${p.line}) was edited and re-hashed: ${p.sigProblem}, and seq ${g.rec.seq} links to a different hash`,
+      );
     } else if (g.hashOk && g.sigProblem) {
-      report(g, g.line, 'inserted', `seq ${g.rec.seq} (line ${g.line}) was inserted: ${g.sigProblem}, and its prevHash does not link to seq ${p?.rec.seq ?? 'genesis'}`);
+      report(
+        g,
+        g.line,
+        'inserted',
+        `seq ${g.rec.seq} (line ${g.line}) was inserted: ${g.sigProblem}, and its prevHash does not link to seq ${p?.rec.seq ?? 'genesis'}`,
+      );
     } else if (valid(g) && (!p || valid(p))) {
-      report(g, g.line, 'inserted', p
-        ? `seq ${g.rec.seq} (line ${g.line}) does not link to seq ${p.rec.seq} (line ${p.line}): prevHash ${short(g.rec.prevHash)} != ${short(p.rec.hash)}; record from another chain`
-        : `seq 1 (line ${g.line}) does not start at genesis: record from another chain`);
+      report(
+        g,
+        g.line,
+        'inserted',
+        p
+          ? `seq ${g.rec.seq} (line ${g.line}) does not link to seq ${p.rec.seq} (line ${p.line}): prevHash ${short(g.rec.prevHash)} != ${short(p.rec.hash)}; record from another chain`
+          : `seq 1 (line ${g.line}) does not start at genesis: record from another chain`,
+      );
     }
     // otherwise an edited record already explains the broken link
   }
@@ -179,13 +218,19 @@ export function verifyAuditLog(text: string, options: VerifyAuditOptions): Audit
     if (!first) {
       firstById.set(g.rec.id, g);
     } else if (!g.explained) {
-      report(g, g.line, 'inserted', `seq ${g.rec.seq} (line ${g.line}) repeats id "${g.rec.id}" already recorded at seq ${first.rec.seq} (line ${first.line})`);
+      report(
+        g,
+        g.line,
+        'inserted',
+        `seq ${g.rec.seq} (line ${g.line}) repeats id "${g.rec.id}" already recorded at seq ${first.rec.seq} (line ${first.line})`,
+      );
     }
   }
 
   // 6. Signature problems not explained by anything above.
   for (const item of items) {
-    if (item.sigProblem && !item.explained && item.hashOk) report(item, item.line, 'bad-signature', `seq ${item.rec.seq} (line ${item.line}): ${item.sigProblem}`);
+    if (item.sigProblem && !item.explained && item.hashOk)
+      report(item, item.line, 'bad-signature', `seq ${item.rec.seq} (line ${item.line}): ${item.sigProblem}`);
   }
 
   const last = genuine[genuine.length - 1];
@@ -193,9 +238,19 @@ export function verifyAuditLog(text: string, options: VerifyAuditOptions): Audit
     const { seq, hash } = options.expectedTip;
     const at = bySeqGenuine.get(seq);
     if (!last || last.rec.seq < seq) {
-      report(null, lines.length, 'deleted', `log ends at seq ${last?.rec.seq ?? 0} but the anchor expects seq ${seq}: records were removed from the end`);
+      report(
+        null,
+        lines.length,
+        'deleted',
+        `log ends at seq ${last?.rec.seq ?? 0} but the anchor expects seq ${seq}: records were removed from the end`,
+      );
     } else if (hash && at && at.rec.hash !== hash) {
-      report(at, at.line, 'edited', `seq ${seq} (line ${at.line}) has hash ${short(at.rec.hash)}, the anchor says ${short(hash)}`);
+      report(
+        at,
+        at.line,
+        'edited',
+        `seq ${seq} (line ${at.line}) has hash ${short(at.rec.hash)}, the anchor says ${short(hash)}`,
+      );
     }
   }
 

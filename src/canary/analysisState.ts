@@ -27,10 +27,16 @@ import {
   type SequentialTestEvidence,
 } from '../analysis';
 import { PERMANENT_METRICS_ERRORS } from './errorTypes';
-import type { AnalysisDecision, CanaryAnalysisResult, CanaryAnalysisSpec, CanaryCountsReading, DecidedBy, LatencyBucketsReading } from './types';
+import type {
+  AnalysisDecision,
+  CanaryAnalysisResult,
+  CanaryAnalysisSpec,
+  CanaryCountsReading,
+  DecidedBy,
+  LatencyBucketsReading,
+} from './types';
 
 export const MAX_CONSECUTIVE_READ_FAILURES = 5;
-
 
 export interface ReadFailure {
   type?: string;
@@ -108,7 +114,13 @@ export function startAnalysis(spec: CanaryAnalysisSpec, stepIndex: number, nowMs
   };
 }
 
-const end = (s: AnalysisState, decision: AnalysisDecision, decidedBy: DecidedBy, reason: string, nowMs: number): AnalysisState => ({
+const end = (
+  s: AnalysisState,
+  decision: AnalysisDecision,
+  decidedBy: DecidedBy,
+  reason: string,
+  nowMs: number,
+): AnalysisState => ({
   ...s,
   decision,
   decidedBy,
@@ -117,20 +129,52 @@ const end = (s: AnalysisState, decision: AnalysisDecision, decidedBy: DecidedBy,
 });
 
 /** Folds one interval's reading into the state. A decided state is returned unchanged. */
-export function observe(spec: CanaryAnalysisSpec, state: AnalysisState, reading: AnalysisReading, nowMs: number): AnalysisState {
+export function observe(
+  spec: CanaryAnalysisSpec,
+  state: AnalysisState,
+  reading: AnalysisReading,
+  nowMs: number,
+): AnalysisState {
   if (state.decision !== 'Continue') return state;
   let s: AnalysisState = { ...state, intervals: state.intervals + 1 };
 
   // Metric reads.
   const compareLatency = spec.latency?.stableQuery !== undefined;
-  const failures = [reading.countsError, spec.latency ? reading.latencyError : undefined, compareLatency ? reading.stableLatencyError : undefined].filter((f): f is ReadFailure => f !== undefined);
+  const failures = [
+    reading.countsError,
+    spec.latency ? reading.latencyError : undefined,
+    compareLatency ? reading.stableLatencyError : undefined,
+  ].filter((f): f is ReadFailure => f !== undefined);
   const permanent = failures.find((f) => (PERMANENT_METRICS_ERRORS as readonly string[]).includes(f.type ?? ''));
-  if (permanent) return end({ ...s, readFailures: s.readFailures + 1, lastReadError: permanent.message }, 'Inconclusive', 'metrics', `metrics query cannot work: ${permanent.message}`, nowMs);
-  if (failures.length > 0 || !reading.counts || (spec.latency && !reading.latency) || (compareLatency && !reading.stableLatency)) {
+  if (permanent)
+    return end(
+      { ...s, readFailures: s.readFailures + 1, lastReadError: permanent.message },
+      'Inconclusive',
+      'metrics',
+      `metrics query cannot work: ${permanent.message}`,
+      nowMs,
+    );
+  if (
+    failures.length > 0 ||
+    !reading.counts ||
+    (spec.latency && !reading.latency) ||
+    (compareLatency && !reading.stableLatency)
+  ) {
     const message = failures.map((f) => f.message).join('; ') || 'no reading';
-    s = { ...s, readFailures: s.readFailures + 1, consecutiveReadFailures: s.consecutiveReadFailures + 1, lastReadError: message };
+    s = {
+      ...s,
+      readFailures: s.readFailures + 1,
+      consecutiveReadFailures: s.consecutiveReadFailures + 1,
+      lastReadError: message,
+    };
     if (s.consecutiveReadFailures >= MAX_CONSECUTIVE_READ_FAILURES) {
-      return end(s, 'Inconclusive', 'metrics', `metrics unavailable for ${s.consecutiveReadFailures} intervals in a row: ${message}`, nowMs);
+      return end(
+        s,
+        'Inconclusive',
+        'metrics',
+        `metrics unavailable for ${s.consecutiveReadFailures} intervals in a row: ${message}`,
+        nowMs,
+      );
     }
   } else {
     s = { ...s, consecutiveReadFailures: 0 };
@@ -142,20 +186,41 @@ export function observe(spec: CanaryAnalysisSpec, state: AnalysisState, reading:
     if (!hadBaseline && s.errorRate) s = { ...s, baselineAtMs: nowMs };
   }
   if (spec.latency && reading.latency && !reading.latencyError) s = foldLatency(spec, s, reading.latency.buckets);
-  if (compareLatency && reading.latency && reading.stableLatency && !reading.latencyError && !reading.stableLatencyError) {
+  if (
+    compareLatency &&
+    reading.latency &&
+    reading.stableLatency &&
+    !reading.latencyError &&
+    !reading.stableLatencyError
+  ) {
     const folded = foldLatencyComparison(spec, s, reading.latency.buckets, reading.stableLatency.buckets);
-    if (typeof folded === 'string') return end({ ...s, lastReadError: folded }, 'Inconclusive', 'metrics', `latency comparison cannot work: ${folded}`, nowMs);
+    if (typeof folded === 'string')
+      return end(
+        { ...s, lastReadError: folded },
+        'Inconclusive',
+        'metrics',
+        `latency comparison cannot work: ${folded}`,
+        nowMs,
+      );
     s = folded;
   }
   return decide(spec, s, nowMs);
 }
 
 function foldCounts(spec: CanaryAnalysisSpec, s: AnalysisState, c: CanaryCountsReading): AnalysisState {
-  const counts = { canaryErrors: c.canaryErrors, canaryTotal: c.canaryTotal, stableErrors: c.stableErrors, stableTotal: c.stableTotal };
+  const counts = {
+    canaryErrors: c.canaryErrors,
+    canaryTotal: c.canaryTotal,
+    stableErrors: c.stableErrors,
+    stableTotal: c.stableTotal,
+  };
   if (s.errorRate) return { ...s, errorRate: evaluate(s.errorRate, counts) };
   // The baseline. createSequentialTest throws on unusable start counts (errors > requests when two
   // counters were scraped at different instants): skip it, the next reading becomes the baseline.
-  const valid = Object.values(counts).every((v) => Number.isFinite(v) && v >= 0) && Math.round(c.canaryErrors) <= Math.round(c.canaryTotal) && Math.round(c.stableErrors) <= Math.round(c.stableTotal);
+  const valid =
+    Object.values(counts).every((v) => Number.isFinite(v) && v >= 0) &&
+    Math.round(c.canaryErrors) <= Math.round(c.canaryTotal) &&
+    Math.round(c.stableErrors) <= Math.round(c.stableTotal);
   if (!valid) return { ...s, lastReadError: `unusable baseline counts ${JSON.stringify(counts)}` };
   const stableDispersion = s.stableDispersion ? { stableDispersion: s.stableDispersion } : {};
   return { ...s, errorRate: createSequentialTest({ ...spec.test, ...stableDispersion }, counts) };
@@ -174,15 +239,34 @@ export function dispersionBlocks(spec: CanaryAnalysisSpec): number {
  * before the baseline): its dispersion by interval size discounts the evidence of every interval.
  * A failed read is noted; the analysis then estimates dispersion from its own intervals.
  */
-export function observeStableHistory(spec: CanaryAnalysisSpec, state: AnalysisState, history: readonly StableIncrement[] | { error: string }): AnalysisState {
-  if ('error' in history) return { ...state, stableDispersion: null, stableHistoryNote: `stable history unavailable (${history.error}); dispersion estimated from the analysis' own intervals` };
+export function observeStableHistory(
+  spec: CanaryAnalysisSpec,
+  state: AnalysisState,
+  history: readonly StableIncrement[] | { error: string },
+): AnalysisState {
+  if ('error' in history)
+    return {
+      ...state,
+      stableDispersion: null,
+      stableHistoryNote: `stable history unavailable (${history.error}); dispersion estimated from the analysis' own intervals`,
+    };
   const model = stableDispersionModel(history, dispersionBlocks(spec));
-  if (!model) return { ...state, stableDispersion: null, stableHistoryNote: `stable history too short or without errors (${history.length} intervals); dispersion estimated from the analysis' own intervals` };
+  if (!model)
+    return {
+      ...state,
+      stableDispersion: null,
+      stableHistoryNote: `stable history too short or without errors (${history.length} intervals); dispersion estimated from the analysis' own intervals`,
+    };
   return { ...state, stableDispersion: model, stableHistoryNote: null };
 }
 
 /** Slow counts of both versions into the latency comparison (the first good pair is its baseline). */
-function foldLatencyComparison(spec: CanaryAnalysisSpec, s: AnalysisState, canary: HistogramBucket[], stable: HistogramBucket[]): AnalysisState | string {
+function foldLatencyComparison(
+  spec: CanaryAnalysisSpec,
+  s: AnalysisState,
+  canary: HistogramBucket[],
+  stable: HistogramBucket[],
+): AnalysisState | string {
   const latency = spec.latency!;
   const c = slowerThan(canary, latency.boundSeconds);
   const st = slowerThan(stable, latency.boundSeconds);
@@ -200,7 +284,8 @@ function foldLatency(spec: CanaryAnalysisSpec, s: AnalysisState, buckets: Histog
   const window = bucketWindow(s.latencyBaseline, buckets);
   if (window === 'reset') return { ...s, latencyBaseline: buckets, latencyResets: s.latencyResets + 1 };
   // With the comparison the quantile is checked against the ceiling guard (or only shown, without one).
-  const bound = latency.stableQuery !== undefined ? (latency.ceilingSeconds ?? latency.boundSeconds) : latency.boundSeconds;
+  const bound =
+    latency.stableQuery !== undefined ? (latency.ceilingSeconds ?? latency.boundSeconds) : latency.boundSeconds;
   return { ...s, latency: checkLatencyBound(window, { quantile: latency.quantile, bound }) };
 }
 
@@ -208,7 +293,10 @@ function foldLatency(spec: CanaryAnalysisSpec, s: AnalysisState, buckets: Histog
  * The histogram of the window between two readings of cumulative bucket counters: per `le`, now
  * minus then. A bucket that went down means a counter reset (restart): 'reset', start a new window.
  */
-export function bucketWindow(then: readonly HistogramBucket[], now: readonly HistogramBucket[]): HistogramBucket[] | 'reset' {
+export function bucketWindow(
+  then: readonly HistogramBucket[],
+  now: readonly HistogramBucket[],
+): HistogramBucket[] | 'reset' {
   const key = (le: number | string) => {
     const n = typeof le === 'number' ? le : /^\+?inf/i.test(le.trim()) ? Infinity : Number(le);
     return Number.isNaN(n) ? String(le) : String(n);
@@ -240,25 +328,66 @@ function decide(spec: CanaryAnalysisSpec, s: AnalysisState, nowMs: number): Anal
   const test = s.errorRate;
   if (test?.decision === 'Failed') return end(s, 'Failed', 'error-rate', test.reason, nowMs);
   const compared = s.latencyTest ?? null;
-  if (compared?.decision === 'Failed') return end(s, 'Failed', 'latency', `share of requests slower than ${Math.round(spec.latency!.boundSeconds * 1000)}ms is elevated: ${compared.reason}`, nowMs);
-  if (compared?.decision === 'Inconclusive') return end(s, 'Inconclusive', 'latency', `latency comparison: ${compared.reason}`, nowMs);
+  if (compared?.decision === 'Failed')
+    return end(
+      s,
+      'Failed',
+      'latency',
+      `share of requests slower than ${Math.round(spec.latency!.boundSeconds * 1000)}ms is elevated: ${compared.reason}`,
+      nowMs,
+    );
+  if (compared?.decision === 'Inconclusive')
+    return end(s, 'Inconclusive', 'latency', `latency comparison: ${compared.reason}`, nowMs);
   const l = s.latency;
   const latencySpec = spec.latency;
   // With the comparison, the quantile check is only the explicit ceiling guard (absent: none).
   const guardBound = latencySpec?.stableQuery !== undefined ? latencySpec.ceilingSeconds : latencySpec?.boundSeconds;
   const g = l;
-  const latencyCounts = latencySpec !== undefined && guardBound !== undefined && g !== null && g.observations >= latencySpec.minObservations;
-  if (latencyCounts && g.verdict === 'ExceedsBound') return end(s, 'Failed', 'latency', `latency above its ${latencySpec.stableQuery !== undefined ? 'ceiling' : 'bound'}: ${latencyText(g)} (${g.reason})`, nowMs);
+  const latencyCounts =
+    latencySpec !== undefined &&
+    guardBound !== undefined &&
+    g !== null &&
+    g.observations >= latencySpec.minObservations;
+  if (latencyCounts && g.verdict === 'ExceedsBound')
+    return end(
+      s,
+      'Failed',
+      'latency',
+      `latency above its ${latencySpec.stableQuery !== undefined ? 'ceiling' : 'bound'}: ${latencyText(g)} (${g.reason})`,
+      nowMs,
+    );
   const comparisonDone = latencySpec?.stableQuery === undefined || compared?.decision === 'Successful';
   if (test?.decision === 'Successful' && !comparisonDone) {
-    s = { ...s, reason: `error rate passed (${test.reason}); latency comparison still undecided (${compared ? compared.reason : 'no baseline yet'})` };
+    s = {
+      ...s,
+      reason: `error rate passed (${test.reason}); latency comparison still undecided (${compared ? compared.reason : 'no baseline yet'})`,
+    };
   } else if (test?.decision === 'Successful') {
-    const comparedText = compared ? `; share slower than ${Math.round(latencySpec!.boundSeconds * 1000)}ms not elevated (${compared.reason})` : '';
-    if (!latencySpec || guardBound === undefined) return end(s, 'Successful', 'error-rate', `${test.reason}${comparedText}`, nowMs);
-    if (latencyCounts && g.verdict === 'WithinBound') return end(s, 'Successful', 'error-rate', `${test.reason}${comparedText}; latency within its ${latencySpec.stableQuery !== undefined ? 'ceiling' : 'bound'}: ${latencyText(g)}`, nowMs);
-    s = { ...s, reason: `error rate passed (${test.reason}); waiting for latency evidence (${l ? latencyText(l) : 'no latency window yet'}, need ${latencySpec.minObservations} requests)` };
+    const comparedText = compared
+      ? `; share slower than ${Math.round(latencySpec!.boundSeconds * 1000)}ms not elevated (${compared.reason})`
+      : '';
+    if (!latencySpec || guardBound === undefined)
+      return end(s, 'Successful', 'error-rate', `${test.reason}${comparedText}`, nowMs);
+    if (latencyCounts && g.verdict === 'WithinBound')
+      return end(
+        s,
+        'Successful',
+        'error-rate',
+        `${test.reason}${comparedText}; latency within its ${latencySpec.stableQuery !== undefined ? 'ceiling' : 'bound'}: ${latencyText(g)}`,
+        nowMs,
+      );
+    s = {
+      ...s,
+      reason: `error rate passed (${test.reason}); waiting for latency evidence (${l ? latencyText(l) : 'no latency window yet'}, need ${latencySpec.minObservations} requests)`,
+    };
   } else if (test?.decision === 'Inconclusive') {
-    return end(s, 'Inconclusive', test.reason.startsWith('data too irregular') ? 'error-rate' : 'max-requests', test.reason, nowMs);
+    return end(
+      s,
+      'Inconclusive',
+      test.reason.startsWith('data too irregular') ? 'error-rate' : 'max-requests',
+      test.reason,
+      nowMs,
+    );
   } else {
     s = { ...s, reason: test ? test.reason : 'waiting for a baseline reading' };
   }
@@ -269,10 +398,23 @@ function decide(spec: CanaryAnalysisSpec, s: AnalysisState, nowMs: number): Anal
 export function expire(spec: CanaryAnalysisSpec, s: AnalysisState, nowMs: number): AnalysisState {
   if (s.decision !== 'Continue') return s;
   const window = `maxDuration ${Math.round(spec.maxDurationMs / 1000)}s reached`;
-  if (!s.errorRate) return end(s, 'Inconclusive', 'max-duration', `${window} without a usable reading${s.lastReadError ? ` (last error: ${s.lastReadError})` : ''}`, nowMs);
+  if (!s.errorRate)
+    return end(
+      s,
+      'Inconclusive',
+      'max-duration',
+      `${window} without a usable reading${s.lastReadError ? ` (last error: ${s.lastReadError})` : ''}`,
+      nowMs,
+    );
   if (s.errorRate.decision === 'Successful') {
     const l = s.latency;
-    return end(s, 'Inconclusive', 'max-duration', `${window}: error rate passed but latency was not shown within its bound (${l ? `${l.verdict}, ${latencyText(l)}` : 'no latency window'}, need ${spec.latency?.minObservations} requests)`, nowMs);
+    return end(
+      s,
+      'Inconclusive',
+      'max-duration',
+      `${window}: error rate passed but latency was not shown within its bound (${l ? `${l.verdict}, ${latencyText(l)}` : 'no latency window'}, need ${spec.latency?.minObservations} requests)`,
+      nowMs,
+    );
   }
   const errorRate = finalize(s.errorRate, window);
   return end({ ...s, errorRate }, 'Inconclusive', 'max-duration', errorRate.reason, nowMs);
@@ -300,7 +442,8 @@ export function nextReadDelay(spec: CanaryAnalysisSpec, s: AnalysisState, nowMs:
 function intervalsToSkip(spec: CanaryAnalysisSpec, s: AnalysisState, nowMs: number): number {
   const max = spec.maxIntervalMs;
   const test = s.errorRate;
-  if (max === undefined || max <= spec.intervalMs || !test || s.baselineAtMs === undefined || s.baselineAtMs === null) return 0;
+  if (max === undefined || max <= spec.intervalMs || !test || s.baselineAtMs === undefined || s.baselineAtMs === null)
+    return 0;
   const elapsed = nowMs - s.baselineAtMs;
   if (elapsed <= 0) return 0;
   const errors = test.errors.canary + test.errors.stable;

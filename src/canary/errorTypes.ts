@@ -31,10 +31,18 @@ export const MetricsError = {
 export type MetricsErrorType = (typeof MetricsError)[keyof typeof MetricsError];
 
 /** Not retried by Temporal: asking again within the same read gives the same answer. */
-export const NON_RETRYABLE_METRICS_ERRORS: readonly MetricsErrorType[] = [MetricsError.QueryInvalid, MetricsError.AmbiguousResult, MetricsError.EmptyResult, MetricsError.NaN];
+export const NON_RETRYABLE_METRICS_ERRORS: readonly MetricsErrorType[] = [
+  MetricsError.QueryInvalid,
+  MetricsError.AmbiguousResult,
+  MetricsError.EmptyResult,
+  MetricsError.NaN,
+];
 
 /**
  * Of those, the ones no later read can fix: the analysis ends Inconclusive at once. An empty or NaN
  * result only skips the interval (samples may still arrive); too many in a row end it too.
  */
-export const PERMANENT_METRICS_ERRORS: readonly MetricsErrorType[] = [MetricsError.QueryInvalid, MetricsError.AmbiguousResult];
+export const PERMANENT_METRICS_ERRORS: readonly MetricsErrorType[] = [
+  MetricsError.QueryInvalid,
+  MetricsError.AmbiguousResult,
+];

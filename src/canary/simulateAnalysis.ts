@@ -3,7 +3,13 @@
 // a fixed-horizon z-test and a Kayenta-style Mann-Whitney test. For bench/canaryScenarios.ts and the
 // tests. Pure: randomness only from the PRNG passed in.
 import { createRng, mean, quantileOfSample, wilsonInterval } from '../analysis/simulateCanary';
-import { fixedHorizonJudgement, mannWhitneyJudgement, scrapeStream, type Scrape, type TrafficScenario } from '../analysis/trafficSimulation';
+import {
+  fixedHorizonJudgement,
+  mannWhitneyJudgement,
+  scrapeStream,
+  type Scrape,
+  type TrafficScenario,
+} from '../analysis/trafficSimulation';
 import { nextReadDelay, observe, observeStableHistory, startAnalysis } from './analysisState';
 import type { AnalysisDecision, CanaryAnalysisSpec } from './types';
 
@@ -21,9 +27,16 @@ export interface ScenarioRun {
 }
 
 /** One canary through the analysis, and the two comparisons, on the same scrapes. */
-export function simulateAnalysisRun(spec: CanaryAnalysisSpec, scenario: TrafficScenario, fixedCanaryRequests: number, rng: () => number): ScenarioRun {
+export function simulateAnalysisRun(
+  spec: CanaryAnalysisSpec,
+  scenario: TrafficScenario,
+  fixedCanaryRequests: number,
+  rng: () => number,
+): ScenarioRun {
   const stream = scrapeStream(scenario, rng);
-  const scrapes: Scrape[] = [{ atSeconds: 0, canaryErrors: 0, canaryTotal: 0, stableErrors: 0, stableTotal: 0, canarySlow: 0, stableSlow: 0 }];
+  const scrapes: Scrape[] = [
+    { atSeconds: 0, canaryErrors: 0, canaryTotal: 0, stableErrors: 0, stableTotal: 0, canarySlow: 0, stableSlow: 0 },
+  ];
   const scrapeAt = (ms: number): Scrape => {
     const index = Math.floor(ms / 1000 / scenario.scrapeIntervalSeconds + 1e-9);
     while (scrapes.length <= index) scrapes.push(stream.next());
@@ -32,10 +45,36 @@ export function simulateAnalysisRun(spec: CanaryAnalysisSpec, scenario: TrafficS
   const reading = (ms: number) => {
     const s = scrapeAt(ms);
     return {
-      counts: { canaryErrors: s.canaryErrors, canaryTotal: s.canaryTotal, stableErrors: s.stableErrors, stableTotal: s.stableTotal, at: '' },
+      counts: {
+        canaryErrors: s.canaryErrors,
+        canaryTotal: s.canaryTotal,
+        stableErrors: s.stableErrors,
+        stableTotal: s.stableTotal,
+        at: '',
+      },
       // Latency as two buckets: within the bound, and +Inf.
-      ...(spec.latency ? { latency: { buckets: [{ le: spec.latency.boundSeconds, count: s.canaryTotal - s.canarySlow }, { le: '+Inf', count: s.canaryTotal }], at: '' } } : {}),
-      ...(spec.latency?.stableQuery ? { stableLatency: { buckets: [{ le: spec.latency.boundSeconds, count: s.stableTotal - s.stableSlow }, { le: '+Inf', count: s.stableTotal }], at: '' } } : {}),
+      ...(spec.latency
+        ? {
+            latency: {
+              buckets: [
+                { le: spec.latency.boundSeconds, count: s.canaryTotal - s.canarySlow },
+                { le: '+Inf', count: s.canaryTotal },
+              ],
+              at: '',
+            },
+          }
+        : {}),
+      ...(spec.latency?.stableQuery
+        ? {
+            stableLatency: {
+              buckets: [
+                { le: spec.latency.boundSeconds, count: s.stableTotal - s.stableSlow },
+                { le: '+Inf', count: s.stableTotal },
+              ],
+              at: '',
+            },
+          }
+        : {}),
     };
   };
   let now = 0;
@@ -66,8 +105,10 @@ export function simulateAnalysisRun(spec: CanaryAnalysisSpec, scenario: TrafficS
   for (let k = 1; k <= i; k++) {
     const a = scrapes[k - 1];
     const b = scrapes[k];
-    if (b.canaryTotal > a.canaryTotal) canaryRates.push((b.canaryErrors - a.canaryErrors) / (b.canaryTotal - a.canaryTotal));
-    if (b.stableTotal > a.stableTotal) stableRates.push((b.stableErrors - a.stableErrors) / (b.stableTotal - a.stableTotal));
+    if (b.canaryTotal > a.canaryTotal)
+      canaryRates.push((b.canaryErrors - a.canaryErrors) / (b.canaryTotal - a.canaryTotal));
+    if (b.stableTotal > a.stableTotal)
+      stableRates.push((b.stableErrors - a.stableErrors) / (b.stableTotal - a.stableTotal));
   }
   return {
     decision: state.decision,
@@ -99,7 +140,13 @@ export interface ScenarioSummary {
   readonly mannWhitneyFailedRate: number;
 }
 
-export function simulateScenario(spec: CanaryAnalysisSpec, scenario: TrafficScenario, fixedCanaryRequests: number, runs: number, seed: number): ScenarioSummary {
+export function simulateScenario(
+  spec: CanaryAnalysisSpec,
+  scenario: TrafficScenario,
+  fixedCanaryRequests: number,
+  runs: number,
+  seed: number,
+): ScenarioSummary {
   const rng = createRng(seed);
   const all: ScenarioRun[] = [];
   for (let r = 0; r < runs; r++) all.push(simulateAnalysisRun(spec, scenario, fixedCanaryRequests, rng));

@@ -12,7 +12,10 @@ export interface GlobalOptions {
 }
 
 export async function readConfig(options: GlobalOptions): Promise<GantryConfig> {
-  const [{ loadConfig }, { ConfigError }] = await Promise.all([import('../config/loadConfig.js'), import('../config/configError.js')]);
+  const [{ loadConfig }, { ConfigError }] = await Promise.all([
+    import('../config/loadConfig.js'),
+    import('../config/configError.js'),
+  ]);
   try {
     return loadConfig(options.config);
   } catch (err) {
@@ -39,7 +42,10 @@ export async function withClient<T>(run: (gantry: GantryClient) => Promise<T>): 
 
 /** Where Temporal is and which payload keys to use; a broken key configuration is bad input. */
 export async function cliConnectionSettings(): Promise<ConnectionSettings> {
-  const [{ connectionSettings }, { CodecKeyError }] = await Promise.all([import('../client/connectionSettings.js'), import('../codec/codecKeys.js')]);
+  const [{ connectionSettings }, { CodecKeyError }] = await Promise.all([
+    import('../client/connectionSettings.js'),
+    import('../codec/codecKeys.js'),
+  ]);
   try {
     return connectionSettings();
   } catch (err) {
@@ -58,10 +64,16 @@ export function readableKey(path: string, flag: string): void {
   try {
     text = readFileSync(path, 'utf8');
   } catch (err) {
-    throw new CliError(`cannot read the key given with ${flag}: ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, EXIT.badInput);
+    throw new CliError(
+      `cannot read the key given with ${flag}: ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+      EXIT.badInput,
+    );
   }
   if (!/-----BEGIN (OPENSSH PRIVATE|PRIVATE|ENCRYPTED PRIVATE) KEY-----/.test(text)) {
-    throw new CliError(`the key given with ${flag} is not an SSH private key: ${path} (expected an OpenSSH ed25519 key such as ~/.ssh/id_ed25519)`, EXIT.badInput);
+    throw new CliError(
+      `the key given with ${flag} is not an SSH private key: ${path} (expected an OpenSSH ed25519 key such as ~/.ssh/id_ed25519)`,
+      EXIT.badInput,
+    );
   }
 }
 

@@ -19,7 +19,15 @@ export async function pipelineForChecks(options: GlobalOptions): Promise<GantryC
 export function requireEnvironment(config: GantryConfig | undefined, app: string, environment: string): void {
   if (!config) return;
   const known = config.apps[app];
-  if (!known) throw new CliError(`unknown app "${app}" (gantry.yaml defines: ${Object.keys(config.apps).join(', ')})`, EXIT.badInput);
+  if (!known)
+    throw new CliError(
+      `unknown app "${app}" (gantry.yaml defines: ${Object.keys(config.apps).join(', ')})`,
+      EXIT.badInput,
+    );
   const names = (known.environments ?? config.environments ?? []).map((e) => e.name);
-  if (!names.includes(environment)) throw new CliError(`${app} has no environment "${environment}" (gantry.yaml defines: ${names.join(', ')})`, EXIT.badInput);
+  if (!names.includes(environment))
+    throw new CliError(
+      `${app} has no environment "${environment}" (gantry.yaml defines: ${names.join(', ')})`,
+      EXIT.badInput,
+    );
 }

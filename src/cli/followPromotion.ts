@@ -6,7 +6,11 @@ import { approveCommand, formatTiming } from './formatStatus';
 
 const POLL_MS = 250;
 
-export async function followPromotion(gantry: GantryClient, workflowId: string, print: (line: string) => void): Promise<PromotionStatus> {
+export async function followPromotion(
+  gantry: GantryClient,
+  workflowId: string,
+  print: (line: string) => void,
+): Promise<PromotionStatus> {
   const printed = new Map<number, string>();
   let lastWait: string | undefined;
   for (;;) {

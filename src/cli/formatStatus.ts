@@ -20,26 +20,47 @@ export function formatStatus(s: PromotionStatus): string {
     `  requested: by ${s.requestedBy} at ${s.startedAt}${s.finishedAt ? `, finished ${s.finishedAt} (${formatDuration(Date.parse(s.finishedAt) - Date.parse(s.startedAt))})` : ''}`,
   ];
   if (s.startedBy) {
-    const how = s.startedBy.proof === 'signature' ? `signed start, key ${s.startedBy.fingerprint ?? ''}` : 'unsigned: a claim, not proven';
-    lines.push(`  started:   by ${s.startedBy.name} (${how})${s.startedBy.claimed !== s.startedBy.name ? `; --requested-by said ${s.startedBy.claimed}` : ''}`);
+    const how =
+      s.startedBy.proof === 'signature'
+        ? `signed start, key ${s.startedBy.fingerprint ?? ''}`
+        : 'unsigned: a claim, not proven';
+    lines.push(
+      `  started:   by ${s.startedBy.name} (${how})${s.startedBy.claimed !== s.startedBy.name ? `; --requested-by said ${s.startedBy.claimed}` : ''}`,
+    );
   }
   if (s.policy) lines.push(`  policy:    ${s.policy.digest} (${s.policy.source})`);
   if (s.waitingFor) lines.push(`  waiting:   ${s.waitingFor}`);
-  if (s.trust?.signature) lines.push(`  signed:    by ${s.trust.signature.signer} (${s.trust.signature.fingerprint.slice(0, 23)}…)`);
-  if (s.trust?.provenance) lines.push(`  built:     by ${s.trust.provenance.builder} from ${s.trust.provenance.sources[0] ?? '?'}`);
+  if (s.trust?.signature)
+    lines.push(`  signed:    by ${s.trust.signature.signer} (${s.trust.signature.fingerprint.slice(0, 23)}…)`);
+  if (s.trust?.provenance)
+    lines.push(`  built:     by ${s.trust.provenance.builder} from ${s.trust.provenance.sources[0] ?? '?'}`);
   lines.push('  environments:');
   for (const e of s.environments) {
     const extra = [
       e.commit ? `commit ${e.commit.slice(0, 12)}${e.changed === false ? ' (already there)' : ''}` : '',
-      e.votes.length ? e.votes.map((v) => `${v.kind === 'approve' ? 'approved' : 'rejected'} by ${v.by}${v.signer ? ` (signed ${v.signer.slice(0, 19)}…)` : ' (unsigned)'}`).join(', ') : '',
+      e.votes.length
+        ? e.votes
+            .map(
+              (v) =>
+                `${v.kind === 'approve' ? 'approved' : 'rejected'} by ${v.by}${v.signer ? ` (signed ${v.signer.slice(0, 19)}…)` : ' (unsigned)'}`,
+            )
+            .join(', ')
+        : '',
       ...e.gates.map((g) => `gate ${g.name} ${g.passed ? 'passed' : 'FAILED'}`),
-      ...(e.canary?.analyses ?? []).map((a) => `canary ${a.name} ${a.decision} after ${a.requestsToDecision.total} requests`),
+      ...(e.canary?.analyses ?? []).map(
+        (a) => `canary ${a.name} ${a.decision} after ${a.requestsToDecision.total} requests`,
+      ),
       e.rolledBackTo ? `rolled back to ${e.rolledBackTo.slice(0, 19)}` : '',
-      e.migrations ? `migrations ${e.migrations.state} (${e.migrations.pending.length} pending, ${e.migrations.destructive.length} destructive)` : '',
+      e.migrations
+        ? `migrations ${e.migrations.state} (${e.migrations.pending.length} pending, ${e.migrations.destructive.length} destructive)`
+        : '',
     ].filter(Boolean);
-    lines.push(`    ${STATE_MARK[e.state] ?? ' '} ${e.name.padEnd(12)} ${e.state}${extra.length ? `  ${extra.join(', ')}` : ''}`);
+    lines.push(
+      `    ${STATE_MARK[e.state] ?? ' '} ${e.name.padEnd(12)} ${e.state}${extra.length ? `  ${extra.join(', ')}` : ''}`,
+    );
     // The statements a person is asked to approve, as they will run.
-    for (const d of e.migrations?.destructive ?? []) lines.push(`        ${d.file}: ${d.sql.replace(/\s+/g, ' ')}  [${d.reason}]`);
+    for (const d of e.migrations?.destructive ?? [])
+      lines.push(`        ${d.file}: ${d.sql.replace(/\s+/g, ' ')}  [${d.reason}]`);
   }
   lines.push('  stages:');
   for (const t of s.timings) lines.push(`    ${formatTiming(t)}`);

@@ -5,7 +5,10 @@
 // such an update again is safe: nothing of it was recorded, not even a signed decision's nonce.
 import { WorkflowUpdateFailedError } from '@temporalio/client';
 
-const UNDELIVERED = [/^Workflow Update is rejected because it wasn't processed by worker/, /^No registered handler for update/];
+const UNDELIVERED = [
+  /^Workflow Update is rejected because it wasn't processed by worker/,
+  /^No registered handler for update/,
+];
 /** About a minute of asking again (100 ms doubling to 2 s) before the rejection is the answer. */
 const ATTEMPTS = 35;
 

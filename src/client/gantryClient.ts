@@ -18,7 +18,13 @@ import { deliverUpdate } from './deliverUpdate';
 import type { ApprovalDecision, DecisionKind, OperatorRequest } from '../pipeline/decisions';
 import { promotionWorkflowId, shortDigest } from '../pipeline/digest';
 import type { PromotionStatus } from '../pipeline/promotionStatus';
-import { GANTRY_APP, GANTRY_AWAITING_APPROVAL, GANTRY_DIGEST, GANTRY_ENVIRONMENT, GANTRY_STAGE } from '../pipeline/searchAttributes';
+import {
+  GANTRY_APP,
+  GANTRY_AWAITING_APPROVAL,
+  GANTRY_DIGEST,
+  GANTRY_ENVIRONMENT,
+  GANTRY_STAGE,
+} from '../pipeline/searchAttributes';
 import type { PromotionInput } from '../pipeline/types';
 import { connectionSettings, type ConnectionSettings } from './connectionSettings';
 import type { StartRequestInput } from '../policy/policyTypes';
@@ -74,11 +80,18 @@ export class GantryClient {
   static async connect(settings: ConnectionSettings = connectionSettings()): Promise<GantryClient> {
     let connection: Connection;
     try {
-      connection = await Connection.connect({ ...settings.connectionOptions, connectTimeout: '5s' } as Parameters<typeof Connection.connect>[0]);
+      connection = await Connection.connect({ ...settings.connectionOptions, connectTimeout: '5s' } as Parameters<
+        typeof Connection.connect
+      >[0]);
     } catch (err) {
-      throw new Error(`cannot reach Temporal at ${settings.connectionOptions.address} (namespace ${settings.namespace}): ${(err as Error).message}. Set TEMPORAL_ADDRESS or a profile.`);
+      throw new Error(
+        `cannot reach Temporal at ${settings.connectionOptions.address} (namespace ${settings.namespace}): ${(err as Error).message}. Set TEMPORAL_ADDRESS or a profile.`,
+      );
     }
-    return new GantryClient(new Client({ connection, namespace: settings.namespace, dataConverter: settings.dataConverter }), settings.taskQueue);
+    return new GantryClient(
+      new Client({ connection, namespace: settings.namespace, dataConverter: settings.dataConverter }),
+      settings.taskQueue,
+    );
   }
 
   async close(): Promise<void> {
@@ -92,7 +105,19 @@ export class GantryClient {
     if (existing?.status === 'RUNNING') return { workflowId, runId: existing.runId, state: 'running' };
     if (existing?.status === 'COMPLETED') return { workflowId, runId: existing.runId, state: 'promoted' };
     const input: StartRequestInput = signing
-      ? { ...pipeline, signedStart: signStart({ workflowId, app: pipeline.app, digest: pipeline.digest, commit: pipeline.commit, starter: signing.starter }, signing.keyPath) }
+      ? {
+          ...pipeline,
+          signedStart: signStart(
+            {
+              workflowId,
+              app: pipeline.app,
+              digest: pipeline.digest,
+              commit: pipeline.commit,
+              starter: signing.starter,
+            },
+            signing.keyPath,
+          ),
+        }
       : pipeline;
     try {
       const handle = await this.client.workflow.start<typeof promoteArtifact>('promoteArtifact', {
@@ -110,7 +135,8 @@ export class GantryClient {
       // With USE_EXISTING the server answers a start that raced another with that run's id, so
       // both callers see the same run; no describe afterwards (it cannot tell them apart either).
       const admission = await this.admission(handle);
-      if (!admission.accepted) return { workflowId, runId: handle.firstExecutionRunId, state: 'refused', reason: admission.reason, admission };
+      if (!admission.accepted)
+        return { workflowId, runId: handle.firstExecutionRunId, state: 'refused', reason: admission.reason, admission };
       return { workflowId, runId: handle.firstExecutionRunId, state: 'new', admission };
     } catch (err) {
       if (err instanceof WorkflowExecutionAlreadyStartedError) {
@@ -129,7 +155,9 @@ export class GantryClient {
       // A refused promotion may have closed before the update reached it: its result says why.
       if (!(err instanceof WorkflowNotFoundError || err instanceof WorkflowUpdateFailedError)) throw err;
       const final = await this.finalStatus(handle);
-      return final.outcome === 'refused' ? { accepted: false, reason: final.reason, policy: final.policy } : { accepted: true, policy: final.policy, startedBy: final.startedBy };
+      return final.outcome === 'refused'
+        ? { accepted: false, reason: final.reason, policy: final.policy }
+        : { accepted: true, policy: final.policy, startedBy: final.startedBy };
     }
   }
 
@@ -171,20 +199,49 @@ export class GantryClient {
   }
 
   /** Approve or reject; with keyPath the decision is signed with that SSH key (required where the pipeline says so). */
-  async decide(kind: DecisionKind, app: string, digest: string, decision: ApprovalDecision, keyPath?: string): Promise<DecisionAnswer> {
-    const signed = keyPath ? await this.sign({ kind, app, digest, environment: decision.environment, approver: decision.by, comment: decision.comment }, keyPath) : decision.signed;
+  async decide(
+    kind: DecisionKind,
+    app: string,
+    digest: string,
+    decision: ApprovalDecision,
+    keyPath?: string,
+  ): Promise<DecisionAnswer> {
+    const signed = keyPath
+      ? await this.sign(
+          { kind, app, digest, environment: decision.environment, approver: decision.by, comment: decision.comment },
+          keyPath,
+        )
+      : decision.signed;
     if (signed && 'accepted' in signed) return signed;
     return this.update(app, digest, kind === 'approve' ? msg.approveUpdate : msg.rejectUpdate, { ...decision, signed });
   }
 
   /** Lets this promotion deploy into an environment despite a manual freeze: signed, with a reason. */
-  async overrideFreeze(app: string, digest: string, request: { environment: string; by: string; reason: string }, keyPath: string): Promise<DecisionAnswer> {
-    const signed = await this.sign({ kind: 'override-freeze', app, digest, environment: request.environment, approver: request.by, reason: request.reason }, keyPath);
+  async overrideFreeze(
+    app: string,
+    digest: string,
+    request: { environment: string; by: string; reason: string },
+    keyPath: string,
+  ): Promise<DecisionAnswer> {
+    const signed = await this.sign(
+      {
+        kind: 'override-freeze',
+        app,
+        digest,
+        environment: request.environment,
+        approver: request.by,
+        reason: request.reason,
+      },
+      keyPath,
+    );
     if ('accepted' in signed) return signed;
     return this.update(app, digest, msg.overrideFreezeUpdate, { ...request, signed });
   }
 
-  private async sign(d: Omit<DecisionToSign, 'workflowId' | 'runId'>, keyPath: string): Promise<SignedClaim | { accepted: false; reason: string }> {
+  private async sign(
+    d: Omit<DecisionToSign, 'workflowId' | 'runId'>,
+    keyPath: string,
+  ): Promise<SignedClaim | { accepted: false; reason: string }> {
     const workflowId = promotionWorkflowId(d.app, d.digest);
     const described = await this.describe(workflowId);
     if (!described) return { accepted: false, reason: `unknown promotion: no workflow ${workflowId}` };
@@ -192,18 +249,29 @@ export class GantryClient {
   }
 
   /** Abort, pause or resume; with keyPath the request is signed (the worker's policy says where that is required). */
-  async operate(kind: 'abort' | 'pause' | 'resume', app: string, digest: string, request: OperatorRequest, keyPath?: string): Promise<DecisionAnswer> {
+  async operate(
+    kind: 'abort' | 'pause' | 'resume',
+    app: string,
+    digest: string,
+    request: OperatorRequest,
+    keyPath?: string,
+  ): Promise<DecisionAnswer> {
     const update = { abort: msg.abortUpdate, pause: msg.pauseUpdate, resume: msg.resumeUpdate }[kind];
     if (!keyPath) return this.update(app, digest, update, request);
     const workflowId = promotionWorkflowId(app, digest);
     const described = await this.describe(workflowId);
     if (!described) return { accepted: false, reason: `unknown promotion: no workflow ${workflowId}` };
-    const signed = signOperation({ kind, operator: request.by, workflowId, runId: described.runId, app, digest, reason: request.reason }, keyPath);
+    const signed = signOperation(
+      { kind, operator: request.by, workflowId, runId: described.runId, app, digest, reason: request.reason },
+      keyPath,
+    );
     return this.update(app, digest, update, { ...request, signed } as OperatorRequest);
   }
 
   /** Promotions from Temporal visibility, newest first. */
-  async list(filter: { app?: string; awaitingApproval?: boolean; running?: boolean; limit?: number } = {}): Promise<ListedPromotion[]> {
+  async list(
+    filter: { app?: string; awaitingApproval?: boolean; running?: boolean; limit?: number } = {},
+  ): Promise<ListedPromotion[]> {
     const clauses = [`WorkflowType = 'promoteArtifact'`];
     if (filter.app) clauses.push(`${GANTRY_APP.name} = '${filter.app.replace(/'/g, '')}'`);
     if (filter.awaitingApproval) clauses.push(`${GANTRY_AWAITING_APPROVAL.name} = true`, `ExecutionStatus = 'Running'`);
@@ -226,19 +294,30 @@ export class GantryClient {
     return out;
   }
 
-  private async update<A>(app: string, digest: string, update: UpdateDefinition<msg.MessageAnswer, [A]>, arg: A): Promise<DecisionAnswer> {
+  private async update<A>(
+    app: string,
+    digest: string,
+    update: UpdateDefinition<msg.MessageAnswer, [A]>,
+    arg: A,
+  ): Promise<DecisionAnswer> {
     const workflowId = promotionWorkflowId(app, digest);
     try {
       // Straight to the update (one round trip, the approval is on the critical path); only a
       // refusal by the server costs a describe, to say why.
-      const answer = await deliverUpdate(() => this.client.workflow.getHandle(workflowId).executeUpdate(update, { args: [arg] }));
-      return answer.accepted ? { accepted: true, status: answer.status } : { accepted: false, reason: answer.reason ?? 'refused' };
+      const answer = await deliverUpdate(() =>
+        this.client.workflow.getHandle(workflowId).executeUpdate(update, { args: [arg] }),
+      );
+      return answer.accepted
+        ? { accepted: true, status: answer.status }
+        : { accepted: false, reason: answer.reason ?? 'refused' };
     } catch (err) {
-      if (err instanceof WorkflowUpdateFailedError) return { accepted: false, reason: err.cause?.message ?? err.message };
+      if (err instanceof WorkflowUpdateFailedError)
+        return { accepted: false, reason: err.cause?.message ?? err.message };
       if (!(err instanceof WorkflowNotFoundError)) throw err;
       // The server says "not found" both for no such workflow and for one that has closed.
       const described = await this.describe(workflowId);
-      if (described && described.status !== 'RUNNING') return { accepted: false, reason: `promotion is no longer running (${described.status.toLowerCase()})` };
+      if (described && described.status !== 'RUNNING')
+        return { accepted: false, reason: `promotion is no longer running (${described.status.toLowerCase()})` };
       return { accepted: false, reason: `unknown promotion: no workflow ${workflowId}` };
     }
   }

@@ -3,7 +3,14 @@
 // workflow, so it survives restarts and every worker sees the same answer.
 import { WithStartWorkflowOperation, WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
 import { freezeLiftedSignal } from '../../workflows/messages';
-import { FREEZE_REGISTRY_ID, type freezeRegistry, freezesQuery, freezeUpdate, unfreezeUpdate, type ManualFreeze } from '../../workflows/freezeRegistry';
+import {
+  FREEZE_REGISTRY_ID,
+  type freezeRegistry,
+  freezesQuery,
+  freezeUpdate,
+  unfreezeUpdate,
+  type ManualFreeze,
+} from '../../workflows/freezeRegistry';
 import { GANTRY_ENVIRONMENT, GANTRY_STAGE } from '../pipeline/searchAttributes';
 import type { GantryClient } from './gantryClient';
 import { deliverUpdate } from './deliverUpdate';
@@ -12,11 +19,32 @@ import { signOperation } from './signOperation';
 export type FreezeAnswer = { accepted: true; freezes: ManualFreeze[] } | { accepted: false; reason: string };
 
 /** Signs a freeze or unfreeze for the registry, when the operator gives a key. */
-function signed(kind: 'freeze' | 'unfreeze', request: { environment: string; by: string; reason?: string }, keyPath: string | undefined) {
-  return keyPath ? { signed: signOperation({ kind, operator: request.by, workflowId: FREEZE_REGISTRY_ID, environment: request.environment, reason: request.reason }, keyPath) } : {};
+function signed(
+  kind: 'freeze' | 'unfreeze',
+  request: { environment: string; by: string; reason?: string },
+  keyPath: string | undefined,
+) {
+  return keyPath
+    ? {
+        signed: signOperation(
+          {
+            kind,
+            operator: request.by,
+            workflowId: FREEZE_REGISTRY_ID,
+            environment: request.environment,
+            reason: request.reason,
+          },
+          keyPath,
+        ),
+      }
+    : {};
 }
 
-export async function freezeEnvironment(gantry: GantryClient, request: { environment: string; by: string; reason: string }, keyPath?: string): Promise<FreezeAnswer> {
+export async function freezeEnvironment(
+  gantry: GantryClient,
+  request: { environment: string; by: string; reason: string },
+  keyPath?: string,
+): Promise<FreezeAnswer> {
   try {
     const freezes = await deliverUpdate(() =>
       gantry.client.workflow.executeUpdateWithStart(freezeUpdate, {
@@ -37,20 +65,32 @@ export async function freezeEnvironment(gantry: GantryClient, request: { environ
   }
 }
 
-export async function unfreezeEnvironment(gantry: GantryClient, request: { environment: string; by: string }, keyPath?: string): Promise<FreezeAnswer & { woken?: number }> {
+export async function unfreezeEnvironment(
+  gantry: GantryClient,
+  request: { environment: string; by: string },
+  keyPath?: string,
+): Promise<FreezeAnswer & { woken?: number }> {
   let freezes: ManualFreeze[];
   try {
-    freezes = await deliverUpdate(() => gantry.client.workflow.getHandle(FREEZE_REGISTRY_ID).executeUpdate(unfreezeUpdate, { args: [{ ...request, ...signed('unfreeze', request, keyPath) }] }));
+    freezes = await deliverUpdate(() =>
+      gantry.client.workflow
+        .getHandle(FREEZE_REGISTRY_ID)
+        .executeUpdate(unfreezeUpdate, { args: [{ ...request, ...signed('unfreeze', request, keyPath) }] }),
+    );
   } catch (err) {
     if (err instanceof WorkflowUpdateFailedError) return { accepted: false, reason: err.cause?.message ?? err.message };
-    if (err instanceof WorkflowNotFoundError) return { accepted: false, reason: `${request.environment} is not frozen` };
+    if (err instanceof WorkflowNotFoundError)
+      return { accepted: false, reason: `${request.environment} is not frozen` };
     throw err;
   }
   // Promotions held by the freeze look again now instead of at their next periodic check.
   let woken = 0;
   const query = `WorkflowType = 'promoteArtifact' AND ExecutionStatus = 'Running' AND ${GANTRY_STAGE.name} = 'freeze' AND ${GANTRY_ENVIRONMENT.name} = '${request.environment.replace(/'/g, '')}'`;
   for await (const wf of gantry.client.workflow.list({ query })) {
-    await gantry.client.workflow.getHandle(wf.workflowId).signal(freezeLiftedSignal).catch(() => undefined);
+    await gantry.client.workflow
+      .getHandle(wf.workflowId)
+      .signal(freezeLiftedSignal)
+      .catch(() => undefined);
     woken++;
   }
   return { accepted: true, freezes, woken };

@@ -30,23 +30,58 @@ export type RollbackAnswer =
 /** How far back to look for the app's last promotion into the environment. */
 const SEARCH_LIMIT = 50;
 
-export async function rollback(gantry: GantryClient, config: GantryConfig, r: RollbackRequestOptions): Promise<RollbackAnswer> {
+export async function rollback(
+  gantry: GantryClient,
+  config: GantryConfig,
+  r: RollbackRequestOptions,
+): Promise<RollbackAnswer> {
   const last = await lastPromotionInto(gantry, r.app, r.environment);
   if (!last) return { accepted: false, reason: `no promotion of ${r.app} has deployed ${r.environment}` };
   const env = last.environments.find((e) => e.name === r.environment)!;
   if (last.outcome === 'running') {
     const handle = gantry.client.workflow.getHandle(last.workflowId);
     const signed = r.keyPath
-      ? signOperation({ kind: 'rollback', operator: r.by, workflowId: last.workflowId, runId: (await handle.describe()).runId, app: r.app, digest: last.digest, environment: r.environment, reason: r.reason }, r.keyPath)
+      ? signOperation(
+          {
+            kind: 'rollback',
+            operator: r.by,
+            workflowId: last.workflowId,
+            runId: (await handle.describe()).runId,
+            app: r.app,
+            digest: last.digest,
+            environment: r.environment,
+            reason: r.reason,
+          },
+          r.keyPath,
+        )
       : undefined;
-    const answer = await deliverUpdate(() => handle.executeUpdate(rollbackUpdate, { args: [{ environment: r.environment, by: r.by, reason: r.reason, ...(signed ? { signed } : {}) }] }))
-      .then((a) => (a.accepted ? { accepted: true as const } : { accepted: false as const, reason: a.reason ?? 'refused' }))
-      .catch((err: Error & { cause?: Error }) => ({ accepted: false as const, reason: err.cause?.message ?? err.message }));
-    return answer.accepted ? { accepted: true, workflowId: last.workflowId, from: last.digest, to: env.previousDigest, inPlace: true } : answer;
+    const answer = await deliverUpdate(() =>
+      handle.executeUpdate(rollbackUpdate, {
+        args: [{ environment: r.environment, by: r.by, reason: r.reason, ...(signed ? { signed } : {}) }],
+      }),
+    )
+      .then((a) =>
+        a.accepted ? { accepted: true as const } : { accepted: false as const, reason: a.reason ?? 'refused' },
+      )
+      .catch((err: Error & { cause?: Error }) => ({
+        accepted: false as const,
+        reason: err.cause?.message ?? err.message,
+      }));
+    return answer.accepted
+      ? { accepted: true, workflowId: last.workflowId, from: last.digest, to: env.previousDigest, inPlace: true }
+      : answer;
   }
-  if (env.rolledBackTo) return { accepted: false, reason: `${r.environment} was already rolled back to ${shortDigest(env.rolledBackTo)} by ${last.workflowId}` };
+  if (env.rolledBackTo)
+    return {
+      accepted: false,
+      reason: `${r.environment} was already rolled back to ${shortDigest(env.rolledBackTo)} by ${last.workflowId}`,
+    };
   const to = env.previousDigest;
-  if (!to) return { accepted: false, reason: `${r.environment} ran no digest before ${shortDigest(last.digest)}: nothing to roll back to` };
+  if (!to)
+    return {
+      accepted: false,
+      reason: `${r.environment} ran no digest before ${shortDigest(last.digest)}: nothing to roll back to`,
+    };
 
   const workflowId = `rollback/${r.app}/${r.environment}/${last.digest}`;
   const earlier = await gantry.client.workflow
@@ -54,7 +89,11 @@ export async function rollback(gantry: GantryClient, config: GantryConfig, r: Ro
     .describe()
     .catch(() => undefined);
   if (earlier?.status.name === 'RUNNING') return { accepted: true, workflowId, from: last.digest, to, inPlace: false };
-  if (earlier?.status.name === 'COMPLETED') return { accepted: false, reason: `${r.environment} was already rolled back to ${shortDigest(to)} by ${workflowId}` };
+  if (earlier?.status.name === 'COMPLETED')
+    return {
+      accepted: false,
+      reason: `${r.environment} was already rolled back to ${shortDigest(to)} by ${workflowId}`,
+    };
 
   const input = resolvePromotion(config, { app: r.app, digest: to, requestedBy: r.by });
   const plan = input.environments.find((e) => e.name === r.environment);
@@ -64,7 +103,21 @@ export async function rollback(gantry: GantryClient, config: GantryConfig, r: Ro
   input.rollback = { from: last.digest, by: r.by, reason: r.reason, fastTrack: r.fastTrack };
   // The rollback run is admitted under the worker's policy like any promotion: signed by an operator where it says so.
   const sent: StartRequestInput = r.keyPath
-    ? { ...input, signedStart: signOperation({ kind: 'rollback', operator: r.by, workflowId, app: r.app, digest: to, environment: r.environment, reason: r.reason }, r.keyPath) }
+    ? {
+        ...input,
+        signedStart: signOperation(
+          {
+            kind: 'rollback',
+            operator: r.by,
+            workflowId,
+            app: r.app,
+            digest: to,
+            environment: r.environment,
+            reason: r.reason,
+          },
+          r.keyPath,
+        ),
+      }
     : input;
   const handle = await gantry.client.workflow.start<typeof promoteArtifact>('promoteArtifact', {
     workflowId,
@@ -75,12 +128,17 @@ export async function rollback(gantry: GantryClient, config: GantryConfig, r: Ro
     ...gantry.searchAttributesFor(input),
   });
   const admission = await gantry.admission(handle);
-  if (!admission.accepted) return { accepted: false, reason: `refused by the worker's policy: ${admission.reason ?? 'refused'}` };
+  if (!admission.accepted)
+    return { accepted: false, reason: `refused by the worker's policy: ${admission.reason ?? 'refused'}` };
   return { accepted: true, workflowId, from: last.digest, to, inPlace: false };
 }
 
 /** The newest promotion of the app (not a rollback run) that deployed the environment. */
-async function lastPromotionInto(gantry: GantryClient, app: string, environment: string): Promise<PromotionStatus | undefined> {
+async function lastPromotionInto(
+  gantry: GantryClient,
+  app: string,
+  environment: string,
+): Promise<PromotionStatus | undefined> {
   for (const p of await gantry.list({ app, limit: SEARCH_LIMIT })) {
     if (!p.workflowId.startsWith('promote/') || !p.digest) continue;
     const status = await gantry.status(app, p.digest).catch(() => undefined);

@@ -2,7 +2,12 @@
 // names this promotion's workflow, run, digest and environment and carries a fresh nonce, so it
 // cannot be replayed anywhere else.
 import { randomUUID } from 'node:crypto';
-import { canonicalDecisionPayload, EncryptedSshKeyError, signWithSshKey, signWithSshKeygen } from '../approvals/signing';
+import {
+  canonicalDecisionPayload,
+  EncryptedSshKeyError,
+  signWithSshKey,
+  signWithSshKeygen,
+} from '../approvals/signing';
 import type { SignedClaim, SignedKind } from '../pipeline/approvalPolicy';
 
 export interface DecisionToSign {

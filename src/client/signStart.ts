@@ -5,6 +5,9 @@ import type { SignedClaim } from '../pipeline/approvalPolicy';
 import { startPayload } from '../policy/startClaim';
 import { signWithKey } from './signDecision';
 
-export function signStart(s: { workflowId: string; app: string; digest: string; commit?: string; starter: string }, keyPath: string): SignedClaim {
+export function signStart(
+  s: { workflowId: string; app: string; digest: string; commit?: string; starter: string },
+  keyPath: string,
+): SignedClaim {
   return signWithKey(startPayload({ ...s, time: new Date().toISOString(), nonce: randomUUID() }), keyPath);
 }

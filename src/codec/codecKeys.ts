@@ -41,17 +41,23 @@ export function parseCodecKeys(text: string, source: string): CodecKeyring {
   for (const [i, entry] of entries.entries()) {
     const colon = entry.indexOf(':');
     const id = colon > 0 ? entry.slice(0, colon).trim() : '';
-    if (!KEY_ID.test(id)) throw new CodecKeyError(`${source}: entry ${i + 1} must be "<key id>:<base64 key>" with an id of letters, digits, ".", "_" or "-"`);
+    if (!KEY_ID.test(id))
+      throw new CodecKeyError(
+        `${source}: entry ${i + 1} must be "<key id>:<base64 key>" with an id of letters, digits, ".", "_" or "-"`,
+      );
     const material = entry.slice(colon + 1).trim();
     const key = Buffer.from(material, 'base64');
     if (key.length !== 32 || key.toString('base64').replace(/=+$/, '') !== material.replace(/=+$/, '')) {
-      throw new CodecKeyError(`${source}: key "${id}" must be 32 bytes in base64 (make one with \`openssl rand -base64 32\`)`);
+      throw new CodecKeyError(
+        `${source}: key "${id}" must be 32 bytes in base64 (make one with \`openssl rand -base64 32\`)`,
+      );
     }
     if (byId.has(id)) throw new CodecKeyError(`${source}: key id "${id}" appears twice`);
     byId.set(id, key);
     keys.push({ id, key });
   }
-  if (keys.length === 0) throw new CodecKeyError(`${source}: no keys (expected "<key id>:<base64 key>" entries, the first one encrypts)`);
+  if (keys.length === 0)
+    throw new CodecKeyError(`${source}: no keys (expected "<key id>:<base64 key>" entries, the first one encrypts)`);
   return { current: keys[0], byId };
 }
 
@@ -72,7 +78,9 @@ export function codecKeysFromEnv(env: NodeJS.ProcessEnv = process.env): CodecKey
 }
 
 /** A fresh key entry, "<id>:<base64>", for a key file or $GANTRY_CODEC_KEYS. */
-export function generateCodecKeyEntry(id = `key-${new Date().toISOString().slice(0, 10)}-${randomBytes(3).toString('hex')}`): string {
+export function generateCodecKeyEntry(
+  id = `key-${new Date().toISOString().slice(0, 10)}-${randomBytes(3).toString('hex')}`,
+): string {
   if (!KEY_ID.test(id)) throw new CodecKeyError(`key id "${id}" must be letters, digits, ".", "_" or "-" (at most 64)`);
   return `${id}:${randomBytes(32).toString('base64')}`;
 }
@@ -81,7 +89,11 @@ export function generateCodecKeyEntry(id = `key-${new Date().toISOString().slice
 export function loadOrCreateCodecKeyFile(path: string): CodecKeyring {
   mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
   try {
-    writeFileSync(path, `# Gantry payload keys: the first encrypts, all decrypt. Keep this file secret.\n${generateCodecKeyEntry()}\n`, { flag: 'wx', mode: 0o600 });
+    writeFileSync(
+      path,
+      `# Gantry payload keys: the first encrypts, all decrypt. Keep this file secret.\n${generateCodecKeyEntry()}\n`,
+      { flag: 'wx', mode: 0o600 },
+    );
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
   }

@@ -9,7 +9,10 @@ import { EncryptionCodec } from './encryptionCodec';
 export const FAILURE_CONVERTER_PATH = require.resolve('./failureConverter');
 
 export function gantryDataConverter(keys: CodecKeyring | undefined): DataConverter {
-  return { failureConverterPath: FAILURE_CONVERTER_PATH, ...(keys ? { payloadCodecs: [new EncryptionCodec(keys)] } : {}) };
+  return {
+    failureConverterPath: FAILURE_CONVERTER_PATH,
+    ...(keys ? { payloadCodecs: [new EncryptionCodec(keys)] } : {}),
+  };
 }
 
 /** The data converter for the keys configured in env ($GANTRY_CODEC_KEYS_FILE or $GANTRY_CODEC_KEYS). */

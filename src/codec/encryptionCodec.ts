@@ -35,7 +35,10 @@ export class EncryptionCodec implements PayloadCodec {
       if (text(payload.metadata?.encoding) !== ENCRYPTED_ENCODING) return payload;
       const id = text(payload.metadata?.[KEY_ID_METADATA]);
       const key = this.keys.byId.get(id);
-      if (!key) throw new PayloadDecryptionError(`payload encrypted with key "${id}", which this process does not have (keys: ${[...this.keys.byId.keys()].join(', ')})`);
+      if (!key)
+        throw new PayloadDecryptionError(
+          `payload encrypted with key "${id}", which this process does not have (keys: ${[...this.keys.byId.keys()].join(', ')})`,
+        );
       return PayloadProto.decode(open(key, id, payload.data ?? new Uint8Array()));
     });
   }
@@ -51,14 +54,17 @@ function seal(key: Buffer, id: string, plain: Uint8Array): Uint8Array {
 
 function open(key: Buffer, id: string, sealed: Uint8Array): Uint8Array {
   const bytes = Buffer.from(sealed);
-  if (bytes.length < IV_BYTES + TAG_BYTES) throw new PayloadDecryptionError(`encrypted payload (key "${id}") is too short to be one`);
+  if (bytes.length < IV_BYTES + TAG_BYTES)
+    throw new PayloadDecryptionError(`encrypted payload (key "${id}") is too short to be one`);
   const decipher = createDecipheriv('aes-256-gcm', key, bytes.subarray(0, IV_BYTES));
   decipher.setAAD(Buffer.from(id));
   decipher.setAuthTag(bytes.subarray(bytes.length - TAG_BYTES));
   try {
     return Buffer.concat([decipher.update(bytes.subarray(IV_BYTES, bytes.length - TAG_BYTES)), decipher.final()]);
   } catch {
-    throw new PayloadDecryptionError(`encrypted payload (key "${id}") does not authenticate: wrong key or altered data`);
+    throw new PayloadDecryptionError(
+      `encrypted payload (key "${id}") does not authenticate: wrong key or altered data`,
+    );
   }
 }
 

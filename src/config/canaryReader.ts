@@ -44,10 +44,15 @@ export class CanaryReader {
     return undefined;
   }
   /** Kubeconfig and context of a Kubernetes block; a relative kubeconfig is relative to gantry.yaml. */
-  kubeAccess(block: { kubeconfig?: string; context?: string }, baseDir?: string): { kubeconfig?: string; context?: string } {
+  kubeAccess(
+    block: { kubeconfig?: string; context?: string },
+    baseDir?: string,
+  ): { kubeconfig?: string; context?: string } {
     const { kubeconfig, context } = block;
     return {
-      ...(typeof kubeconfig === 'string' ? { kubeconfig: baseDir && !isAbsolute(kubeconfig) ? resolvePath(baseDir, kubeconfig) : kubeconfig } : {}),
+      ...(typeof kubeconfig === 'string'
+        ? { kubeconfig: baseDir && !isAbsolute(kubeconfig) ? resolvePath(baseDir, kubeconfig) : kubeconfig }
+        : {}),
       ...(context !== undefined ? { context } : {}),
     };
   }

@@ -47,15 +47,22 @@ export function pointerSegments(pointer: string): PathSegment[] {
 }
 
 /** The problems of a canary block's schema errors; `pathOf` maps an instance path to the block's segments. */
-export function canarySchemaProblems(errors: readonly ErrorObject[], pathOf: (instancePath: string) => PathSegment[] = pointerSegments): CanarySchemaProblem[] {
+export function canarySchemaProblems(
+  errors: readonly ErrorObject[],
+  pathOf: (instancePath: string) => PathSegment[] = pointerSegments,
+): CanarySchemaProblem[] {
   // A failed anyOf says once what the field may be; its branches' errors would only repeat it.
   const anyOfs = errors.filter((e) => e.keyword === 'anyOf');
-  const kept = errors.filter((e) => !anyOfs.some((a) => a !== e && e.instancePath === a.instancePath && e.schemaPath.startsWith(`${a.schemaPath}/`)));
+  const kept = errors.filter(
+    (e) =>
+      !anyOfs.some((a) => a !== e && e.instancePath === a.instancePath && e.schemaPath.startsWith(`${a.schemaPath}/`)),
+  );
   const problems: CanarySchemaProblem[] = [];
   for (const e of kept) {
     const segments = pathOf(e.instancePath);
     const problem = describe(e, segments);
-    if (problem && !problems.some((p) => p.message === problem.message && sameSegments(p.segments, problem.segments))) problems.push(problem);
+    if (problem && !problems.some((p) => p.message === problem.message && sameSegments(p.segments, problem.segments)))
+      problems.push(problem);
   }
   return problems;
 }
@@ -69,13 +76,17 @@ function describe(e: ErrorObject, at: PathSegment[]): CanarySchemaProblem | unde
       return problem('required', [...at, (e.params as { missingProperty: string }).missingProperty]);
     case 'additionalProperties': {
       const field = (e.params as { additionalProperty: string }).additionalProperty;
-      return problem(`unknown field "${field}" (expected one of: ${Object.keys(schema.properties ?? {}).join(', ')})`, [...at, field]);
+      return problem(`unknown field "${field}" (expected one of: ${Object.keys(schema.properties ?? {}).join(', ')})`, [
+        ...at,
+        field,
+      ]);
     }
     case 'minProperties':
     case 'maxProperties': {
       // "Exactly one of": a mapping with one known key and unknown ones has its unknown-field problems.
       const keys = Object.keys(schema.properties ?? {});
-      if (schema.maxProperties === 1 && isObj(data) && Object.keys(data).filter((k) => keys.includes(k)).length === 1) return undefined;
+      if (schema.maxProperties === 1 && isObj(data) && Object.keys(data).filter((k) => keys.includes(k)).length === 1)
+        return undefined;
       return problem(schema['x-invalid'] ?? `must name exactly one of: ${keys.join(', ')}`);
     }
     case 'type': {
@@ -94,7 +105,9 @@ function describe(e: ErrorObject, at: PathSegment[]): CanarySchemaProblem | unde
       return problem(numberMessage(schema, data));
     case 'enum': {
       const allowed = (e.params as { allowedValues: unknown[] }).allowedValues.map(String);
-      return problem(`must be ${allowed.slice(0, -1).join(', ')} or ${allowed[allowed.length - 1]}, got ${JSON.stringify(data)}`);
+      return problem(
+        `must be ${allowed.slice(0, -1).join(', ')} or ${allowed[allowed.length - 1]}, got ${JSON.stringify(data)}`,
+      );
     }
   }
   if (schema['x-invalid']) return problem(schema['x-invalid'].replace('{data}', JSON.stringify(data)));

@@ -15,7 +15,9 @@ export class ConfigError extends Error {
   ) {
     super(
       `${file} is not a valid Gantry pipeline:\n` +
-        problems.map((p) => `  ${file}${p.line ? `:${p.line}` : ''}: ${p.path ? `${p.path}: ` : ''}${p.message}`).join('\n'),
+        problems
+          .map((p) => `  ${file}${p.line ? `:${p.line}` : ''}: ${p.path ? `${p.path}: ` : ''}${p.message}`)
+          .join('\n'),
     );
     this.name = 'ConfigError';
   }

@@ -23,12 +23,32 @@ export interface EnvironmentConfig {
   };
   health?: {
     http?: { url: string; versionPath?: string; healthPath?: string; timeout?: string; interval?: string };
-    kubernetesRollout?: { namespace: string; deployment: string; kubeconfig?: string; context?: string; timeout?: string; interval?: string };
-    argocd?: { application: string; namespace?: string; kubeconfig?: string; context?: string; timeout?: string; interval?: string };
+    kubernetesRollout?: {
+      namespace: string;
+      deployment: string;
+      kubeconfig?: string;
+      context?: string;
+      timeout?: string;
+      interval?: string;
+    };
+    argocd?: {
+      application: string;
+      namespace?: string;
+      kubeconfig?: string;
+      context?: string;
+      timeout?: string;
+      interval?: string;
+    };
   };
   gates?: Array<{
     http?: { name?: string; url: string; expectStatus?: number; contains?: string; timeout?: string };
-    command?: { name?: string; run: string; cwd?: string; env?: Record<string, string | { fromEnv: string }>; timeout?: string };
+    command?: {
+      name?: string;
+      run: string;
+      cwd?: string;
+      env?: Record<string, string | { fromEnv: string }>;
+      timeout?: string;
+    };
     parity?: {
       name?: string;
       reference: ParityDeploymentConfig;

@@ -24,7 +24,9 @@ export function loadConfig(file: string): GantryConfig {
   try {
     text = readFileSync(file, 'utf8');
   } catch (err) {
-    throw new ConfigError(file, [{ path: '', message: `cannot read: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}` }]);
+    throw new ConfigError(file, [
+      { path: '', message: `cannot read: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}` },
+    ]);
   }
   return parseConfig(text, file, dirname(resolve(file)));
 }
@@ -35,7 +37,11 @@ export function parseConfig(text: string, file = 'gantry.yaml', baseDir = proces
   if (doc.errors.length > 0) {
     throw new ConfigError(
       file,
-      doc.errors.map((e) => ({ path: '', line: lines.linePos(e.pos[0]).line, message: `YAML syntax: ${e.message.split('\n')[0]}` })),
+      doc.errors.map((e) => ({
+        path: '',
+        line: lines.linePos(e.pos[0]).line,
+        message: `YAML syntax: ${e.message.split('\n')[0]}`,
+      })),
     );
   }
   const data: unknown = doc.toJS() ?? {};
@@ -56,11 +62,15 @@ export function parseConfig(text: string, file = 'gantry.yaml', baseDir = proces
  */
 function fillEmptyMappings(data: unknown): void {
   for (let round = 0; round < 20 && !validate(data); round++) {
-    const nulls = (validate.errors ?? []).filter((e) => e.keyword === 'type' && e.data === null && (e.params as { type: string }).type === 'object');
+    const nulls = (validate.errors ?? []).filter(
+      (e) => e.keyword === 'type' && e.data === null && (e.params as { type: string }).type === 'object',
+    );
     if (nulls.length === 0) return;
     for (const e of nulls) {
       const segments = pointerSegments(e.instancePath);
-      const parent = segments.slice(0, -1).reduce<unknown>((node, key) => (node as Record<string | number, unknown>)[key], data);
+      const parent = segments
+        .slice(0, -1)
+        .reduce<unknown>((node, key) => (node as Record<string | number, unknown>)[key], data);
       (parent as Record<string | number, unknown>)[segments[segments.length - 1]] = {};
     }
   }
@@ -69,13 +79,22 @@ function fillEmptyMappings(data: unknown): void {
 /** An environment's `canary:` block, apart from its stable side (a deploy target like any other). */
 function inCanaryBlock(instancePath: string): boolean {
   const segments = pointerSegments(instancePath);
-  const at = segments.findIndex((s, i) => s === 'canary' && typeof segments[i - 1] === 'number' && segments[i - 2] === 'environments');
+  const at = segments.findIndex(
+    (s, i) => s === 'canary' && typeof segments[i - 1] === 'number' && segments[i - 2] === 'environments',
+  );
   return at >= 0 && segments[at + 1] !== 'stable';
 }
 
-function schemaProblems(allErrors: ErrorObject[], lineOf: (p: Array<string | number>) => number | undefined): ConfigProblem[] {
+function schemaProblems(
+  allErrors: ErrorObject[],
+  lineOf: (p: Array<string | number>) => number | undefined,
+): ConfigProblem[] {
   // A canary block's errors are worded as resolveCanary words them (one wording, from its schema).
-  const canary = canarySchemaProblems(allErrors.filter((e) => inCanaryBlock(e.instancePath))).map((p) => ({ path: formatPath(p.segments), line: lineOf(p.segments), message: p.message }));
+  const canary = canarySchemaProblems(allErrors.filter((e) => inCanaryBlock(e.instancePath))).map((p) => ({
+    path: formatPath(p.segments),
+    line: lineOf(p.segments),
+    message: p.message,
+  }));
   const errors = allErrors.filter((e) => !inCanaryBlock(e.instancePath));
   // A failed `oneOf` reports every branch; say once what the field may be instead.
   const oneOfPaths = errors.filter((e) => e.keyword === 'oneOf').map((e) => e.instancePath);
@@ -139,9 +158,13 @@ function schemaProblems(allErrors: ErrorObject[], lineOf: (p: Array<string | num
   return [...problems, ...canary];
 }
 
-function semanticProblems(config: GantryConfig, lineOf: (p: Array<string | number>) => number | undefined): ConfigProblem[] {
+function semanticProblems(
+  config: GantryConfig,
+  lineOf: (p: Array<string | number>) => number | undefined,
+): ConfigProblem[] {
   const problems: ConfigProblem[] = [];
-  const add = (segments: Array<string | number>, message: string) => problems.push({ path: formatPath(segments), line: lineOf(segments), message });
+  const add = (segments: Array<string | number>, message: string) =>
+    problems.push({ path: formatPath(segments), line: lineOf(segments), message });
 
   freezeProblems(config.freeze, ['freeze'], add);
   for (const [name, app] of Object.entries(config.apps)) {
@@ -157,17 +180,34 @@ function semanticProblems(config: GantryConfig, lineOf: (p: Array<string | numbe
     envs.forEach((env, i) => {
       approvalProblems(config, env, [...at, i], add);
       // destructiveMigrations.approval follows the same rules as an environment's approval.
-      if (env.destructiveMigrations) approvalProblems(config, { ...env, approval: env.destructiveMigrations.approval }, [...at, i, 'destructiveMigrations'], add);
-      for (const p of canaryProblems(withoutStableSide(env.canary), { app: name, environment: env.name })) add([...at, i, 'canary', ...p.segments], p.message);
+      if (env.destructiveMigrations)
+        approvalProblems(
+          config,
+          { ...env, approval: env.destructiveMigrations.approval },
+          [...at, i, 'destructiveMigrations'],
+          add,
+        );
+      for (const p of canaryProblems(withoutStableSide(env.canary), { app: name, environment: env.name }))
+        add([...at, i, 'canary', ...p.segments], p.message);
       const stable = canaryStableSide(env.canary);
       if (stable?.gitops && !stable.gitops.repo && !env.deploy.gitops?.repo && !repoAvailable) {
-        add([...at, i, 'canary', 'stable', 'gitops', 'repo'], `required for app ${name} (no configRepo at the top level or in the app)`);
+        add(
+          [...at, i, 'canary', 'stable', 'gitops', 'repo'],
+          `required for app ${name} (no configRepo at the top level or in the app)`,
+        );
       }
       freezeProblems(env.freeze, [...at, i, 'freeze'], add);
-      if (names.has(env.name)) add([...at, i, 'name'], `duplicate environment "${env.name}" (also ${formatPath([...at, names.get(env.name)!])})`);
+      if (names.has(env.name))
+        add(
+          [...at, i, 'name'],
+          `duplicate environment "${env.name}" (also ${formatPath([...at, names.get(env.name)!])})`,
+        );
       names.set(env.name, i);
       if (env.deploy.gitops && !env.deploy.gitops.repo && !repoAvailable) {
-        add([...at, i, 'deploy', 'gitops', 'repo'], `required for app ${name} (no configRepo at the top level or in the app)`);
+        add(
+          [...at, i, 'deploy', 'gitops', 'repo'],
+          `required for app ${name} (no configRepo at the top level or in the app)`,
+        );
       }
     });
   }
@@ -175,14 +215,23 @@ function semanticProblems(config: GantryConfig, lineOf: (p: Array<string | numbe
 }
 
 /** Adds the keys of an allowed-signers file to `approvers`, as if they were written inline. */
-function mergeAllowedSigners(config: GantryConfig, lineOf: (p: Array<string | number>) => number | undefined): ConfigProblem[] {
+function mergeAllowedSigners(
+  config: GantryConfig,
+  lineOf: (p: Array<string | number>) => number | undefined,
+): ConfigProblem[] {
   if (!config.allowedSigners) return [];
   const file = resolve(config.baseDir, config.allowedSigners);
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
   } catch (err) {
-    return [{ path: 'allowedSigners', line: lineOf(['allowedSigners']), message: `cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? err}` }];
+    return [
+      {
+        path: 'allowedSigners',
+        line: lineOf(['allowedSigners']),
+        message: `cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? err}`,
+      },
+    ];
   }
   const approvers = (config.approvers ??= {});
   for (const [principal, keys] of parseAllowedSigners(text)) {
@@ -192,7 +241,12 @@ function mergeAllowedSigners(config: GantryConfig, lineOf: (p: Array<string | nu
   return [];
 }
 
-function approvalProblems(config: GantryConfig, env: EnvironmentConfig, at: Array<string | number>, add: (p: Array<string | number>, m: string) => void): void {
+function approvalProblems(
+  config: GantryConfig,
+  env: EnvironmentConfig,
+  at: Array<string | number>,
+  add: (p: Array<string | number>, m: string) => void,
+): void {
   if (!env.approval) return;
   const spec = env.approval === true ? {} : env.approval;
   const approvers = config.approvers ?? {};
@@ -206,21 +260,35 @@ function approvalProblems(config: GantryConfig, env: EnvironmentConfig, at: Arra
         people.add(m);
       }
     } else if (!(name in approvers)) {
-      add([...at, 'approval', 'from', i], `unknown approver "${name}" (approvers: ${Object.keys(approvers).join(', ') || 'none'})`);
+      add(
+        [...at, 'approval', 'from', i],
+        `unknown approver "${name}" (approvers: ${Object.keys(approvers).join(', ') || 'none'})`,
+      );
     } else {
       people.add(name);
     }
   }
   const signatures = spec.signatures ?? 'required';
   if (signatures === 'required') {
-    if (people.size === 0) add([...at, 'approval'], 'signed approvals need approvers with keys (top-level approvers:), or say signatures: optional');
-    for (const p of people) if (!approvers[p]?.keys?.length) add([...at, 'approval'], `signatures are required but approver "${p}" has no keys`);
+    if (people.size === 0)
+      add(
+        [...at, 'approval'],
+        'signed approvals need approvers with keys (top-level approvers:), or say signatures: optional',
+      );
+    for (const p of people)
+      if (!approvers[p]?.keys?.length)
+        add([...at, 'approval'], `signatures are required but approver "${p}" has no keys`);
   }
   const required = spec.required ?? 1;
-  if (people.size > 0 && required > people.size) add([...at, 'approval', 'required'], `${required} approvals required but only ${people.size} people may approve`);
+  if (people.size > 0 && required > people.size)
+    add([...at, 'approval', 'required'], `${required} approvals required but only ${people.size} people may approve`);
 }
 
-function freezeProblems(windows: FreezeWindowConfig[] | undefined, at: Array<string | number>, add: (p: Array<string | number>, m: string) => void): void {
+function freezeProblems(
+  windows: FreezeWindowConfig[] | undefined,
+  at: Array<string | number>,
+  add: (p: Array<string | number>, m: string) => void,
+): void {
   (windows ?? []).forEach((w, i) => {
     try {
       new Intl.DateTimeFormat('en-US', { timeZone: w.timeZone });

@@ -14,7 +14,10 @@ export function relativeWorkerPaths(config: GantryConfig): RelativePath[] {
   const found: RelativePath[] = [];
   const lists: Array<[Array<string | number>, EnvironmentConfig[] | undefined]> = [
     [['environments'], config.environments],
-    ...Object.entries(config.apps).map(([name, app]): [Array<string | number>, EnvironmentConfig[] | undefined] => [['apps', name, 'environments'], app.environments]),
+    ...Object.entries(config.apps).map(([name, app]): [Array<string | number>, EnvironmentConfig[] | undefined] => [
+      ['apps', name, 'environments'],
+      app.environments,
+    ]),
   ];
   for (const [at, envs] of lists) {
     (envs ?? []).forEach((env, i) => {

@@ -8,7 +8,12 @@
 // Routers and metric providers convert their own blocks: each registry names the kinds there are.
 import { metricProvider, metricProviders, type MetricsProviderSpec } from '../../activities/metrics';
 import { trafficRouter, trafficRouters, type RouterSpec } from '../../activities/traffic';
-import { validateSequentialTestConfig, type BoundaryMethod, type MinimumDetectableEffect, type SequentialTestConfig } from '../analysis';
+import {
+  validateSequentialTestConfig,
+  type BoundaryMethod,
+  type MinimumDetectableEffect,
+  type SequentialTestConfig,
+} from '../analysis';
 import type { CanaryAnalysisSpec, CanaryPlan, CanaryStep, LatencySpec } from '../canary/types';
 import { CanaryReader, formatCanaryPath, isObj, type CanaryProblem, type Obj, type PathSegment } from './canaryReader';
 import { canarySchemaProblems, compareOrder, validateCanaryBlock } from './canarySchema';
@@ -40,7 +45,10 @@ export class CanaryConfigError extends Error {
     readonly context: { app: string; environment: string },
   ) {
     super(
-      `canary of ${context.app} in ${context.environment} is not valid:\n` + problems.map((p) => `  canary${p.path ? (p.path.startsWith('[') ? '' : '.') + p.path : ''}: ${p.message}`).join('\n'),
+      `canary of ${context.app} in ${context.environment} is not valid:\n` +
+        problems
+          .map((p) => `  canary${p.path ? (p.path.startsWith('[') ? '' : '.') + p.path : ''}: ${p.message}`)
+          .join('\n'),
     );
   }
 }
@@ -49,14 +57,20 @@ export class CanaryConfigError extends Error {
  * The plan for one environment's canary, or undefined when there is none (no block, or no steps).
  * Throws CanaryConfigError listing every problem.
  */
-export function resolveCanary(raw: unknown, ctx: { app: string; environment: string; baseDir?: string }): CanaryPlan | undefined {
+export function resolveCanary(
+  raw: unknown,
+  ctx: { app: string; environment: string; baseDir?: string },
+): CanaryPlan | undefined {
   const { plan, problems } = resolve(raw, ctx);
   if (problems.length > 0) throw new CanaryConfigError(problems, ctx);
   return plan;
 }
 
 /** Every problem of a `canary:` block, empty when valid: for `gantry validate`, with lines. */
-export function canaryProblems(raw: unknown, ctx: { app: string; environment: string } = { app: 'app', environment: 'environment' }): CanaryProblem[] {
+export function canaryProblems(
+  raw: unknown,
+  ctx: { app: string; environment: string } = { app: 'app', environment: 'environment' },
+): CanaryProblem[] {
   return resolve(raw, ctx).problems;
 }
 
@@ -74,20 +88,38 @@ function substitute(v: unknown, ctx: { app: string; environment: string }): unkn
  */
 function fillEmptyMappings(block: unknown): void {
   for (let round = 0; round < 20 && !validateCanaryBlock(block); round++) {
-    const nulls = (validateCanaryBlock.errors ?? []).filter((e) => e.keyword === 'type' && e.data === null && (e.params as { type: string }).type === 'object' && e.instancePath !== '');
+    const nulls = (validateCanaryBlock.errors ?? []).filter(
+      (e) =>
+        e.keyword === 'type' &&
+        e.data === null &&
+        (e.params as { type: string }).type === 'object' &&
+        e.instancePath !== '',
+    );
     if (nulls.length === 0) return;
     for (const e of nulls) {
       const segments = e.instancePath.slice(1).split('/');
-      const parent = segments.slice(0, -1).reduce<unknown>((node, key) => (node as Record<string, unknown>)[key], block);
+      const parent = segments
+        .slice(0, -1)
+        .reduce<unknown>((node, key) => (node as Record<string, unknown>)[key], block);
       (parent as Record<string, unknown>)[segments[segments.length - 1]] = {};
     }
   }
 }
 
 /** Schema problems first in each place, then the rules across fields; shallow before deep, then in the schema's order. */
-function ordered(schemaProblems: ReturnType<typeof canarySchemaProblems>, ruleProblems: CanaryProblem[]): CanaryProblem[] {
-  const all = [...schemaProblems, ...ruleProblems.map((p) => ({ segments: p.segments, message: p.message, orderAt: p.segments }))];
-  const unique = all.filter((p, i) => all.findIndex((q) => q.message === p.message && formatCanaryPath(q.segments) === formatCanaryPath(p.segments)) === i);
+function ordered(
+  schemaProblems: ReturnType<typeof canarySchemaProblems>,
+  ruleProblems: CanaryProblem[],
+): CanaryProblem[] {
+  const all = [
+    ...schemaProblems,
+    ...ruleProblems.map((p) => ({ segments: p.segments, message: p.message, orderAt: p.segments })),
+  ];
+  const unique = all.filter(
+    (p, i) =>
+      all.findIndex((q) => q.message === p.message && formatCanaryPath(q.segments) === formatCanaryPath(p.segments)) ===
+      i,
+  );
   return unique
     .map((p, i) => ({ p, i }))
     .sort((a, b) => compareOrder(a.p.orderAt, b.p.orderAt) || a.i - b.i)
@@ -96,7 +128,10 @@ function ordered(schemaProblems: ReturnType<typeof canarySchemaProblems>, rulePr
 
 const STEP_KINDS = ['setWeight', 'pause', 'analysis'] as const;
 
-function resolve(rawInput: unknown, ctx: { app: string; environment: string; baseDir?: string }): { plan?: CanaryPlan; problems: CanaryProblem[] } {
+function resolve(
+  rawInput: unknown,
+  ctx: { app: string; environment: string; baseDir?: string },
+): { plan?: CanaryPlan; problems: CanaryProblem[] } {
   if (rawInput === undefined || rawInput === null) return { problems: [] };
   const raw = substitute(rawInput, ctx);
   fillEmptyMappings(raw);
@@ -110,9 +145,11 @@ function resolve(rawInput: unknown, ctx: { app: string; environment: string; bas
   const rawSteps = Array.isArray(raw.steps) ? (raw.steps as unknown[]) : [];
 
   const router = isObj(raw.router) ? resolveRouter(c, raw.router, ctx.baseDir, refused) : undefined;
-  if (raw.router === undefined && rawSteps.length > 0) c.add(['router'], 'required (the steps set traffic weights through it)');
+  if (raw.router === undefined && rawSteps.length > 0)
+    c.add(['router'], 'required (the steps set traffic weights through it)');
   const metrics = isObj(raw.metrics) ? resolveMetrics(c, raw.metrics, refused) : undefined;
-  const onInconclusive = (raw.onInconclusive as CanaryPlan['onInconclusive'] | undefined) ?? CANARY_DEFAULTS.onInconclusive;
+  const onInconclusive =
+    (raw.onInconclusive as CanaryPlan['onInconclusive'] | undefined) ?? CANARY_DEFAULTS.onInconclusive;
 
   const share = alphaShares(c, raw, rawSteps, alphaBudget, refused);
   const steps: CanaryStep[] = [];
@@ -130,40 +167,84 @@ function resolve(rawInput: unknown, ctx: { app: string; environment: string; bas
       steps.push(resolvePause(c, rawStep.pause));
     } else if (kind === 'analysis') {
       firstAnalysis ??= i;
-      const analysis = isObj(rawStep.analysis) ? resolveAnalysis(c, rawStep.analysis, [...at, 'analysis'], i, weight, share, refused) : undefined;
+      const analysis = isObj(rawStep.analysis)
+        ? resolveAnalysis(c, rawStep.analysis, [...at, 'analysis'], i, weight, share, refused)
+        : undefined;
       if (analysis) steps.push({ kind: 'analysis', analysis });
     }
   });
   // A background analysis watches from the first weight above 0 until the last step ends.
-  const firstWeight = steps.find((s): s is Extract<CanaryStep, { kind: 'setWeight' }> => s.kind === 'setWeight' && s.weight > 0 && s.weight < 100);
-  const backgroundAnalysis = isObj(raw.backgroundAnalysis) ? resolveAnalysis(c, raw.backgroundAnalysis, ['backgroundAnalysis'], -1, firstWeight?.weight ?? 0, share, refused) : undefined;
-  if (raw.backgroundAnalysis !== undefined && raw.metrics === undefined) c.add(['metrics'], 'required (backgroundAnalysis reads metrics)');
-  if (firstAnalysis !== undefined && raw.metrics === undefined) c.add(['metrics'], `required (step ${firstAnalysis} is an analysis)`);
-  if (rawSteps.length > 0 && weight !== null && weight !== 100 && c.problems.length === 0 && schemaProblems.length === 0) {
-    c.add(['steps'], `must end with the canary at 100% (add "- setWeight: 100" last); these steps leave it at ${weight}%`);
+  const firstWeight = steps.find(
+    (s): s is Extract<CanaryStep, { kind: 'setWeight' }> => s.kind === 'setWeight' && s.weight > 0 && s.weight < 100,
+  );
+  const backgroundAnalysis = isObj(raw.backgroundAnalysis)
+    ? resolveAnalysis(c, raw.backgroundAnalysis, ['backgroundAnalysis'], -1, firstWeight?.weight ?? 0, share, refused)
+    : undefined;
+  if (raw.backgroundAnalysis !== undefined && raw.metrics === undefined)
+    c.add(['metrics'], 'required (backgroundAnalysis reads metrics)');
+  if (firstAnalysis !== undefined && raw.metrics === undefined)
+    c.add(['metrics'], `required (step ${firstAnalysis} is an analysis)`);
+  if (
+    rawSteps.length > 0 &&
+    weight !== null &&
+    weight !== 100 &&
+    c.problems.length === 0 &&
+    schemaProblems.length === 0
+  ) {
+    c.add(
+      ['steps'],
+      `must end with the canary at 100% (add "- setWeight: 100" last); these steps leave it at ${weight}%`,
+    );
   }
   const problems = ordered(schemaProblems, c.problems);
   if (problems.length > 0 || rawSteps.length === 0) return { problems };
-  return { plan: { router: router!, ...(metrics ? { metrics } : {}), steps, onInconclusive, alpha: alphaBudget!, ...(backgroundAnalysis ? { backgroundAnalysis } : {}) }, problems: [] };
+  return {
+    plan: {
+      router: router!,
+      ...(metrics ? { metrics } : {}),
+      steps,
+      onInconclusive,
+      alpha: alphaBudget!,
+      ...(backgroundAnalysis ? { backgroundAnalysis } : {}),
+    },
+    problems: [],
+  };
 }
 
-function resolveRouter(c: CanaryReader, block: Obj, baseDir: string | undefined, refused: (at: PathSegment[]) => boolean): RouterSpec | undefined {
+function resolveRouter(
+  c: CanaryReader,
+  block: Obj,
+  baseDir: string | undefined,
+  refused: (at: PathSegment[]) => boolean,
+): RouterSpec | undefined {
   const kind = c.exactlyOne(block, ['router'], Object.keys(trafficRouters));
   if (!kind || !isObj(block[kind])) return undefined;
-  return convertChecked(['router', kind], refused, () => trafficRouter(kind)!.readConfig(c, block[kind] as never, ['router', kind], baseDir));
+  return convertChecked(['router', kind], refused, () =>
+    trafficRouter(kind)!.readConfig(c, block[kind] as never, ['router', kind], baseDir),
+  );
 }
 
-function resolveMetrics(c: CanaryReader, block: Obj, refused: (at: PathSegment[]) => boolean): MetricsProviderSpec | undefined {
+function resolveMetrics(
+  c: CanaryReader,
+  block: Obj,
+  refused: (at: PathSegment[]) => boolean,
+): MetricsProviderSpec | undefined {
   const kind = c.exactlyOne(block, ['metrics'], Object.keys(metricProviders));
   if (!kind || !isObj(block[kind])) return undefined;
-  return convertChecked(['metrics', kind], refused, () => metricProvider(kind)!.readConfig(c, block[kind] as never, ['metrics', kind]));
+  return convertChecked(['metrics', kind], refused, () =>
+    metricProvider(kind)!.readConfig(c, block[kind] as never, ['metrics', kind]),
+  );
 }
 
 /**
  * A router's or provider's conversion of its block. It also runs when the schema refused part of
  * the block, for its rules across fields; tripping over a refused value there is no new problem.
  */
-function convertChecked<T>(at: PathSegment[], refused: (at: PathSegment[]) => boolean, convert: () => T): T | undefined {
+function convertChecked<T>(
+  at: PathSegment[],
+  refused: (at: PathSegment[]) => boolean,
+  convert: () => T,
+): T | undefined {
   try {
     return convert();
   } catch (err) {
@@ -183,19 +264,30 @@ function resolvePause(c: CanaryReader, v: unknown): CanaryStep {
  * most the budget (Bonferroni: it holds however the analyses depend on each other). Analyses that
  * name their alpha take it from the budget; the others share the rest equally.
  */
-function alphaShares(c: CanaryReader, raw: Obj, rawSteps: unknown[], budget: number | undefined, refused: (at: PathSegment[]) => boolean): number | undefined {
+function alphaShares(
+  c: CanaryReader,
+  raw: Obj,
+  rawSteps: unknown[],
+  budget: number | undefined,
+  refused: (at: PathSegment[]) => boolean,
+): number | undefined {
   if (budget === undefined) return undefined;
   const analyses: { at: PathSegment[]; alpha: unknown }[] = [];
   rawSteps.forEach((step, i) => {
-    if (isObj(step) && isObj(step.analysis)) analyses.push({ at: ['steps', i, 'analysis', 'alpha'], alpha: step.analysis.alpha });
+    if (isObj(step) && isObj(step.analysis))
+      analyses.push({ at: ['steps', i, 'analysis', 'alpha'], alpha: step.analysis.alpha });
   });
-  if (isObj(raw.backgroundAnalysis)) analyses.push({ at: ['backgroundAnalysis', 'alpha'], alpha: raw.backgroundAnalysis.alpha });
+  if (isObj(raw.backgroundAnalysis))
+    analyses.push({ at: ['backgroundAnalysis', 'alpha'], alpha: raw.backgroundAnalysis.alpha });
   // Alphas the schema refused are reported where they stand; they take nothing from the budget here.
   const named = analyses.filter((a) => a.alpha !== undefined && !refused(a.at));
   const spent = named.reduce((sum, a) => sum + (a.alpha as number), 0);
   const unnamed = analyses.length - named.length;
   if (spent > budget + 1e-12 || (unnamed > 0 && spent >= budget)) {
-    c.add(named[named.length - 1].at, `the analyses' alphas add up to ${+spent.toFixed(6)}${unnamed > 0 ? ` and leave nothing for ${unnamed} more` : ''}, over the canary's alpha budget ${budget} (set canary.alpha, or lower them)`);
+    c.add(
+      named[named.length - 1].at,
+      `the analyses' alphas add up to ${+spent.toFixed(6)}${unnamed > 0 ? ` and leave nothing for ${unnamed} more` : ''}, over the canary's alpha budget ${budget} (set canary.alpha, or lower them)`,
+    );
     return undefined;
   }
   return unnamed > 0 ? (budget - spent) / unnamed : budget;
@@ -205,7 +297,14 @@ function alphaShares(c: CanaryReader, raw: Obj, rawSteps: unknown[], budget: num
 interface AnalysisBlock {
   name?: string;
   errorRate: CanaryAnalysisSpec['queries'];
-  latency?: { buckets: string; stableBuckets?: string; quantile?: number; bound: string; ceiling?: string; minObservations?: number };
+  latency?: {
+    buckets: string;
+    stableBuckets?: string;
+    quantile?: number;
+    bound: string;
+    ceiling?: string;
+    minObservations?: number;
+  };
   alpha?: number;
   power?: number;
   minimumDetectableEffect?: { relative?: number; absolute?: number; baselineErrorRate?: number };
@@ -233,14 +332,18 @@ function resolveAnalysis(
   const d = CANARY_DEFAULTS.analysis;
   const valid = (...keys: string[]) => keys.every((k) => !refused([...at, k]));
   if (weight !== null && (weight <= 0 || weight >= 100)) {
-    c.add(at, `runs with the canary at ${weight}%: set a weight between 1 and 99 in an earlier step (an analysis compares canary and stable traffic)`);
+    c.add(
+      at,
+      `runs with the canary at ${weight}%: set a weight between 1 and 99 in an earlier step (an analysis compares canary and stable traffic)`,
+    );
   }
   const name = a.name ?? (stepIndex < 0 ? 'background' : `analysis-${stepIndex}`);
 
   let latency: LatencySpec | undefined;
   if (isObj(a.latency)) {
     const l = a.latency;
-    if (l.ceiling !== undefined && l.stableBuckets === undefined) c.add([...at, 'latency', 'ceiling'], 'only goes with stableBuckets (without them, bound itself is the guard)');
+    if (l.ceiling !== undefined && l.stableBuckets === undefined)
+      c.add([...at, 'latency', 'ceiling'], 'only goes with stableBuckets (without them, bound itself is the guard)');
     latency = {
       query: l.buckets,
       quantile: l.quantile ?? d.latency.quantile,
@@ -254,27 +357,54 @@ function resolveAnalysis(
   // Without a budget share (the budget itself is invalid) the default stands in so the rest is still checked.
   const alpha = a.alpha ?? alphaShare ?? d.alpha;
   const power = a.power ?? d.power;
-  const mde = valid('minimumDetectableEffect') ? resolveEffect(c, a.minimumDetectableEffect, [...at, 'minimumDetectableEffect']) : undefined;
+  const mde = valid('minimumDetectableEffect')
+    ? resolveEffect(c, a.minimumDetectableEffect, [...at, 'minimumDetectableEffect'])
+    : undefined;
   // With the weight unknown (an invalid setWeight, already reported) 0.5 stands in so the rest is still checked.
   const defaultShare = weight !== null && weight > 0 && weight < 100 ? weight / 100 : weight === null ? 0.5 : undefined;
   const share = a.canaryTrafficShare ?? defaultShare;
   const boundaries = a.boundaries ?? d.boundaries;
   const intervalMs = c.durationMs(a.interval, d.interval);
   const maxDurationMs = c.durationMs(a.maxDuration, d.maxDuration);
-  if (maxDurationMs < intervalMs) c.add([...at, 'maxDuration'], `must be at least the interval (${a.interval ?? d.interval})`);
+  if (maxDurationMs < intervalMs)
+    c.add([...at, 'maxDuration'], `must be at least the interval (${a.interval ?? d.interval})`);
   const maxIntervalMs = c.durationMs(a.maxInterval, d.maxInterval);
-  if (maxIntervalMs < intervalMs) c.add([...at, 'maxInterval'], `must be at least the interval (${a.interval ?? d.interval})`);
+  if (maxIntervalMs < intervalMs)
+    c.add([...at, 'maxInterval'], `must be at least the interval (${a.interval ?? d.interval})`);
   const stableHistoryMs = a.stableHistory === 'none' ? null : c.durationMs(a.stableHistory, d.stableHistory);
   const continueAsNewEvery = a.continueAsNewEvery ?? d.continueAsNewEvery;
 
-  if (!valid('alpha', 'power', 'canaryTrafficShare', 'boundaries', 'maxCanaryRequests') || mde === undefined || share === undefined) return undefined;
+  if (
+    !valid('alpha', 'power', 'canaryTrafficShare', 'boundaries', 'maxCanaryRequests') ||
+    mde === undefined ||
+    share === undefined
+  )
+    return undefined;
   // With the latency comparison the analysis makes two tests: each gets half its alpha.
   const comparing = latency?.stableQuery !== undefined;
   const testAlpha = comparing ? alpha / 2 : alpha;
   const { maxCanaryRequests } = a;
-  const test: SequentialTestConfig = { alpha: testAlpha, power, minimumDetectableEffect: mde, canaryTrafficShare: share, boundaries, ...(maxCanaryRequests !== undefined ? { maxCanaryRequests } : {}) };
-  if (latency && comparing) latency = { ...latency, test: { alpha: testAlpha, power, minimumDetectableEffect: { kind: 'relative', increase: 1 }, canaryTrafficShare: share, boundaries } };
-  for (const problem of validateSequentialTestConfig(test)) c.add([...at, designField(problem)], designMessage(problem, mde));
+  const test: SequentialTestConfig = {
+    alpha: testAlpha,
+    power,
+    minimumDetectableEffect: mde,
+    canaryTrafficShare: share,
+    boundaries,
+    ...(maxCanaryRequests !== undefined ? { maxCanaryRequests } : {}),
+  };
+  if (latency && comparing)
+    latency = {
+      ...latency,
+      test: {
+        alpha: testAlpha,
+        power,
+        minimumDetectableEffect: { kind: 'relative', increase: 1 },
+        canaryTrafficShare: share,
+        boundaries,
+      },
+    };
+  for (const problem of validateSequentialTestConfig(test))
+    c.add([...at, designField(problem)], designMessage(problem, mde));
   if (c.problems.length > before || refused(at)) return undefined;
   return {
     name,
@@ -289,7 +419,11 @@ function resolveAnalysis(
   };
 }
 
-function resolveEffect(c: CanaryReader, m: AnalysisBlock['minimumDetectableEffect'], at: PathSegment[]): MinimumDetectableEffect | undefined {
+function resolveEffect(
+  c: CanaryReader,
+  m: AnalysisBlock['minimumDetectableEffect'],
+  at: PathSegment[],
+): MinimumDetectableEffect | undefined {
   if (m === undefined) return CANARY_DEFAULTS.analysis.minimumDetectableEffect;
   if ((m.relative === undefined) === (m.absolute === undefined)) {
     c.add(at, 'must name exactly one of: relative, absolute');
@@ -309,11 +443,14 @@ function resolveEffect(c: CanaryReader, m: AnalysisBlock['minimumDetectableEffec
 
 /** The YAML field a validateSequentialTestConfig message is about. */
 function designField(problem: string): string {
-  for (const key of ['alpha', 'power', 'canaryTrafficShare', 'maxCanaryRequests', 'minimumDetectableEffect']) if (problem.startsWith(key)) return key;
+  for (const key of ['alpha', 'power', 'canaryTrafficShare', 'maxCanaryRequests', 'minimumDetectableEffect'])
+    if (problem.startsWith(key)) return key;
   if (problem.startsWith('baselineErrorRate')) return 'minimumDetectableEffect';
   return 'boundaries';
 }
 
 function designMessage(problem: string, mde: MinimumDetectableEffect): string {
-  return problem.replace('minimumDetectableEffect.increase', mde.kind).replace(/^(alpha|power|canaryTrafficShare|maxCanaryRequests|minimumDetectableEffect\.?)\s*/, '');
+  return problem
+    .replace('minimumDetectableEffect.increase', mde.kind)
+    .replace(/^(alpha|power|canaryTrafficShare|maxCanaryRequests|minimumDetectableEffect\.?)\s*/, '');
 }

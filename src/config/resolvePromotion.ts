@@ -5,10 +5,26 @@ import { isAbsolute, resolve } from 'node:path';
 import { resolveCanary } from './resolveCanary';
 import { digestError } from '../pipeline/digest';
 import { parseDuration } from '../pipeline/duration';
-import type { ApprovalSpec, DeployTarget, EnvironmentPlan, FreezeWindow, GateSpec, HealthCheck, PromotionInput, RegistryRef } from '../pipeline/types';
+import type {
+  ApprovalSpec,
+  DeployTarget,
+  EnvironmentPlan,
+  FreezeWindow,
+  GateSpec,
+  HealthCheck,
+  PromotionInput,
+  RegistryRef,
+} from '../pipeline/types';
 import { resolveMigrations } from './resolveMigrations';
 import { resolveVerifyPolicy } from './verifyPolicy';
-import type { ApprovalConfig, EnvironmentConfig, FreezeWindowConfig, GantryConfig, RegistryConfig, RepoConfig } from './configTypes';
+import type {
+  ApprovalConfig,
+  EnvironmentConfig,
+  FreezeWindowConfig,
+  GantryConfig,
+  RegistryConfig,
+  RepoConfig,
+} from './configTypes';
 
 export interface StartRequest {
   app: string;
@@ -28,7 +44,9 @@ export class StartRequestError extends Error {
 export function resolvePromotion(config: GantryConfig, request: StartRequest): PromotionInput {
   const app = config.apps[request.app];
   if (!app) {
-    throw new StartRequestError(`unknown app "${request.app}" (gantry.yaml defines: ${Object.keys(config.apps).join(', ')})`);
+    throw new StartRequestError(
+      `unknown app "${request.app}" (gantry.yaml defines: ${Object.keys(config.apps).join(', ')})`,
+    );
   }
   const invalid = digestError(request.digest);
   if (invalid) throw new StartRequestError(invalid);
@@ -37,10 +55,18 @@ export function resolvePromotion(config: GantryConfig, request: StartRequest): P
   }
   const needsCommit = (app.environments ?? config.environments ?? []).find((e) => e.migrations);
   if (needsCommit && request.commit === undefined) {
-    throw new StartRequestError(`${needsCommit.name} has a migrations gate: start with --commit <the source commit the image was built from>, where its migrations are read`);
+    throw new StartRequestError(
+      `${needsCommit.name} has a migrations gate: start with --commit <the source commit the image was built from>, where its migrations are read`,
+    );
   }
   const environments = (app.environments ?? config.environments ?? []).map((env) =>
-    resolveEnvironment(env, { app: request.app, image: app.image, repo: env.deploy.gitops?.repo ?? app.configRepo ?? config.configRepo, baseDir: config.baseDir, config }),
+    resolveEnvironment(env, {
+      app: request.app,
+      image: app.image,
+      repo: env.deploy.gitops?.repo ?? app.configRepo ?? config.configRepo,
+      baseDir: config.baseDir,
+      config,
+    }),
   );
   const registryConfig = app.registry ?? config.registry;
   return {
@@ -87,7 +113,9 @@ function resolveEnvironment(raw: EnvironmentConfig, ctx: EnvContext): Environmen
 
 /** `canary.stable`: the stable side's deploy target (a deploy target like `deploy:`, so resolved here). */
 export function canaryStableSide(canary: unknown): EnvironmentConfig['deploy'] | undefined {
-  return typeof canary === 'object' && canary !== null ? ((canary as { stable?: EnvironmentConfig['deploy'] }).stable ?? undefined) : undefined;
+  return typeof canary === 'object' && canary !== null
+    ? ((canary as { stable?: EnvironmentConfig['deploy'] }).stable ?? undefined)
+    : undefined;
 }
 
 /** The canary block without `stable:`, for the canary resolver (it knows routers, metrics and steps). */
@@ -126,7 +154,9 @@ function resolveDeploy(deploy: EnvironmentConfig['deploy'], ctx: EnvContext): De
 export function resolveApproval(spec: ApprovalConfig, config: GantryConfig): ApprovalSpec {
   const approvers = config.approvers ?? {};
   const named = spec.from ?? Object.keys(approvers);
-  const eligible = [...new Set(named.flatMap((n) => (n.startsWith('group:') ? (config.groups?.[n.slice(6)] ?? []) : [n])))];
+  const eligible = [
+    ...new Set(named.flatMap((n) => (n.startsWith('group:') ? (config.groups?.[n.slice(6)] ?? []) : [n]))),
+  ];
   return {
     expiresInMs: parseDuration(spec.expiresIn ?? DEFAULT_APPROVAL_EXPIRY),
     required: spec.required ?? 1,
@@ -143,7 +173,14 @@ function resolveFreezeWindow(w: FreezeWindowConfig, index: number): FreezeWindow
   const name = w.name ?? `freeze-${index + 1}`;
   if (w.weekly) {
     const minutes = (hhmm: string) => Number(hhmm.slice(0, 2)) * 60 + Number(hhmm.slice(3));
-    return { kind: 'weekly', name, days: w.weekly.days.map((d) => DAYS[d]), fromMinute: minutes(w.weekly.from), toMinute: minutes(w.weekly.to), timeZone: w.timeZone };
+    return {
+      kind: 'weekly',
+      name,
+      days: w.weekly.days.map((d) => DAYS[d]),
+      fromMinute: minutes(w.weekly.from),
+      toMinute: minutes(w.weekly.to),
+      timeZone: w.timeZone,
+    };
   }
   return { kind: 'once', name, from: w.from!, to: w.to!, timeZone: w.timeZone };
 }
@@ -185,10 +222,21 @@ function resolveHealth(env: EnvironmentConfig): HealthCheck | undefined {
   return undefined;
 }
 
-function resolveGate(gate: NonNullable<EnvironmentConfig['gates']>[number], index: number, environmentUrl: string | undefined): GateSpec {
+function resolveGate(
+  gate: NonNullable<EnvironmentConfig['gates']>[number],
+  index: number,
+  environmentUrl: string | undefined,
+): GateSpec {
   if (gate.http) {
     const g = gate.http;
-    return { kind: 'http', name: g.name ?? `http-${index + 1}`, url: g.url, expectStatus: g.expectStatus ?? 200, contains: g.contains, timeoutMs: parseDuration(g.timeout ?? '30s') };
+    return {
+      kind: 'http',
+      name: g.name ?? `http-${index + 1}`,
+      url: g.url,
+      expectStatus: g.expectStatus ?? 200,
+      contains: g.contains,
+      timeoutMs: parseDuration(g.timeout ?? '30s'),
+    };
   }
   if (gate.parity) {
     const g = gate.parity;
@@ -196,7 +244,12 @@ function resolveGate(gate: NonNullable<EnvironmentConfig['gates']>[number], inde
     const side = (d: typeof g.reference) => {
       const kubeconfig = d.kubeconfig ?? g.kubeconfig;
       const context = d.context ?? g.context;
-      return { namespace: d.namespace, deployment: d.deployment, ...(kubeconfig ? { kubeconfig } : {}), ...(context ? { context } : {}) };
+      return {
+        namespace: d.namespace,
+        deployment: d.deployment,
+        ...(kubeconfig ? { kubeconfig } : {}),
+        ...(context ? { context } : {}),
+      };
     };
     return {
       kind: 'parity',

@@ -12,8 +12,10 @@ type AddProblem = (segments: Array<string | number>, message: string) => void;
 export function verifyPolicyProblems(config: GantryConfig, name: string, app: AppConfig, add: AddProblem): void {
   if (!app.verify) return;
   const at = ['apps', name, 'verify'];
-  if (!app.registry && !config.registry) add(at, `needs a registry to find signatures in (registry: at the top level or in app ${name})`);
-  if (app.verify.provenance && !app.verify.signatures) add([...at, 'provenance'], 'the attestation is checked against signatures.keys: list the keys that sign it');
+  if (!app.registry && !config.registry)
+    add(at, `needs a registry to find signatures in (registry: at the top level or in app ${name})`);
+  if (app.verify.provenance && !app.verify.signatures)
+    add([...at, 'provenance'], 'the attestation is checked against signatures.keys: list the keys that sign it');
   (app.verify.signatures?.keys ?? []).forEach((key, i) => {
     try {
       readKey(key, i, config.baseDir);
@@ -26,7 +28,9 @@ export function verifyPolicyProblems(config: GantryConfig, name: string, app: Ap
 export function resolveVerifyPolicy(app: AppConfig, baseDir: string): ArtifactTrustPolicy | undefined {
   if (!app.verify) return undefined;
   return {
-    ...(app.verify.signatures ? { signatures: { keys: app.verify.signatures.keys.map((k, i) => readKey(k, i, baseDir)) } } : {}),
+    ...(app.verify.signatures
+      ? { signatures: { keys: app.verify.signatures.keys.map((k, i) => readKey(k, i, baseDir)) } }
+      : {}),
     ...(app.verify.provenance ? { provenance: { ...app.verify.provenance } } : {}),
   };
 }

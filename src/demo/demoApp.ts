@@ -13,11 +13,21 @@ export interface DemoApp {
   stop(): Promise<void>;
 }
 
-export async function startDemoApp(options: { bareRepo: string; overlayPath: string; imageName: string; port: number }): Promise<DemoApp> {
+export async function startDemoApp(options: {
+  bareRepo: string;
+  overlayPath: string;
+  imageName: string;
+  port: number;
+}): Promise<DemoApp> {
   let digest: string | undefined;
   const sync = async () => {
     try {
-      const { stdout } = await run('git', ['--git-dir', options.bareRepo, 'show', `main:${options.overlayPath}/kustomization.yaml`]);
+      const { stdout } = await run('git', [
+        '--git-dir',
+        options.bareRepo,
+        'show',
+        `main:${options.overlayPath}/kustomization.yaml`,
+      ]);
       digest = readKustomizeDigest(stdout, options.imageName);
     } catch {
       digest = undefined;

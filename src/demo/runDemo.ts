@@ -55,7 +55,9 @@ async function runDemo(): Promise<number> {
       environments: ENVIRONMENTS,
     });
     for (const env of ENVIRONMENTS) {
-      apps.push(await startDemoApp({ bareRepo, overlayPath: `environments/${env}`, imageName: IMAGE, port: await freePort() }));
+      apps.push(
+        await startDemoApp({ bareRepo, overlayPath: `environments/${env}`, imageName: IMAGE, port: await freePort() }),
+      );
     }
     // The production approval must be signed: the demo makes an SSH key for its approver.
     const approverKey = join(runDir, 'approver_ed25519');
@@ -68,21 +70,41 @@ async function runDemo(): Promise<number> {
     // Payloads are encrypted, as in production: the demo keeps its key beside its SQLite file.
     const keyFile = join(dataDir, 'keys', 'codec-keys');
     const dataConverter = gantryDataConverter(loadOrCreateCodecKeyFile(keyFile));
-    say(`payloads in history are encrypted with the key in ${relative(PROJECT_ROOT, keyFile)}; the Temporal UI shows them as ciphertext`);
+    say(
+      `payloads in history are encrypted with the key in ${relative(PROJECT_ROOT, keyFile)}; the Temporal UI shows them as ciphertext`,
+    );
     connection = await NativeConnection.connect({ address: server.address });
     // The worker enforces the pipeline file as its policy, as `gantry worker -c gantry.yaml` does.
-    const worker = await createWorker({ connection, namespace: 'default', taskQueue: TASK_QUEUE, dataDir, dataConverter, policy: filePolicySource(configFile) });
+    const worker = await createWorker({
+      connection,
+      namespace: 'default',
+      taskQueue: TASK_QUEUE,
+      dataDir,
+      dataConverter,
+      policy: filePolicySource(configFile),
+    });
     const workerDone = worker.run();
     try {
-      gantry = await GantryClient.connect({ connectionOptions: { address: server.address }, namespace: 'default', taskQueue: TASK_QUEUE, dataConverter });
+      gantry = await GantryClient.connect({
+        connectionOptions: { address: server.address },
+        namespace: 'default',
+        taskQueue: TASK_QUEUE,
+        dataConverter,
+      });
       const digest = `sha256:${createHash('sha256').update(`demo ${runDir}`).digest('hex')}`;
       const input = resolvePromotion(loadConfig(configFile), { app: APP, digest, requestedBy: 'demo' });
       const started = await gantry.start(input);
-      say(`promoting ${APP} ${digest}: ${server.uiUrl}/namespaces/default/workflows/${encodeURIComponent(started.workflowId)}`);
+      say(
+        `promoting ${APP} ${digest}: ${server.uiUrl}/namespaces/default/workflows/${encodeURIComponent(started.workflowId)}`,
+      );
       const final = await followPromotion(gantry, started.workflowId, (line) => {
         if (line.startsWith('awaiting approval')) {
-          say(`waiting for the production approval, which must be signed. In another terminal, run:\n\n  TEMPORAL_ADDRESS=${server.address} ${CODEC_KEYS_FILE_ENV}=${keyFile} ${join(PROJECT_ROOT, 'bin', 'gantry')} -c ${configFile} approve ${APP} ${digest} --env production --as ${APPROVER} --key ${approverKey}\n`);
-          say(`the Temporal UI shows the promotion waiting: ${server.uiUrl} (an unsigned "approve" signal from there is refused and recorded)`);
+          say(
+            `waiting for the production approval, which must be signed. In another terminal, run:\n\n  TEMPORAL_ADDRESS=${server.address} ${CODEC_KEYS_FILE_ENV}=${keyFile} ${join(PROJECT_ROOT, 'bin', 'gantry')} -c ${configFile} approve ${APP} ${digest} --env production --as ${APPROVER} --key ${approverKey}\n`,
+          );
+          say(
+            `the Temporal UI shows the promotion waiting: ${server.uiUrl} (an unsigned "approve" signal from there is refused and recorded)`,
+          );
         } else {
           say(line);
         }

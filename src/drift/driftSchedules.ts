@@ -17,22 +17,51 @@ export interface DriftScheduleOptions {
 }
 
 /** The inputs of the drift checks of an app: one per environment, resolved from gantry.yaml. */
-export function driftCheckInputs(config: GantryConfig, app: string, heal: boolean, environments?: string[]): DriftCheckInput[] {
+export function driftCheckInputs(
+  config: GantryConfig,
+  app: string,
+  heal: boolean,
+  environments?: string[],
+): DriftCheckInput[] {
   // The digest does not shape the environments; any valid one resolves them.
   const plan = resolvePromotion(config, { app, digest: `sha256:${'0'.repeat(64)}`, requestedBy: 'drift' });
   return plan.environments
     .filter((e) => !environments || environments.includes(e.name))
-    .map((e) => ({ app, environment: e.name, target: e.deploy, heal, ...(e.webhookUrl ? { webhookUrl: e.webhookUrl } : {}), ...(e.taskQueue ? { taskQueue: e.taskQueue } : {}) }));
+    .map((e) => ({
+      app,
+      environment: e.name,
+      target: e.deploy,
+      heal,
+      ...(e.webhookUrl ? { webhookUrl: e.webhookUrl } : {}),
+      ...(e.taskQueue ? { taskQueue: e.taskQueue } : {}),
+    }));
 }
 
-export async function scheduleDriftChecks(client: Client, config: GantryConfig, app: string, options: DriftScheduleOptions): Promise<string[]> {
+export async function scheduleDriftChecks(
+  client: Client,
+  config: GantryConfig,
+  app: string,
+  options: DriftScheduleOptions,
+): Promise<string[]> {
   const ids: string[] = [];
   for (const input of driftCheckInputs(config, app, options.heal, options.environments)) {
     const scheduleId = driftScheduleId(app, input.environment);
-    const action = { type: 'startWorkflow' as const, workflowType: 'driftCheck', taskQueue: options.taskQueue, workflowId: scheduleId, args: [input] };
+    const action = {
+      type: 'startWorkflow' as const,
+      workflowType: 'driftCheck',
+      taskQueue: options.taskQueue,
+      workflowId: scheduleId,
+      args: [input],
+    };
     const spec = { intervals: [{ every: options.every as `${number}m` }] };
     try {
-      await client.schedule.create({ scheduleId, spec, action, policies: { overlap: ScheduleOverlapPolicy.SKIP }, memo: { app, environment: input.environment } });
+      await client.schedule.create({
+        scheduleId,
+        spec,
+        action,
+        policies: { overlap: ScheduleOverlapPolicy.SKIP },
+        memo: { app, environment: input.environment },
+      });
     } catch (err) {
       if (!(err instanceof ScheduleAlreadyRunning)) throw err;
       await client.schedule.getHandle(scheduleId).update((prev) => ({ ...prev, spec, action }));

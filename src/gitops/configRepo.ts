@@ -11,11 +11,24 @@ export function overlayFile(target: Pick<GitOpsTarget, 'path'>): string {
   return join(target.path, 'kustomization.yaml');
 }
 
-export async function withConfigRepoClone<T>(target: GitOpsTarget, options: { tipOnly: boolean }, use: (git: SimpleGit, dir: string) => Promise<T>): Promise<T> {
+export async function withConfigRepoClone<T>(
+  target: GitOpsTarget,
+  options: { tipOnly: boolean },
+  use: (git: SimpleGit, dir: string) => Promise<T>,
+): Promise<T> {
   const dir = await mkdtemp(join(tmpdir(), 'gantry-gitops-'));
   try {
-    const git = simpleGit({ baseDir: dir, config: [`user.name=${target.author.name}`, `user.email=${target.author.email}`] });
-    await git.clone(target.repoUrl, dir, [...(options.tipOnly ? ['--depth', '1'] : []), '--branch', target.branch, '--single-branch', '--no-tags']);
+    const git = simpleGit({
+      baseDir: dir,
+      config: [`user.name=${target.author.name}`, `user.email=${target.author.email}`],
+    });
+    await git.clone(target.repoUrl, dir, [
+      ...(options.tipOnly ? ['--depth', '1'] : []),
+      '--branch',
+      target.branch,
+      '--single-branch',
+      '--no-tags',
+    ]);
     return await use(git, dir);
   } finally {
     await rm(dir, { recursive: true, force: true });

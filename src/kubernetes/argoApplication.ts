@@ -30,18 +30,33 @@ export function applicationStatus(app: ApplicationLike, want: { digest: string; 
   // A sync operation that failed for the wanted revision will not heal by waiting.
   const op = s.operationState;
   const opRevisions = [op?.syncResult?.revision, ...(op?.syncResult?.revisions ?? [])].filter((r): r is string => !!r);
-  if (want.commit && (op?.phase === 'Failed' || op?.phase === 'Error') && opRevisions.some((r) => sameRevision(r, want.commit!))) {
-    return { state: 'failed', message: `${name} failed to sync ${want.commit.slice(0, 12)}: ${op.message ?? op.phase}` };
+  if (
+    want.commit &&
+    (op?.phase === 'Failed' || op?.phase === 'Error') &&
+    opRevisions.some((r) => sameRevision(r, want.commit!))
+  ) {
+    return {
+      state: 'failed',
+      message: `${name} failed to sync ${want.commit.slice(0, 12)}: ${op.message ?? op.phase}`,
+    };
   }
   if (!atCommit && !hasImage) {
-    const wanted = want.commit ? `revision ${want.commit.slice(0, 12)} or an image with ${want.digest}` : `an image with ${want.digest}`;
+    const wanted = want.commit
+      ? `revision ${want.commit.slice(0, 12)} or an image with ${want.digest}`
+      : `an image with ${want.digest}`;
     return { state: 'waiting', message: `${name}: ${shown}; waiting for ${wanted}` };
   }
   if (health === 'Degraded') {
-    return { state: 'failed', message: `${name} is Degraded at the promoted revision${s.health?.message ? `: ${s.health.message}` : ''}` };
+    return {
+      state: 'failed',
+      message: `${name} is Degraded at the promoted revision${s.health?.message ? `: ${s.health.message}` : ''}`,
+    };
   }
   if (sync.status !== 'Synced' || health !== 'Healthy') return { state: 'waiting', message: `${name}: ${shown}` };
-  return { state: 'ready', message: `${name} Synced and Healthy at ${atCommit ? want.commit!.slice(0, 12) : want.digest}` };
+  return {
+    state: 'ready',
+    message: `${name} Synced and Healthy at ${atCommit ? want.commit!.slice(0, 12) : want.digest}`,
+  };
 }
 
 /** Full or abbreviated commit shas name the same revision. */

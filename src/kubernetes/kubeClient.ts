@@ -41,7 +41,9 @@ export async function customObjectsApi(access: KubeAccess): Promise<k8s.CustomOb
 }
 
 /** Request options that send a PATCH as the given strategy (server-side apply, merge patch). */
-export async function patchAs(strategy: 'ServerSideApply' | 'MergePatch'): Promise<ReturnType<typeof k8s.setHeaderOptions>> {
+export async function patchAs(
+  strategy: 'ServerSideApply' | 'MergePatch',
+): Promise<ReturnType<typeof k8s.setHeaderOptions>> {
   const { PatchStrategy, setHeaderOptions } = await kubernetesClient();
   return setHeaderOptions('Content-Type', PatchStrategy[strategy]);
 }

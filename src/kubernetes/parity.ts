@@ -23,7 +23,22 @@ export function parseQuantity(q: string | number): number {
   const m = /^([+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)(m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)?$/.exec(q.trim());
   if (!m) throw new Error(`not a resource quantity: "${q}"`);
   const unit = m[2] ?? '';
-  const factor: Record<string, number> = { '': 1, m: 1e-3, k: 1e3, M: 1e6, G: 1e9, T: 1e12, P: 1e15, E: 1e18, Ki: 2 ** 10, Mi: 2 ** 20, Gi: 2 ** 30, Ti: 2 ** 40, Pi: 2 ** 50, Ei: 2 ** 60 };
+  const factor: Record<string, number> = {
+    '': 1,
+    m: 1e-3,
+    k: 1e3,
+    M: 1e6,
+    G: 1e9,
+    T: 1e12,
+    P: 1e15,
+    E: 1e18,
+    Ki: 2 ** 10,
+    Mi: 2 ** 20,
+    Gi: 2 ** 30,
+    Ti: 2 ** 40,
+    Pi: 2 ** 50,
+    Ei: 2 ** 60,
+  };
   return Number(m[1]) * factor[unit];
 }
 
@@ -35,7 +50,11 @@ export function pickContainer(d: V1Deployment, name: string | undefined): V1Cont
 function envKeys(c: V1Container): Set<string> {
   return new Set([
     ...(c.env ?? []).map((e) => e.name),
-    ...(c.envFrom ?? []).map((e) => (e.configMapRef ? `configMap:${e.configMapRef.name}` : e.secretRef ? `secret:${e.secretRef.name}` : '?')).map((k) => `(envFrom ${k})`),
+    ...(c.envFrom ?? [])
+      .map((e) =>
+        e.configMapRef ? `configMap:${e.configMapRef.name}` : e.secretRef ? `secret:${e.secretRef.name}` : '?',
+      )
+      .map((k) => `(envFrom ${k})`),
   ]);
 }
 
@@ -54,8 +73,11 @@ export function compareParity(
   const rd = imageDigest(r.image);
   const td = imageDigest(t.image);
   if (rd !== digest || td !== digest) {
-    const show = (label: string, image: string | undefined, d: string | undefined) => `${label} runs ${d ?? image ?? 'no image'}`;
-    problems.push(`digest: ${show(reference.label, r.image, rd)}, ${show(target.label, t.image, td)}; expected ${digest} in both`);
+    const show = (label: string, image: string | undefined, d: string | undefined) =>
+      `${label} runs ${d ?? image ?? 'no image'}`;
+    problems.push(
+      `digest: ${show(reference.label, r.image, rd)}, ${show(target.label, t.image, td)}; expected ${digest} in both`,
+    );
   } else checked.push(`digest: both run ${digest}`);
 
   // 2. Environment variable names present in both.
@@ -80,7 +102,8 @@ export function compareParity(
       }
       const ratio = parseQuantity(rv) === 0 ? Infinity : parseQuantity(tv) / parseQuantity(rv);
       const shown = `${what}: ${target.label} ${tv} / ${reference.label} ${rv} = ${Number.isFinite(ratio) ? ratio.toFixed(2) : '∞'}`;
-      if (ratio < bounds.minRatio || ratio > bounds.maxRatio) problems.push(`${shown}, outside ${bounds.minRatio}..${bounds.maxRatio}`);
+      if (ratio < bounds.minRatio || ratio > bounds.maxRatio)
+        problems.push(`${shown}, outside ${bounds.minRatio}..${bounds.maxRatio}`);
       else checked.push(shown);
     }
   }

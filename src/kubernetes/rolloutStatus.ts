@@ -15,9 +15,7 @@ export interface DeploymentLike {
 }
 
 export type RolloutState =
-  | { state: 'ready'; message: string }
-  | { state: 'waiting'; message: string }
-  | { state: 'failed'; message: string };
+  { state: 'ready'; message: string } | { state: 'waiting'; message: string } | { state: 'failed'; message: string };
 
 export function rolloutStatus(d: DeploymentLike, digest?: string): RolloutState {
   const name = d.metadata?.name ?? 'deployment';
@@ -40,7 +38,10 @@ export function rolloutStatus(d: DeploymentLike, digest?: string): RolloutState 
     return { state: 'waiting', message: `${(s.replicas ?? 0) - updated} old replicas of ${name} pending termination` };
   }
   if ((s.availableReplicas ?? 0) < updated) {
-    return { state: 'waiting', message: `${s.availableReplicas ?? 0} of ${updated} updated replicas of ${name} available` };
+    return {
+      state: 'waiting',
+      message: `${s.availableReplicas ?? 0} of ${updated} updated replicas of ${name} available`,
+    };
   }
   return { state: 'ready', message: `${name} rolled out: ${updated} of ${want} replicas updated and available` };
 }

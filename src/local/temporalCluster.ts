@@ -37,7 +37,9 @@ function run(args: string[], timeoutMs: number): Promise<string> {
 
 export async function startTemporalCluster(): Promise<TemporalCluster> {
   if (!existsSync(TEMPORAL_SERVER_BIN) || !existsSync(TEMPORAL_UI_BIN)) {
-    throw new Error('the Temporal server or its web UI is missing in .tools/temporal-server/bin: run `bash scripts/setup.sh --with-temporal-server` (npm test does)');
+    throw new Error(
+      'the Temporal server or its web UI is missing in .tools/temporal-server/bin: run `bash scripts/setup.sh --with-temporal-server` (npm test does)',
+    );
   }
   const dir = mkdtempSync(join(tmpdir(), 'gantry-temporal-'));
   chmodSync(dir, 0o755); // PostgreSQL runs as the postgres user when the tests run as root

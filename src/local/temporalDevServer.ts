@@ -39,11 +39,16 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
   const uiPort = options.uiPort === 0 ? await freePort() : options.uiPort;
   mkdirSync(dirname(options.dbFile), { recursive: true });
   const args = [
-    'server', 'start-dev',
-    '--ip', '127.0.0.1',
-    '--port', String(port),
-    '--db-filename', options.dbFile,
-    '--log-level', 'warn',
+    'server',
+    'start-dev',
+    '--ip',
+    '127.0.0.1',
+    '--port',
+    String(port),
+    '--db-filename',
+    options.dbFile,
+    '--log-level',
+    'warn',
     ...(options.sqlitePragmas ?? DEFAULT_SQLITE_PRAGMAS).flatMap((p) => ['--sqlite-pragma', p]),
     ...(uiPort ? ['--ui-ip', '127.0.0.1', '--ui-port', String(uiPort)] : ['--headless']),
     ...GANTRY_SEARCH_ATTRIBUTES.flatMap((a) => ['--search-attribute', `${a.name}=${a.type}`]),
@@ -71,7 +76,9 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
     } catch (err) {
       if (Date.now() > deadline) {
         child.kill('SIGKILL');
-        throw new Error(`temporal dev server did not answer on ${address} within 60s: ${(err as Error).message}\n${output}`);
+        throw new Error(
+          `temporal dev server did not answer on ${address} within 60s: ${(err as Error).message}\n${output}`,
+        );
       }
       await new Promise((r) => setTimeout(r, 200));
     }

@@ -6,7 +6,10 @@ export async function appliedVersion(url: string, table: string): Promise<number
   const client = new Client({ connectionString: url, connectionTimeoutMillis: 10_000 });
   await client.connect();
   try {
-    const quoted = table.split('.').map((part) => `"${part.replace(/"/g, '""')}"`).join('.');
+    const quoted = table
+      .split('.')
+      .map((part) => `"${part.replace(/"/g, '""')}"`)
+      .join('.');
     const result = await client.query<{ v: string | null }>(`SELECT max(version)::text AS v FROM ${quoted}`);
     return Number(result.rows[0]?.v ?? 0);
   } catch (err) {

@@ -17,7 +17,10 @@ export async function classifyMigration(sql: string): Promise<ClassifiedStatemen
   return (tree.stmts ?? []).map((raw) => {
     const s = raw as { stmt?: Node; stmt_location?: number; stmt_len?: number };
     const start = s.stmt_location ?? 0;
-    const text = bytes.subarray(start, s.stmt_len ? start + s.stmt_len : undefined).toString('utf8').trim();
+    const text = bytes
+      .subarray(start, s.stmt_len ? start + s.stmt_len : undefined)
+      .toString('utf8')
+      .trim();
     const reason = s.stmt ? destructiveReason(s.stmt) : undefined;
     return reason ? { sql: text, destructive: reason } : { sql: text };
   });
@@ -52,16 +55,27 @@ function alterTableReason(body: Node): string | undefined {
     const column = cmd.name ? `${table}.${String(cmd.name)}` : table;
     if (subtype === 'AT_DropColumn') reasons.push(`drops column ${column}`);
     else if (subtype.startsWith('AT_Drop') && subtype !== 'AT_DropNotNull') {
-      const what = subtype.slice('AT_Drop'.length).replace(/([a-z])([A-Z])/g, '$1 $2').toLowerCase();
+      const what = subtype
+        .slice('AT_Drop'.length)
+        .replace(/([a-z])([A-Z])/g, '$1 $2')
+        .toLowerCase();
       reasons.push(`drops ${what}${cmd.name ? ` ${String(cmd.name)}` : ''} on ${table}`);
-    }
-    else if (subtype === 'AT_AlterColumnType') reasons.push(`changes the type of ${column} (may narrow or rewrite its data)`);
-    else if (subtype === 'AT_SetNotNull') reasons.push(`makes ${column} NOT NULL (fails on existing NULLs, and the running version may write them)`);
+    } else if (subtype === 'AT_AlterColumnType')
+      reasons.push(`changes the type of ${column} (may narrow or rewrite its data)`);
+    else if (subtype === 'AT_SetNotNull')
+      reasons.push(`makes ${column} NOT NULL (fails on existing NULLs, and the running version may write them)`);
     else if (subtype === 'AT_AddColumn') {
       const def = (cmd.def as Node)?.ColumnDef as Node | undefined;
       const constraints = ((def?.constraints as Node[]) ?? []).map((k) => String((k.Constraint as Node).contype));
-      if (constraints.includes('CONSTR_NOTNULL') && !constraints.includes('CONSTR_DEFAULT') && !constraints.includes('CONSTR_IDENTITY') && !constraints.includes('CONSTR_GENERATED')) {
-        reasons.push(`adds NOT NULL column ${table}.${String(def?.colname)} without a default (the running version cannot insert)`);
+      if (
+        constraints.includes('CONSTR_NOTNULL') &&
+        !constraints.includes('CONSTR_DEFAULT') &&
+        !constraints.includes('CONSTR_IDENTITY') &&
+        !constraints.includes('CONSTR_GENERATED')
+      ) {
+        reasons.push(
+          `adds NOT NULL column ${table}.${String(def?.colname)} without a default (the running version cannot insert)`,
+        );
       }
     }
   }
@@ -74,7 +88,10 @@ function relname(r: Node | undefined): string {
 }
 
 function objectKind(type: unknown): string {
-  return String(type ?? '').replace(/^OBJECT_/, '').replace(/_/g, ' ').toLowerCase();
+  return String(type ?? '')
+    .replace(/^OBJECT_/, '')
+    .replace(/_/g, ' ')
+    .toLowerCase();
 }
 
 function names(objects: unknown): string {

@@ -26,12 +26,21 @@ export async function readMigrationFiles(repo: string, commit: string, path: str
     const resolved = (await git.raw(['rev-parse', '--verify', '--quiet', `${commit}^{commit}`]).catch(() => '')).trim();
     if (!resolved) throw new Error(`commit ${commit} is not in ${repo}`);
     const listing = await git.raw(['ls-tree', '--name-only', resolved, `${path}/`]);
-    const names = listing.split('\n').filter(Boolean).map((p) => p.slice(path.length + 1));
+    const names = listing
+      .split('\n')
+      .filter(Boolean)
+      .map((p) => p.slice(path.length + 1));
     const files = names.flatMap((name) => {
       const version = migrationVersion(name);
       return version === undefined ? [] : [{ name, version }];
     });
-    const read = await Promise.all(files.map(async (f) => ({ file: `${path}/${f.name}`, version: f.version, sql: await git.show([`${resolved}:${path}/${f.name}`]) })));
+    const read = await Promise.all(
+      files.map(async (f) => ({
+        file: `${path}/${f.name}`,
+        version: f.version,
+        sql: await git.show([`${resolved}:${path}/${f.name}`]),
+      })),
+    );
     return read.sort((a, b) => a.version - b.version);
   } finally {
     rmSync(dir, { recursive: true, force: true });

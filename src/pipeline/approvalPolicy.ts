@@ -37,9 +37,16 @@ export interface DecisionRequestLike {
   signed?: SignedClaim;
 }
 
-export type Screening = { refuse: string } | { verify?: { payload: string; signature: string; keys: string[] }; nonce?: string };
+export type Screening =
+  { refuse: string } | { verify?: { payload: string; signature: string; keys: string[] }; nonce?: string };
 
-export function screenDecision(spec: ApprovalSpec, ctx: ClaimContext, votes: readonly VoteRecord[], usedNonces: readonly string[], request: DecisionRequestLike): Screening {
+export function screenDecision(
+  spec: ApprovalSpec,
+  ctx: ClaimContext,
+  votes: readonly VoteRecord[],
+  usedNonces: readonly string[],
+  request: DecisionRequestLike,
+): Screening {
   const { by } = request;
   if (spec.eligible && !spec.eligible.includes(by)) {
     return { refuse: `${by} is not an approver for ${ctx.environment} (eligible: ${spec.eligible.join(', ')})` };
@@ -56,11 +63,19 @@ export function screenDecision(spec: ApprovalSpec, ctx: ClaimContext, votes: rea
   if (typeof mismatch === 'string') return { refuse: mismatch };
   const keys = spec.keys[by] ?? [];
   if (keys.length === 0) return { refuse: `${by} has no keys in gantry.yaml to verify the signature with` };
-  return { verify: { payload: request.signed.payload, signature: request.signed.signature, keys }, nonce: mismatch.nonce };
+  return {
+    verify: { payload: request.signed.payload, signature: request.signed.signature, keys },
+    nonce: mismatch.nonce,
+  };
 }
 
 /** Why the signed payload is not a decision for this promotion, this environment, now; or its nonce. */
-function claimMismatch(ctx: ClaimContext, payload: string, by: string, usedNonces: readonly string[]): string | { nonce: string } {
+function claimMismatch(
+  ctx: ClaimContext,
+  payload: string,
+  by: string,
+  usedNonces: readonly string[],
+): string | { nonce: string } {
   let claim: Record<string, unknown>;
   try {
     claim = JSON.parse(payload) as Record<string, unknown>;
@@ -98,7 +113,10 @@ export function approvers(votes: readonly VoteRecord[]): string[] {
 }
 
 /** The decision the votes add up to: any eligible reject rejects; enough distinct approvers approve. */
-export function tallyVotes(spec: Pick<ApprovalSpec, 'required'>, votes: readonly VoteRecord[]): 'approved' | 'rejected' | undefined {
+export function tallyVotes(
+  spec: Pick<ApprovalSpec, 'required'>,
+  votes: readonly VoteRecord[],
+): 'approved' | 'rejected' | undefined {
   if (votes.some((v) => v.kind === 'reject')) return 'rejected';
   return approvers(votes).length >= spec.required ? 'approved' : undefined;
 }

@@ -76,7 +76,12 @@ function refuseShape(decision: unknown): string | undefined {
   if (d.comment !== undefined && typeof d.comment !== 'string') return '"comment" must be a string';
   if (d.signed !== undefined) {
     const signed = d.signed as Record<string, unknown> | null;
-    if (typeof signed !== 'object' || signed === null || typeof signed.payload !== 'string' || typeof signed.signature !== 'string') {
+    if (
+      typeof signed !== 'object' ||
+      signed === null ||
+      typeof signed.payload !== 'string' ||
+      typeof signed.signature !== 'string'
+    ) {
       return '"signed" must be {"payload", "signature"}';
     }
   }
@@ -85,14 +90,17 @@ function refuseShape(decision: unknown): string | undefined {
 
 export function refuseRollback(status: PromotionStatus, request: unknown): string | undefined {
   const r = request as RollbackRequest | null;
-  if (typeof r !== 'object' || r === null || !nonEmpty(r.by) || !nonEmpty(r.environment)) return 'rollback needs {"environment", "by"}';
+  if (typeof r !== 'object' || r === null || !nonEmpty(r.by) || !nonEmpty(r.environment))
+    return 'rollback needs {"environment", "by"}';
   if (status.outcome !== 'running') return `promotion already ${status.outcome}`;
   const env = status.environments.find((e) => e.name === r.environment);
   if (!env) return `unknown environment "${r.environment}"`;
   // Promotions from before deployedAt existed only know the commit (gitops).
-  if (env.deployedAt === undefined && env.commit === undefined) return `${r.environment} was not deployed by this promotion yet`;
+  if (env.deployedAt === undefined && env.commit === undefined)
+    return `${r.environment} was not deployed by this promotion yet`;
   if (env.rolledBackTo !== undefined) return `${r.environment} was already rolled back to ${env.rolledBackTo}`;
-  if (env.previousDigest === undefined) return `nothing to roll back to: no digest was promoted into ${r.environment} before this one`;
+  if (env.previousDigest === undefined)
+    return `nothing to roll back to: no digest was promoted into ${r.environment} before this one`;
   return undefined;
 }
 

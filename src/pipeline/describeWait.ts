@@ -9,7 +9,11 @@ import type { EnvironmentPlan } from './types';
  * What the promotion waits for now, or undefined once it has finished. `pauseReason` is why a
  * canary paused it (absent: an operator's pause).
  */
-export function describeWait(status: PromotionStatus, environments: readonly EnvironmentPlan[], pauseReason?: string): string | undefined {
+export function describeWait(
+  status: PromotionStatus,
+  environments: readonly EnvironmentPlan[],
+  pauseReason?: string,
+): string | undefined {
   const where = status.environment ? ` ${status.environment}` : '';
   if (status.paused) return pauseReason ?? `paused before the next stage (${status.stage}${where})`;
   const a = status.awaitingApproval;
@@ -19,7 +23,8 @@ export function describeWait(status: PromotionStatus, environments: readonly Env
     return `approval for ${a.environment} (${votes} of ${required}; expires ${a.expiresAt})`;
   }
   const f = status.frozen;
-  if (f) return `${f.environment} is frozen (${f.window}${f.until ? ` until ${f.until}` : ''}${f.reason ? `: ${f.reason}` : ''})`;
+  if (f)
+    return `${f.environment} is frozen (${f.window}${f.until ? ` until ${f.until}` : ''}${f.reason ? `: ${f.reason}` : ''})`;
   if (status.outcome === 'running') return `${status.stage}${where}`;
   return undefined;
 }

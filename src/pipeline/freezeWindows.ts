@@ -61,7 +61,14 @@ function localParts(at: Date, timeZone: string): LocalParts {
     weekday: 'short',
   }).formatToParts(at);
   const get = (type: string) => parts.find((p) => p.type === type)?.value ?? '0';
-  return { year: +get('year'), month: +get('month'), day: +get('day'), hour: +get('hour'), minute: +get('minute'), weekday: WEEKDAYS[get('weekday')] };
+  return {
+    year: +get('year'),
+    month: +get('month'),
+    day: +get('day'),
+    hour: +get('hour'),
+    minute: +get('minute'),
+    weekday: WEEKDAYS[get('weekday')],
+  };
 }
 
 /** The instant of `minuteOfDay` on the local day `dayOffset` days after `local`'s date. */

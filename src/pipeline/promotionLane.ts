@@ -57,7 +57,13 @@ export type LaneEvent =
 
 export type LaneEffect =
   | { type: 'grant'; workflowId: string; runId: string; environment: string; previousDigest?: string }
-  | { type: 'supersede'; workflowId: string; runId: string; by: { workflowId: string; digest: string }; reason: string };
+  | {
+      type: 'supersede';
+      workflowId: string;
+      runId: string;
+      by: { workflowId: string; digest: string };
+      reason: string;
+    };
 
 const LANDED_KEPT = 20;
 
@@ -91,7 +97,13 @@ export function applyLaneEvent(lane: LaneState, event: LaneEvent): LaneEffect[] 
       // Older promotions that follow the supersede policy hear it now, so one waiting for an
       // approval or a freeze ends at once instead of at its next deploy.
       for (const older of lane.members) {
-        if (older.kind === 'promotion' && older.ordering === 'supersede' && older !== m && !older.superseded && startsBefore(older, m)) {
+        if (
+          older.kind === 'promotion' &&
+          older.ordering === 'supersede' &&
+          older !== m &&
+          !older.superseded &&
+          startsBefore(older, m)
+        ) {
           effects.push(supersede(lane, older, m, 'a newer digest of the app was verified'));
         }
       }
@@ -102,7 +114,16 @@ export function applyLaneEvent(lane: LaneState, event: LaneEvent): LaneEffect[] 
       if (!m) return [];
       if (lane.holders[event.environment] === m.workflowId) return [grant(lane, m, event.environment)];
       // Its request crossed the message that superseded it: say so again.
-      if (m.superseded) return [{ type: 'supersede', workflowId: m.workflowId, runId: m.runId, by: { workflowId: m.superseded.workflowId, digest: m.superseded.digest }, reason: m.superseded.reason }];
+      if (m.superseded)
+        return [
+          {
+            type: 'supersede',
+            workflowId: m.workflowId,
+            runId: m.runId,
+            by: { workflowId: m.superseded.workflowId, digest: m.superseded.digest },
+            reason: m.superseded.reason,
+          },
+        ];
       const queue = (lane.waiting[event.environment] ??= []);
       if (!queue.includes(m.workflowId)) queue.push(m.workflowId);
       return grantAll(lane);
@@ -112,14 +133,26 @@ export function applyLaneEvent(lane: LaneState, event: LaneEvent): LaneEffect[] 
       if (lane.holders[event.environment] === event.workflowId) delete lane.holders[event.environment];
       if (m && !m.passed.includes(event.environment)) m.passed.push(event.environment);
       // A rollback run's landing is recorded by its rolled-back event instead.
-      if (m && event.promoted && m.kind === 'promotion') land(lane, event.environment, { digest: m.digest, workflowId: m.workflowId, startedAt: m.startedAt, at: event.at });
+      if (m && event.promoted && m.kind === 'promotion')
+        land(lane, event.environment, {
+          digest: m.digest,
+          workflowId: m.workflowId,
+          startedAt: m.startedAt,
+          at: event.at,
+        });
       return grantAll(lane);
     }
     case 'rolled-back': {
       const history = (lane.landed[event.environment] ??= []);
       while (history.length > 0 && history[history.length - 1].digest === event.from) history.pop();
       if (history[history.length - 1]?.digest !== event.to) {
-        land(lane, event.environment, { digest: event.to, workflowId: event.workflowId, startedAt: event.at, at: event.at, rollback: true });
+        land(lane, event.environment, {
+          digest: event.to,
+          workflowId: event.workflowId,
+          startedAt: event.at,
+          at: event.at,
+          rollback: true,
+        });
       }
       return [];
     }
@@ -145,7 +178,9 @@ function grantAll(lane: LaneState): LaneEffect[] {
 /** Hands a free environment to the first request in line that may have it; supersedes those that may not. */
 function grantNext(lane: LaneState, environment: string): LaneEffect[] {
   const effects: LaneEffect[] = [];
-  const members = (lane.waiting[environment] ?? []).map((id) => lane.members.find((m) => m.workflowId === id)).filter((m): m is LaneMember => m !== undefined);
+  const members = (lane.waiting[environment] ?? [])
+    .map((id) => lane.members.find((m) => m.workflowId === id))
+    .filter((m): m is LaneMember => m !== undefined);
   // Rollbacks first (they are how an incident ends), then start order.
   members.sort((a, b) => (a.kind === b.kind ? (startsBefore(a, b) ? -1 : 1) : a.kind === 'rollback' ? -1 : 1));
   for (const m of members) {
@@ -153,7 +188,14 @@ function grantNext(lane: LaneState, environment: string): LaneEffect[] {
     if (m.kind === 'promotion') {
       const newerLanded = (lane.landed[environment] ?? []).find((l) => !l.rollback && startsBefore(m, l));
       if (newerLanded) {
-        effects.push(supersede(lane, m, newerLanded, `${newerLanded.digest} (started later) was already promoted into ${environment}`));
+        effects.push(
+          supersede(
+            lane,
+            m,
+            newerLanded,
+            `${newerLanded.digest} (started later) was already promoted into ${environment}`,
+          ),
+        );
         continue;
       }
       const newer = lane.newestVerified;
@@ -163,7 +205,13 @@ function grantNext(lane: LaneState, environment: string): LaneEffect[] {
       }
       // queue: every older promotion that will still deploy here goes first.
       const olderAhead = lane.members.some(
-        (o) => o.kind === 'promotion' && o !== m && !o.superseded && startsBefore(o, m) && o.environments.includes(environment) && !o.passed.includes(environment),
+        (o) =>
+          o.kind === 'promotion' &&
+          o !== m &&
+          !o.superseded &&
+          startsBefore(o, m) &&
+          o.environments.includes(environment) &&
+          !o.passed.includes(environment),
       );
       if (olderAhead) break;
     }
@@ -177,17 +225,34 @@ function grantNext(lane: LaneState, environment: string): LaneEffect[] {
 
 function grant(lane: LaneState, m: LaneMember, environment: string): LaneEffect {
   const previousDigest = previousPromoted(lane, environment, m.digest);
-  return { type: 'grant', workflowId: m.workflowId, runId: m.runId, environment, ...(previousDigest ? { previousDigest } : {}) };
+  return {
+    type: 'grant',
+    workflowId: m.workflowId,
+    runId: m.runId,
+    environment,
+    ...(previousDigest ? { previousDigest } : {}),
+  };
 }
 
 /** Marks a member superseded and withdraws its requests; what it holds stays held until it lets go. */
-function supersede(lane: LaneState, m: LaneMember, by: { workflowId: string; digest: string }, reason: string): LaneEffect {
+function supersede(
+  lane: LaneState,
+  m: LaneMember,
+  by: { workflowId: string; digest: string },
+  reason: string,
+): LaneEffect {
   m.superseded = { workflowId: by.workflowId, digest: by.digest, reason };
   for (const env of Object.keys(lane.waiting)) {
     lane.waiting[env] = lane.waiting[env].filter((id) => id !== m.workflowId);
     if (lane.waiting[env].length === 0) delete lane.waiting[env];
   }
-  return { type: 'supersede', workflowId: m.workflowId, runId: m.runId, by: { workflowId: by.workflowId, digest: by.digest }, reason };
+  return {
+    type: 'supersede',
+    workflowId: m.workflowId,
+    runId: m.runId,
+    by: { workflowId: by.workflowId, digest: by.digest },
+    reason,
+  };
 }
 
 /** Forgets a member: its holds are released and its requests withdrawn. */
@@ -209,6 +274,9 @@ function land(lane: LaneState, environment: string, entry: LandedDigest): void {
 }
 
 /** Start order, ties broken by workflow id so every lane decides the same way. */
-function startsBefore(a: { startedAt: string; workflowId: string }, b: { startedAt: string; workflowId: string }): boolean {
+function startsBefore(
+  a: { startedAt: string; workflowId: string },
+  b: { startedAt: string; workflowId: string },
+): boolean {
   return a.startedAt < b.startedAt || (a.startedAt === b.startedAt && a.workflowId < b.workflowId);
 }

@@ -6,9 +6,22 @@ import type { PolicyVersion, StartedBy } from '../policy/policyTypes';
 // What a promotion reports about itself: returned by the `status` query and as the workflow result.
 // Plain JSON so it can travel through queries, history and the CLI's --json output unchanged.
 
-export type Stage = 'verify' | 'approval' | 'queued' | 'freeze' | 'migrations' | 'deploy' | 'health' | 'canary' | 'gates' | 'soak' | 'rollback' | 'done';
+export type Stage =
+  | 'verify'
+  | 'approval'
+  | 'queued'
+  | 'freeze'
+  | 'migrations'
+  | 'deploy'
+  | 'health'
+  | 'canary'
+  | 'gates'
+  | 'soak'
+  | 'rollback'
+  | 'done';
 
-export type Outcome = 'running' | 'promoted' | 'failed' | 'rejected' | 'expired' | 'aborted' | 'rolled-back' | 'superseded' | 'refused';
+export type Outcome =
+  'running' | 'promoted' | 'failed' | 'rejected' | 'expired' | 'aborted' | 'rolled-back' | 'superseded' | 'refused';
 
 export type EnvironmentState = 'pending' | 'awaiting-approval' | 'in-progress' | 'promoted' | 'failed' | 'rolled-back';
 

@@ -16,11 +16,15 @@ const LOCAL_PATH_KEYS = new Set(['cwd', 'kubeconfig']);
 const MAX_DIFFERENCES = 6;
 
 /** The environments the policy sets for this run: all of them, or for a rollback run the one it returns (no approval wait: the rollback is the decision). */
-export function policyEnvironments(sent: Pick<PromotionInput, 'rollback' | 'environments'>, policy: AppPolicy): EnvironmentPlan[] | string {
+export function policyEnvironments(
+  sent: Pick<PromotionInput, 'rollback' | 'environments'>,
+  policy: AppPolicy,
+): EnvironmentPlan[] | string {
   if (!sent.rollback) return policy.environments;
   const name = sent.environments[0]?.name;
   const env = policy.environments.find((e) => e.name === name);
-  if (sent.environments.length !== 1 || !env) return `a rollback run names one environment of the policy (${policy.environments.map((e) => e.name).join(', ')})`;
+  if (sent.environments.length !== 1 || !env)
+    return `a rollback run names one environment of the policy (${policy.environments.map((e) => e.name).join(', ')})`;
   return [{ ...env, approval: undefined }];
 }
 
@@ -65,7 +69,13 @@ function strip(v: unknown): unknown {
 }
 
 function diff(sent: unknown, policy: unknown, path: string, found: string[]): void {
-  if (typeof sent === 'object' && sent !== null && typeof policy === 'object' && policy !== null && Array.isArray(sent) === Array.isArray(policy)) {
+  if (
+    typeof sent === 'object' &&
+    sent !== null &&
+    typeof policy === 'object' &&
+    policy !== null &&
+    Array.isArray(sent) === Array.isArray(policy)
+  ) {
     if (Array.isArray(sent) && Array.isArray(policy) && sent.length !== policy.length) {
       found.push(`${path}: sent ${show(sent)}, the policy says ${show(policy)}`);
       return;

@@ -23,7 +23,18 @@ export interface OperationToSign {
 }
 
 export function operationPayload(o: OperationToSign): string {
-  return canonicalJson({ decision: o.kind, operator: o.operator, workflowId: o.workflowId, runId: o.runId, app: o.app, digest: o.digest, environment: o.environment, reason: o.reason, time: o.time, nonce: o.nonce });
+  return canonicalJson({
+    decision: o.kind,
+    operator: o.operator,
+    workflowId: o.workflowId,
+    runId: o.runId,
+    app: o.app,
+    digest: o.digest,
+    environment: o.environment,
+    reason: o.reason,
+    time: o.time,
+    nonce: o.nonce,
+  });
 }
 
 export interface OperationContext {
@@ -36,17 +47,31 @@ export interface OperationContext {
   environment?: string;
 }
 
-export type OperationScreening = { refuse: string } | { verify: { payload: string; signature: string; keys: string[] }; nonce: string } | { unsigned: true };
+export type OperationScreening =
+  | { refuse: string }
+  | { verify: { payload: string; signature: string; keys: string[] }; nonce: string }
+  | { unsigned: true };
 
 /** Whether an operation may go on unsigned, must be refused, or has a signature to check. */
-export function screenOperation(policy: OperatorPolicy, ctx: OperationContext, request: { by: string; signed?: SignedClaim }, usedNonces: readonly string[]): OperationScreening {
+export function screenOperation(
+  policy: OperatorPolicy,
+  ctx: OperationContext,
+  request: { by: string; signed?: SignedClaim },
+  usedNonces: readonly string[],
+): OperationScreening {
   if (!request.signed) {
     const allowed = policy.unsigned[ctx.kind] ?? [];
-    if (allowed.includes('*') || (ctx.environment !== undefined && allowed.includes(ctx.environment))) return { unsigned: true };
-    return { refuse: `the worker's policy requires ${ctx.kind}${ctx.environment ? ` in ${ctx.environment}` : ''} to be signed by an operator: run gantry with --as <operator> --key <your ssh key>` };
+    if (allowed.includes('*') || (ctx.environment !== undefined && allowed.includes(ctx.environment)))
+      return { unsigned: true };
+    return {
+      refuse: `the worker's policy requires ${ctx.kind}${ctx.environment ? ` in ${ctx.environment}` : ''} to be signed by an operator: run gantry with --as <operator> --key <your ssh key>`,
+    };
   }
   const keys = policy.keys[request.by];
-  if (!keys) return { refuse: `${request.by} is not an operator in the worker's policy (operators: ${Object.keys(policy.keys).join(', ') || 'none'})` };
+  if (!keys)
+    return {
+      refuse: `${request.by} is not an operator in the worker's policy (operators: ${Object.keys(policy.keys).join(', ') || 'none'})`,
+    };
   const claim = parseClaim(request.signed.payload, 'operation');
   if (typeof claim === 'string') return { refuse: claim };
   const checks: Array<[unknown, unknown, string]> = [
@@ -57,7 +82,12 @@ export function screenOperation(policy: OperatorPolicy, ctx: OperationContext, r
     [claim.app, ctx.app, `signed for app "${String(claim.app)}"`],
     [claim.digest, ctx.digest, `signed for another digest (${String(claim.digest)})`],
   ];
-  if (ctx.kind === 'rollback' || ctx.kind === 'freeze' || ctx.kind === 'unfreeze') checks.push([claim.environment, ctx.environment, `signed for environment "${String(claim.environment)}", not "${ctx.environment}"`]);
+  if (ctx.kind === 'rollback' || ctx.kind === 'freeze' || ctx.kind === 'unfreeze')
+    checks.push([
+      claim.environment,
+      ctx.environment,
+      `signed for environment "${String(claim.environment)}", not "${ctx.environment}"`,
+    ]);
   for (const [got, wanted, message] of checks) if (got !== wanted) return { refuse: message };
   if (typeof claim.nonce !== 'string' || claim.nonce.length < 8) return { refuse: 'signed operation has no nonce' };
   if (usedNonces.includes(claim.nonce)) return { refuse: 'nonce already used (replayed operation)' };

@@ -45,7 +45,11 @@ export class PolicyError extends Error {
 
 /** Reads and checks a policy once (for `gantry worker` at start): a clear error if it cannot serve. */
 export async function checkPolicySource(source: PolicySource): Promise<GantryConfig> {
-  const { text, source: where, baseDir } = await source.read().catch((err: NodeJS.ErrnoException) => {
+  const {
+    text,
+    source: where,
+    baseDir,
+  } = await source.read().catch((err: NodeJS.ErrnoException) => {
     throw new PolicyError(`cannot read ${source.describe()}: ${err.code ?? err.message}`);
   });
   try {
@@ -69,28 +73,50 @@ const OPERATIONS = ['abort', 'pause', 'resume', 'rollback', 'freeze', 'unfreeze'
 function operatorPolicy(config: GantryConfig): OperatorPolicy {
   const keys = Object.fromEntries(Object.entries(config.operators ?? {}).map(([name, o]) => [name, o.keys ?? []]));
   const everywhere = Object.keys(keys).length === 0 ? ['*'] : [];
-  return { keys, unsigned: Object.fromEntries(OPERATIONS.map((kind) => [kind, config.unsignedOperations?.[kind] ?? everywhere])) };
+  return {
+    keys,
+    unsigned: Object.fromEntries(OPERATIONS.map((kind) => [kind, config.unsignedOperations?.[kind] ?? everywhere])),
+  };
 }
 
 /** Operators and their unsigned allowances, for operations on environments (freeze, unfreeze); none: a reason. */
-export async function readOperatorPolicy(source: PolicySource | undefined): Promise<{ found: true; operations: OperatorPolicy; digest: string } | { found: false; reason: string }> {
-  if (!source) return { found: false, reason: 'this worker was started without a policy (gantry worker --policy <file>)' };
+export async function readOperatorPolicy(
+  source: PolicySource | undefined,
+): Promise<{ found: true; operations: OperatorPolicy; digest: string } | { found: false; reason: string }> {
+  if (!source)
+    return { found: false, reason: 'this worker was started without a policy (gantry worker --policy <file>)' };
   try {
     const read = await source.read();
-    return { found: true, operations: operatorPolicy(parseConfig(read.text, read.source, read.baseDir)), digest: policyDigest(read.text) };
+    return {
+      found: true,
+      operations: operatorPolicy(parseConfig(read.text, read.source, read.baseDir)),
+      digest: policyDigest(read.text),
+    };
   } catch (err) {
-    return { found: false, reason: `cannot use the worker's policy ${source.describe()}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}` };
+    return {
+      found: false,
+      reason: `cannot use the worker's policy ${source.describe()}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+    };
   }
 }
 
 /** The policy for one app, resolved as the promotion will run it; a reason instead when there is none. */
-export async function readAppPolicy(source: PolicySource | undefined, app: string, digest: string, commit?: string): Promise<PolicyRead> {
-  if (!source) return { found: false, reason: 'this worker was started without a policy (gantry worker --policy <file>)' };
+export async function readAppPolicy(
+  source: PolicySource | undefined,
+  app: string,
+  digest: string,
+  commit?: string,
+): Promise<PolicyRead> {
+  if (!source)
+    return { found: false, reason: 'this worker was started without a policy (gantry worker --policy <file>)' };
   let read: PolicyText;
   try {
     read = await source.read(app);
   } catch (err) {
-    return { found: false, reason: `cannot read the worker's policy ${source.describe()}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}` };
+    return {
+      found: false,
+      reason: `cannot read the worker's policy ${source.describe()}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+    };
   }
   let config: GantryConfig;
   try {
@@ -104,7 +130,8 @@ export async function readAppPolicy(source: PolicySource | undefined, app: strin
     // The starter's commit: a migrations gate in the policy needs one to resolve.
     resolved = resolvePromotion(config, { app, digest, commit, requestedBy: 'policy' });
   } catch (err) {
-    if (err instanceof StartRequestError) return { found: false, reason: `the worker's policy ${read.source}: ${err.message}` };
+    if (err instanceof StartRequestError)
+      return { found: false, reason: `the worker's policy ${read.source}: ${err.message}` };
     throw err;
   }
   const starters = config.starters ?? {};

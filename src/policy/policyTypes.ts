@@ -4,7 +4,10 @@ import type { SignedClaim } from '../pipeline/approvalPolicy';
 import type { EnvironmentPlan, PromotionInput } from '../pipeline/types';
 
 /** Everything in a promotion's input that is not the starter's to choose, besides the environments. */
-export type PolicySettings = Omit<PromotionInput, 'app' | 'digest' | 'commit' | 'requestedBy' | 'environments' | 'rollback'>;
+export type PolicySettings = Omit<
+  PromotionInput,
+  'app' | 'digest' | 'commit' | 'requestedBy' | 'environments' | 'rollback'
+>;
 
 /** The policy version a promotion runs under: where the worker read it, and the sha256 of its bytes. */
 export interface PolicyVersion {

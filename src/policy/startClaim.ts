@@ -18,20 +18,34 @@ export interface StartToSign {
 
 /** The exact bytes a starter signs (canonical JSON; `decision: start` keeps it from counting as an approval). */
 export function startPayload(s: StartToSign): string {
-  return canonicalJson({ decision: 'start', workflowId: s.workflowId, app: s.app, digest: s.digest, commit: s.commit, starter: s.starter, time: s.time, nonce: s.nonce });
+  return canonicalJson({
+    decision: 'start',
+    workflowId: s.workflowId,
+    app: s.app,
+    digest: s.digest,
+    commit: s.commit,
+    starter: s.starter,
+    time: s.time,
+    nonce: s.nonce,
+  });
 }
 
 /** The signed JSON object, or why it is not one. */
 export function parseClaim(payload: string, what: string): Record<string, unknown> | string {
   try {
     const claim = JSON.parse(payload) as unknown;
-    return typeof claim === 'object' && claim !== null && !Array.isArray(claim) ? (claim as Record<string, unknown>) : `signed ${what} is not an object`;
+    return typeof claim === 'object' && claim !== null && !Array.isArray(claim)
+      ? (claim as Record<string, unknown>)
+      : `signed ${what} is not an object`;
   } catch {
     return `signed ${what} is not JSON`;
   }
 }
 
-export type StartScreening = { refuse: string } | { verify: { payload: string; signature: string; keys: string[] }; starter: string } | { claim: string };
+export type StartScreening =
+  | { refuse: string }
+  | { verify: { payload: string; signature: string; keys: string[] }; starter: string }
+  | { claim: string };
 
 /** Whether this start may go on unsigned, must be refused, or has a signature to check (and whose). */
 export function screenStart(
@@ -42,7 +56,9 @@ export function screenStart(
   const starters = Object.keys(policy.starts.keys);
   if (!sent.signedStart) {
     if (policy.starts.signatures === 'required') {
-      return { refuse: `the worker's policy requires a signed start: run gantry start --as <starter> --key <its ssh key> (starters: ${starters.join(', ') || 'none'})` };
+      return {
+        refuse: `the worker's policy requires a signed start: run gantry start --as <starter> --key <its ssh key> (starters: ${starters.join(', ') || 'none'})`,
+      };
     }
     return { claim: sent.requestedBy };
   }
@@ -53,13 +69,19 @@ export function screenStart(
     [claim.workflowId, workflowId, `start signed for another promotion (${String(claim.workflowId)})`],
     [claim.app, sent.app, `start signed for app "${String(claim.app)}"`],
     [claim.digest, sent.digest, `start signed for another digest (${String(claim.digest)})`],
-    [claim.commit, sent.commit, `start signed for commit ${String(claim.commit ?? 'none')}, sent ${sent.commit ?? 'none'}`],
+    [
+      claim.commit,
+      sent.commit,
+      `start signed for commit ${String(claim.commit ?? 'none')}, sent ${sent.commit ?? 'none'}`,
+    ],
   ];
   for (const [got, wanted, message] of checks) if (got !== wanted) return { refuse: message };
   if (typeof claim.nonce !== 'string' || claim.nonce.length < 8) return { refuse: 'signed start has no nonce' };
   const starter = claim.starter;
   if (typeof starter !== 'string' || !(starter in policy.starts.keys)) {
-    return { refuse: `"${String(starter)}" is not a starter in the worker's policy (starters: ${starters.join(', ') || 'none'})` };
+    return {
+      refuse: `"${String(starter)}" is not a starter in the worker's policy (starters: ${starters.join(', ') || 'none'})`,
+    };
   }
   const keys = policy.starts.keys[starter];
   if (keys.length === 0) return { refuse: `starter ${starter} has no keys in the worker's policy` };

@@ -46,7 +46,10 @@ export class RegistryClient {
     const body = Buffer.from(await res.arrayBuffer());
     const digest = sha256(body);
     if (reference.startsWith('sha256:') && digest !== reference) {
-      throw new RegistryError('digest-mismatch', `${this.base} served a manifest with digest ${digest} for ${repository}@${reference}`);
+      throw new RegistryError(
+        'digest-mismatch',
+        `${this.base} served a manifest with digest ${digest} for ${repository}@${reference}`,
+      );
     }
     return { digest, mediaType: res.headers.get('content-type') ?? '', body };
   }
@@ -54,10 +57,15 @@ export class RegistryClient {
   /** GET of a blob (following the registry's redirect to storage), checked against its digest. */
   async getBlob(repository: string, digest: string): Promise<Buffer> {
     const res = await this.request(repository, `blobs/${digest}`, { method: 'GET', accept: '*/*' });
-    if (res.status === 404) throw new RegistryError('not-found', `${repository}@${digest}: blob not found in ${this.base}`);
+    if (res.status === 404)
+      throw new RegistryError('not-found', `${repository}@${digest}: blob not found in ${this.base}`);
     await this.expectOk(res, repository, `blob ${digest}`);
     const body = Buffer.from(await res.arrayBuffer());
-    if (sha256(body) !== digest) throw new RegistryError('digest-mismatch', `${this.base} served blob ${sha256(body)} for ${repository}@${digest}`);
+    if (sha256(body) !== digest)
+      throw new RegistryError(
+        'digest-mismatch',
+        `${this.base} served blob ${sha256(body)} for ${repository}@${digest}`,
+      );
     return body;
   }
 
@@ -69,9 +77,19 @@ export class RegistryClient {
     if (res.status === 401) {
       await this.authenticate(res, scope);
       res = await this.send(url, init, scope);
-      if (res.status === 401) throw new RegistryError('unauthorised', `${this.base} refused ${await this.who()} for ${scope} (401 after authenticating)`, scope);
+      if (res.status === 401)
+        throw new RegistryError(
+          'unauthorised',
+          `${this.base} refused ${await this.who()} for ${scope} (401 after authenticating)`,
+          scope,
+        );
     }
-    if (res.status === 403) throw new RegistryError('unauthorised', `${this.base} denied ${await this.who()} access to ${scope} (403)`, scope);
+    if (res.status === 403)
+      throw new RegistryError(
+        'unauthorised',
+        `${this.base} denied ${await this.who()} access to ${scope} (403)`,
+        scope,
+      );
     return res;
   }
 
@@ -84,16 +102,28 @@ export class RegistryClient {
       let res: Response;
       try {
         // fetch follows redirects and drops Authorization when one leaves the registry's origin (blob storage).
-        res = await fetch(url, { method: init.method, headers, redirect: 'follow', signal: AbortSignal.timeout(this.options.requestTimeoutMs ?? 15_000) });
+        res = await fetch(url, {
+          method: init.method,
+          headers,
+          redirect: 'follow',
+          signal: AbortSignal.timeout(this.options.requestTimeoutMs ?? 15_000),
+        });
       } catch (err) {
         const cause = (err as Error).cause as { code?: string; message?: string } | undefined;
-        throw new RegistryError('unreachable', `registry ${this.base} unreachable: ${cause?.code ?? cause?.message ?? (err as Error).message}`);
+        throw new RegistryError(
+          'unreachable',
+          `registry ${this.base} unreachable: ${cause?.code ?? cause?.message ?? (err as Error).message}`,
+        );
       }
       if (res.status !== 429) return res;
       const waitMs = retryAfterMs(res.headers.get('retry-after'));
       await res.body?.cancel();
       if (attempt >= retries || waitMs > (this.options.maxRetryAfterMs ?? 30_000)) {
-        throw new RegistryError('rate-limited', `registry ${this.base} is rate limiting (429, retry after ${Math.round(waitMs / 1000)}s)`, scope);
+        throw new RegistryError(
+          'rate-limited',
+          `registry ${this.base} is rate limiting (429, retry after ${Math.round(waitMs / 1000)}s)`,
+          scope,
+        );
       }
       await new Promise((r) => setTimeout(r, waitMs));
     }
@@ -103,7 +133,8 @@ export class RegistryClient {
     const token = this.tokens.get(scope);
     if (token) return `Bearer ${token}`;
     const creds = await this.creds();
-    if (this.basic && creds?.kind === 'basic') return `Basic ${Buffer.from(`${creds.username}:${creds.password}`).toString('base64')}`;
+    if (this.basic && creds?.kind === 'basic')
+      return `Basic ${Buffer.from(`${creds.username}:${creds.password}`).toString('base64')}`;
     return undefined;
   }
 
@@ -114,47 +145,98 @@ export class RegistryClient {
     const challenge = parseAuthChallenge(header);
     const creds = await this.creds();
     if (challenge?.scheme === 'basic') {
-      if (creds?.kind !== 'basic') throw new RegistryError('unauthorised', `${this.base} needs a user name and password for ${scope} and none is configured (Docker config or GANTRY_REGISTRY_USERNAME/PASSWORD)`, scope);
-      if (this.basic) throw new RegistryError('unauthorised', `${this.base} refused the credentials from ${creds.source} for ${scope}`, scope);
+      if (creds?.kind !== 'basic')
+        throw new RegistryError(
+          'unauthorised',
+          `${this.base} needs a user name and password for ${scope} and none is configured (Docker config or GANTRY_REGISTRY_USERNAME/PASSWORD)`,
+          scope,
+        );
+      if (this.basic)
+        throw new RegistryError(
+          'unauthorised',
+          `${this.base} refused the credentials from ${creds.source} for ${scope}`,
+          scope,
+        );
       this.basic = true;
       return;
     }
     if (challenge?.scheme !== 'bearer' || !challenge.params.realm) {
-      throw new RegistryError('unauthorised', `${this.base} answered 401 for ${scope} with a challenge gantry does not understand: ${header || '(none)'}`, scope);
+      throw new RegistryError(
+        'unauthorised',
+        `${this.base} answered 401 for ${scope} with a challenge gantry does not understand: ${header || '(none)'}`,
+        scope,
+      );
     }
     if (creds?.kind === 'bearer') {
-      if (this.tokens.get(scope) === creds.token) throw new RegistryError('unauthorised', `${this.base} refused the bearer token from ${creds.source} for ${scope}`, scope);
+      if (this.tokens.get(scope) === creds.token)
+        throw new RegistryError(
+          'unauthorised',
+          `${this.base} refused the bearer token from ${creds.source} for ${scope}`,
+          scope,
+        );
       this.tokens.set(scope, creds.token);
       return;
     }
     this.tokens.set(scope, await this.fetchToken(challenge.params, scope, creds));
   }
 
-  private async fetchToken(params: Record<string, string>, scope: string, creds: RegistryCredentials | undefined): Promise<string> {
+  private async fetchToken(
+    params: Record<string, string>,
+    scope: string,
+    creds: RegistryCredentials | undefined,
+  ): Promise<string> {
     const realm = new URL(params.realm);
     let res: Response;
     try {
       if (creds?.kind === 'identity-token') {
         // OAuth2 refresh-token grant, as docker does with an identity token.
-        const form = new URLSearchParams({ grant_type: 'refresh_token', refresh_token: creds.token, service: params.service ?? '', scope, client_id: 'gantry' });
-        res = await fetch(realm, { method: 'POST', body: form, signal: AbortSignal.timeout(this.options.requestTimeoutMs ?? 15_000) });
+        const form = new URLSearchParams({
+          grant_type: 'refresh_token',
+          refresh_token: creds.token,
+          service: params.service ?? '',
+          scope,
+          client_id: 'gantry',
+        });
+        res = await fetch(realm, {
+          method: 'POST',
+          body: form,
+          signal: AbortSignal.timeout(this.options.requestTimeoutMs ?? 15_000),
+        });
       } else {
         if (params.service) realm.searchParams.set('service', params.service);
         realm.searchParams.set('scope', scope);
         const headers: Record<string, string> = {};
-        if (creds?.kind === 'basic') headers.Authorization = `Basic ${Buffer.from(`${creds.username}:${creds.password}`).toString('base64')}`;
+        if (creds?.kind === 'basic')
+          headers.Authorization = `Basic ${Buffer.from(`${creds.username}:${creds.password}`).toString('base64')}`;
         res = await fetch(realm, { headers, signal: AbortSignal.timeout(this.options.requestTimeoutMs ?? 15_000) });
       }
     } catch (err) {
-      throw new RegistryError('unreachable', `token service ${realm.origin}${realm.pathname} unreachable: ${((err as Error).cause as Error | undefined)?.message ?? (err as Error).message}`);
+      throw new RegistryError(
+        'unreachable',
+        `token service ${realm.origin}${realm.pathname} unreachable: ${((err as Error).cause as Error | undefined)?.message ?? (err as Error).message}`,
+      );
     }
     if (res.status === 401 || res.status === 403) {
-      throw new RegistryError('unauthorised', `token service ${realm.origin}${realm.pathname} refused ${await this.who()} for ${scope} (${res.status})`, scope);
+      throw new RegistryError(
+        'unauthorised',
+        `token service ${realm.origin}${realm.pathname} refused ${await this.who()} for ${scope} (${res.status})`,
+        scope,
+      );
     }
-    if (!res.ok) throw new RegistryError('unexpected', `token service ${realm.origin}${realm.pathname} answered ${res.status} for ${scope}`, scope);
+    if (!res.ok)
+      throw new RegistryError(
+        'unexpected',
+        `token service ${realm.origin}${realm.pathname} answered ${res.status} for ${scope}`,
+        scope,
+      );
     const body = (await res.json()) as { token?: string; access_token?: string };
     const token = body.token ?? body.access_token;
-    if (!token) throw new RegistryError('unexpected', `token service ${realm.origin}${realm.pathname} answered without a token`, scope);
+    if (!token)
+      throw new RegistryError(
+        'unexpected',
+        `token service ${realm.origin}${realm.pathname} answered without a token`,
+        scope,
+      );
     return token;
   }
 
@@ -171,7 +253,10 @@ export class RegistryClient {
   private async expectOk(res: Response, repository: string, what: string): Promise<void> {
     if (res.ok) return;
     const text = (await res.text().catch(() => '')).slice(0, 300);
-    throw new RegistryError('unexpected', `registry ${this.base} answered ${res.status} for ${repository} ${what}${text ? `: ${text}` : ''}`);
+    throw new RegistryError(
+      'unexpected',
+      `registry ${this.base} answered ${res.status} for ${repository} ${what}${text ? `: ${text}` : ''}`,
+    );
   }
 }
 

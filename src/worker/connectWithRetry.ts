@@ -12,7 +12,10 @@ export interface ConnectRetryOptions {
 }
 
 /** The connection, or undefined when a signal asked the process to stop before one was made. */
-export async function connectWithRetry<T>(connect: () => Promise<T>, options: ConnectRetryOptions): Promise<T | undefined> {
+export async function connectWithRetry<T>(
+  connect: () => Promise<T>,
+  options: ConnectRetryOptions,
+): Promise<T | undefined> {
   const log = options.log ?? ((m: string) => console.error(m));
   const maxDelay = options.maxDelayMs ?? 30_000;
   let delay = options.initialDelayMs ?? 1_000;
@@ -33,7 +36,9 @@ export async function connectWithRetry<T>(connect: () => Promise<T>, options: Co
         return connection;
       } catch (err) {
         if (stopped) return undefined;
-        log(`cannot reach Temporal at ${options.address} (${firstLine(err)}); retrying in ${Math.round(delay / 1000)}s (attempt ${attempt})`);
+        log(
+          `cannot reach Temporal at ${options.address} (${firstLine(err)}); retrying in ${Math.round(delay / 1000)}s (attempt ${attempt})`,
+        );
       }
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, delay);

@@ -38,7 +38,8 @@ export function defaultBuildId(env: NodeJS.ProcessEnv = process.env, root = PROJ
   if (env[BUILD_ID_ENV]) return env[BUILD_ID_ENV];
   const version = (JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string }).version;
   try {
-    const git = (...args: string[]) => execFileSync('git', ['-C', root, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+    const git = (...args: string[]) =>
+      execFileSync('git', ['-C', root, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
     const commit = git('rev-parse', '--short=12', 'HEAD');
     const dirty = git('status', '--porcelain', '--', 'workflows', 'src') !== '';
     return `${version}+${commit}${dirty ? '-dirty' : ''}`;
@@ -50,7 +51,11 @@ export function defaultBuildId(env: NodeJS.ProcessEnv = process.env, root = PROJ
 export type CurrentVersionOutcome = { changed: true; previous?: string } | { changed: false; current: string };
 
 /** The deployment's current build id, or undefined when it has none (or does not exist yet). */
-export async function currentBuildId(service: WorkflowService, namespace: string, deploymentName: string): Promise<string | undefined> {
+export async function currentBuildId(
+  service: WorkflowService,
+  namespace: string,
+  deploymentName: string,
+): Promise<string | undefined> {
   try {
     const { workerDeploymentInfo } = await service.describeWorkerDeployment({ namespace, deploymentName });
     return workerDeploymentInfo?.routingConfig?.currentDeploymentVersion?.buildId || undefined;
@@ -76,7 +81,12 @@ export async function makeCurrent(
     const current = await currentBuildId(service, namespace, deployment.name);
     if (current === deployment.buildId || (current && options.onlyIfNone)) return { changed: false, current };
     try {
-      await service.setWorkerDeploymentCurrentVersion({ namespace, deploymentName: deployment.name, buildId: deployment.buildId, identity: options.identity });
+      await service.setWorkerDeploymentCurrentVersion({
+        namespace,
+        deploymentName: deployment.name,
+        buildId: deployment.buildId,
+        identity: options.identity,
+      });
       return { changed: true, previous: current };
     } catch (err) {
       // NOT_FOUND until the version's first poll is recorded; FAILED_PRECONDITION while another
@@ -93,9 +103,18 @@ export async function makeCurrent(
  * build for the current one now rather than at their next change; without it, the old build could
  * never be stopped. Nothing to do when they do not exist.
  */
-export async function moveLongRunningWorkflows(service: WorkflowService, namespace: string, identity: string): Promise<void> {
+export async function moveLongRunningWorkflows(
+  service: WorkflowService,
+  namespace: string,
+  identity: string,
+): Promise<void> {
   try {
-    await service.signalWorkflowExecution({ namespace, workflowExecution: { workflowId: FREEZE_REGISTRY_ID }, signalName: moveToCurrentBuildSignal.name, identity });
+    await service.signalWorkflowExecution({
+      namespace,
+      workflowExecution: { workflowId: FREEZE_REGISTRY_ID },
+      signalName: moveToCurrentBuildSignal.name,
+      identity,
+    });
   } catch (err) {
     if ((err as { code?: number }).code !== 5) throw err; // NOT_FOUND: no freeze registry yet
   }

@@ -5,7 +5,12 @@
 // polling as soon as it can (bench/RESULTS.md, recovery).
 //
 //   node dist/src/worker/workflowBundle.js      # writes dist/workflow-bundle.js
-import { bundleWorkflowCode, DefaultLogger, type WorkflowBundleOption, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import {
+  bundleWorkflowCode,
+  DefaultLogger,
+  type WorkflowBundleOption,
+  type WorkflowBundleWithSourceMap,
+} from '@temporalio/worker';
 import { readdirSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { FAILURE_CONVERTER_PATH } from '../codec/dataConverter';
@@ -48,8 +53,16 @@ export const PREBUILT_BUNDLE = join(DIST, 'workflow-bundle.js');
 
 /** Newest compiled file the bundle is made of; a bundle older than it is stale. */
 function newestSource(): number {
-  const dirs = ['workflows', 'src/pipeline', 'src/analysis', 'src/canary', 'src/policy', 'src/approvals/signing'].map((d) => join(DIST, d));
-  return Math.max(...dirs.flatMap((d) => readdirSync(d).filter((f) => f.endsWith('.js')).map((f) => statSync(join(d, f)).mtimeMs)));
+  const dirs = ['workflows', 'src/pipeline', 'src/analysis', 'src/canary', 'src/policy', 'src/approvals/signing'].map(
+    (d) => join(DIST, d),
+  );
+  return Math.max(
+    ...dirs.flatMap((d) =>
+      readdirSync(d)
+        .filter((f) => f.endsWith('.js'))
+        .map((f) => statSync(join(d, f)).mtimeMs),
+    ),
+  );
 }
 
 /** The prebuilt bundle when it is there and current; otherwise the workflows bundled now. */

@@ -18,14 +18,23 @@ beforeAll(async () => {
 });
 afterAll(() => new Promise<void>((r) => server.close(() => r())));
 
-const check = (): HttpHealthCheck => ({ kind: 'http', url, versionPath: '/version', healthPath: '/health', timeoutMs: 60_000, intervalMs: 100 });
+const check = (): HttpHealthCheck => ({
+  kind: 'http',
+  url,
+  versionPath: '/version',
+  healthPath: '/health',
+  timeoutMs: 60_000,
+  intervalMs: 100,
+});
 
 test('a first attempt heartbeats its deadline and progress', async () => {
   const env = new MockActivityEnvironment({ heartbeatTimeoutMs: 20_000 });
   const beats: Array<{ deadline: number; polls: number; last: string }> = [];
   env.on('heartbeat', (d: { deadline: number; polls: number; last: string }) => beats.push({ ...d }));
   const running = env.run(checkHttpHealth, { ...check(), timeoutMs: 500 }, DIGEST, 'staging');
-  await expect(running).rejects.toThrow(/^staging \(http:\/\/127\.0\.0\.1:\d+\) not healthy within 500ms \(\d+ checks\); last: serves sha256:0{64}, waiting for sha256:f{64}$/);
+  await expect(running).rejects.toThrow(
+    /^staging \(http:\/\/127\.0\.0\.1:\d+\) not healthy within 500ms \(\d+ checks\); last: serves sha256:0{64}, waiting for sha256:f{64}$/,
+  );
   expect(beats.length).toBeGreaterThan(1);
   expect(new Set(beats.map((b) => b.deadline)).size).toBe(1);
   expect(beats.map((b) => b.polls)).toEqual(beats.map((_, i) => i + 1));
@@ -33,7 +42,11 @@ test('a first attempt heartbeats its deadline and progress', async () => {
 
 test('a retry resumes from the heartbeat: same deadline, counting on', async () => {
   const deadline = Date.now() + 300;
-  const env = new MockActivityEnvironment({ attempt: 2, heartbeatTimeoutMs: 20_000, heartbeatDetails: { deadline, polls: 41, last: 'before the crash' } });
+  const env = new MockActivityEnvironment({
+    attempt: 2,
+    heartbeatTimeoutMs: 20_000,
+    heartbeatDetails: { deadline, polls: 41, last: 'before the crash' },
+  });
   const started = Date.now();
   const error = await env.run(checkHttpHealth, check(), DIGEST, 'staging').catch((e: Error) => e);
   // The configured timeout is a minute, but the resumed wait ends at the original deadline.

@@ -26,9 +26,16 @@ export function activityRuns(history: temporal.api.history.v1.IHistory): Activit
       });
     }
     const started = e.activityTaskStartedEventAttributes;
-    if (started) Object.assign(runs.get(String(started.scheduledEventId)) ?? {}, { startedBy: started.identity ?? undefined, attempt: started.attempt ?? undefined });
+    if (started)
+      Object.assign(runs.get(String(started.scheduledEventId)) ?? {}, {
+        startedBy: started.identity ?? undefined,
+        attempt: started.attempt ?? undefined,
+      });
     const completed = e.activityTaskCompletedEventAttributes;
-    if (completed) Object.assign(runs.get(String(completed.scheduledEventId)) ?? {}, { completedBy: completed.identity ?? undefined });
+    if (completed)
+      Object.assign(runs.get(String(completed.scheduledEventId)) ?? {}, {
+        completedBy: completed.identity ?? undefined,
+      });
   }
   return [...runs.values()];
 }

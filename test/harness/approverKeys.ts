@@ -23,7 +23,10 @@ export function makeApproverKeys(names: string[]): Record<string, ApproverKey> {
 }
 
 /** The approvers (each with their public key) and groups of a pipeline, as gantry.yaml settings. */
-export function approversSettings(keys: Record<string, ApproverKey>, groups: Record<string, string[]> = {}): Record<string, unknown> {
+export function approversSettings(
+  keys: Record<string, ApproverKey>,
+  groups: Record<string, string[]> = {},
+): Record<string, unknown> {
   return {
     approvers: Object.fromEntries(Object.values(keys).map((k) => [k.name, { keys: [k.publicKey] }])),
     ...(Object.keys(groups).length ? { groups } : {}),

@@ -13,8 +13,16 @@ export interface CosignKey {
 }
 
 function cosign(args: string[], options: { cwd?: string; dockerConfig?: string } = {}): Promise<string> {
-  if (!existsSync(COSIGN_BIN)) return Promise.reject(new Error(`${COSIGN_BIN} is missing: run \`npm run setup\` (builds cosign with scripts/cosign.sh)`));
-  const env = { ...process.env, COSIGN_PASSWORD: '', COSIGN_YES: 'true', ...(options.dockerConfig ? { DOCKER_CONFIG: options.dockerConfig } : {}) };
+  if (!existsSync(COSIGN_BIN))
+    return Promise.reject(
+      new Error(`${COSIGN_BIN} is missing: run \`npm run setup\` (builds cosign with scripts/cosign.sh)`),
+    );
+  const env = {
+    ...process.env,
+    COSIGN_PASSWORD: '',
+    COSIGN_YES: 'true',
+    ...(options.dockerConfig ? { DOCKER_CONFIG: options.dockerConfig } : {}),
+  };
   return new Promise((resolve, reject) => {
     execFile(COSIGN_BIN, args, { cwd: options.cwd, env, timeout: 60_000 }, (err, stdout, stderr) => {
       if (err) reject(new Error(`cosign ${args[0]} failed: ${stderr || err.message}`));
@@ -37,10 +45,19 @@ export async function sign(imageRef: string, key: CosignKey, dockerConfig?: stri
 }
 
 /** Attaches a SLSA v1 provenance attestation (cosign attest --type slsaprovenance1). */
-export async function attestProvenance(imageRef: string, key: CosignKey, predicate: object, dir: string, dockerConfig?: string): Promise<void> {
+export async function attestProvenance(
+  imageRef: string,
+  key: CosignKey,
+  predicate: object,
+  dir: string,
+  dockerConfig?: string,
+): Promise<void> {
   const file = join(dir, `predicate-${Date.now()}-${Math.random().toString(36).slice(2)}.json`);
   writeFileSync(file, JSON.stringify(predicate));
-  await cosign(['attest', '--key', key.privateKey, '--type', 'slsaprovenance1', '--predicate', file, ...OFFLINE, imageRef], { dockerConfig });
+  await cosign(
+    ['attest', '--key', key.privateKey, '--type', 'slsaprovenance1', '--predicate', file, ...OFFLINE, imageRef],
+    { dockerConfig },
+  );
 }
 
 /** A SLSA v1 provenance predicate as a GitHub Actions build would write it. */

@@ -1,6 +1,12 @@
 // A real Temporal dev server (SQLite file in a temp folder) with an in-process Gantry worker and a
 // client, for integration tests. Every test file gets its own, on free loopback ports.
-import { DefaultLogger, NativeConnection, Runtime, type Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import {
+  DefaultLogger,
+  NativeConnection,
+  Runtime,
+  type Worker,
+  type WorkflowBundleWithSourceMap,
+} from '@temporalio/worker';
 import { defaultPayloadConverter, type Payload } from '@temporalio/common';
 import { execFile } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
@@ -44,22 +50,34 @@ export interface WorkerChoice {
 let runtimeInstalled = false;
 
 /** Every stack encrypts its payloads, as an installation with a key does; codecKeys picks the keys, '' turns encryption off. */
-export async function startStack(options: { taskQueue?: string; worker?: boolean; policy?: PolicySource; codecKeys?: string } = {}): Promise<Stack> {
+export async function startStack(
+  options: { taskQueue?: string; worker?: boolean; policy?: PolicySource; codecKeys?: string } = {},
+): Promise<Stack> {
   if (!runtimeInstalled) {
     Runtime.install({ logger: new DefaultLogger('WARN') });
     runtimeInstalled = true;
   }
   const dir = mkdtempSync(join(tmpdir(), 'gantry-it-'));
   const taskQueue = options.taskQueue ?? 'gantry-it';
-  const [server, bundle] = await Promise.all([startDevServer({ dbFile: join(dir, 'temporal.db'), logFile: join(dir, 'temporal.log') }), sharedBundle()]);
+  const [server, bundle] = await Promise.all([
+    startDevServer({ dbFile: join(dir, 'temporal.db'), logFile: join(dir, 'temporal.log') }),
+    sharedBundle(),
+  ]);
   const codecKeys = options.codecKeys ?? generateCodecKeyEntry('test-key');
   const keyring = codecKeys ? parseCodecKeys(codecKeys, 'test keys') : undefined;
   const dataConverter = gantryDataConverter(keyring);
-  const gantry = await GantryClient.connect({ connectionOptions: { address: server.address }, namespace: 'default', taskQueue, dataConverter });
+  const gantry = await GantryClient.connect({
+    connectionOptions: { address: server.address },
+    namespace: 'default',
+    taskQueue,
+    dataConverter,
+  });
   const workers: Array<{ stop(): Promise<void> }> = [];
   const startWorker = async (workerOptions: WorkerChoice = {}) => {
     const connection = await NativeConnection.connect({ address: server.address });
-    const workerConverter = workerOptions.codecKeys ? gantryDataConverter(parseCodecKeys(workerOptions.codecKeys, 'test keys')) : dataConverter;
+    const workerConverter = workerOptions.codecKeys
+      ? gantryDataConverter(parseCodecKeys(workerOptions.codecKeys, 'test keys'))
+      : dataConverter;
     const worker: Worker = await createWorker({
       connection,
       namespace: 'default',
@@ -95,7 +113,11 @@ export async function startStack(options: { taskQueue?: string; worker?: boolean
     startWorker,
     async restartServer(crash = false) {
       await stack.server.stop(crash);
-      stack.server = await startDevServer({ dbFile: join(dir, 'temporal.db'), logFile: join(dir, 'temporal.log'), port: stack.server.port });
+      stack.server = await startDevServer({
+        dbFile: join(dir, 'temporal.db'),
+        logFile: join(dir, 'temporal.log'),
+        port: stack.server.port,
+      });
     },
     async stop() {
       await Promise.all(workers.map((w) => w.stop().catch(() => undefined)));
@@ -131,5 +153,10 @@ export function runCli(args: string[], env: Record<string, string> = {}, cwd = P
 }
 
 export function cliEnv(stack: Stack): Record<string, string> {
-  return { TEMPORAL_ADDRESS: stack.server.address, TEMPORAL_NAMESPACE: 'default', GANTRY_TASK_QUEUE: stack.taskQueue, [CODEC_KEYS_ENV]: stack.codecKeys };
+  return {
+    TEMPORAL_ADDRESS: stack.server.address,
+    TEMPORAL_NAMESPACE: 'default',
+    GANTRY_TASK_QUEUE: stack.taskQueue,
+    [CODEC_KEYS_ENV]: stack.codecKeys,
+  };
 }

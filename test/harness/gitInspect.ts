@@ -8,7 +8,11 @@ export interface RepoCommit {
 }
 
 export function commitsIn(bareRepo: string, branch = 'main'): RepoCommit[] {
-  const out = execFileSync('git', ['--git-dir', bareRepo, 'log', '--format=%H%x1f%s%x1f%(trailers:only,unfold)%x1e', branch], { encoding: 'utf8' });
+  const out = execFileSync(
+    'git',
+    ['--git-dir', bareRepo, 'log', '--format=%H%x1f%s%x1f%(trailers:only,unfold)%x1e', branch],
+    { encoding: 'utf8' },
+  );
   return out
     .split('\x1e')
     .map((r) => r.trim())

@@ -18,12 +18,21 @@ export interface KubernetesCluster {
   stop(): Promise<void>;
 }
 
-function run(file: string, args: string[], options: { env?: NodeJS.ProcessEnv; stdin?: string; timeoutMs: number }): Promise<{ stdout: string; stderr: string }> {
+function run(
+  file: string,
+  args: string[],
+  options: { env?: NodeJS.ProcessEnv; stdin?: string; timeoutMs: number },
+): Promise<{ stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = execFile(file, args, { env: options.env ?? process.env, timeout: options.timeoutMs, maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) => {
-      if (err) reject(new Error(`${file} ${args.join(' ')} failed: ${err.message}\n${stderr.slice(-4000)}`));
-      else resolve({ stdout, stderr });
-    });
+    const child = execFile(
+      file,
+      args,
+      { env: options.env ?? process.env, timeout: options.timeoutMs, maxBuffer: 16 * 1024 * 1024 },
+      (err, stdout, stderr) => {
+        if (err) reject(new Error(`${file} ${args.join(' ')} failed: ${err.message}\n${stderr.slice(-4000)}`));
+        else resolve({ stdout, stderr });
+      },
+    );
     if (options.stdin !== undefined) child.stdin?.end(options.stdin);
   });
 }
@@ -31,7 +40,9 @@ function run(file: string, args: string[], options: { env?: NodeJS.ProcessEnv; s
 /** Starts a cluster of its own in a fresh temp folder; call stop() in afterAll. */
 export async function startKubernetesCluster(): Promise<KubernetesCluster> {
   if (!existsSync(join(PROJECT_ROOT, '.tools', 'k8s', 'bin', 'kube-apiserver'))) {
-    throw new Error('the Kubernetes binaries are missing in .tools/k8s/bin: run `bash scripts/setup.sh --with-kubernetes` (npm test does)');
+    throw new Error(
+      'the Kubernetes binaries are missing in .tools/k8s/bin: run `bash scripts/setup.sh --with-kubernetes` (npm test does)',
+    );
   }
   const dir = mkdtempSync(join(tmpdir(), 'gantry-k8s-'));
   let stdout: string;
@@ -48,7 +59,11 @@ export async function startKubernetesCluster(): Promise<KubernetesCluster> {
     dir,
     kubeconfig,
     async kubectl(args, stdin) {
-      const { stdout: out } = await run(KUBECTL, args, { env: { ...process.env, KUBECONFIG: kubeconfig }, stdin, timeoutMs: 60_000 });
+      const { stdout: out } = await run(KUBECTL, args, {
+        env: { ...process.env, KUBECONFIG: kubeconfig },
+        stdin,
+        timeoutMs: 60_000,
+      });
       return out;
     },
     async stop() {

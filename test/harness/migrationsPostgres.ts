@@ -17,7 +17,8 @@ export interface Postgres {
 }
 
 export async function startPostgres(): Promise<Postgres> {
-  if (!existsSync(join(PG_BIN, 'initdb'))) throw new Error(`${PG_BIN}/initdb is missing: run \`npm run setup\` (installs Debian's postgresql)`);
+  if (!existsSync(join(PG_BIN, 'initdb')))
+    throw new Error(`${PG_BIN}/initdb is missing: run \`npm run setup\` (installs Debian's postgresql)`);
   const dir = mkdtempSync(join(tmpdir(), 'gantry-pg-'));
   const data = join(dir, 'data');
   // PostgreSQL refuses to run as root: run it as the postgres user, in a folder it owns.
@@ -29,8 +30,12 @@ export async function startPostgres(): Promise<Postgres> {
   }
   const run = (bin: string, args: string[]) =>
     new Promise<string>((resolve, reject) => {
-      const [cmd, argv] = asPostgres ? ['runuser', ['-u', 'postgres', '--', join(PG_BIN, bin), ...args]] : [join(PG_BIN, bin), args];
-      execFile(cmd, argv, { timeout: 60_000 }, (err, stdout, stderr) => (err ? reject(new Error(`${bin} failed: ${stderr || err.message}`)) : resolve(stdout)));
+      const [cmd, argv] = asPostgres
+        ? ['runuser', ['-u', 'postgres', '--', join(PG_BIN, bin), ...args]]
+        : [join(PG_BIN, bin), args];
+      execFile(cmd, argv, { timeout: 60_000 }, (err, stdout, stderr) =>
+        err ? reject(new Error(`${bin} failed: ${stderr || err.message}`)) : resolve(stdout),
+      );
     });
   await run('initdb', ['-D', data, '-U', 'postgres', '-A', 'trust', '--no-sync', '-E', 'UTF8']);
   const port = await freePort();
@@ -41,7 +46,9 @@ export async function startPostgres(): Promise<Postgres> {
     url,
     psql: (sql) =>
       new Promise<string>((resolve, reject) =>
-        execFile('psql', [url, '-v', 'ON_ERROR_STOP=1', '-X', '-A', '-t', '-q', '-c', sql], (err, stdout, stderr) => (err ? reject(new Error(stderr || err.message)) : resolve(stdout.trim()))),
+        execFile('psql', [url, '-v', 'ON_ERROR_STOP=1', '-X', '-A', '-t', '-q', '-c', sql], (err, stdout, stderr) =>
+          err ? reject(new Error(stderr || err.message)) : resolve(stdout.trim()),
+        ),
       ),
     stop: async () => {
       await run('pg_ctl', ['-D', data, '-m', 'fast', '-w', 'stop']).catch(() => undefined);

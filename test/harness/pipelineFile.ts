@@ -37,12 +37,22 @@ function topLevelEntries(extra: string | Record<string, unknown>): Record<string
   if (extra.trim() === '') return {};
   const map = yamlFragment(extra);
   if (!isMap(map)) throw new Error(`extra pipeline settings must be a YAML mapping: ${extra}`);
-  return Object.fromEntries(map.items.map((pair) => [String(isScalar(pair.key) ? pair.key.value : pair.key), pair.value]));
+  return Object.fromEntries(
+    map.items.map((pair) => [String(isScalar(pair.key) ? pair.key.value : pair.key), pair.value]),
+  );
 }
 
 export interface TestEnvironment {
   name: string;
-  approval?: boolean | { expiresIn?: string; required?: number; from?: string[]; signatures?: 'required' | 'optional'; remindBefore?: string[] };
+  approval?:
+    | boolean
+    | {
+        expiresIn?: string;
+        required?: number;
+        from?: string[];
+        signatures?: 'required' | 'optional';
+        remindBefore?: string[];
+      };
   freeze?: string[]; // YAML flow mappings
   soak?: string;
   healthUrl?: string;
@@ -56,7 +66,12 @@ export interface TestEnvironment {
  * A pipeline of the given apps (registry.example.com/acme/<app>) promoted through the environments
  * by gitops commits to repoUrl; `extra` adds top-level settings (an object, or YAML text).
  */
-export function pipelineYaml(repoUrl: string, apps: string[], environments: TestEnvironment[], extra: string | Record<string, unknown> = ''): string {
+export function pipelineYaml(
+  repoUrl: string,
+  apps: string[],
+  environments: TestEnvironment[],
+  extra: string | Record<string, unknown> = '',
+): string {
   return pipelineText({
     configRepo: { url: yamlFragment(repoUrl) },
     ...topLevelEntries(extra),
@@ -65,9 +80,13 @@ export function pipelineYaml(repoUrl: string, apps: string[], environments: Test
       name: e.name,
       ...(e.taskQueue ? { taskQueue: yamlFragment(e.taskQueue) } : {}),
       deploy: { gitops: { path: `${apps.length > 1 ? 'apps/{app}/' : ''}environments/${e.name}` } },
-      ...(e.healthUrl ? { health: { http: { url: yamlFragment(e.healthUrl), interval: '200ms', timeout: '1m' } } } : {}),
+      ...(e.healthUrl
+        ? { health: { http: { url: yamlFragment(e.healthUrl), interval: '200ms', timeout: '1m' } } }
+        : {}),
       // Unsigned decisions unless the test says otherwise (the signed-approval tests do).
-      ...(e.approval === undefined || e.approval === false ? {} : { approval: { signatures: 'optional', ...(e.approval === true ? {} : e.approval) } }),
+      ...(e.approval === undefined || e.approval === false
+        ? {}
+        : { approval: { signatures: 'optional', ...(e.approval === true ? {} : e.approval) } }),
       ...(e.soak ? { soak: yamlFragment(e.soak) } : {}),
       ...(e.freeze ? { freeze: e.freeze.map(yamlFragment) } : {}),
       ...(e.gates ? { gates: e.gates.map(yamlFragment) } : {}),

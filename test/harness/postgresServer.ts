@@ -38,8 +38,16 @@ export async function startPostgres(): Promise<PostgresServer> {
     rmSync(dir, { recursive: true, force: true });
     throw err;
   }
-  const url = out.trim().split('\n').pop()!.replace(/^DATABASE_URL=/, '');
-  const query = async <T extends Record<string, unknown>>(target: string, sql: string, params: unknown[] = []): Promise<T[]> => {
+  const url = out
+    .trim()
+    .split('\n')
+    .pop()!
+    .replace(/^DATABASE_URL=/, '');
+  const query = async <T extends Record<string, unknown>>(
+    target: string,
+    sql: string,
+    params: unknown[] = [],
+  ): Promise<T[]> => {
     const client = new Client({ connectionString: target });
     await client.connect();
     try {

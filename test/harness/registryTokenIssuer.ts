@@ -39,7 +39,27 @@ export interface TokenIssuer {
 export async function startTokenIssuer(dir: string, options: TokenIssuerOptions): Promise<TokenIssuer> {
   const keyFile = join(dir, 'issuer-key.pem');
   const certificateFile = join(dir, 'issuer.pem');
-  execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', keyFile, '-out', certificateFile, '-days', '2', '-subj', '/CN=gantry-test-token-issuer'], { stdio: 'ignore' });
+  execFileSync(
+    'openssl',
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:prime256v1',
+      '-nodes',
+      '-keyout',
+      keyFile,
+      '-out',
+      certificateFile,
+      '-days',
+      '2',
+      '-subj',
+      '/CN=gantry-test-token-issuer',
+    ],
+    { stdio: 'ignore' },
+  );
   const key = createPrivateKey(readFileSync(keyFile));
   const certDer = new X509Certificate(readFileSync(certificateFile)).raw.toString('base64');
   const service = 'gantry-test-registry';
@@ -66,9 +86,14 @@ export async function startTokenIssuer(dir: string, options: TokenIssuerOptions)
         let body = '';
         for await (const chunk of req) body += String(chunk);
         const form = new URLSearchParams(body);
-        const owner = form.get('grant_type') === 'refresh_token' ? options.refreshTokens?.[form.get('refresh_token') ?? ''] : undefined;
+        const owner =
+          form.get('grant_type') === 'refresh_token'
+            ? options.refreshTokens?.[form.get('refresh_token') ?? '']
+            : undefined;
         if (!owner) {
-          res.writeHead(401, { 'content-type': 'application/json' }).end(JSON.stringify({ details: 'invalid refresh token' }));
+          res
+            .writeHead(401, { 'content-type': 'application/json' })
+            .end(JSON.stringify({ details: 'invalid refresh token' }));
           return;
         }
         for (const scope of form.getAll('scope')) url.searchParams.append('scope', scope);
@@ -79,8 +104,15 @@ export async function startTokenIssuer(dir: string, options: TokenIssuerOptions)
       if (basic) {
         const [name, ...rest] = Buffer.from(basic[1], 'base64').toString().split(':');
         if (options.users[name] !== rest.join(':')) {
-          res.writeHead(401, { 'content-type': 'application/json' }).end(JSON.stringify({ details: 'incorrect username or password' }));
-          requests.push({ user: name, scope: url.searchParams.get('scope') ?? undefined, method: req.method ?? 'GET', granted: [] });
+          res
+            .writeHead(401, { 'content-type': 'application/json' })
+            .end(JSON.stringify({ details: 'incorrect username or password' }));
+          requests.push({
+            user: name,
+            scope: url.searchParams.get('scope') ?? undefined,
+            method: req.method ?? 'GET',
+            granted: [],
+          });
           return;
         }
         user = name;
@@ -88,13 +120,19 @@ export async function startTokenIssuer(dir: string, options: TokenIssuerOptions)
       const granted: Access[] = [];
       for (const scope of url.searchParams.getAll('scope')) {
         const [type, name, actions] = scope.split(':');
-        const allowed = user ? actions.split(',') : (options.publicPrefixes ?? []).some((p) => name.startsWith(p)) ? actions.split(',').filter((a) => a === 'pull') : [];
+        const allowed = user
+          ? actions.split(',')
+          : (options.publicPrefixes ?? []).some((p) => name.startsWith(p))
+            ? actions.split(',').filter((a) => a === 'pull')
+            : [];
         if (type === 'repository' && allowed.length > 0) granted.push({ type, name, actions: allowed });
       }
       requests.push({ user, scope: url.searchParams.get('scope') ?? undefined, method: req.method ?? 'GET', granted });
       // Like the big registries: a token is issued even when it grants nothing; the registry then refuses.
       const token = await mint(user ?? '', granted);
-      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ token, access_token: token, expires_in: 300 }));
+      res
+        .writeHead(200, { 'content-type': 'application/json' })
+        .end(JSON.stringify({ token, access_token: token, expires_in: 300 }));
     })().catch((err: unknown) => res.writeHead(500).end(String(err)));
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));

@@ -36,7 +36,15 @@ export async function startTimeSkippingStack(taskQueue: string): Promise<TimeSki
   const dataConverter = gantryDataConverter(parseCodecKeys(generateCodecKeyEntry('test-key'), 'test keys'));
   const [env, bundle] = await Promise.all([createTimeSkippingEnv(dataConverter), bundleGantryWorkflows()]);
   const dataDir = mkdtempSync(join(tmpdir(), 'gantry-ts-'));
-  const worker = await createWorker({ connection: env.nativeConnection, namespace: 'default', taskQueue, workflowBundle: bundle, dataDir, dataConverter, policy: testPolicy });
+  const worker = await createWorker({
+    connection: env.nativeConnection,
+    namespace: 'default',
+    taskQueue,
+    workflowBundle: bundle,
+    dataDir,
+    dataConverter,
+    policy: testPolicy,
+  });
   const running = worker.run();
   return {
     env,

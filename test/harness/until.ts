@@ -1,6 +1,11 @@
 // Polls until a probe answers (a probe that throws has not answered yet), for state that another
 // process reaches in its own time: a promotion waiting, visibility catching up.
-export async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 60_000, detail?: () => string): Promise<T> {
+export async function until<T>(
+  what: string,
+  probe: () => Promise<T | undefined>,
+  timeoutMs = 60_000,
+  detail?: () => string,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await probe().catch(() => undefined);
@@ -12,6 +17,10 @@ export async function until<T>(what: string, probe: () => Promise<T | undefined>
 }
 
 /** The same for a yes-or-no probe (a file exists, a process printed a line): waits until it says yes. */
-export async function untilTrue(what: string, probe: () => boolean | Promise<boolean>, options: { timeoutMs?: number; detail?: () => string } = {}): Promise<void> {
+export async function untilTrue(
+  what: string,
+  probe: () => boolean | Promise<boolean>,
+  options: { timeoutMs?: number; detail?: () => string } = {},
+): Promise<void> {
   await until(what, async () => ((await probe()) ? true : undefined), options.timeoutMs, options.detail);
 }

@@ -8,11 +8,33 @@ import type { Stack } from './devServerStack';
 import { testPolicyFile } from './pipelineFile';
 
 /** Resolves once the worker polls its task queue; rejects with its output if it exits first. */
-export function startWorkerProcess(stack: Stack, args: string[] = [], env: Record<string, string> = {}): Promise<ChildProcess> {
-  const child = spawn(process.execPath, [join(PROJECT_ROOT, 'bin', 'gantry'), 'worker', '--no-register-search-attributes', '--policy', testPolicyFile(), ...args], {
-    env: { ...process.env, TEMPORAL_ADDRESS: stack.server.address, GANTRY_TASK_QUEUE: stack.taskQueue, GANTRY_DATA_DIR: join(stack.dir, 'worker-data'), [CODEC_KEYS_ENV]: stack.codecKeys, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+export function startWorkerProcess(
+  stack: Stack,
+  args: string[] = [],
+  env: Record<string, string> = {},
+): Promise<ChildProcess> {
+  const child = spawn(
+    process.execPath,
+    [
+      join(PROJECT_ROOT, 'bin', 'gantry'),
+      'worker',
+      '--no-register-search-attributes',
+      '--policy',
+      testPolicyFile(),
+      ...args,
+    ],
+    {
+      env: {
+        ...process.env,
+        TEMPORAL_ADDRESS: stack.server.address,
+        GANTRY_TASK_QUEUE: stack.taskQueue,
+        GANTRY_DATA_DIR: join(stack.dir, 'worker-data'),
+        [CODEC_KEYS_ENV]: stack.codecKeys,
+        ...env,
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   let output = '';
   return new Promise((resolve, reject) => {
     const onData = (chunk: Buffer) => {

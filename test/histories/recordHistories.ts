@@ -19,7 +19,12 @@ async function until(probe: () => Promise<boolean>): Promise<void> {
 
 const named = process.argv.slice(2);
 
-async function record(stack: Stack, name: string, run: (app: string) => Promise<string>, workflowId?: (app: string) => string) {
+async function record(
+  stack: Stack,
+  name: string,
+  run: (app: string) => Promise<string>,
+  workflowId?: (app: string) => string,
+) {
   const wanted = named.length > 0 ? named.includes(name) : !existsSync(join(OUT, `${name}.json`));
   if (!wanted) return;
   console.log(`recording ${name} ...`);
@@ -28,7 +33,11 @@ async function record(stack: Stack, name: string, run: (app: string) => Promise<
   await stack.gantry.result(app, digest).catch(() => undefined);
   // The Temporal CLI writes histories in the JSON form that historyFromJSON and the UI read.
   const id = workflowId?.(app) ?? `promote/${app}/${digest}`;
-  const json = execFileSync(toolPath('temporal'), ['workflow', 'show', '--workflow-id', id, '--address', stack.server.address, '--output', 'json'], { encoding: 'utf8' });
+  const json = execFileSync(
+    toolPath('temporal'),
+    ['workflow', 'show', '--workflow-id', id, '--address', stack.server.address, '--output', 'json'],
+    { encoding: 'utf8' },
+  );
   writeFileSync(join(OUT, `${name}.json`), json);
   console.log(`recorded ${name}: ${(JSON.parse(json) as { events: unknown[] }).events.length} events`);
 }
@@ -38,10 +47,22 @@ async function main() {
   // Plain payloads: the reference histories stay readable JSON, and the replay test needs no key.
   const stack = await startStack({ taskQueue: 'record', codecKeys: '' });
   try {
-    const apps = ['promoted-with-approval', 'rejected', 'failed-gate', 'paused-and-aborted', 'superseded', 'rolled-back-on-failure', 'lane'];
+    const apps = [
+      'promoted-with-approval',
+      'rejected',
+      'failed-gate',
+      'paused-and-aborted',
+      'superseded',
+      'rolled-back-on-failure',
+      'lane',
+    ];
     const repo = await createConfigRepo({
       dir: stack.dir,
-      apps: apps.map((name) => ({ name, image: `registry.example.com/acme/${name}`, overlayPath: (env: string) => `apps/${name}/environments/${env}` })),
+      apps: apps.map((name) => ({
+        name,
+        image: `registry.example.com/acme/${name}`,
+        overlayPath: (env: string) => `apps/${name}/environments/${env}`,
+      })),
       environments: ['dev', 'staging', 'production'],
     });
     const yaml = pipelineYaml(repo, apps, [
@@ -55,7 +76,8 @@ async function main() {
       await stack.gantry.start(promotionInput(yaml, app, digest));
       return digest;
     };
-    const awaiting = (app: string, digest: string) => until(async () => (await stack.gantry.status(app, digest)).awaitingApproval !== undefined);
+    const awaiting = (app: string, digest: string) =>
+      until(async () => (await stack.gantry.status(app, digest)).awaitingApproval !== undefined);
 
     await record(stack, 'promoted-with-approval', async (app) => {
       const digest = await start(app);
@@ -68,7 +90,9 @@ async function main() {
       const digest = await start(app);
       await awaiting(app, digest);
       await stack.gantry.handle(app, digest).signal('approve', { environment: 'dev', by: 'ui-user' }); // refused signal
-      await stack.gantry.handle(app, digest).signal('reject', { environment: 'production', by: 'bob', comment: 'not today' });
+      await stack.gantry
+        .handle(app, digest)
+        .signal('reject', { environment: 'production', by: 'bob', comment: 'not today' });
       return digest;
     });
     await record(stack, 'failed-gate', async (app) => {
@@ -102,7 +126,9 @@ async function main() {
       // The first digest passes staging and waits for production; the broken one supersedes it.
       const first = await start(app);
       await awaiting(app, first);
-      const broken = yaml.replace('test -n \\"$GANTRY_DIGEST\\"', 'echo broken; exit 3').replace('    soak: 1s', '    soak: 1s\n    onFailure: rollback');
+      const broken = yaml
+        .replace('test -n \\"$GANTRY_DIGEST\\"', 'echo broken; exit 3')
+        .replace('    soak: 1s', '    soak: 1s\n    onFailure: rollback');
       const digest = testDigest(`${app}-broken`);
       await stack.gantry.start(promotionInput(broken, app, digest));
       return digest;

@@ -15,7 +15,11 @@ let repo: string;
 
 beforeAll(async () => {
   stack = await startStack({ taskQueue: 'argocd' });
-  repo = await createConfigRepo({ dir: stack.dir, apps: [{ name: 'web', image: IMAGE, overlayPath: (e) => `environments/${e}` }], environments: ['dev', 'staging'] });
+  repo = await createConfigRepo({
+    dir: stack.dir,
+    apps: [{ name: 'web', image: IMAGE, overlayPath: (e) => `environments/${e}` }],
+    environments: ['dev', 'staging'],
+  });
   await cluster().kubectl(['create', 'namespace', 'argocd']);
 }, 120_000);
 afterAll(async () => {
@@ -55,9 +59,18 @@ async function createApplication(name: string, status: object) {
 
 /** What Argo CD's controller does: writes status on the Application object itself. */
 async function setStatus(name: string, status: object) {
-  await cluster().kubectl(['-n', 'argocd', 'patch', 'applications.argoproj.io', name, '--type', 'merge', '-p', JSON.stringify({ status })]);
+  await cluster().kubectl([
+    '-n',
+    'argocd',
+    'patch',
+    'applications.argoproj.io',
+    name,
+    '--type',
+    'merge',
+    '-p',
+    JSON.stringify({ status }),
+  ]);
 }
-
 
 /** The promotion reached its health check; the commit the deploy pushed. */
 const deployedCommit = (digest: string) =>
@@ -69,7 +82,10 @@ const deployedCommit = (digest: string) =>
 const OLD_REVISION = 'f'.repeat(40);
 
 test('waits for Synced and Healthy at the commit the deploy pushed, not at an older revision', async () => {
-  await createApplication('web-dev', { sync: { status: 'Synced', revision: OLD_REVISION }, health: { status: 'Healthy' } });
+  await createApplication('web-dev', {
+    sync: { status: 'Synced', revision: OLD_REVISION },
+    health: { status: 'Healthy' },
+  });
   const digest = testDigest();
   const started = Date.now();
   await stack.gantry.start(promotionInput(pipeline('web-dev'), 'web', digest));
@@ -91,24 +107,38 @@ test('waits for Synced and Healthy at the commit the deploy pushed, not at an ol
 });
 
 test('an Application whose summary images pin the digest counts, whatever its revision', async () => {
-  await createApplication('web-images', { sync: { status: 'Synced', revision: OLD_REVISION }, health: { status: 'Healthy' } });
+  await createApplication('web-images', {
+    sync: { status: 'Synced', revision: OLD_REVISION },
+    health: { status: 'Healthy' },
+  });
   const digest = testDigest();
   await stack.gantry.start(promotionInput(pipeline('web-images'), 'web', digest));
   await deployedCommit(digest);
-  await setStatus('web-images', { sync: { status: 'Synced', revision: 'e'.repeat(40) }, health: { status: 'Healthy' }, summary: { images: [`${IMAGE}@${digest}`] } });
+  await setStatus('web-images', {
+    sync: { status: 'Synced', revision: 'e'.repeat(40) },
+    health: { status: 'Healthy' },
+    summary: { images: [`${IMAGE}@${digest}`] },
+  });
   expect(await stack.gantry.result('web', digest)).toMatchObject({ outcome: 'promoted' });
 });
 
 test('a Degraded Application at the promoted revision fails the health stage with its message; a missing one is named', async () => {
-  await createApplication('web-degraded', { sync: { status: 'Synced', revision: OLD_REVISION }, health: { status: 'Healthy' } });
+  await createApplication('web-degraded', {
+    sync: { status: 'Synced', revision: OLD_REVISION },
+    health: { status: 'Healthy' },
+  });
   const digest = testDigest();
   await stack.gantry.start(promotionInput(pipeline('web-degraded'), 'web', digest));
   const commit = await deployedCommit(digest);
-  await setStatus('web-degraded', { sync: { status: 'Synced', revision: commit }, health: { status: 'Degraded', message: 'Deployment "web" exceeded its progress deadline' } });
+  await setStatus('web-degraded', {
+    sync: { status: 'Synced', revision: commit },
+    health: { status: 'Degraded', message: 'Deployment "web" exceeded its progress deadline' },
+  });
   expect(await stack.gantry.result('web', digest)).toMatchObject({
     outcome: 'failed',
     stage: 'health',
-    reason: 'health dev failed: dev Argo CD application argocd/web-degraded: web-degraded is Degraded at the promoted revision: Deployment "web" exceeded its progress deadline',
+    reason:
+      'health dev failed: dev Argo CD application argocd/web-degraded: web-degraded is Degraded at the promoted revision: Deployment "web" exceeded its progress deadline',
   });
 
   const other = testDigest();

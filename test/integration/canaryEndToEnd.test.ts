@@ -83,7 +83,11 @@ function plan(): CanaryPlan {
     canary: { errors: 'sum(app_errors_total{track="canary"})', total: 'sum(app_requests_total{track="canary"})' },
     stable: { errors: 'sum(app_errors_total{track="stable"})', total: 'sum(app_requests_total{track="stable"})' },
   };
-  const latency = { buckets: 'sum by (le) (app_request_duration_seconds_bucket{track="canary"})', bound: '500ms', minObservations: 200 };
+  const latency = {
+    buckets: 'sum by (le) (app_request_duration_seconds_bucket{track="canary"})',
+    bound: '500ms',
+    minObservations: 200,
+  };
   const analysis = { errorRate, latency, alpha: 0.005, interval: '1s', maxDuration: '2m' };
   return resolveCanary(
     {
@@ -96,7 +100,10 @@ function plan(): CanaryPlan {
   )!;
 }
 
-async function runScenario(name: string, canaryBehaviour: { errorRate: number; latencyMs: number }): Promise<{ r: CanaryTestResult; load: LoadStats; events: number }> {
+async function runScenario(
+  name: string,
+  canaryBehaviour: { errorRate: number; latencyMs: number },
+): Promise<{ r: CanaryTestResult; load: LoadStats; events: number }> {
   await setCanaryWeight({ router: haproxy.router, weight: 0, app: 'web', environment: 'production' });
   canary.set(canaryBehaviour);
   load = startLoad({ url: haproxy.url, ratePerSecond: RATE, maxRequests: RATE * 200, maxSeconds: 200 });
@@ -113,7 +120,9 @@ async function runScenario(name: string, canaryBehaviour: { errorRate: number; l
   const history = await handle.fetchHistory();
   const events = history.events?.length ?? 0;
   const kinds = (history.events ?? []).map((e) => temporal.api.enums.v1.EventType[e.eventType ?? 0]);
-  const lines = [`[canary e2e] ${name}: ${r.result?.outcome} in ${seconds.toFixed(1)} s; promotion history ${events} events (${kinds.filter((k) => k.includes('CHILD_WORKFLOW_EXECUTION_COMPLETED')).length} analyses as children)`];
+  const lines = [
+    `[canary e2e] ${name}: ${r.result?.outcome} in ${seconds.toFixed(1)} s; promotion history ${events} events (${kinds.filter((k) => k.includes('CHILD_WORKFLOW_EXECUTION_COMPLETED')).length} analyses as children)`,
+  ];
   for (const a of r.analyses) {
     lines.push(
       `  ${a.name}: ${a.decision} by ${a.decidedBy} after ${a.requestsToDecision.canary} canary + ${a.requestsToDecision.stable} stable requests, ` +
@@ -122,14 +131,20 @@ async function runScenario(name: string, canaryBehaviour: { errorRate: number; l
         `latency ${a.latency ? `${a.latency.verdict} p95 ${a.latency.value === null ? 'n/a' : `${Math.round(a.latency.value * 1000)}ms`} over ${a.latency.observations}` : 'n/a'}`,
     );
   }
-  lines.push(`  load: ${stats.answered} answered at ${RATE}/s (${JSON.stringify(stats.byTrack)}), ${stats.skipped} skipped, ${stats.failed} failed`);
+  lines.push(
+    `  load: ${stats.answered} answered at ${RATE}/s (${JSON.stringify(stats.byTrack)}), ${stats.skipped} skipped, ${stats.failed} failed`,
+  );
   if (r.result?.reason) lines.push(`  reason: ${r.result.reason}`);
   console.log(lines.join('\n'));
   return { r, load: stats, events };
 }
 
 test('a good canary walks its steps to 100%, passing both analyses', async () => {
-  const { r, load: stats, events } = await runScenario('good canary (1% errors vs 1%)', { errorRate: 0.01, latencyMs: 0 });
+  const {
+    r,
+    load: stats,
+    events,
+  } = await runScenario('good canary (1% errors vs 1%)', { errorRate: 0.01, latencyMs: 0 });
   expect(r.result?.outcome).toBe('Successful');
   expect(r.analyses.map((a) => a.decision)).toEqual(['Successful', 'Successful']);
   expect(r.analyses[0].latency).toMatchObject({ verdict: 'WithinBound' });
@@ -156,6 +171,10 @@ test('a bad canary (5% errors vs 1%) is detected and traffic goes back to stable
 test('a slow canary (600 ms, bound p95 500 ms) fails on latency and traffic goes back to stable', async () => {
   const { r } = await runScenario('slow canary (600 ms)', { errorRate: 0.01, latencyMs: 600 });
   expect(r.result?.outcome).toBe('Failed');
-  expect(r.analyses[0]).toMatchObject({ decision: 'Failed', decidedBy: 'latency', latency: { verdict: 'ExceedsBound' } });
+  expect(r.analyses[0]).toMatchObject({
+    decision: 'Failed',
+    decidedBy: 'latency',
+    latency: { verdict: 'ExceedsBound' },
+  });
   expect((await readHaproxyCanaryWeight(haproxy.router)).percent).toBe(0);
 });

@@ -39,7 +39,11 @@ beforeAll(async () => {
     ]),
   ]);
   await prometheus.targetsUp();
-  repo = await createConfigRepo({ dir: stack.dir, apps: [{ name: 'web', image: IMAGE, overlayPath: (e) => `environments/${e}` }], environments: ['production'] });
+  repo = await createConfigRepo({
+    dir: stack.dir,
+    apps: [{ name: 'web', image: IMAGE, overlayPath: (e) => `environments/${e}` }],
+    environments: ['production'],
+  });
 });
 afterAll(async () => {
   await load?.stop();
@@ -49,14 +53,38 @@ afterAll(async () => {
 });
 
 function pipelineFile(name: string, withCanary: boolean, gates: string[] = [], soak?: string): string {
-  const errorRate = (track: string) => ({ errors: `sum(app_errors_total{track="${track}"})`, total: `sum(app_requests_total{track="${track}"})` });
+  const errorRate = (track: string) => ({
+    errors: `sum(app_errors_total{track="${track}"})`,
+    total: `sum(app_requests_total{track="${track}"})`,
+  });
   const canary = {
     router: { haproxy: { socket: haproxy.router.socket, backend: haproxy.router.backend } },
     metrics: { prometheus: { url: prometheus.url, timeout: '5s' } },
     onInconclusive: 'abort',
-    steps: [{ setWeight: 25 }, { analysis: { errorRate: { canary: errorRate('canary'), stable: errorRate('stable') }, interval: '1s', maxDuration: '2m' } }, { setWeight: 100 }],
+    steps: [
+      { setWeight: 25 },
+      {
+        analysis: {
+          errorRate: { canary: errorRate('canary'), stable: errorRate('stable') },
+          interval: '1s',
+          maxDuration: '2m',
+        },
+      },
+      { setWeight: 100 },
+    ],
   };
-  const yaml = pipelineYaml(repo, ['web'], [{ name: 'production', ...(soak ? { soak } : {}), ...(gates.length ? { gates } : {}), ...(withCanary ? { settings: { canary } } : {}) }]);
+  const yaml = pipelineYaml(
+    repo,
+    ['web'],
+    [
+      {
+        name: 'production',
+        ...(soak ? { soak } : {}),
+        ...(gates.length ? { gates } : {}),
+        ...(withCanary ? { settings: { canary } } : {}),
+      },
+    ],
+  );
   const file = join(stack.dir, name);
   writePipeline(file, yaml);
   return file;
@@ -87,7 +115,9 @@ test('a bad canary is detected on real metrics; traffic goes back to stable and 
   const analysis = result.environments[0].canary!.analyses[0];
   expect(analysis).toMatchObject({ decision: 'Failed', decidedBy: 'error-rate' });
   expect(analysis.errorRate!.logLikelihoodRatio).toBeGreaterThanOrEqual(analysis.errorRate!.upperThreshold);
-  console.log(`[canary promotion] bad canary detected after ${analysis.requestsToDecision.canary} canary + ${analysis.requestsToDecision.stable} stable requests, ${(analysis.durationMs / 1000).toFixed(1)} s of analysis, ${seconds.toFixed(1)} s from start to rolled back`);
+  console.log(
+    `[canary promotion] bad canary detected after ${analysis.requestsToDecision.canary} canary + ${analysis.requestsToDecision.stable} stable requests, ${(analysis.durationMs / 1000).toFixed(1)} s of analysis, ${seconds.toFixed(1)} s from start to rolled back`,
+  );
 
   expect((await readHaproxyCanaryWeight(haproxy.router)).percent).toBe(0);
   expect(productionDigest()).toBe(good);
@@ -96,7 +126,9 @@ test('a bad canary is detected on real metrics; traffic goes back to stable and 
   expect(revert.trailers['Gantry-Rollback-Of']).toBe(bad);
   expect(run.stdout).toContain('✓ rollback production');
 
-  const audit = await verifyAuditFile(join(stack.dir, 'audit', 'audit.jsonl'), { publicKeys: [readFileSync(join(stack.dir, 'keys', 'audit-ed25519.pub.pem'))] });
+  const audit = await verifyAuditFile(join(stack.dir, 'audit', 'audit.jsonl'), {
+    publicKeys: [readFileSync(join(stack.dir, 'keys', 'audit-ed25519.pub.pem'))],
+  });
   expect(audit.ok).toBe(true);
   const events = audit.records.filter((r) => r.digest === bad).map((r) => r.event);
   expect(events).toEqual(expect.arrayContaining(['canary-decision', 'rollback', 'finished']));
@@ -115,14 +147,40 @@ test('gantry rollback by hand: fast track skips a failing gate and a long soak; 
   expect(productionDigest()).toBe(newer);
 
   adoptPipeline(file);
-  const fast = await runCli(['--config', file, 'rollback', 'web', '--env', 'production', '--as', 'oncall', '--reason', 'error spike', '--fast', '--wait'], cliEnv(stack));
-  expect(fast.stdout).toContain(`accepted: rollback/web/production/${newer} puts production back on ${older} (fast track)`);
+  const fast = await runCli(
+    [
+      '--config',
+      file,
+      'rollback',
+      'web',
+      '--env',
+      'production',
+      '--as',
+      'oncall',
+      '--reason',
+      'error spike',
+      '--fast',
+      '--wait',
+    ],
+    cliEnv(stack),
+  );
+  expect(fast.stdout).toContain(
+    `accepted: rollback/web/production/${newer} puts production back on ${older} (fast track)`,
+  );
   expect(fast.code).toBe(0);
   expect(fast.stdout).not.toContain('gates production');
   expect(productionDigest()).toBe(older);
   expect(commitsIn(repo)[0].trailers['Gantry-Rollback-Of']).toBe(newer);
 
-  const again = await runCli(['--config', file, 'rollback', 'web', '--env', 'production', '--as', 'oncall'], cliEnv(stack));
-  expect(again).toMatchObject({ code: 1, stderr: expect.stringMatching(/^refused: production was already rolled back to sha256:/) });
-  expect(await runCli(['--config', file, 'rollback', 'api', '--env', 'production', '--as', 'oncall'], cliEnv(stack))).toMatchObject({ code: 2 });
+  const again = await runCli(
+    ['--config', file, 'rollback', 'web', '--env', 'production', '--as', 'oncall'],
+    cliEnv(stack),
+  );
+  expect(again).toMatchObject({
+    code: 1,
+    stderr: expect.stringMatching(/^refused: production was already rolled back to sha256:/),
+  });
+  expect(
+    await runCli(['--config', file, 'rollback', 'api', '--env', 'production', '--as', 'oncall'], cliEnv(stack)),
+  ).toMatchObject({ code: 2 });
 });

@@ -28,55 +28,98 @@ afterAll(async () => {
 
 describe('four eyes under concurrency', () => {
   async function waitingForProduction() {
-    const repo = await createConfigRepo({ apps: [{ name: 'web', image: 'registry.example.com/acme/web', overlayPath: (e) => `environments/${e}` }], environments: ['production'] });
+    const repo = await createConfigRepo({
+      apps: [{ name: 'web', image: 'registry.example.com/acme/web', overlayPath: (e) => `environments/${e}` }],
+      environments: ['production'],
+    });
     const approval = { required: 2, from: ['alice', 'bob', 'carol'], signatures: 'required' as const };
     const yaml = pipelineYaml(repo, ['web'], [{ name: 'production', approval }], approversSettings(keys));
     const digest = testDigest();
     const { workflowId, runId } = await stack.gantry.start(promotionInput(yaml, 'web', digest, 'ci'));
-    await until('production approval', async () => ((await stack.gantry.status('web', digest)).awaitingApproval ? true : undefined));
+    await until('production approval', async () =>
+      (await stack.gantry.status('web', digest)).awaitingApproval ? true : undefined,
+    );
     return { repo, digest, workflowId, runId };
   }
 
-  test.each([['updates', 50, 0], ['updates and UI signals', 25, 25]])('50 signed approvals by one approver at once (%s) count once; each extra one is refused and recorded', async (_name, updates, signals) => {
-    for (let round = 0; round < 2; round++) {
-      const { repo, digest, workflowId, runId } = await waitingForProduction();
-      const sign = () => signDecision({ kind: 'approve', workflowId, runId, app: 'web', digest, environment: 'production', approver: 'alice' }, keys.alice.privateKey);
-      const handle = stack.gantry.client.workflow.getHandle(workflowId);
-      const sent = await Promise.all([
-        ...Array.from({ length: updates }, () => stack.gantry.decide('approve', 'web', digest, { environment: 'production', by: 'alice', signed: sign() })),
-        ...Array.from({ length: signals }, () => handle.signal(msg.approveSignal, { environment: 'production', by: 'alice', signed: sign() }).then(() => undefined)),
-      ]);
-      const accepted = sent.filter((a) => a?.accepted).length;
-      expect(accepted).toBeLessThanOrEqual(1);
-      // Every signal has been handled once 49 refusals are on record.
-      const status = await until('every decision handled', async () => {
-        const s = await stack.gantry.status('web', digest);
-        return s.refused.length + s.decisions.length === updates + signals ? s : undefined;
-        // 50 signature checks queue behind the rest of the suite's work on two cores (26 s for both
-        // rounds alone; minutes beside the multi-worker suite).
-      }, 300_000);
-      expect(status.outcome).toBe('running');
-      expect(status.awaitingApproval?.environment).toBe('production');
-      expect(status.decisions.map((d) => d.by)).toEqual(['alice']);
-      expect(status.environments[0].votes).toHaveLength(1);
-      expect(status.refused).toHaveLength(updates + signals - 1);
-      for (const r of status.refused) expect(r.reason).toMatch(/^alice already approved production$|nonce already used/);
-      expect(commitsIn(repo)).toHaveLength(1); // nothing deployed
+  test.each([
+    ['updates', 50, 0],
+    ['updates and UI signals', 25, 25],
+  ])(
+    '50 signed approvals by one approver at once (%s) count once; each extra one is refused and recorded',
+    async (_name, updates, signals) => {
+      for (let round = 0; round < 2; round++) {
+        const { repo, digest, workflowId, runId } = await waitingForProduction();
+        const sign = () =>
+          signDecision(
+            { kind: 'approve', workflowId, runId, app: 'web', digest, environment: 'production', approver: 'alice' },
+            keys.alice.privateKey,
+          );
+        const handle = stack.gantry.client.workflow.getHandle(workflowId);
+        const sent = await Promise.all([
+          ...Array.from({ length: updates }, () =>
+            stack.gantry.decide('approve', 'web', digest, { environment: 'production', by: 'alice', signed: sign() }),
+          ),
+          ...Array.from({ length: signals }, () =>
+            handle
+              .signal(msg.approveSignal, { environment: 'production', by: 'alice', signed: sign() })
+              .then(() => undefined),
+          ),
+        ]);
+        const accepted = sent.filter((a) => a?.accepted).length;
+        expect(accepted).toBeLessThanOrEqual(1);
+        // Every signal has been handled once 49 refusals are on record.
+        const status = await until(
+          'every decision handled',
+          async () => {
+            const s = await stack.gantry.status('web', digest);
+            return s.refused.length + s.decisions.length === updates + signals ? s : undefined;
+            // 50 signature checks queue behind the rest of the suite's work on two cores (26 s for both
+            // rounds alone; minutes beside the multi-worker suite).
+          },
+          300_000,
+        );
+        expect(status.outcome).toBe('running');
+        expect(status.awaitingApproval?.environment).toBe('production');
+        expect(status.decisions.map((d) => d.by)).toEqual(['alice']);
+        expect(status.environments[0].votes).toHaveLength(1);
+        expect(status.refused).toHaveLength(updates + signals - 1);
+        for (const r of status.refused)
+          expect(r.reason).toMatch(/^alice already approved production$|nonce already used/);
+        expect(commitsIn(repo)).toHaveLength(1); // nothing deployed
 
-      // The second person completes the rule: votes are alice and bob, and the deploy happens once.
-      expect(await stack.gantry.decide('approve', 'web', digest, { environment: 'production', by: 'bob' }, keys.bob.privateKey)).toMatchObject({ accepted: true });
-      const final = await stack.gantry.result('web', digest);
-      expect(final.outcome).toBe('promoted');
-      expect(final.environments[0].votes.map((v) => v.by)).toEqual(['alice', 'bob']);
-      expect(commitsIn(repo)).toHaveLength(2);
-    }
-  }, 600_000);
+        // The second person completes the rule: votes are alice and bob, and the deploy happens once.
+        expect(
+          await stack.gantry.decide(
+            'approve',
+            'web',
+            digest,
+            { environment: 'production', by: 'bob' },
+            keys.bob.privateKey,
+          ),
+        ).toMatchObject({ accepted: true });
+        const final = await stack.gantry.result('web', digest);
+        expect(final.outcome).toBe('promoted');
+        expect(final.environments[0].votes.map((v) => v.by)).toEqual(['alice', 'bob']);
+        expect(commitsIn(repo)).toHaveLength(2);
+      }
+    },
+    600_000,
+  );
 });
 
 describe('five digests of one app', () => {
   async function pipeline(ordering: 'supersede' | 'queue') {
-    const repo = await createConfigRepo({ apps: [{ name: 'web', image: 'registry.example.com/acme/web', overlayPath: (e) => `environments/${e}` }], environments: ENVS });
-    const yaml = pipelineYaml(repo, ['web'], ENVS.map((name) => ({ name, soak: '1s' })), { ordering });
+    const repo = await createConfigRepo({
+      apps: [{ name: 'web', image: 'registry.example.com/acme/web', overlayPath: (e) => `environments/${e}` }],
+      environments: ENVS,
+    });
+    const yaml = pipelineYaml(
+      repo,
+      ['web'],
+      ENVS.map((name) => ({ name, soak: '1s' })),
+      { ordering },
+    );
     return { repo, yaml };
   }
 
@@ -86,14 +129,21 @@ describe('five digests of one app', () => {
 
   /** Digests in start order, with their final status. */
   async function outcomes(digests: string[]): Promise<Array<{ digest: string; status: PromotionStatus }>> {
-    const rows = await Promise.all(digests.map(async (digest) => ({ digest, started: await startTime(digest), status: await stack.gantry.result('web', digest) })));
+    const rows = await Promise.all(
+      digests.map(async (digest) => ({
+        digest,
+        started: await startTime(digest),
+        status: await stack.gantry.result('web', digest),
+      })),
+    );
     return rows.sort((a, b) => a.started - b.started || a.status.workflowId.localeCompare(b.status.workflowId));
   }
 
   /** What the config repo says, per environment: the digests committed there, oldest first. */
   function committed(repo: string): Record<string, string[]> {
     const byEnv: Record<string, string[]> = Object.fromEntries(ENVS.map((e) => [e, []]));
-    for (const c of commitsIn(repo).reverse()) if (c.trailers['Gantry-Environment']) byEnv[c.trailers['Gantry-Environment']].push(c.trailers['Gantry-Digest']);
+    for (const c of commitsIn(repo).reverse())
+      if (c.trailers['Gantry-Environment']) byEnv[c.trailers['Gantry-Environment']].push(c.trailers['Gantry-Digest']);
     return byEnv;
   }
 
@@ -111,13 +161,28 @@ describe('five digests of one app', () => {
     const deploys: Array<{ env: string; promotion: string; from: string; to: string }> = [];
     for (const { status } of rows) {
       const events = (await stack.gantry.client.workflow.getHandle(status.workflowId).fetchHistory()).events ?? [];
-      const time = (e: (typeof events)[number]) => new Date(Number(e.eventTime?.seconds) * 1000 + Math.floor((e.eventTime?.nanos ?? 0) / 1e6)).toISOString();
-      for (const scheduled of events.filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'deploy')) {
-        const input = (await stack.decode(scheduled.activityTaskScheduledEventAttributes!.input!.payloads![0])) as { environment: string };
-        const ofThis = (e: (typeof events)[number]) => Number(e.activityTaskStartedEventAttributes?.scheduledEventId ?? e.activityTaskCompletedEventAttributes?.scheduledEventId) === Number(scheduled.eventId);
+      const time = (e: (typeof events)[number]) =>
+        new Date(Number(e.eventTime?.seconds) * 1000 + Math.floor((e.eventTime?.nanos ?? 0) / 1e6)).toISOString();
+      for (const scheduled of events.filter(
+        (e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'deploy',
+      )) {
+        const input = (await stack.decode(scheduled.activityTaskScheduledEventAttributes!.input!.payloads![0])) as {
+          environment: string;
+        };
+        const ofThis = (e: (typeof events)[number]) =>
+          Number(
+            e.activityTaskStartedEventAttributes?.scheduledEventId ??
+              e.activityTaskCompletedEventAttributes?.scheduledEventId,
+          ) === Number(scheduled.eventId);
         const started = events.find((e) => e.activityTaskStartedEventAttributes && ofThis(e));
         const completed = events.find((e) => e.activityTaskCompletedEventAttributes && ofThis(e));
-        if (started && completed) deploys.push({ env: input.environment, promotion: status.workflowId, from: time(started), to: time(completed) });
+        if (started && completed)
+          deploys.push({
+            env: input.environment,
+            promotion: status.workflowId,
+            from: time(started),
+            to: time(completed),
+          });
       }
     }
     for (const env of ENVS) {
@@ -147,7 +212,8 @@ describe('five digests of one app', () => {
     expectStartOrder(repo, order);
     await expectNoConcurrentDeploys(rows);
     const superseded = rows.filter((r) => r.status.outcome === 'superseded');
-    for (const r of superseded) expect(r.status.reason).toMatch(/^superseded by sha256:[0-9a-f]{12} \(promote\/web\/sha256:/);
+    for (const r of superseded)
+      expect(r.status.reason).toMatch(/^superseded by sha256:[0-9a-f]{12} \(promote\/web\/sha256:/);
   });
 
   test('supersede, staggered: each newer digest ends the one before it, which never deploys again', async () => {
@@ -158,7 +224,13 @@ describe('five digests of one app', () => {
       digests.push(digest);
       await stack.gantry.start(promotionInput(yaml, 'web', digest));
       // The next one starts while this one is in staging.
-      if (i < 4) await until('staging', async () => ((await stack.gantry.status('web', digest)).environment === 'staging' || (await stack.gantry.status('web', digest)).outcome !== 'running' ? true : undefined));
+      if (i < 4)
+        await until('staging', async () =>
+          (await stack.gantry.status('web', digest)).environment === 'staging' ||
+          (await stack.gantry.status('web', digest)).outcome !== 'running'
+            ? true
+            : undefined,
+        );
     }
     const rows = await outcomes(digests);
     expect(rows.map((r) => r.digest)).toEqual(digests);

@@ -24,7 +24,11 @@ describe('a worker SIGKILLed during a deploy', () => {
   });
 
   test('the promotion completes on a new worker with exactly one commit per environment; a rollback then returns to the true previous digest', async () => {
-    const repo = await createConfigRepo({ dir: stack.dir, apps: [{ name: 'web', image: IMAGE, overlayPath: (e) => `environments/${e}` }], environments: ['dev', 'staging'] });
+    const repo = await createConfigRepo({
+      dir: stack.dir,
+      apps: [{ name: 'web', image: IMAGE, overlayPath: (e) => `environments/${e}` }],
+      environments: ['dev', 'staging'],
+    });
     const yaml = pipelineYaml(repo, ['web'], [{ name: 'dev' }, { name: 'staging' }]);
     workers.push(await startWorkerProcess(stack));
     // What dev and staging ran before: the digest a rollback must return to.
@@ -49,18 +53,32 @@ describe('a worker SIGKILLed during a deploy', () => {
     expect(mine.map((c) => c.trailers['Gantry-Environment'])).toEqual(['staging', 'dev']);
     // The retried deploy found the digest already pushed by the killed attempt and wrote nothing;
     // what dev ran before still comes from the record of promotions, not from what the retry saw.
-    expect(result.environments[0]).toMatchObject({ name: 'dev', changed: false, commit: mine[1].sha, previousDigest: older });
+    expect(result.environments[0]).toMatchObject({
+      name: 'dev',
+      changed: false,
+      commit: mine[1].sha,
+      previousDigest: older,
+    });
 
     const configFile = join(stack.dir, 'gantry.yaml');
     writeFileSync(configFile, yaml);
-    const rolledBack = await runCli(['--config', configFile, 'rollback', 'web', '--env', 'dev', '--as', 'oncall', '--reason', 'bad build', '--wait'], cliEnv(stack));
+    const rolledBack = await runCli(
+      ['--config', configFile, 'rollback', 'web', '--env', 'dev', '--as', 'oncall', '--reason', 'bad build', '--wait'],
+      cliEnv(stack),
+    );
     expect(rolledBack.stdout).toContain(`puts dev back on ${older}`);
     expect(rolledBack.code).toBe(0);
     const revert = commitsIn(repo)[0];
-    expect(revert.trailers).toMatchObject({ 'Gantry-Environment': 'dev', 'Gantry-Digest': older, 'Gantry-Rollback-Of': digest });
+    expect(revert.trailers).toMatchObject({
+      'Gantry-Environment': 'dev',
+      'Gantry-Digest': older,
+      'Gantry-Rollback-Of': digest,
+    });
 
     const history = await stack.gantry.handle('web', digest).fetchHistory();
-    const deployAttempts = history.events?.filter((e) => e.activityTaskStartedEventAttributes?.attempt && e.activityTaskStartedEventAttributes.attempt > 1);
+    const deployAttempts = history.events?.filter(
+      (e) => e.activityTaskStartedEventAttributes?.attempt && e.activityTaskStartedEventAttributes.attempt > 1,
+    );
     expect(deployAttempts?.length).toBeGreaterThanOrEqual(1);
   }, 120_000);
 });
@@ -75,19 +93,39 @@ describe('the Temporal dev server killed while a promotion waits for approval', 
   });
 
   test('comes back from its SQLite file; the approval is accepted and the promotion completes', async () => {
-    const repo = await createConfigRepo({ dir: stack.dir, apps: [{ name: 'web', image: IMAGE, overlayPath: (e) => `environments/${e}` }], environments: ['dev', 'production'] });
+    const repo = await createConfigRepo({
+      dir: stack.dir,
+      apps: [{ name: 'web', image: IMAGE, overlayPath: (e) => `environments/${e}` }],
+      environments: ['dev', 'production'],
+    });
     const digest = testDigest();
-    await stack.gantry.start(promotionInput(pipelineYaml(repo, ['web'], [{ name: 'dev' }, { name: 'production', approval: true }]), 'web', digest));
-    await untilTrue('the production approval', async () => (await stack.gantry.status('web', digest)).awaitingApproval !== undefined);
+    await stack.gantry.start(
+      promotionInput(
+        pipelineYaml(repo, ['web'], [{ name: 'dev' }, { name: 'production', approval: true }]),
+        'web',
+        digest,
+      ),
+    );
+    await untilTrue(
+      'the production approval',
+      async () => (await stack.gantry.status('web', digest)).awaitingApproval !== undefined,
+    );
 
     await stack.restartServer(true);
 
     // While the server restarts the status query fails: that is not an answer yet.
-    await untilTrue('the promotion to answer again', async () => (await stack.gantry.status('web', digest)).awaitingApproval?.environment === 'production');
+    await untilTrue(
+      'the promotion to answer again',
+      async () => (await stack.gantry.status('web', digest)).awaitingApproval?.environment === 'production',
+    );
     const answer = await stack.gantry.decide('approve', 'web', digest, { environment: 'production', by: 'alice' });
     expect(answer.accepted).toBe(true);
     const result = await stack.gantry.result('web', digest);
     expect(result.outcome).toBe('promoted');
-    expect(commitsIn(repo).filter((c) => c.trailers['Gantry-Digest'] === digest).map((c) => c.trailers['Gantry-Environment'])).toEqual(['production', 'dev']);
+    expect(
+      commitsIn(repo)
+        .filter((c) => c.trailers['Gantry-Digest'] === digest)
+        .map((c) => c.trailers['Gantry-Environment']),
+    ).toEqual(['production', 'dev']);
   }, 120_000);
 });

@@ -19,7 +19,10 @@ test('the demo promotes through dev and staging, waits for approval, and finishe
   try {
     const command = await new Promise<string>((resolve, reject) => {
       const timer = setInterval(() => {
-        const match = /^ {2}(TEMPORAL_ADDRESS=\S+ GANTRY_CODEC_KEYS_FILE=\S+ \S+ -c \S+ approve hello sha256:[0-9a-f]{64} --env production --as demo-approver --key \S+)$/m.exec(output);
+        const match =
+          /^ {2}(TEMPORAL_ADDRESS=\S+ GANTRY_CODEC_KEYS_FILE=\S+ \S+ -c \S+ approve hello sha256:[0-9a-f]{64} --env production --as demo-approver --key \S+)$/m.exec(
+            output,
+          );
         if (match) {
           clearInterval(timer);
           resolve(match[1]);
@@ -37,7 +40,9 @@ test('the demo promotes through dev and staging, waits for approval, and finishe
     expect(output).not.toContain('deploy production');
 
     const approval = await new Promise<{ code: number; stdout: string }>((resolve) =>
-      exec(command, { env: { ...process.env, USER: 'demo-tester' } }, (err, stdout) => resolve({ code: err ? 1 : 0, stdout })),
+      exec(command, { env: { ...process.env, USER: 'demo-tester' } }, (err, stdout) =>
+        resolve({ code: err ? 1 : 0, stdout }),
+      ),
     );
     expect(approval.code).toBe(0);
     expect(approval.stdout).toMatch(/^accepted: approved hello sha256:[0-9a-f]{64} for production$/m);

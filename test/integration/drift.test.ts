@@ -36,13 +36,30 @@ async function createDeployment(namespace: string, digest: string) {
     apiVersion: 'apps/v1',
     kind: 'Deployment',
     metadata: { name: 'web', namespace },
-    spec: { replicas: 1, selector: { matchLabels: { app: 'web' } }, template: { metadata: { labels: { app: 'web' } }, spec: { containers: [{ name: 'app', image: `${IMAGE}@${digest}` }] } } },
+    spec: {
+      replicas: 1,
+      selector: { matchLabels: { app: 'web' } },
+      template: {
+        metadata: { labels: { app: 'web' } },
+        spec: { containers: [{ name: 'app', image: `${IMAGE}@${digest}` }] },
+      },
+    },
   };
   await k.kubectl(['apply', '-f', '-'], JSON.stringify(manifest));
 }
 
-const image = async (namespace: string) => (await cluster().kubectl(['-n', namespace, 'get', 'deployment', 'web', '-o', 'jsonpath={.spec.template.spec.containers[0].image}'])).trim();
-
+const image = async (namespace: string) =>
+  (
+    await cluster().kubectl([
+      '-n',
+      namespace,
+      'get',
+      'deployment',
+      'web',
+      '-o',
+      'jsonpath={.spec.template.spec.containers[0].image}',
+    ])
+  ).trim();
 
 /** Triggers the schedule now and returns the report of the run it started. */
 async function runSchedule(scheduleId: string, previousRuns: number): Promise<DriftReport> {
@@ -52,7 +69,9 @@ async function runSchedule(scheduleId: string, previousRuns: number): Promise<Dr
     const actions = (await handle.describe()).info.recentActions;
     if (actions.length > previousRuns) {
       const started = actions[actions.length - 1].action;
-      return stack.gantry.client.workflow.getHandle(started.workflow.workflowId, started.workflow.firstExecutionRunId).result();
+      return stack.gantry.client.workflow
+        .getHandle(started.workflow.workflowId, started.workflow.firstExecutionRunId)
+        .result();
     }
     await new Promise((r) => setTimeout(r, 100));
   }
@@ -69,7 +88,9 @@ test('a scheduled drift check finds a hand-set image, records it, and with heal 
     environments: ['dev', 'prod'].map((e) => ({
       name: e,
       deploy: { kubernetes: { namespace: `drift-${e}`, deployment: 'web', kubeconfig } },
-      health: { kubernetesRollout: { namespace: `drift-${e}`, deployment: 'web', kubeconfig, interval: '200ms', timeout: '1m' } },
+      health: {
+        kubernetesRollout: { namespace: `drift-${e}`, deployment: 'web', kubeconfig, interval: '200ms', timeout: '1m' },
+      },
     })),
   });
   const file = join(stack.dir, 'drift.yaml');
@@ -79,9 +100,19 @@ test('a scheduled drift check finds a hand-set image, records it, and with heal 
   await stack.gantry.start(resolvePromotion(config, { app: 'web', digest, requestedBy: 'ci' }));
   expect(await stack.gantry.result('web', digest)).toMatchObject({ outcome: 'promoted' });
 
-  const ids = await scheduleDriftChecks(stack.gantry.client, config, 'web', { every: '1h', heal: false, taskQueue: stack.taskQueue });
+  const ids = await scheduleDriftChecks(stack.gantry.client, config, 'web', {
+    every: '1h',
+    heal: false,
+    taskQueue: stack.taskQueue,
+  });
   expect(ids).toEqual([driftScheduleId('web', 'dev'), driftScheduleId('web', 'prod')]);
-  expect(await runSchedule(ids[0], 0)).toMatchObject({ app: 'web', environment: 'dev', state: 'in-sync', expected: digest, running: digest });
+  expect(await runSchedule(ids[0], 0)).toMatchObject({
+    app: 'web',
+    environment: 'dev',
+    state: 'in-sync',
+    expected: digest,
+    running: digest,
+  });
 
   // Someone sets production's image by hand.
   const manual = testDigest();
@@ -92,7 +123,11 @@ test('a scheduled drift check finds a hand-set image, records it, and with heal 
   expect(await image('drift-prod')).toBe(`${IMAGE}@${manual}`);
 
   // Scheduling again (with heal) updates the schedules in place; the next run puts the digest back.
-  await scheduleDriftChecks(stack.gantry.client, config, 'web', { every: '1h', heal: true, taskQueue: stack.taskQueue });
+  await scheduleDriftChecks(stack.gantry.client, config, 'web', {
+    every: '1h',
+    heal: true,
+    taskQueue: stack.taskQueue,
+  });
   expect(await runSchedule(ids[1], 1)).toMatchObject({ state: 'healed', expected: digest, running: manual });
   expect(await image('drift-prod')).toBe(`${IMAGE}@${digest}`);
   expect(await runSchedule(ids[1], 2)).toMatchObject({ state: 'in-sync' });
@@ -114,7 +149,9 @@ test('a scheduled drift check finds a hand-set image, records it, and with heal 
     ['drift', 'prod'],
     ['drift-healed', 'prod'],
   ]);
-  expect(told[0].text).toBe(`Drift: web in prod runs ${manual} (deployment drift-prod/web container app runs ${IMAGE}@${manual}); Gantry last put ${digest} there (promote/web/${digest}).`);
+  expect(told[0].text).toBe(
+    `Drift: web in prod runs ${manual} (deployment drift-prod/web container app runs ${IMAGE}@${manual}); Gantry last put ${digest} there (promote/web/${digest}).`,
+  );
   for (const id of ids) await stack.gantry.client.schedule.getHandle(id).delete();
 });
 
@@ -133,11 +170,19 @@ test('gantry drift check runs one check now and exits 1 on drift; drift status s
   expect(scheduled).toMatchObject({ code: 0, stdout: 'scheduled drift/web/dev every 30m (heals)\n' });
   await stack.gantry.client.schedule.getHandle('drift/web/dev').trigger();
   const status = await until('the healing check', async () => {
-    const rows = JSON.parse((await gantry('drift', 'status', 'web', '--json')).stdout) as Array<{ environment: string; scheduled: boolean; report?: DriftReport }>;
+    const rows = JSON.parse((await gantry('drift', 'status', 'web', '--json')).stdout) as Array<{
+      environment: string;
+      scheduled: boolean;
+      report?: DriftReport;
+    }>;
     return rows[0].report?.state === 'healed' ? rows : undefined;
   });
   expect(status).toEqual([
-    expect.objectContaining({ environment: 'dev', scheduled: true, report: expect.objectContaining({ state: 'healed' }) }),
+    expect.objectContaining({
+      environment: 'dev',
+      scheduled: true,
+      report: expect.objectContaining({ state: 'healed' }),
+    }),
     { environment: 'prod', scheduled: false },
   ]);
   await stack.gantry.client.schedule.getHandle('drift/web/dev').delete();
@@ -145,15 +190,28 @@ test('gantry drift check runs one check now and exits 1 on drift; drift status s
 });
 
 test('for a gitops environment, a check reads the digest the overlay pins and heals it with a commit', async () => {
-  const repo = await createConfigRepo({ dir: stack.dir, apps: [{ name: 'web', image: IMAGE, overlayPath: (e) => `environments/${e}` }], environments: ['qa'] });
-  const yaml = pipelineText({ configRepo: { url: repo }, apps: { web: { image: IMAGE } }, environments: [{ name: 'qa', deploy: { gitops: { path: 'environments/qa' } } }] });
+  const repo = await createConfigRepo({
+    dir: stack.dir,
+    apps: [{ name: 'web', image: IMAGE, overlayPath: (e) => `environments/${e}` }],
+    environments: ['qa'],
+  });
+  const yaml = pipelineText({
+    configRepo: { url: repo },
+    apps: { web: { image: IMAGE } },
+    environments: [{ name: 'qa', deploy: { gitops: { path: 'environments/qa' } } }],
+  });
   writePipeline(join(stack.dir, 'gitops.yaml'), yaml);
   const config = parseConfig(yaml, join(stack.dir, 'gitops.yaml'), stack.dir);
   const digest = testDigest();
   await stack.gantry.start(resolvePromotion(config, { app: 'web', digest, requestedBy: 'ci' }));
   expect(await stack.gantry.result('web', digest)).toMatchObject({ outcome: 'promoted' });
   const [input] = driftCheckInputs(config, 'web', true);
-  const check = () => stack.gantry.client.workflow.execute('driftCheck', { workflowId: `drift-gitops-${Date.now()}`, taskQueue: stack.taskQueue, args: [input] }) as Promise<DriftReport>;
+  const check = () =>
+    stack.gantry.client.workflow.execute('driftCheck', {
+      workflowId: `drift-gitops-${Date.now()}`,
+      taskQueue: stack.taskQueue,
+      args: [input],
+    }) as Promise<DriftReport>;
   expect(await check()).toMatchObject({ state: 'in-sync', expected: digest, running: digest });
 
   // Someone pins another digest by hand in the overlay.
@@ -161,13 +219,30 @@ test('for a gitops environment, a check reads the digest the overlay pins and he
   const work = join(stack.dir, 'hand-edit');
   execFileSync('git', ['clone', '-q', repo, work]);
   const file = join(work, 'environments/qa/kustomization.yaml');
-  writeFileSync(file, setKustomizeImage(readFileSync(file, 'utf8'), { name: IMAGE, newName: IMAGE, digest: manual }).text);
-  execFileSync('git', ['-C', work, '-c', 'user.name=someone', '-c', 'user.email=someone@example.com', 'commit', '-qam', 'hand edit']);
+  writeFileSync(
+    file,
+    setKustomizeImage(readFileSync(file, 'utf8'), { name: IMAGE, newName: IMAGE, digest: manual }).text,
+  );
+  execFileSync('git', [
+    '-C',
+    work,
+    '-c',
+    'user.name=someone',
+    '-c',
+    'user.email=someone@example.com',
+    'commit',
+    '-qam',
+    'hand edit',
+  ]);
   execFileSync('git', ['-C', work, 'push', '-q', 'origin', 'HEAD:main']);
 
   const healed = await check();
   expect(healed).toMatchObject({ state: 'healed', expected: digest, running: manual });
   expect(healed.detail).toContain('environments/qa/kustomization.yaml pins');
   expect(readKustomizeDigest(fileAt(repo, 'environments/qa/kustomization.yaml'), IMAGE)).toBe(digest);
-  expect(commitsIn(repo)[0].trailers).toMatchObject({ 'Gantry-Digest': digest, 'Gantry-Rollback-Of': manual, 'Gantry-Environment': 'qa' });
+  expect(commitsIn(repo)[0].trailers).toMatchObject({
+    'Gantry-Digest': digest,
+    'Gantry-Rollback-Of': manual,
+    'Gantry-Environment': 'qa',
+  });
 });

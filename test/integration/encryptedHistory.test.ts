@@ -34,9 +34,16 @@ const digest = testDigest();
 const workflowId = `promote/web/${digest}`;
 
 beforeAll(async () => {
-  [stack, webhook] = await Promise.all([startStack({ taskQueue: 'encrypted', worker: false, codecKeys: OLD_KEY }), startWebhookReceiver()]);
+  [stack, webhook] = await Promise.all([
+    startStack({ taskQueue: 'encrypted', worker: false, codecKeys: OLD_KEY }),
+    startWebhookReceiver(),
+  ]);
   worker = await stack.startWorker();
-  repoUrl = await createConfigRepo({ dir: stack.dir, apps: [{ name: 'web', image: 'registry.example.com/acme/web', overlayPath: (e) => `environments/${e}` }], environments: ['dev', 'production'] });
+  repoUrl = await createConfigRepo({
+    dir: stack.dir,
+    apps: [{ name: 'web', image: 'registry.example.com/acme/web', overlayPath: (e) => `environments/${e}` }],
+    environments: ['dev', 'production'],
+  });
   configFile = join(stack.dir, 'gantry.yaml');
   // The pipeline file is also the in-process worker's policy (as `gantry worker -c` takes it).
   writePipeline(
@@ -45,7 +52,12 @@ beforeAll(async () => {
       repoUrl,
       ['web'],
       [
-        { name: 'dev', gates: [`command: { name: smoke, run: 'test "$API_TOKEN" = "${GATE_TOKEN}" && echo token ok', env: { API_TOKEN: "${GATE_TOKEN}" } }`] },
+        {
+          name: 'dev',
+          gates: [
+            `command: { name: smoke, run: 'test "$API_TOKEN" = "${GATE_TOKEN}" && echo token ok', env: { API_TOKEN: "${GATE_TOKEN}" } }`,
+          ],
+        },
         { name: 'production', approval: true },
       ],
       // queue: the gate test's digest must not supersede the one waiting for approval.
@@ -60,21 +72,29 @@ afterAll(async () => {
   await Promise.all([stack?.stop(), webhook?.stop()]);
 });
 
-const gantry = (keys: string, ...args: string[]) => runCli(['--config', configFile, ...args], { ...cliEnv(stack), GANTRY_CODEC_KEYS: keys });
+const gantry = (keys: string, ...args: string[]) =>
+  runCli(['--config', configFile, ...args], { ...cliEnv(stack), GANTRY_CODEC_KEYS: keys });
 
 function temporalCli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    execFile(toolPath('temporal'), [...args, '--address', stack.server.address, '--namespace', 'default'], { timeout: 60_000 }, (err, stdout, stderr) =>
-      resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+    execFile(
+      toolPath('temporal'),
+      [...args, '--address', stack.server.address, '--namespace', 'default'],
+      { timeout: 60_000 },
+      (err, stdout, stderr) => resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
     );
   });
 }
 
 function startCodecServerProcess(keys: string): Promise<[ChildProcess, string]> {
-  const child = spawn(process.execPath, [join(PROJECT_ROOT, 'bin', 'gantry'), 'codec-server', '--port', '0', '--ui-origin', UI_ORIGIN], {
-    env: { PATH: process.env.PATH, GANTRY_CODEC_KEYS: keys, GANTRY_CODEC_SERVER_TOKEN: CODEC_TOKEN },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawn(
+    process.execPath,
+    [join(PROJECT_ROOT, 'bin', 'gantry'), 'codec-server', '--port', '0', '--ui-origin', UI_ORIGIN],
+    {
+      env: { PATH: process.env.PATH, GANTRY_CODEC_KEYS: keys, GANTRY_CODEC_SERVER_TOKEN: CODEC_TOKEN },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   let output = '';
   return new Promise((resolve, reject) => {
     const onData = (chunk: Buffer) => {
@@ -88,14 +108,17 @@ function startCodecServerProcess(keys: string): Promise<[ChildProcess, string]> 
   });
 }
 
-
 const SECRETS = [GATE_TOKEN, HOOK_SECRET];
 
 test('the raw history holds none of the pipeline secrets; the search attributes stay readable', async () => {
   expect((await gantry(OLD_KEY, 'start', '--app', 'web', '--digest', digest)).code).toBe(0);
-  await until('production approval', async () => ((await stack.gantry.status('web', digest)).awaitingApproval?.environment === 'production' ? true : undefined));
+  await until('production approval', async () =>
+    (await stack.gantry.status('web', digest)).awaitingApproval?.environment === 'production' ? true : undefined,
+  );
   // The gate saw its token and the webhook got its notifications: the secrets were used.
-  await until('the awaiting-approval notification', async () => (webhook.received.some((n) => n.gantry.event === 'awaiting-approval') ? true : undefined));
+  await until('the awaiting-approval notification', async () =>
+    webhook.received.some((n) => n.gantry.event === 'awaiting-approval') ? true : undefined,
+  );
 
   const raw = await temporalCli('workflow', 'show', '--workflow-id', workflowId, '--output', 'json');
   expect(raw.code).toBe(0);
@@ -114,8 +137,26 @@ test('the raw history holds none of the pipeline secrets; the search attributes 
 test('a gate that fails printing its token: the failure reason is ciphertext in history too, and readable with the key', async () => {
   const failing = testDigest();
   const file = join(stack.dir, 'failing.yaml');
-  writePipeline(file, pipelineYaml(repoUrl, ['web'], [{ name: 'dev', gates: [`command: { name: leaky, run: 'echo "using $API_TOKEN"; exit 3', env: { API_TOKEN: "${GATE_TOKEN}" } }`] }], { ordering: 'queue' }));
-  const started = await runCli(['--config', file, 'start', '--app', 'web', '--digest', failing, '--wait'], { ...cliEnv(stack), GANTRY_CODEC_KEYS: OLD_KEY });
+  writePipeline(
+    file,
+    pipelineYaml(
+      repoUrl,
+      ['web'],
+      [
+        {
+          name: 'dev',
+          gates: [
+            `command: { name: leaky, run: 'echo "using $API_TOKEN"; exit 3', env: { API_TOKEN: "${GATE_TOKEN}" } }`,
+          ],
+        },
+      ],
+      { ordering: 'queue' },
+    ),
+  );
+  const started = await runCli(['--config', file, 'start', '--app', 'web', '--digest', failing, '--wait'], {
+    ...cliEnv(stack),
+    GANTRY_CODEC_KEYS: OLD_KEY,
+  });
   expect(started.code).toBe(1);
   expect(started.stdout).toContain(`using ${GATE_TOKEN}`);
   const raw = await temporalCli('workflow', 'show', '--workflow-id', `promote/web/${failing}`, '--output', 'json');
@@ -127,8 +168,22 @@ test('a gate that fails printing its token: the failure reason is ciphertext in 
 test('the codec server decodes for the token holder, refuses everyone else, and answers the UI preflight', async () => {
   const history = await stack.gantry.handle('web', digest).fetchHistory();
   const input = history.events![0].workflowExecutionStartedEventAttributes!.input!.payloads![0];
-  const body = JSON.stringify({ payloads: [{ metadata: Object.fromEntries(Object.entries(input.metadata!).map(([k, v]) => [k, Buffer.from(v).toString('base64')])), data: Buffer.from(input.data!).toString('base64') }] });
-  const post = (headers: Record<string, string>) => fetch(`${codecUrl}/decode`, { method: 'POST', headers: { 'Content-Type': 'application/json', 'X-Namespace': 'default', ...headers }, body });
+  const body = JSON.stringify({
+    payloads: [
+      {
+        metadata: Object.fromEntries(
+          Object.entries(input.metadata!).map(([k, v]) => [k, Buffer.from(v).toString('base64')]),
+        ),
+        data: Buffer.from(input.data!).toString('base64'),
+      },
+    ],
+  });
+  const post = (headers: Record<string, string>) =>
+    fetch(`${codecUrl}/decode`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json', 'X-Namespace': 'default', ...headers },
+      body,
+    });
 
   const ok = await post({ Authorization: `Bearer ${CODEC_TOKEN}` });
   expect(ok.status).toBe(200);
@@ -137,7 +192,11 @@ test('the codec server decodes for the token holder, refuses everyone else, and 
   const pipeline = Buffer.from(decoded.payloads[0].data, 'base64').toString();
   for (const secret of SECRETS) expect(pipeline).toContain(secret);
 
-  const wrong: Array<Record<string, string>> = [{}, { Authorization: 'Bearer not-the-token-at-all' }, { Authorization: CODEC_TOKEN }];
+  const wrong: Array<Record<string, string>> = [
+    {},
+    { Authorization: 'Bearer not-the-token-at-all' },
+    { Authorization: CODEC_TOKEN },
+  ];
   for (const headers of wrong) {
     const refused = await post(headers);
     expect(refused.status).toBe(401);
@@ -148,7 +207,11 @@ test('the codec server decodes for the token holder, refuses everyone else, and 
 
   const preflight = await fetch(`${codecUrl}/decode`, {
     method: 'OPTIONS',
-    headers: { Origin: UI_ORIGIN, 'Access-Control-Request-Method': 'POST', 'Access-Control-Request-Headers': 'authorization,content-type,x-namespace' },
+    headers: {
+      Origin: UI_ORIGIN,
+      'Access-Control-Request-Method': 'POST',
+      'Access-Control-Request-Headers': 'authorization,content-type,x-namespace',
+    },
   });
   expect(preflight.status).toBe(204);
   expect(preflight.headers.get('access-control-allow-origin')).toBe(UI_ORIGIN);
@@ -157,13 +220,27 @@ test('the codec server decodes for the token holder, refuses everyone else, and 
   expect(preflight.headers.get('access-control-allow-methods')).toContain('POST');
   const browserOk = await post({ Origin: UI_ORIGIN, Authorization: `Bearer ${CODEC_TOKEN}` });
   expect(browserOk.headers.get('access-control-allow-origin')).toBe(UI_ORIGIN);
-  const otherOrigin = await fetch(`${codecUrl}/decode`, { method: 'OPTIONS', headers: { Origin: 'http://evil.example', 'Access-Control-Request-Method': 'POST' } });
+  const otherOrigin = await fetch(`${codecUrl}/decode`, {
+    method: 'OPTIONS',
+    headers: { Origin: 'http://evil.example', 'Access-Control-Request-Method': 'POST' },
+  });
   expect(otherOrigin.status).toBe(403);
   expect(otherOrigin.headers.get('access-control-allow-origin')).toBeNull();
 });
 
 test('`temporal workflow show --codec-endpoint` shows the decoded payloads; without the token it shows none', async () => {
-  const shown = await temporalCli('workflow', 'show', '--workflow-id', workflowId, '--output', 'json', '--codec-endpoint', codecUrl, '--codec-auth', `Bearer ${CODEC_TOKEN}`);
+  const shown = await temporalCli(
+    'workflow',
+    'show',
+    '--workflow-id',
+    workflowId,
+    '--output',
+    'json',
+    '--codec-endpoint',
+    codecUrl,
+    '--codec-auth',
+    `Bearer ${CODEC_TOKEN}`,
+  );
   expect({ code: shown.code, stderr: shown.stderr }).toEqual({ code: 0, stderr: expect.any(String) });
   // The CLI prints decoded payloads as json/plain with their data in base64.
   const decoded = withBase64Decoded(shown.stdout);
@@ -171,7 +248,16 @@ test('`temporal workflow show --codec-endpoint` shows the decoded payloads; with
   expect(decoded).toContain(HOOK_SECRET);
   expect(decoded).not.toContain('binary/encrypted');
 
-  const refused = await temporalCli('workflow', 'show', '--workflow-id', workflowId, '--output', 'json', '--codec-endpoint', codecUrl);
+  const refused = await temporalCli(
+    'workflow',
+    'show',
+    '--workflow-id',
+    workflowId,
+    '--output',
+    'json',
+    '--codec-endpoint',
+    codecUrl,
+  );
   for (const secret of SECRETS) expect(withBase64Decoded(refused.stdout + refused.stderr)).not.toContain(secret);
 });
 
@@ -195,7 +281,11 @@ test('after a key rotation the promotion started under the old key is approved a
   await expect(stack.gantry.status('web', digest)).rejects.toThrow('key "2026-q4"');
 
   const replay = await Worker.runReplayHistory(
-    { workflowBundle: await bundleGantryWorkflows(), dataConverter: gantryDataConverter(parseCodecKeys(ROTATED, 'rotated')), replayName: 'rotated' },
+    {
+      workflowBundle: await bundleGantryWorkflows(),
+      dataConverter: gantryDataConverter(parseCodecKeys(ROTATED, 'rotated')),
+      replayName: 'rotated',
+    },
     history,
     workflowId,
   );
@@ -213,5 +303,8 @@ function keyIdsIn(value: unknown, ids = new Set<string>()): Set<string> {
 
 /** The text with every base64 string in it decoded too (payload data in `temporal --output json`). */
 function withBase64Decoded(text: string): string {
-  return [text, ...[...text.matchAll(/"([A-Za-z0-9+/]{16,}={0,2})"/g)].map((m) => Buffer.from(m[1], 'base64').toString('latin1'))].join('\n');
+  return [
+    text,
+    ...[...text.matchAll(/"([A-Za-z0-9+/]{16,}={0,2})"/g)].map((m) => Buffer.from(m[1], 'base64').toString('latin1')),
+  ].join('\n');
 }

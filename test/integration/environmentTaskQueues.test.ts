@@ -24,14 +24,27 @@ afterAll(async () => {
 });
 
 async function startProductionWorker(): Promise<ChildProcess> {
-  const child = await startWorkerProcess(stack, ['--task-queue', 'tq-production', '--identity', 'production-worker'], { GANTRY_DATA_DIR: join(stack.dir, 'production-data') });
+  const child = await startWorkerProcess(stack, ['--task-queue', 'tq-production', '--identity', 'production-worker'], {
+    GANTRY_DATA_DIR: join(stack.dir, 'production-data'),
+  });
   children.push(child);
   return child;
 }
 
 test("production's activities wait for a worker on its queue, `gantry status` says so, and run only there", async () => {
-  const repo = await createConfigRepo({ dir: stack.dir, apps: [{ name: 'web', image: 'registry.example.com/acme/web', overlayPath: (e) => `environments/${e}` }], environments: ['dev', 'production'] });
-  const yaml = pipelineYaml(repo, ['web'], [{ name: 'dev', gates: ["command: { name: smoke, run: 'true' }"] }, { name: 'production', taskQueue: 'tq-production', gates: ["command: { name: smoke, run: 'true' }"] }]);
+  const repo = await createConfigRepo({
+    dir: stack.dir,
+    apps: [{ name: 'web', image: 'registry.example.com/acme/web', overlayPath: (e) => `environments/${e}` }],
+    environments: ['dev', 'production'],
+  });
+  const yaml = pipelineYaml(
+    repo,
+    ['web'],
+    [
+      { name: 'dev', gates: ["command: { name: smoke, run: 'true' }"] },
+      { name: 'production', taskQueue: 'tq-production', gates: ["command: { name: smoke, run: 'true' }"] },
+    ],
+  );
   const digest = testDigest();
   await stack.gantry.start(promotionInput(yaml, 'web', digest));
 
@@ -43,8 +56,12 @@ test("production's activities wait for a worker on its queue, `gantry status` sa
     status = await runCli(['status', 'web', digest], cliEnv(stack));
   }
   expect(status).toMatchObject({ code: 0 });
-  expect(status.stdout).toContain("no worker polls task queue tq-production: production's activities wait for one (start it inside production: gantry worker --task-queue tq-production)");
-  const json = JSON.parse((await runCli(['status', 'web', digest, '--json'], cliEnv(stack))).stdout) as { unpolledTaskQueues: unknown[] };
+  expect(status.stdout).toContain(
+    "no worker polls task queue tq-production: production's activities wait for one (start it inside production: gantry worker --task-queue tq-production)",
+  );
+  const json = JSON.parse((await runCli(['status', 'web', digest, '--json'], cliEnv(stack))).stdout) as {
+    unpolledTaskQueues: unknown[];
+  };
   expect(json.unpolledTaskQueues).toEqual([{ environment: 'production', taskQueue: 'tq-production' }]);
   expect(commitsIn(repo).map((c) => c.trailers['Gantry-Environment'])).toEqual(['dev']);
 
@@ -54,23 +71,36 @@ test("production's activities wait for a worker on its queue, `gantry status` sa
   expect((await runCli(['status', 'web', digest], cliEnv(stack))).stdout).not.toContain('no worker polls');
 
   const history = await stack.gantry.handle('web', digest).fetchHistory();
-  const started = history.events?.find((e) => e.workflowExecutionStartedEventAttributes)?.workflowExecutionStartedEventAttributes;
+  const started = history.events?.find(
+    (e) => e.workflowExecutionStartedEventAttributes,
+  )?.workflowExecutionStartedEventAttributes;
   expect(started?.taskQueue?.name).toBe('tq-main');
   const runs = activityRuns(history);
   const production = runs.filter((r) => r.environment === 'production');
   expect(production.map((r) => r.activityType).sort()).toEqual(['deploy', 'runGate']);
-  for (const r of production) expect(r).toMatchObject({ taskQueue: 'tq-production', startedBy: 'production-worker', completedBy: 'production-worker' });
+  for (const r of production)
+    expect(r).toMatchObject({
+      taskQueue: 'tq-production',
+      startedBy: 'production-worker',
+      completedBy: 'production-worker',
+    });
   const elsewhere = runs.filter((r) => r.environment !== 'production');
   expect(elsewhere.map((r) => r.activityType)).toEqual(expect.arrayContaining(['verifyArtifact', 'deploy', 'runGate']));
   for (const r of elsewhere) expect(r.taskQueue).toBe('tq-main');
   for (const r of elsewhere) expect(r.startedBy).not.toBe('production-worker');
 }, 180_000);
 
-test('gantry validate shows each environment\'s queue and rejects a malformed one, naming the field and line', async () => {
+test("gantry validate shows each environment's queue and rejects a malformed one, naming the field and line", async () => {
   const repo = 'file:///nowhere.git';
   const good = join(stack.dir, 'good.yaml');
-  writeFileSync(good, pipelineYaml(repo, ['web'], [{ name: 'dev' }, { name: 'production', taskQueue: 'gantry-production' }]));
-  expect(await runCli(['--config', good, 'validate'])).toMatchObject({ code: 0, stdout: `${good} is valid: web (dev → production [task queue gantry-production])\n` });
+  writeFileSync(
+    good,
+    pipelineYaml(repo, ['web'], [{ name: 'dev' }, { name: 'production', taskQueue: 'gantry-production' }]),
+  );
+  expect(await runCli(['--config', good, 'validate'])).toMatchObject({
+    code: 0,
+    stdout: `${good} is valid: web (dev → production [task queue gantry-production])\n`,
+  });
   const bad = join(stack.dir, 'bad.yaml');
   const text = pipelineYaml(repo, ['web'], [{ name: 'dev' }, { name: 'production', taskQueue: '"gantry production"' }]);
   writeFileSync(bad, text);

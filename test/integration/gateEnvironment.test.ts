@@ -24,7 +24,11 @@ const WORKER_ENV = {
 
 beforeAll(async () => {
   stack = await startStack({ taskQueue: 'gate-env', worker: false });
-  repo = await createConfigRepo({ dir: stack.dir, apps: [{ name: 'web', image: 'registry.example.com/acme/web', overlayPath: (e) => `environments/${e}` }], environments: ['dev'] });
+  repo = await createConfigRepo({
+    dir: stack.dir,
+    apps: [{ name: 'web', image: 'registry.example.com/acme/web', overlayPath: (e) => `environments/${e}` }],
+    environments: ['dev'],
+  });
   workdir = join(stack.dir, 'worker-workdir');
   mkdirSync(join(workdir, 'tests'), { recursive: true });
   worker = await startWorkerProcess(stack, [], { ...WORKER_ENV, GANTRY_WORKDIR: workdir });
@@ -36,21 +40,34 @@ afterAll(async () => {
 
 async function gateDetail(gate: string) {
   const digest = testDigest();
-  await stack.gantry.start(promotionInput(pipelineYaml(repo, ['web'], [{ name: 'dev', gates: [gate] }]), 'web', digest));
+  await stack.gantry.start(
+    promotionInput(pipelineYaml(repo, ['web'], [{ name: 'dev', gates: [gate] }]), 'web', digest),
+  );
   const result = await stack.gantry.result('web', digest);
   return { digest, result, detail: result.environments[0]?.gates?.[0]?.detail ?? result.reason ?? '' };
 }
 
 test('a command gate sees PATH, HOME, GANTRY_* and its listed env; not the Temporal API key, codec keys or any other worker variable', async () => {
-  const { digest, result, detail } = await gateDetail(`command: { name: env, run: 'env | sort; pwd', cwd: tests, env: { TOKEN: { fromEnv: STAGING_TOKEN }, MODE: smoke } }`);
+  const { digest, result, detail } = await gateDetail(
+    `command: { name: env, run: 'env | sort; pwd', cwd: tests, env: { TOKEN: { fromEnv: STAGING_TOKEN }, MODE: smoke } }`,
+  );
   expect(result.outcome).toBe('promoted');
   const lines = detail.split('\n');
   const names = lines.filter((l) => /^[A-Za-z_][A-Za-z0-9_]*=/.test(l)).map((l) => l.slice(0, l.indexOf('=')));
   // PWD (and OLDPWD, SHLVL, _ for some shells) are the shell's own.
-  expect(names.filter((n) => !['PWD', 'OLDPWD', 'SHLVL', '_'].includes(n)).sort()).toEqual(['GANTRY_APP', 'GANTRY_DIGEST', 'GANTRY_ENVIRONMENT', 'HOME', 'MODE', 'PATH', 'TOKEN']);
+  expect(names.filter((n) => !['PWD', 'OLDPWD', 'SHLVL', '_'].includes(n)).sort()).toEqual([
+    'GANTRY_APP',
+    'GANTRY_DIGEST',
+    'GANTRY_ENVIRONMENT',
+    'HOME',
+    'MODE',
+    'PATH',
+    'TOKEN',
+  ]);
   expect(lines).toContain(`TOKEN=${WORKER_ENV.STAGING_TOKEN}`);
   expect(lines).toContain(`GANTRY_DIGEST=${digest}`);
-  for (const leaked of [WORKER_ENV.TEMPORAL_API_KEY, WORKER_ENV.WORKER_ONLY_SECRET, stack.codecKeys.split(':')[1]]) expect(detail).not.toContain(leaked);
+  for (const leaked of [WORKER_ENV.TEMPORAL_API_KEY, WORKER_ENV.WORKER_ONLY_SECRET, stack.codecKeys.split(':')[1]])
+    expect(detail).not.toContain(leaked);
   // The relative cwd is the worker's folder, not the one gantry.yaml (or the test) is in.
   expect(lines).toContain(join(workdir, 'tests'));
 
@@ -62,7 +79,9 @@ test('a command gate sees PATH, HOME, GANTRY_* and its listed env; not the Tempo
 });
 
 test('a fromEnv variable the worker does not have fails the gate with its name, and the command does not run', async () => {
-  const { result, detail } = await gateDetail(`command: { name: deploy-check, run: 'echo ran', env: { TOKEN: { fromEnv: PRODUCTION_TOKEN } } }`);
+  const { result, detail } = await gateDetail(
+    `command: { name: deploy-check, run: 'echo ran', env: { TOKEN: { fromEnv: PRODUCTION_TOKEN } } }`,
+  );
   expect(result.outcome).toBe('failed');
   expect(detail).toBe('env TOKEN: PRODUCTION_TOKEN is not set on this worker (the pipeline reads it with fromEnv)');
 });

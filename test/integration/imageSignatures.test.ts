@@ -26,14 +26,24 @@ const savedDockerConfig = process.env.DOCKER_CONFIG;
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'gantry-signatures-'));
-  [stack, registry] = await Promise.all([startStack({ taskQueue: 'signatures' }), startRegistry({ kind: 'token', users: { ci: 's3cret' } })]);
+  [stack, registry] = await Promise.all([
+    startStack({ taskQueue: 'signatures' }),
+    startRegistry({ kind: 'token', users: { ci: 's3cret' } }),
+  ]);
   dockerConfig = join(dir, 'docker');
   mkdirSync(dockerConfig);
-  writeFileSync(join(dockerConfig, 'config.json'), JSON.stringify({ auths: { [registry.host]: { auth: Buffer.from('ci:s3cret').toString('base64') } } }));
+  writeFileSync(
+    join(dockerConfig, 'config.json'),
+    JSON.stringify({ auths: { [registry.host]: { auth: Buffer.from('ci:s3cret').toString('base64') } } }),
+  );
   // The worker reads the same Docker config as cosign did.
   process.env.DOCKER_CONFIG = dockerConfig;
   [ciKey, otherKey] = await Promise.all([generateKeyPair(dir, 'ci'), generateKeyPair(dir, 'other')]);
-  repo = await createConfigRepo({ dir: stack.dir, apps: [{ name: 'web', image: `${registry.host}/acme/web`, overlayPath: (e) => `environments/${e}` }], environments: ['dev'] });
+  repo = await createConfigRepo({
+    dir: stack.dir,
+    apps: [{ name: 'web', image: `${registry.host}/acme/web`, overlayPath: (e) => `environments/${e}` }],
+    environments: ['dev'],
+  });
 }, 180_000);
 afterAll(async () => {
   process.env.DOCKER_CONFIG = savedDockerConfig;
@@ -51,7 +61,10 @@ function yaml(verify: VerifySettings): string {
   });
 }
 const keysOnly = (key: CosignKey): VerifySettings => ({ signatures: { keys: [key.publicKey] } });
-const withProvenance = (key: CosignKey): VerifySettings => ({ ...keysOnly(key), provenance: { builder: BUILDER, sourceRepo: 'github.com/acme/web' } });
+const withProvenance = (key: CosignKey): VerifySettings => ({
+  ...keysOnly(key),
+  provenance: { builder: BUILDER, sourceRepo: 'github.com/acme/web' },
+});
 
 async function image(tag: string): Promise<{ digest: string; ref: string }> {
   const digest = await pushImage(registry, 'acme/web', tag, `${tag} ${Date.now()} ${Math.random()}`);
@@ -80,20 +93,38 @@ test('signed with a listed key and attested by the expected builder: verified, s
   const result = await promote(withProvenance(ciKey), digest);
   expect(result.outcome).toBe('promoted');
   const expectedTrust = {
-    signature: { signer: 'ci.pub', fingerprint: expect.stringMatching(/^sha256:[0-9a-f]{64}$/), reference: `acme/web:${digest.replace(':', '-')}.sig` },
-    provenance: { predicateType: 'https://slsa.dev/provenance/v1', builder: BUILDER, sources: expect.arrayContaining([`git+${SOURCE}@refs/heads/main`]), signer: 'ci.pub' },
+    signature: {
+      signer: 'ci.pub',
+      fingerprint: expect.stringMatching(/^sha256:[0-9a-f]{64}$/),
+      reference: `acme/web:${digest.replace(':', '-')}.sig`,
+    },
+    provenance: {
+      predicateType: 'https://slsa.dev/provenance/v1',
+      builder: BUILDER,
+      sources: expect.arrayContaining([`git+${SOURCE}@refs/heads/main`]),
+      signer: 'ci.pub',
+    },
   };
   expect(result.trust).toEqual(expectedTrust);
-  expect(auditOf(digest).find((r) => r.event === 'verified')?.details).toMatchObject({ trust: expectedTrust, detail: expect.stringContaining('signed by ci.pub; built by') });
+  expect(auditOf(digest).find((r) => r.event === 'verified')?.details).toMatchObject({
+    trust: expectedTrust,
+    detail: expect.stringContaining('signed by ci.pub; built by'),
+  });
   expect(deployed(digest)).toHaveLength(1);
   const status = await runCli(['status', 'web', digest], cliEnv(stack));
-  expect(status.stdout).toContain(`  signed:    by ci.pub (${result.trust!.signature!.fingerprint.slice(0, 23)}…)\n  built:     by ${BUILDER} from `);
+  expect(status.stdout).toContain(
+    `  signed:    by ci.pub (${result.trust!.signature!.fingerprint.slice(0, 23)}…)\n  built:     by ${BUILDER} from `,
+  );
 });
 
 test('unsigned: refused before any environment is touched', async () => {
   const { digest } = await image('unsigned');
   const result = await promote(keysOnly(ciKey), digest);
-  expect(result).toMatchObject({ outcome: 'failed', stage: 'verify', reason: `verify failed: unsigned: acme/web@${digest} has no cosign signature (no ${digest.replace(':', '-')}.sig in the registry)` });
+  expect(result).toMatchObject({
+    outcome: 'failed',
+    stage: 'verify',
+    reason: `verify failed: unsigned: acme/web@${digest} has no cosign signature (no ${digest.replace(':', '-')}.sig in the registry)`,
+  });
   expect(deployed(digest)).toHaveLength(0);
 });
 
@@ -101,7 +132,11 @@ test('signed with a key the app does not list: refused', async () => {
   const { digest, ref } = await image('wrong-key');
   await sign(ref, otherKey, dockerConfig);
   const result = await promote(keysOnly(ciKey), digest);
-  expect(result).toMatchObject({ outcome: 'failed', stage: 'verify', reason: `verify failed: no valid signature: none of the 1 signature(s) under ${digest.replace(':', '-')}.sig verifies with the listed keys (ci.pub)` });
+  expect(result).toMatchObject({
+    outcome: 'failed',
+    stage: 'verify',
+    reason: `verify failed: no valid signature: none of the 1 signature(s) under ${digest.replace(':', '-')}.sig verifies with the listed keys (ci.pub)`,
+  });
   expect(deployed(digest)).toHaveLength(0);
 });
 
@@ -111,19 +146,37 @@ test('a signature for another digest, copied under this one: refused', async () 
   const { digest } = await image('copycat');
   // Copy the signature manifest of the signed image to the other digest's .sig tag.
   const auth = (await registry.pushAuth('acme/web'))!;
-  const sigManifest = await fetch(`${registry.url}/v2/acme/web/manifests/${signed.digest.replace(':', '-')}.sig`, { headers: { Authorization: auth, Accept: 'application/vnd.oci.image.manifest.v1+json' } });
-  const put = await fetch(`${registry.url}/v2/acme/web/manifests/${digest.replace(':', '-')}.sig`, { method: 'PUT', headers: { Authorization: auth, 'content-type': 'application/vnd.oci.image.manifest.v1+json' }, body: Buffer.from(await sigManifest.arrayBuffer()) });
+  const sigManifest = await fetch(`${registry.url}/v2/acme/web/manifests/${signed.digest.replace(':', '-')}.sig`, {
+    headers: { Authorization: auth, Accept: 'application/vnd.oci.image.manifest.v1+json' },
+  });
+  const put = await fetch(`${registry.url}/v2/acme/web/manifests/${digest.replace(':', '-')}.sig`, {
+    method: 'PUT',
+    headers: { Authorization: auth, 'content-type': 'application/vnd.oci.image.manifest.v1+json' },
+    body: Buffer.from(await sigManifest.arrayBuffer()),
+  });
   expect(put.status).toBe(201);
   const result = await promote(keysOnly(ciKey), digest);
-  expect(result).toMatchObject({ outcome: 'failed', stage: 'verify', reason: `verify failed: signature for another digest: the signature under ${digest.replace(':', '-')}.sig is for ${signed.digest}, not ${digest}` });
+  expect(result).toMatchObject({
+    outcome: 'failed',
+    stage: 'verify',
+    reason: `verify failed: signature for another digest: the signature under ${digest.replace(':', '-')}.sig is for ${signed.digest}, not ${digest}`,
+  });
   expect(deployed(digest)).toHaveLength(0);
 });
 
 test('a tampered provenance attestation: refused', async () => {
   const { digest, ref } = await image('tampered');
   await sign(ref, ciKey, dockerConfig);
-  await attestProvenance(ref, ciKey, slsaPredicate('https://evil.example/builder', SOURCE, 'b'.repeat(40)), dir, dockerConfig);
-  await tamperAttestation(digest, (statement) => JSON.stringify(statement).replace('https://evil.example/builder', BUILDER));
+  await attestProvenance(
+    ref,
+    ciKey,
+    slsaPredicate('https://evil.example/builder', SOURCE, 'b'.repeat(40)),
+    dir,
+    dockerConfig,
+  );
+  await tamperAttestation(digest, (statement) =>
+    JSON.stringify(statement).replace('https://evil.example/builder', BUILDER),
+  );
   const result = await promote(withProvenance(ciKey), digest);
   expect(result).toMatchObject({
     outcome: 'failed',
@@ -136,13 +189,33 @@ test('a tampered provenance attestation: refused', async () => {
 test('provenance from another builder or another repository: refused, saying which', async () => {
   const a = await image('other-builder');
   await sign(a.ref, ciKey, dockerConfig);
-  await attestProvenance(a.ref, ciKey, slsaPredicate('https://ci.example/self-hosted', SOURCE, 'c'.repeat(40)), dir, dockerConfig);
-  expect(await promote(withProvenance(ciKey), a.digest)).toMatchObject({ outcome: 'failed', reason: `verify failed: provenance refused: built by https://ci.example/self-hosted, expected ${BUILDER}` });
+  await attestProvenance(
+    a.ref,
+    ciKey,
+    slsaPredicate('https://ci.example/self-hosted', SOURCE, 'c'.repeat(40)),
+    dir,
+    dockerConfig,
+  );
+  expect(await promote(withProvenance(ciKey), a.digest)).toMatchObject({
+    outcome: 'failed',
+    reason: `verify failed: provenance refused: built by https://ci.example/self-hosted, expected ${BUILDER}`,
+  });
 
   const b = await image('other-repo');
   await sign(b.ref, ciKey, dockerConfig);
-  await attestProvenance(b.ref, ciKey, slsaPredicate(BUILDER, 'https://github.com/mallory/web', 'd'.repeat(40)), dir, dockerConfig);
-  expect(await promote(withProvenance(ciKey), b.digest)).toMatchObject({ outcome: 'failed', reason: expect.stringMatching(/^verify failed: provenance refused: built from .*mallory\/web.*, expected github\.com\/acme\/web$/) });
+  await attestProvenance(
+    b.ref,
+    ciKey,
+    slsaPredicate(BUILDER, 'https://github.com/mallory/web', 'd'.repeat(40)),
+    dir,
+    dockerConfig,
+  );
+  expect(await promote(withProvenance(ciKey), b.digest)).toMatchObject({
+    outcome: 'failed',
+    reason: expect.stringMatching(
+      /^verify failed: provenance refused: built from .*mallory\/web.*, expected github\.com\/acme\/web$/,
+    ),
+  });
   expect([...deployed(a.digest), ...deployed(b.digest)]).toHaveLength(0);
 });
 
@@ -150,17 +223,40 @@ test('provenance from another builder or another repository: refused, saying whi
 async function tamperAttestation(digest: string, rewrite: (statement: unknown) => string): Promise<void> {
   const auth = (await registry.pushAuth('acme/web'))!;
   const tag = `${digest.replace(':', '-')}.att`;
-  const manifest = (await (await fetch(`${registry.url}/v2/acme/web/manifests/${tag}`, { headers: { Authorization: auth, Accept: 'application/vnd.oci.image.manifest.v1+json' } })).json()) as { layers: Array<{ digest: string; size: number }> };
+  const manifest = (await (
+    await fetch(`${registry.url}/v2/acme/web/manifests/${tag}`, {
+      headers: { Authorization: auth, Accept: 'application/vnd.oci.image.manifest.v1+json' },
+    })
+  ).json()) as { layers: Array<{ digest: string; size: number }> };
   const layer = manifest.layers[0];
-  const envelope = (await (await fetch(`${registry.url}/v2/acme/web/blobs/${layer.digest}`, { headers: { Authorization: auth } })).json()) as { payload: string };
-  envelope.payload = Buffer.from(rewrite(JSON.parse(Buffer.from(envelope.payload, 'base64').toString()))).toString('base64');
+  const envelope = (await (
+    await fetch(`${registry.url}/v2/acme/web/blobs/${layer.digest}`, { headers: { Authorization: auth } })
+  ).json()) as { payload: string };
+  envelope.payload = Buffer.from(rewrite(JSON.parse(Buffer.from(envelope.payload, 'base64').toString()))).toString(
+    'base64',
+  );
   const blob = Buffer.from(JSON.stringify(envelope));
   const blobDigest = `sha256:${createHash('sha256').update(blob).digest('hex')}`;
-  const start = await fetch(`${registry.url}/v2/acme/web/blobs/uploads/`, { method: 'POST', headers: { Authorization: auth } });
+  const start = await fetch(`${registry.url}/v2/acme/web/blobs/uploads/`, {
+    method: 'POST',
+    headers: { Authorization: auth },
+  });
   const location = new URL(start.headers.get('location')!, registry.url);
   location.searchParams.set('digest', blobDigest);
-  expect((await fetch(location, { method: 'PUT', headers: { Authorization: auth, 'content-type': 'application/octet-stream' }, body: blob })).status).toBe(201);
+  expect(
+    (
+      await fetch(location, {
+        method: 'PUT',
+        headers: { Authorization: auth, 'content-type': 'application/octet-stream' },
+        body: blob,
+      })
+    ).status,
+  ).toBe(201);
   Object.assign(layer, { digest: blobDigest, size: blob.length });
-  const put = await fetch(`${registry.url}/v2/acme/web/manifests/${tag}`, { method: 'PUT', headers: { Authorization: auth, 'content-type': 'application/vnd.oci.image.manifest.v1+json' }, body: JSON.stringify(manifest) });
+  const put = await fetch(`${registry.url}/v2/acme/web/manifests/${tag}`, {
+    method: 'PUT',
+    headers: { Authorization: auth, 'content-type': 'application/vnd.oci.image.manifest.v1+json' },
+    body: JSON.stringify(manifest),
+  });
   expect(put.status).toBe(201);
 }

@@ -36,7 +36,15 @@ function pipeline(envs: Env[], healthTimeout = '1m'): string {
     environments: envs.map((e) => ({
       name: e.name,
       deploy: { kubernetes: { namespace: e.namespace, deployment: e.deployment ?? '{app}', kubeconfig } },
-      health: { kubernetesRollout: { namespace: e.namespace, deployment: e.deployment ?? '{app}', kubeconfig, interval: '200ms', timeout: healthTimeout } },
+      health: {
+        kubernetesRollout: {
+          namespace: e.namespace,
+          deployment: e.deployment ?? '{app}',
+          kubeconfig,
+          interval: '200ms',
+          timeout: healthTimeout,
+        },
+      },
       ...(e.gates ? { gates: e.gates } : {}),
     })),
   });
@@ -51,7 +59,11 @@ async function promote(yaml: string, digest = testDigest()) {
 }
 
 /** A Deployment as a platform team would apply it (its own field manager), on the given digest. */
-async function createDeployment(namespace: string, digest: string, extra: { progressDeadlineSeconds?: number; nodeSelector?: Record<string, string> } = {}) {
+async function createDeployment(
+  namespace: string,
+  digest: string,
+  extra: { progressDeadlineSeconds?: number; nodeSelector?: Record<string, string> } = {},
+) {
   const k = cluster();
   await k.kubectl(['create', 'namespace', namespace]).catch((err: Error) => {
     if (!/AlreadyExists/.test(err.message)) throw err;
@@ -80,10 +92,20 @@ async function createDeployment(namespace: string, digest: string, extra: { prog
 }
 
 async function getDeployment(namespace: string) {
-  return JSON.parse(await cluster().kubectl(['-n', namespace, 'get', 'deployment', 'web', '--show-managed-fields', '-o', 'json'])) as {
-    metadata: { generation: number; resourceVersion: string; managedFields: { manager: string; operation: string; fieldsV1?: unknown }[] };
+  return JSON.parse(
+    await cluster().kubectl(['-n', namespace, 'get', 'deployment', 'web', '--show-managed-fields', '-o', 'json']),
+  ) as {
+    metadata: {
+      generation: number;
+      resourceVersion: string;
+      managedFields: { manager: string; operation: string; fieldsV1?: unknown }[];
+    };
     spec: { template: { spec: { containers: { name: string; image: string }[] } } };
-    status: { conditions?: { type: string; status: string; reason?: string; message?: string }[]; availableReplicas?: number; updatedReplicas?: number };
+    status: {
+      conditions?: { type: string; status: string; reason?: string; message?: string }[];
+      availableReplicas?: number;
+      updatedReplicas?: number;
+    };
   };
 }
 
@@ -91,11 +113,13 @@ test('a promotion through dev, staging and production sets each Deployment to th
   const old = testDigest();
   for (const ns of ['dev', 'staging', 'production']) await createDeployment(ns, old);
   const started = Date.now();
-  const { digest, result } = await promote(pipeline([
-    { name: 'dev', namespace: 'dev' },
-    { name: 'staging', namespace: 'staging' },
-    { name: 'production', namespace: 'production' },
-  ]));
+  const { digest, result } = await promote(
+    pipeline([
+      { name: 'dev', namespace: 'dev' },
+      { name: 'staging', namespace: 'staging' },
+      { name: 'production', namespace: 'production' },
+    ]),
+  );
   expect(result).toMatchObject({ outcome: 'promoted', stage: 'done' });
   expect(result.environments.map((e) => [e.name, e.state, e.changed, e.previousDigest])).toEqual([
     ['dev', 'promoted', true, old],
@@ -104,11 +128,18 @@ test('a promotion through dev, staging and production sets each Deployment to th
   ]);
   for (const ns of ['dev', 'staging', 'production']) {
     const d = await getDeployment(ns);
-    expect(d.spec.template.spec.containers.map((c) => c.image)).toEqual([`${IMAGE}@${digest}`, 'registry.example.com/acme/proxy:1.0']);
-    expect(d.status.conditions).toEqual(expect.arrayContaining([expect.objectContaining({ type: 'Available', status: 'True' })]));
+    expect(d.spec.template.spec.containers.map((c) => c.image)).toEqual([
+      `${IMAGE}@${digest}`,
+      'registry.example.com/acme/proxy:1.0',
+    ]);
+    expect(d.status.conditions).toEqual(
+      expect.arrayContaining([expect.objectContaining({ type: 'Available', status: 'True' })]),
+    );
     expect(d.status).toMatchObject({ availableReplicas: 2, updatedReplicas: 2 });
     // Gantry owns the image it set (server-side apply); the platform keeps the rest.
-    expect(d.metadata.managedFields.map((f) => `${f.manager}/${f.operation}`)).toEqual(expect.arrayContaining(['gantry/Apply', 'platform/Apply']));
+    expect(d.metadata.managedFields.map((f) => `${f.manager}/${f.operation}`)).toEqual(
+      expect.arrayContaining(['gantry/Apply', 'platform/Apply']),
+    );
   }
   console.log(`three Kubernetes environments promoted in ${Date.now() - started} ms`);
 });
@@ -116,25 +147,51 @@ test('a promotion through dev, staging and production sets each Deployment to th
 test('deploying a digest a Deployment already runs writes nothing; a named container is the one set', async () => {
   const current = testDigest();
   await createDeployment('again', current);
-  const target = (container?: string): KubernetesDeployTarget => ({ kind: 'kubernetes', namespace: 'again', deployment: 'web', container, image: IMAGE, kubeconfig: cluster().kubeconfig });
+  const target = (container?: string): KubernetesDeployTarget => ({
+    kind: 'kubernetes',
+    namespace: 'again',
+    deployment: 'web',
+    container,
+    image: IMAGE,
+    kubeconfig: cluster().kubeconfig,
+  });
   const request = { app: 'web', environment: 'again', workflowId: 'test' };
   const before = (await getDeployment('again')).metadata;
-  expect(await deploy({ ...request, target: target(), digest: current })).toMatchObject({ changed: false, previousDigest: current });
+  expect(await deploy({ ...request, target: target(), digest: current })).toMatchObject({
+    changed: false,
+    previousDigest: current,
+  });
   const after = (await getDeployment('again')).metadata;
-  expect([after.generation, after.managedFields.map((f) => f.manager)]).toEqual([before.generation, ['platform', 'kube-controller-manager']]);
+  expect([after.generation, after.managedFields.map((f) => f.manager)]).toEqual([
+    before.generation,
+    ['platform', 'kube-controller-manager'],
+  ]);
 
   const next = testDigest();
-  expect(await deploy({ ...request, target: target('sidecar'), digest: next })).toMatchObject({ changed: true, previousDigest: undefined });
-  expect((await getDeployment('again')).spec.template.spec.containers.map((c) => c.image)).toEqual([`${IMAGE}@${current}`, `${IMAGE}@${next}`]);
-  await expect(deploy({ ...request, target: target('nginx'), digest: next })).rejects.toThrow('deployment again/web has no container "nginx" (it has: app, sidecar)');
+  expect(await deploy({ ...request, target: target('sidecar'), digest: next })).toMatchObject({
+    changed: true,
+    previousDigest: undefined,
+  });
+  expect((await getDeployment('again')).spec.template.spec.containers.map((c) => c.image)).toEqual([
+    `${IMAGE}@${current}`,
+    `${IMAGE}@${next}`,
+  ]);
+  await expect(deploy({ ...request, target: target('nginx'), digest: next })).rejects.toThrow(
+    'deployment again/web has no container "nginx" (it has: app, sidecar)',
+  );
 });
 
-test('a rollout that never becomes available fails the health stage with the Deployment\'s own condition message', async () => {
+test("a rollout that never becomes available fails the health stage with the Deployment's own condition message", async () => {
   // No node has this label: the new pods stay Pending and the progress deadline passes.
-  await createDeployment('stuck', testDigest(), { progressDeadlineSeconds: 2, nodeSelector: { 'gantry.test/nowhere': 'true' } });
+  await createDeployment('stuck', testDigest(), {
+    progressDeadlineSeconds: 2,
+    nodeSelector: { 'gantry.test/nowhere': 'true' },
+  });
   const { digest, result } = await promote(pipeline([{ name: 'dev', namespace: 'stuck' }]));
   expect(result).toMatchObject({ outcome: 'failed', stage: 'health', environment: 'dev' });
-  expect(result.reason).toMatch(/^health dev failed: dev deployment stuck\/web: web exceeded its progress deadline: ReplicaSet "web-[a-z0-9]+" has timed out progressing\.$/);
+  expect(result.reason).toMatch(
+    /^health dev failed: dev deployment stuck\/web: web exceeded its progress deadline: ReplicaSet "web-[a-z0-9]+" has timed out progressing\.$/,
+  );
   expect(result.environments[0].state).toBe('failed');
   expect((await getDeployment('stuck')).spec.template.spec.containers[0].image).toBe(`${IMAGE}@${digest}`);
 });
@@ -142,9 +199,16 @@ test('a rollout that never becomes available fails the health stage with the Dep
 test('a deleted Deployment fails the deploy stage with a clear error and nothing after it runs', async () => {
   await createDeployment('gone', testDigest());
   await cluster().kubectl(['-n', 'gone', 'delete', 'deployment', 'web', '--wait=true']);
-  const { result } = await promote(pipeline([{ name: 'dev', namespace: 'gone' }, { name: 'staging', namespace: 'staging' }]));
+  const { result } = await promote(
+    pipeline([
+      { name: 'dev', namespace: 'gone' },
+      { name: 'staging', namespace: 'staging' },
+    ]),
+  );
   expect(result).toMatchObject({ outcome: 'failed', stage: 'deploy', environment: 'dev' });
-  expect(result.reason).toBe('deploy dev failed: deployment gone/web not found (Gantry sets the image of an existing Deployment; it does not create one)');
+  expect(result.reason).toBe(
+    'deploy dev failed: deployment gone/web not found (Gantry sets the image of an existing Deployment; it does not create one)',
+  );
   expect(result.environments.map((e) => e.state)).toEqual(['failed', 'pending']);
 });
 
@@ -154,24 +218,71 @@ test('the parity gate compares production with staging: digest, env var names, r
   await createDeployment('parity-production', old);
   const k = cluster();
   // Staging has a variable production lacks; production asks for 8 times staging's cpu.
-  await k.kubectl(['-n', 'parity-staging', 'set', 'env', 'deployment/web', '-c', 'app', 'FEATURE_FLAGS=on', 'LOG_LEVEL=debug']);
+  await k.kubectl([
+    '-n',
+    'parity-staging',
+    'set',
+    'env',
+    'deployment/web',
+    '-c',
+    'app',
+    'FEATURE_FLAGS=on',
+    'LOG_LEVEL=debug',
+  ]);
   await k.kubectl(['-n', 'parity-production', 'set', 'env', 'deployment/web', '-c', 'app', 'LOG_LEVEL=info']);
-  await k.kubectl(['-n', 'parity-staging', 'set', 'resources', 'deployment/web', '-c', 'app', '--requests=cpu=250m,memory=256Mi']);
-  await k.kubectl(['-n', 'parity-production', 'set', 'resources', 'deployment/web', '-c', 'app', '--requests=cpu=2,memory=512Mi']);
-  const gate = { parity: { reference: { namespace: 'parity-staging', deployment: 'web' }, target: { namespace: 'parity-production', deployment: 'web' }, container: 'app', kubeconfig: k.kubeconfig } };
+  await k.kubectl([
+    '-n',
+    'parity-staging',
+    'set',
+    'resources',
+    'deployment/web',
+    '-c',
+    'app',
+    '--requests=cpu=250m,memory=256Mi',
+  ]);
+  await k.kubectl([
+    '-n',
+    'parity-production',
+    'set',
+    'resources',
+    'deployment/web',
+    '-c',
+    'app',
+    '--requests=cpu=2,memory=512Mi',
+  ]);
+  const gate = {
+    parity: {
+      reference: { namespace: 'parity-staging', deployment: 'web' },
+      target: { namespace: 'parity-production', deployment: 'web' },
+      container: 'app',
+      kubeconfig: k.kubeconfig,
+    },
+  };
   const yaml = pipeline([
     { name: 'staging', namespace: 'parity-staging' },
     { name: 'production', namespace: 'parity-production', gates: [gate] },
   ]);
   const { result } = await promote(yaml);
   expect(result).toMatchObject({ outcome: 'failed', stage: 'gates', environment: 'production' });
-  const detail = ['env: missing in parity-production/web: FEATURE_FLAGS', 'requests.cpu: parity-production/web 2 / parity-staging/web 250m = 8.00, outside 0.5..4'].join('\n');
+  const detail = [
+    'env: missing in parity-production/web: FEATURE_FLAGS',
+    'requests.cpu: parity-production/web 2 / parity-staging/web 250m = 8.00, outside 0.5..4',
+  ].join('\n');
   expect(result.environments[1].gates).toEqual([{ name: 'parity', passed: false, detail }]);
   expect(result.reason).toBe(`gate parity failed in production: ${detail}`);
 
   // Fixed: the same promotion goes through, and the gate says what it compared.
   await k.kubectl(['-n', 'parity-production', 'set', 'env', 'deployment/web', '-c', 'app', 'FEATURE_FLAGS=off']);
-  await k.kubectl(['-n', 'parity-production', 'set', 'resources', 'deployment/web', '-c', 'app', '--requests=cpu=500m,memory=512Mi']);
+  await k.kubectl([
+    '-n',
+    'parity-production',
+    'set',
+    'resources',
+    'deployment/web',
+    '-c',
+    'app',
+    '--requests=cpu=500m,memory=512Mi',
+  ]);
   const again = await promote(yaml);
   expect(again.result).toMatchObject({ outcome: 'promoted' });
   expect(again.result.environments[1].gates[0]).toMatchObject({ name: 'parity', passed: true });
@@ -189,7 +300,10 @@ test('gantry rollback puts a kubernetes target back on the digest promoted there
 
   const file = join(stack.dir, 'rollback.yaml');
   writePipeline(file, yaml);
-  const run = await runCli(['--config', file, 'rollback', 'web', '--env', 'rb', '--as', 'oncall', '--reason', 'bad pods', '--wait'], cliEnv(stack));
+  const run = await runCli(
+    ['--config', file, 'rollback', 'web', '--env', 'rb', '--as', 'oncall', '--reason', 'bad pods', '--wait'],
+    cliEnv(stack),
+  );
   expect(run.stdout).toContain(`accepted: rollback/web/rb/${second.digest} puts rb back on ${first.digest}`);
   expect(run.code).toBe(0);
   const image = (await getDeployment('rollback')).spec.template.spec.containers.find((c) => c.name === 'app')?.image;

@@ -26,10 +26,18 @@ beforeAll(async () => {
     spec: {
       replicas,
       selector: { matchLabels: { app: 'web', track: name } },
-      template: { metadata: { labels: { app: 'web', track: name } }, spec: { containers: [{ name: 'app', image: `${IMAGE}@${testDigest()}` }] } },
+      template: {
+        metadata: { labels: { app: 'web', track: name } },
+        spec: { containers: [{ name: 'app', image: `${IMAGE}@${testDigest()}` }] },
+      },
     },
   });
-  const service = (name: string) => ({ apiVersion: 'v1', kind: 'Service', metadata: { name, namespace: 'shop' }, spec: { selector: { track: name }, ports: [{ port: 80, targetPort: 8080 }] } });
+  const service = (name: string) => ({
+    apiVersion: 'v1',
+    kind: 'Service',
+    metadata: { name, namespace: 'shop' },
+    spec: { selector: { track: name }, ports: [{ port: 80, targetPort: 8080 }] },
+  });
   const route = {
     apiVersion: 'gateway.networking.k8s.io/v1',
     kind: 'HTTPRoute',
@@ -38,10 +46,18 @@ beforeAll(async () => {
       parentRefs: [{ name: 'public' }],
       hostnames: ['shop.example.com'],
       // Only stable so far: the router adds the canary ref next to it.
-      rules: [{ matches: [{ path: { type: 'PathPrefix', value: '/' } }], backendRefs: [{ name: 'web-stable', port: 80 }] }],
+      rules: [
+        { matches: [{ path: { type: 'PathPrefix', value: '/' } }], backendRefs: [{ name: 'web-stable', port: 80 }] },
+      ],
     },
   };
-  const items = [deployment('web-stable', 4), deployment('web-canary', 1), service('web-stable'), service('web-canary'), route];
+  const items = [
+    deployment('web-stable', 4),
+    deployment('web-canary', 1),
+    service('web-stable'),
+    service('web-canary'),
+    route,
+  ];
   await k.kubectl(['apply', '-f', '-'], JSON.stringify({ apiVersion: 'v1', kind: 'List', items }));
 }, 240_000);
 afterAll(async () => {
@@ -49,7 +65,9 @@ afterAll(async () => {
 });
 
 async function routeWeights(): Promise<string> {
-  const route = JSON.parse(await cluster().kubectl(['-n', 'shop', 'get', 'httproute', 'web', '-o', 'json'])) as { spec: { rules: { backendRefs: { name: string; weight?: number }[] }[] } };
+  const route = JSON.parse(await cluster().kubectl(['-n', 'shop', 'get', 'httproute', 'web', '-o', 'json'])) as {
+    spec: { rules: { backendRefs: { name: string; weight?: number }[] }[] };
+  };
   return route.spec.rules[0].backendRefs.map((r) => `${r.name}=${r.weight ?? 'unset'}`).join(',');
 }
 
@@ -61,9 +79,25 @@ test('a promotion with canary steps moves the HTTPRoute weights step by step', a
       {
         name: 'production',
         deploy: { kubernetes: { namespace: 'shop', deployment: 'web-canary', kubeconfig } },
-        health: { kubernetesRollout: { namespace: 'shop', deployment: 'web-canary', kubeconfig, interval: '200ms', timeout: '1m' } },
+        health: {
+          kubernetesRollout: {
+            namespace: 'shop',
+            deployment: 'web-canary',
+            kubeconfig,
+            interval: '200ms',
+            timeout: '1m',
+          },
+        },
         canary: {
-          router: { httpRoute: { namespace: 'shop', route: 'web', stableService: 'web-stable', canaryService: 'web-canary', kubeconfig } },
+          router: {
+            httpRoute: {
+              namespace: 'shop',
+              route: 'web',
+              stableService: 'web-stable',
+              canaryService: 'web-canary',
+              kubeconfig,
+            },
+          },
           steps: [{ setWeight: 10 }, { pause: '1500ms' }, { setWeight: 50 }, { pause: '1500ms' }, { setWeight: 100 }],
         },
       },
@@ -93,15 +127,28 @@ test('a promotion with canary steps moves the HTTPRoute weights step by step', a
 
   expect(result).toMatchObject({ outcome: 'promoted' });
   expect(result.environments[0].canary?.weight).toBe(100);
-  expect(seen).toEqual(['web-stable=1', 'web-stable=90,web-canary=10', 'web-stable=50,web-canary=50', 'web-stable=0,web-canary=100']);
+  expect(seen).toEqual([
+    'web-stable=1',
+    'web-stable=90,web-canary=10',
+    'web-stable=50,web-canary=50',
+    'web-stable=0,web-canary=100',
+  ]);
   console.log(`httpRoute canary 10% -> 50% -> 100% promoted in ${Date.now() - started} ms`);
 
   // Setting what is already there writes nothing.
   const router: HttpRouteRouter = input.environments[0].canary!.router as HttpRouteRouter;
-  expect(await setCanaryWeight({ router, weight: 100, app: 'web', environment: 'production' })).toMatchObject({ changed: false, previous: 100 });
-  expect(await setCanaryWeight({ router, weight: 0, app: 'web', environment: 'production' })).toMatchObject({ changed: true, previous: 100 });
+  expect(await setCanaryWeight({ router, weight: 100, app: 'web', environment: 'production' })).toMatchObject({
+    changed: false,
+    previous: 100,
+  });
+  expect(await setCanaryWeight({ router, weight: 0, app: 'web', environment: 'production' })).toMatchObject({
+    changed: true,
+    previous: 100,
+  });
   expect(await routeWeights()).toBe('web-stable=100,web-canary=0');
-  await expect(setCanaryWeight({ router: { ...router, route: 'nope' }, weight: 5, app: 'web', environment: 'production' })).rejects.toThrow('HTTPRoute shop/nope not found');
+  await expect(
+    setCanaryWeight({ router: { ...router, route: 'nope' }, weight: 5, app: 'web', environment: 'production' }),
+  ).rejects.toThrow('HTTPRoute shop/nope not found');
 });
 
 test('a completed httpRoute canary leaves the stable Deployment on the new digest and all traffic on stable', async () => {
@@ -114,7 +161,15 @@ test('a completed httpRoute canary leaves the stable Deployment on the new diges
         deploy: { kubernetes: { namespace: 'shop', deployment: 'web-canary', kubeconfig } },
         canary: {
           stable: { kubernetes: { namespace: 'shop', deployment: 'web-stable', kubeconfig } },
-          router: { httpRoute: { namespace: 'shop', route: 'web', stableService: 'web-stable', canaryService: 'web-canary', kubeconfig } },
+          router: {
+            httpRoute: {
+              namespace: 'shop',
+              route: 'web',
+              stableService: 'web-stable',
+              canaryService: 'web-canary',
+              kubeconfig,
+            },
+          },
           steps: [{ setWeight: 25 }, { pause: '500ms' }, { setWeight: 100 }],
         },
       },
@@ -123,19 +178,41 @@ test('a completed httpRoute canary leaves the stable Deployment on the new diges
   const file = join(stack.dir, 'canary-stable.yaml');
   writePipeline(file, yaml);
   const digest = testDigest();
-  await stack.gantry.start(resolvePromotion(parseConfig(yaml, file, stack.dir), { app: 'web', digest, requestedBy: 'ci' }));
+  await stack.gantry.start(
+    resolvePromotion(parseConfig(yaml, file, stack.dir), { app: 'web', digest, requestedBy: 'ci' }),
+  );
   const result = await stack.gantry.result('web', digest);
   expect(result.outcome).toBe('promoted');
   expect(await routeWeights()).toBe('web-stable=100,web-canary=0');
-  const images = JSON.parse(await cluster().kubectl(['-n', 'shop', 'get', 'deployment', 'web-stable', 'web-canary', '-o', 'json'])) as { items: { metadata: { name: string }; spec: { template: { spec: { containers: { image: string }[] } } } }[] };
-  expect(Object.fromEntries(images.items.map((d) => [d.metadata.name, d.spec.template.spec.containers[0].image]))).toEqual({ 'web-stable': `${IMAGE}@${digest}`, 'web-canary': `${IMAGE}@${digest}` });
+  const images = JSON.parse(
+    await cluster().kubectl(['-n', 'shop', 'get', 'deployment', 'web-stable', 'web-canary', '-o', 'json']),
+  ) as { items: { metadata: { name: string }; spec: { template: { spec: { containers: { image: string }[] } } } }[] };
+  expect(
+    Object.fromEntries(images.items.map((d) => [d.metadata.name, d.spec.template.spec.containers[0].image])),
+  ).toEqual({ 'web-stable': `${IMAGE}@${digest}`, 'web-canary': `${IMAGE}@${digest}` });
   expect(result.environments[0].stableSide).toMatchObject({ at: expect.any(String) });
 });
 
 test('replicaRatio scales the stable and canary Deployments in proportion', async () => {
-  const router: ReplicaRatioRouter = { kind: 'replicaRatio', namespace: 'shop', stableDeployment: 'web-stable', canaryDeployment: 'web-canary', replicas: 4, kubeconfig: cluster().kubeconfig };
+  const router: ReplicaRatioRouter = {
+    kind: 'replicaRatio',
+    namespace: 'shop',
+    stableDeployment: 'web-stable',
+    canaryDeployment: 'web-canary',
+    replicas: 4,
+    kubeconfig: cluster().kubeconfig,
+  };
   const scales = async () => {
-    const out = await cluster().kubectl(['-n', 'shop', 'get', 'deployment', 'web-stable', 'web-canary', '-o', 'jsonpath={.items[*].spec.replicas}']);
+    const out = await cluster().kubectl([
+      '-n',
+      'shop',
+      'get',
+      'deployment',
+      'web-stable',
+      'web-canary',
+      '-o',
+      'jsonpath={.items[*].spec.replicas}',
+    ]);
     return out.trim();
   };
   const set = (weight: number) => setCanaryWeight({ router, weight, app: 'web', environment: 'production' });
@@ -148,7 +225,14 @@ test('replicaRatio scales the stable and canary Deployments in proportion', asyn
   expect(await scales()).toBe('0 4');
   expect(await set(0)).toMatchObject({ changed: true, previous: 100 });
   expect(await scales()).toBe('4 0');
-  await expect(setCanaryWeight({ router: { ...router, canaryDeployment: 'nope' }, weight: 5, app: 'web', environment: 'production' })).rejects.toThrow('deployment shop/nope not found');
+  await expect(
+    setCanaryWeight({
+      router: { ...router, canaryDeployment: 'nope' },
+      weight: 5,
+      app: 'web',
+      environment: 'production',
+    }),
+  ).rejects.toThrow('deployment shop/nope not found');
   expect([1, 5, 10, 50, 99].map((w) => replicaSplit(4, w))).toEqual([
     { stable: 3, canary: 1 },
     { stable: 3, canary: 1 },

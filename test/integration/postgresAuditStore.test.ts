@@ -62,24 +62,33 @@ interface Tracked {
 }
 
 function spawnAppender(url: string, tag: string, from: number, to: number, parallel = 4): Tracked {
-  const child = spawn(process.execPath, [appender, lib, url, join(keyDir, 'audit-ed25519.pem'), tag, String(from), String(to), String(parallel)], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, NODE_PATH: join(PROJECT_ROOT, 'node_modules') },
-  });
+  const child = spawn(
+    process.execPath,
+    [appender, lib, url, join(keyDir, 'audit-ed25519.pem'), tag, String(from), String(to), String(parallel)],
+    {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, NODE_PATH: join(PROJECT_ROOT, 'node_modules') },
+    },
+  );
   const t = { child, appended: 0, stderr: '' } as Tracked;
   child.stdout!.on('data', (d: Buffer) => (t.appended += d.toString().split('\n').length - 1));
   child.stderr!.on('data', (d: Buffer) => (t.stderr += d.toString()));
-  t.done = new Promise((resolve) => child.on('exit', (code, signal) => {
-    t.exit = String(code ?? signal);
-    resolve();
-  }));
+  t.done = new Promise((resolve) =>
+    child.on('exit', (code, signal) => {
+      t.exit = String(code ?? signal);
+      resolve();
+    }),
+  );
   return t;
 }
 
 async function waitUntil(done: () => boolean, t: Tracked, what: string, timeoutMs = 60_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!done()) {
-    if (t.exit !== undefined || Date.now() > deadline) throw new Error(`gave up waiting for ${what}: ${t.appended} appended, exit ${t.exit ?? 'none'}, stderr: ${t.stderr}`);
+    if (t.exit !== undefined || Date.now() > deadline)
+      throw new Error(
+        `gave up waiting for ${what}: ${t.appended} appended, exit ${t.exit ?? 'none'}, stderr: ${t.stderr}`,
+      );
     await new Promise((r) => setTimeout(r, 5));
   }
 }
@@ -88,7 +97,7 @@ async function verifyTable(url: string) {
   return verifyAuditLog(await readPostgresAuditText(url), { publicKeys: [key.publicKey] });
 }
 
-test('four writer processes at once, two SIGKILLed mid-burst and restarted, one retrying another worker\'s ids: one chain, no gap, no duplicate', async () => {
+test("four writer processes at once, two SIGKILLed mid-burst and restarted, one retrying another worker's ids: one chain, no gap, no duplicate", async () => {
   const url = await pg.createDatabase('audit_concurrency');
   // Enough per writer that the kills land mid-burst even when this test process is slow to poll.
   const count = 400;
@@ -108,7 +117,12 @@ test('four writer processes at once, two SIGKILLed mid-burst and restarted, one 
 
   // Restarted writers redo their whole bursts; a fifth process retries A's and B's ids (the same
   // activity retried on another worker) at the same time.
-  const again = [spawnAppender(url, 'A', 0, count), spawnAppender(url, 'B', 0, count), spawnAppender(url, 'A', 0, count, 8), spawnAppender(url, 'B', 0, count, 8)];
+  const again = [
+    spawnAppender(url, 'A', 0, count),
+    spawnAppender(url, 'B', 0, count),
+    spawnAppender(url, 'A', 0, count, 8),
+    spawnAppender(url, 'B', 0, count, 8),
+  ];
   await Promise.all(again.map((w) => w.done));
   expect(again.map((w) => `${w.exit}${w.stderr}`)).toEqual(['0', '0', '0', '0']);
 
@@ -127,23 +141,38 @@ test('a retried append returns the record another worker wrote, and a store that
   const otherKey = generateAuditKey(); // a second worker with a key of its own (as after a rotation)
   const two = await PostgresAuditStore.open({ url, signingKey: otherKey });
   try {
-    const entry = { id: 'wf/run/deployed:staging', workflowId: 'wf', app: 'shop', digest: 'sha256:' + 'c'.repeat(64), environment: 'staging', event: 'deployed' };
+    const entry = {
+      id: 'wf/run/deployed:staging',
+      workflowId: 'wf',
+      app: 'shop',
+      digest: 'sha256:' + 'c'.repeat(64),
+      environment: 'staging',
+      event: 'deployed',
+    };
     const first = await one.append(entry);
     const retried = await two.append({ ...entry, details: { attempt: 2 } });
     expect(retried).toEqual(first);
     const second = await two.append({ ...entry, id: 'wf/run/finished' });
     expect(second).toMatchObject({ seq: 2, prevHash: first.hash, keyId: otherKey.keyId });
     // Every backend of this database is terminated (a PostgreSQL restart or failover, as a worker sees it).
-    await pg.query(pg.url, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = 'audit_retry' AND pid <> pg_backend_pid()");
+    await pg.query(
+      pg.url,
+      "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = 'audit_retry' AND pid <> pg_backend_pid()",
+    );
     // The store reconnects by itself: the caller sees no error.
     const third = await one.append({ ...entry, id: 'wf/run/after-restart' });
     expect(third.seq).toBe(3);
     const text = await readPostgresAuditText(url);
-    expect(verifyAuditLog(text, { publicKeys: [key.publicKey, otherKey.publicKey] })).toMatchObject({ ok: true, lastSeq: 3 });
+    expect(verifyAuditLog(text, { publicKeys: [key.publicKey, otherKey.publicKey] })).toMatchObject({
+      ok: true,
+      lastSeq: 3,
+    });
     // What drift detection reads (AuditStore.readAll) is the same chain, from either worker.
     expect(await two.readAll()).toEqual([first, second, third]);
     // Without the rotated key, its record is named, not silently accepted.
-    expect(verifyAuditLog(text, { publicKeys: [key.publicKey] }).problems).toEqual([expect.objectContaining({ seq: 2, kind: 'bad-signature' })]);
+    expect(verifyAuditLog(text, { publicKeys: [key.publicKey] }).problems).toEqual([
+      expect.objectContaining({ seq: 2, kind: 'bad-signature' }),
+    ]);
   } finally {
     await one.close();
     await two.close();
@@ -153,28 +182,60 @@ test('a retried append returns the record another worker wrote, and a store that
 test('gantry audit verify and export read the PostgreSQL log named by GANTRY_AUDIT_URL, and name a tampered row', async () => {
   const url = await pg.createDatabase('audit_cli');
   const store = await PostgresAuditStore.open({ url, signingKey: key });
-  const base = { workflowId: 'promote/shop/sha256:dd', app: 'shop', digest: 'sha256:' + 'd'.repeat(64), environment: 'production' };
+  const base = {
+    workflowId: 'promote/shop/sha256:dd',
+    app: 'shop',
+    digest: 'sha256:' + 'd'.repeat(64),
+    environment: 'production',
+  };
   await store.append({ ...base, id: 'x/deployed', event: 'deployed' });
-  await store.append({ ...base, id: 'x/approval', event: 'approval-accepted', details: { approver: 'alice', keyFingerprint: 'SHA256:abc', decision: 'approve' } });
+  await store.append({
+    ...base,
+    id: 'x/approval',
+    event: 'approval-accepted',
+    details: { approver: 'alice', keyFingerprint: 'SHA256:abc', decision: 'approve' },
+  });
   await store.close();
   const env = { GANTRY_AUDIT_URL: url, GANTRY_AUDIT_KEY_DIR: keyDir };
 
   const ok = await runCli(['audit', 'verify'], env);
-  expect(ok).toMatchObject({ code: 0, stdout: expect.stringMatching(/^audit log ok: 2 records, chain and signatures verified \(PostgreSQL postgres:\/\/gantry:\*\*\*@127\.0\.0\.1:\d+\/audit_cli\)/) });
-  const exported = JSON.parse((await runCli(['audit', 'export', '--events', '--json'], env)).stdout) as Array<{ event: string }>;
+  expect(ok).toMatchObject({
+    code: 0,
+    stdout: expect.stringMatching(
+      /^audit log ok: 2 records, chain and signatures verified \(PostgreSQL postgres:\/\/gantry:\*\*\*@127\.0\.0\.1:\d+\/audit_cli\)/,
+    ),
+  });
+  const exported = JSON.parse((await runCli(['audit', 'export', '--events', '--json'], env)).stdout) as Array<{
+    event: string;
+  }>;
   expect(exported.map((e) => e.event)).toEqual(['deployed', 'approval-accepted']);
 
-  await pg.query(url, `UPDATE gantry_audit SET line = replace(line, '"environment":"production"', '"environment":"staging"') WHERE seq = 1`);
+  await pg.query(
+    url,
+    `UPDATE gantry_audit SET line = replace(line, '"environment":"production"', '"environment":"staging"') WHERE seq = 1`,
+  );
   const tampered = await runCli(['audit', 'verify'], env);
   expect(tampered.code).toBe(1);
   expect(tampered.stderr).toMatch(/\(seq 1\): edited:/);
 
   // Bad input: a clear error and nothing written.
   const noKeyDir = await runCli(['audit', 'verify'], { GANTRY_AUDIT_URL: url, GANTRY_AUDIT_KEY_DIR: '' });
-  expect(noKeyDir).toMatchObject({ code: 2, stderr: expect.stringContaining('GANTRY_AUDIT_KEY_DIR must name the folder holding the audit key') });
-  const notPostgres = await runCli(['audit', 'verify'], { GANTRY_AUDIT_URL: 'mysql://x@127.0.0.1/db', GANTRY_AUDIT_KEY_DIR: keyDir });
-  expect(notPostgres).toMatchObject({ code: 2, stderr: expect.stringContaining('GANTRY_AUDIT_URL must be a postgres:// URL') });
-  const down = await runCli(['audit', 'verify'], { GANTRY_AUDIT_URL: url.replace(/:\d+\//, ':1/'), GANTRY_AUDIT_KEY_DIR: keyDir });
+  expect(noKeyDir).toMatchObject({
+    code: 2,
+    stderr: expect.stringContaining('GANTRY_AUDIT_KEY_DIR must name the folder holding the audit key'),
+  });
+  const notPostgres = await runCli(['audit', 'verify'], {
+    GANTRY_AUDIT_URL: 'mysql://x@127.0.0.1/db',
+    GANTRY_AUDIT_KEY_DIR: keyDir,
+  });
+  expect(notPostgres).toMatchObject({
+    code: 2,
+    stderr: expect.stringContaining('GANTRY_AUDIT_URL must be a postgres:// URL'),
+  });
+  const down = await runCli(['audit', 'verify'], {
+    GANTRY_AUDIT_URL: url.replace(/:\d+\//, ':1/'),
+    GANTRY_AUDIT_KEY_DIR: keyDir,
+  });
   expect(down).toMatchObject({ code: 3, stderr: expect.stringContaining('cannot read the audit log in PostgreSQL') });
   expect(down.stderr).not.toContain(new URL(url).password);
   expect((await pg.query<{ n: string }>(url, 'SELECT count(*) AS n FROM gantry_audit'))[0].n).toBe('2');

@@ -19,16 +19,40 @@ const ENVS = ['dev', 'staging', 'production'];
 
 beforeAll(async () => {
   stack = await startStack();
-  repo = await createConfigRepo({ dir: stack.dir, apps: [{ name: 'web', image: 'registry.example.com/acme/web', overlayPath: (e) => `environments/${e}` }], environments: ENVS });
-  apps = await Promise.all(ENVS.map(async (env) => startDemoApp({ bareRepo: repo, overlayPath: `environments/${env}`, imageName: 'registry.example.com/acme/web', port: await freePort() })));
+  repo = await createConfigRepo({
+    dir: stack.dir,
+    apps: [{ name: 'web', image: 'registry.example.com/acme/web', overlayPath: (e) => `environments/${e}` }],
+    environments: ENVS,
+  });
+  apps = await Promise.all(
+    ENVS.map(async (env) =>
+      startDemoApp({
+        bareRepo: repo,
+        overlayPath: `environments/${env}`,
+        imageName: 'registry.example.com/acme/web',
+        port: await freePort(),
+      }),
+    ),
+  );
   configFile = join(stack.dir, 'gantry.yaml');
   writePipeline(
     configFile,
-    pipelineYaml(repo, ['web'], [
-      { name: 'dev', healthUrl: apps[0].url },
-      { name: 'staging', healthUrl: apps[1].url, soak: '1s', gates: [`command: { name: smoke, run: 'test "$GANTRY_ENV_URL" = "${apps[1].url}" && echo smoke ok for $GANTRY_DIGEST' }`] },
-      { name: 'production', healthUrl: apps[2].url, approval: true },
-    ]),
+    pipelineYaml(
+      repo,
+      ['web'],
+      [
+        { name: 'dev', healthUrl: apps[0].url },
+        {
+          name: 'staging',
+          healthUrl: apps[1].url,
+          soak: '1s',
+          gates: [
+            `command: { name: smoke, run: 'test "$GANTRY_ENV_URL" = "${apps[1].url}" && echo smoke ok for $GANTRY_DIGEST' }`,
+          ],
+        },
+        { name: 'production', healthUrl: apps[2].url, approval: true },
+      ],
+    ),
   );
 });
 
@@ -38,7 +62,6 @@ afterAll(async () => {
 });
 
 const gantry = (...args: string[]) => runCli(['--config', configFile, ...args], cliEnv(stack));
-
 
 const awaitingProduction = (digest: string) =>
   until('production approval', async () => {
@@ -52,7 +75,11 @@ test('a full promotion commits exactly once per environment and a second start r
   const first = await gantry('start', '--app', 'web', '--digest', digest, '--commit', 'abc1234', '--json');
   expect(first.code).toBe(0);
   const started = JSON.parse(first.stdout);
-  expect(started).toMatchObject({ workflowId: `promote/web/${digest}`, state: 'new', admission: { accepted: true, policy: { source: configFile } } });
+  expect(started).toMatchObject({
+    workflowId: `promote/web/${digest}`,
+    state: 'new',
+    admission: { accepted: true, policy: { source: configFile } },
+  });
 
   const again = await gantry('start', '--app', 'web', '--digest', digest, '--json');
   expect(JSON.parse(again.stdout)).toEqual({ workflowId: started.workflowId, runId: started.runId, state: 'running' });
@@ -60,10 +87,27 @@ test('a full promotion commits exactly once per environment and a second start r
   await awaitingProduction(digest);
   const listed = await gantry('list', '--awaiting-approval', '--app', 'web', '--json');
   expect(JSON.parse(listed.stdout)).toEqual([
-    expect.objectContaining({ workflowId: `promote/web/${digest}`, app: 'web', digest, stage: 'approval', environment: 'production', awaitingApproval: true }),
+    expect.objectContaining({
+      workflowId: `promote/web/${digest}`,
+      app: 'web',
+      digest,
+      stage: 'approval',
+      environment: 'production',
+      awaitingApproval: true,
+    }),
   ]);
 
-  const approved = await gantry('approve', 'web', digest, '--env', 'production', '--as', 'alice', '--comment', 'ship it');
+  const approved = await gantry(
+    'approve',
+    'web',
+    digest,
+    '--env',
+    'production',
+    '--as',
+    'alice',
+    '--comment',
+    'ship it',
+  );
   expect(approved).toMatchObject({ code: 0, stdout: `accepted: approved web ${digest} for production\n` });
   const watched = await gantry('watch', 'web', digest);
   expect(watched.code).toBe(0);
@@ -73,7 +117,9 @@ test('a full promotion commits exactly once per environment and a second start r
   expect(mine.map((c) => c.trailers['Gantry-Environment'])).toEqual(['production', 'staging', 'dev']);
   expect(mine.every((c) => c.trailers['Gantry-Workflow'] === `promote/web/${digest}`)).toBe(true);
   for (const env of ENVS) expect(fileAt(repo, `environments/${env}/kustomization.yaml`)).toContain(`digest: ${digest}`);
-  expect(fileAt(repo, 'environments/production/kustomization.yaml')).toContain('# web in production: Gantry pins the image digest below.');
+  expect(fileAt(repo, 'environments/production/kustomization.yaml')).toContain(
+    '# web in production: Gantry pins the image digest below.',
+  );
 
   const status = JSON.parse((await gantry('status', 'web', digest, '--json')).stdout);
   expect(status).toMatchObject({ outcome: 'promoted', stage: 'done' });
@@ -92,17 +138,32 @@ test('refused decisions leave the history exactly as it was', async () => {
   const before = (await handle.fetchHistory()).events?.length;
 
   const wrongEnv = await gantry('approve', 'web', digest, '--env', 'staging', '--as', 'alice');
-  expect(wrongEnv).toMatchObject({ code: 1, stderr: 'refused: not awaiting approval for staging: it is awaiting approval for production\n' });
+  expect(wrongEnv).toMatchObject({
+    code: 1,
+    stderr: 'refused: not awaiting approval for staging: it is awaiting approval for production\n',
+  });
   const unknown = await gantry('approve', 'web', testDigest(), '--env', 'production', '--as', 'alice');
   expect(unknown.code).toBe(1);
   expect(unknown.stderr).toMatch(/^refused: unknown promotion: no workflow promote\/web\/sha256:/);
   expect((await handle.fetchHistory()).events?.length).toBe(before);
 
-  const rejected = await gantry('reject', 'web', digest, '--env', 'production', '--as', 'bob', '--comment', 'not today');
+  const rejected = await gantry(
+    'reject',
+    'web',
+    digest,
+    '--env',
+    'production',
+    '--as',
+    'bob',
+    '--comment',
+    'not today',
+  );
   expect(rejected.code).toBe(0);
   const decided = await gantry('approve', 'web', digest, '--env', 'production', '--as', 'alice');
   expect(decided.code).toBe(1);
-  expect(decided.stderr).toMatch(/^refused: (promotion is no longer running \(failed\)|production was already decided: rejected by bob)/);
+  expect(decided.stderr).toMatch(
+    /^refused: (promotion is no longer running \(failed\)|production was already decided: rejected by bob)/,
+  );
   const watched = await gantry('watch', 'web', digest);
   expect(watched.code).toBe(1);
   expect(watched.stdout).toContain('rejected: production rejected by bob: not today');
@@ -124,7 +185,10 @@ test('a rejected digest may be promoted again, finding dev and staging already a
   const status = await stack.gantry.status('web', digest);
   expect(status.environments.slice(0, 2).map((e) => e.changed)).toEqual([false, false]);
   await gantry('abort', 'web', digest, '--as', 'carol', '--reason', 'superseded');
-  expect(await stack.gantry.result('web', digest)).toMatchObject({ outcome: 'aborted', reason: 'aborted by carol: superseded' });
+  expect(await stack.gantry.result('web', digest)).toMatchObject({
+    outcome: 'aborted',
+    reason: 'aborted by carol: superseded',
+  });
 });
 
 test('pause holds the promotion before its next stage until resumed; abort ends it', async () => {
@@ -153,7 +217,10 @@ test('bad input is refused with exit 2 and starts nothing', async () => {
   const unknownApp = await gantry('start', '--app', 'nope', '--digest', testDigest());
   expect(unknownApp).toMatchObject({ code: 2, stderr: 'gantry: unknown app "nope" (gantry.yaml defines: web)\n' });
   const broken = join(stack.dir, 'broken.yaml');
-  writeFileSync(broken, 'version: 1\napps:\n  web:\n    image: x/web\nenvironments:\n  - name: dev\n    deploy:\n      gitops: {}\n');
+  writeFileSync(
+    broken,
+    'version: 1\napps:\n  web:\n    image: x/web\nenvironments:\n  - name: dev\n    deploy:\n      gitops: {}\n',
+  );
   const invalid = await runCli(['--config', broken, 'start', '--app', 'web', '--digest', testDigest()], cliEnv(stack));
   expect(invalid.code).toBe(2);
   expect(invalid.stderr).toContain(`${broken}:8: environments[0].deploy.gitops.path: required`);
@@ -172,22 +239,41 @@ test('start --wait prints each stage, the approve command, and exits 0 once prom
   expect(done.code).toBe(0);
   const lines = done.stdout.split('\n');
   expect(lines[0]).toBe(`started promotion promote/web/${digest}`);
-  for (const stage of ['verify', 'deploy dev', 'health dev', 'deploy staging', 'health staging', 'gates staging', 'soak staging', 'approval production', 'deploy production', 'health production']) {
+  for (const stage of [
+    'verify',
+    'deploy dev',
+    'health dev',
+    'deploy staging',
+    'health staging',
+    'gates staging',
+    'soak staging',
+    'approval production',
+    'deploy production',
+    'health production',
+  ]) {
     expect(lines).toContainEqual(expect.stringMatching(new RegExp(`^✓ ${stage} \\(\\d+(ms|s)\\)$`)));
   }
-  expect(done.stdout).toContain(`  gantry approve web ${digest} --env production --as <your-name> --key <your ssh key>`);
+  expect(done.stdout).toContain(
+    `  gantry approve web ${digest} --env production --as <your-name> --key <your ssh key>`,
+  );
   expect(lines).toContain(`web ${digest.slice(0, 19)} promoted`);
 
   const history = await stack.gantry.handle('web', digest).fetchHistory();
   const summaries = await Promise.all(
-    (history.events ?? []).filter((e) => e.activityTaskScheduledEventAttributes).map((e) => stack.decode(e.userMetadata!.summary!)),
+    (history.events ?? [])
+      .filter((e) => e.activityTaskScheduledEventAttributes)
+      .map((e) => stack.decode(e.userMetadata!.summary!)),
   );
   const short = digest.slice(0, 19);
   expect(summaries).toEqual([
     `verify ${short}`,
-    `deploy dev ${short}`, `health dev ${short}`,
-    `deploy staging ${short}`, `health staging ${short}`, `gate smoke staging ${short}`,
-    `deploy production ${short}`, `health production ${short}`,
+    `deploy dev ${short}`,
+    `health dev ${short}`,
+    `deploy staging ${short}`,
+    `health staging ${short}`,
+    `gate smoke staging ${short}`,
+    `deploy production ${short}`,
+    `health production ${short}`,
   ]);
 });
 
@@ -200,14 +286,34 @@ test('gantry rollback of a running promotion reverts the environment in place an
   const digest = testDigest();
   await gantry('start', '--app', 'web', '--digest', digest);
   await awaitingProduction(digest);
-  expect(readKustomizeDigest(fileAt(repo, 'environments/staging/kustomization.yaml'), 'registry.example.com/acme/web')).toBe(digest);
+  expect(
+    readKustomizeDigest(fileAt(repo, 'environments/staging/kustomization.yaml'), 'registry.example.com/acme/web'),
+  ).toBe(digest);
 
-  const rolled = await gantry('rollback', 'web', '--env', 'staging', '--as', 'ops', '--reason', 'error budget', '--wait');
+  const rolled = await gantry(
+    'rollback',
+    'web',
+    '--env',
+    'staging',
+    '--as',
+    'ops',
+    '--reason',
+    'error budget',
+    '--wait',
+  );
   expect(rolled.stdout).toContain(`accepted: rolling back staging inside the running promotion promote/web/${digest}`);
   expect(rolled.code).toBe(0);
   const result = await stack.gantry.result('web', digest);
-  expect(result).toMatchObject({ outcome: 'rolled-back', reason: `staging rolled back to ${before.slice(0, 19)}: by ops: error budget` });
+  expect(result).toMatchObject({
+    outcome: 'rolled-back',
+    reason: `staging rolled back to ${before.slice(0, 19)}: by ops: error budget`,
+  });
   expect(result.environments.map((e) => e.state)).toEqual(['promoted', 'rolled-back', 'awaiting-approval']);
-  expect(readKustomizeDigest(fileAt(repo, 'environments/staging/kustomization.yaml'), 'registry.example.com/acme/web')).toBe(before);
-  expect(commitsIn(repo)[0]).toMatchObject({ subject: `roll back web in staging to ${before.slice(0, 19)}`, trailers: expect.objectContaining({ 'Gantry-Rollback-Of': digest }) });
+  expect(
+    readKustomizeDigest(fileAt(repo, 'environments/staging/kustomization.yaml'), 'registry.example.com/acme/web'),
+  ).toBe(before);
+  expect(commitsIn(repo)[0]).toMatchObject({
+    subject: `roll back web in staging to ${before.slice(0, 19)}`,
+    trailers: expect.objectContaining({ 'Gantry-Rollback-Of': digest }),
+  });
 });

@@ -17,7 +17,11 @@ test('12 apps promoted at once into one config repo all land, one commit per app
   const apps = Array.from({ length: 12 }, (_, i) => `svc-${i + 1}`);
   const repo = await createConfigRepo({
     dir: stack.dir,
-    apps: apps.map((name) => ({ name, image: `registry.example.com/acme/${name}`, overlayPath: (env) => `apps/${name}/environments/${env}` })),
+    apps: apps.map((name) => ({
+      name,
+      image: `registry.example.com/acme/${name}`,
+      overlayPath: (env) => `apps/${name}/environments/${env}`,
+    })),
     environments: ['dev', 'staging'],
   });
   const yaml = pipelineYaml(repo, apps, [{ name: 'dev' }, { name: 'staging' }]);

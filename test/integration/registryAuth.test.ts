@@ -21,7 +21,12 @@ const home = mkdtempSync(join(tmpdir(), 'gantry-docker-config-'));
 beforeAll(async () => {
   [basicRegistry, tokenRegistry] = await Promise.all([
     startRegistry({ kind: 'htpasswd', users: { ci: 'basic-s3cret' } }),
-    startRegistry({ kind: 'token', users: { ci: 'token-s3cret' }, publicPrefixes: ['public/'], refreshTokens: { 'refresh-abc': 'ci' } }),
+    startRegistry({
+      kind: 'token',
+      users: { ci: 'token-s3cret' },
+      publicPrefixes: ['public/'],
+      refreshTokens: { 'refresh-abc': 'ci' },
+    }),
   ]);
 });
 afterAll(async () => {
@@ -44,7 +49,12 @@ function dockerConfig(config: object): void {
   process.env.DOCKER_CONFIG = dir;
 }
 
-const ref = (r: Registry, repository: string, digest: string) => ({ app: 'web', digest, image: `${r.host}/${repository}`, registry: { url: r.url, repository } });
+const ref = (r: Registry, repository: string, digest: string) => ({
+  app: 'web',
+  digest,
+  image: `${r.host}/${repository}`,
+  registry: { url: r.url, repository },
+});
 
 async function failure(p: Promise<unknown>): Promise<ApplicationFailure> {
   const err = await p.then(
@@ -59,27 +69,36 @@ describe('htpasswd (basic auth)', () => {
   test('without credentials: unauthorised, naming the scope and where credentials go', async () => {
     const digest = await pushImage(basicRegistry, 'acme/web', 'v1', `basic ${Date.now()}`);
     const err = await failure(verifyArtifact(ref(basicRegistry, 'acme/web', digest)));
-    expect(err.message).toBe(`unauthorised: ${basicRegistry.url} needs a user name and password for repository:acme/web:pull and none is configured (Docker config or GANTRY_REGISTRY_USERNAME/PASSWORD)`);
+    expect(err.message).toBe(
+      `unauthorised: ${basicRegistry.url} needs a user name and password for repository:acme/web:pull and none is configured (Docker config or GANTRY_REGISTRY_USERNAME/PASSWORD)`,
+    );
     expect(err).toMatchObject({ type: 'ArtifactUnauthorised', nonRetryable: true });
   });
 
   test('with auths in the Docker config file: verified', async () => {
     const digest = await pushImage(basicRegistry, 'acme/web', 'v2', `basic ${Date.now()}`);
     dockerConfig({ auths: { [basicRegistry.host]: { auth: Buffer.from('ci:basic-s3cret').toString('base64') } } });
-    await expect(verifyArtifact(ref(basicRegistry, 'acme/web', digest))).resolves.toEqual({ checked: 'registry', detail: `acme/web@${digest} exists in ${basicRegistry.url} (image)` });
+    await expect(verifyArtifact(ref(basicRegistry, 'acme/web', digest))).resolves.toEqual({
+      checked: 'registry',
+      detail: `acme/web@${digest} exists in ${basicRegistry.url} (image)`,
+    });
   });
 
   test('with a wrong password: unauthorised, saying whose credentials were refused', async () => {
     const digest = await pushImage(basicRegistry, 'acme/web', 'v3', `basic ${Date.now()}`);
     dockerConfig({ auths: { [`http://${basicRegistry.host}`]: { auth: Buffer.from('ci:wrong').toString('base64') } } });
     const err = await failure(verifyArtifact(ref(basicRegistry, 'acme/web', digest)));
-    expect(err.message).toBe(`unauthorised: ${basicRegistry.url} refused user "ci" from ${process.env.DOCKER_CONFIG}/config.json auths for repository:acme/web:pull (401 after authenticating)`);
+    expect(err.message).toBe(
+      `unauthorised: ${basicRegistry.url} refused user "ci" from ${process.env.DOCKER_CONFIG}/config.json auths for repository:acme/web:pull (401 after authenticating)`,
+    );
   });
 
   test('with GANTRY_REGISTRY_USERNAME/PASSWORD: verified', async () => {
     const digest = await pushImage(basicRegistry, 'acme/web', 'v4', `basic ${Date.now()}`);
     Object.assign(process.env, { GANTRY_REGISTRY_USERNAME: 'ci', GANTRY_REGISTRY_PASSWORD: 'basic-s3cret' });
-    await expect(verifyArtifact(ref(basicRegistry, 'acme/web', digest))).resolves.toMatchObject({ checked: 'registry' });
+    await expect(verifyArtifact(ref(basicRegistry, 'acme/web', digest))).resolves.toMatchObject({
+      checked: 'registry',
+    });
   });
 });
 
@@ -87,14 +106,26 @@ describe('token auth (the registry verifies the issuer-signed JWTs)', () => {
   test('a public repository: an anonymous token from the realm, as on ghcr.io and Docker Hub', async () => {
     const digest = await pushImage(tokenRegistry, 'public/web', 'v1', `public ${Date.now()}`);
     const before = tokenRegistry.issuer!.requests.length;
-    await expect(verifyArtifact(ref(tokenRegistry, 'public/web', digest))).resolves.toEqual({ checked: 'registry', detail: `public/web@${digest} exists in ${tokenRegistry.url} (image)` });
-    expect(tokenRegistry.issuer!.requests.slice(before)).toEqual([{ user: undefined, scope: 'repository:public/web:pull', method: 'GET', granted: [{ type: 'repository', name: 'public/web', actions: ['pull'] }] }]);
+    await expect(verifyArtifact(ref(tokenRegistry, 'public/web', digest))).resolves.toEqual({
+      checked: 'registry',
+      detail: `public/web@${digest} exists in ${tokenRegistry.url} (image)`,
+    });
+    expect(tokenRegistry.issuer!.requests.slice(before)).toEqual([
+      {
+        user: undefined,
+        scope: 'repository:public/web:pull',
+        method: 'GET',
+        granted: [{ type: 'repository', name: 'public/web', actions: ['pull'] }],
+      },
+    ]);
   });
 
   test('a private repository, anonymously: unauthorised for repository:<name>:pull', async () => {
     const digest = await pushImage(tokenRegistry, 'acme/web', 'v1', `private ${Date.now()}`);
     const err = await failure(verifyArtifact(ref(tokenRegistry, 'acme/web', digest)));
-    expect(err.message).toBe(`unauthorised: ${tokenRegistry.url} refused anonymous access for repository:acme/web:pull (401 after authenticating)`);
+    expect(err.message).toBe(
+      `unauthorised: ${tokenRegistry.url} refused anonymous access for repository:acme/web:pull (401 after authenticating)`,
+    );
     expect(err.details).toEqual([{ scope: 'repository:acme/web:pull' }]);
   });
 
@@ -103,20 +134,29 @@ describe('token auth (the registry verifies the issuer-signed JWTs)', () => {
     // A credential helper speaks docker's protocol: `get`, the host on stdin, JSON on stdout.
     const bin = mkdtempSync(join(home, 'bin-'));
     const helper = join(bin, 'docker-credential-gantrytest');
-    writeFileSync(helper, `#!/bin/sh\nread host\n[ "$host" = "${tokenRegistry.host}" ] || { echo "credentials not found in native keychain"; exit 1; }\necho '{"ServerURL":"'$host'","Username":"ci","Secret":"token-s3cret"}'\n`);
+    writeFileSync(
+      helper,
+      `#!/bin/sh\nread host\n[ "$host" = "${tokenRegistry.host}" ] || { echo "credentials not found in native keychain"; exit 1; }\necho '{"ServerURL":"'$host'","Username":"ci","Secret":"token-s3cret"}'\n`,
+    );
     chmodSync(helper, 0o755);
     process.env.PATH = `${bin}:${savedEnv.PATH}`;
     dockerConfig({ credHelpers: { [tokenRegistry.host]: 'gantrytest' } });
     const before = tokenRegistry.issuer!.requests.length;
-    await expect(verifyArtifact(ref(tokenRegistry, 'acme/web', digest))).resolves.toMatchObject({ checked: 'registry' });
-    expect(tokenRegistry.issuer!.requests.slice(before)).toMatchObject([{ user: 'ci', scope: 'repository:acme/web:pull', granted: [{ name: 'acme/web', actions: ['pull'] }] }]);
+    await expect(verifyArtifact(ref(tokenRegistry, 'acme/web', digest))).resolves.toMatchObject({
+      checked: 'registry',
+    });
+    expect(tokenRegistry.issuer!.requests.slice(before)).toMatchObject([
+      { user: 'ci', scope: 'repository:acme/web:pull', granted: [{ name: 'acme/web', actions: ['pull'] }] },
+    ]);
   });
 
   test('an identity token (docker login with OAuth) is exchanged with the refresh-token grant', async () => {
     const digest = await pushImage(tokenRegistry, 'acme/web', 'v3', `private ${Date.now()}`);
     dockerConfig({ auths: { [tokenRegistry.host]: { identitytoken: 'refresh-abc' } } });
     const before = tokenRegistry.issuer!.requests.length;
-    await expect(verifyArtifact(ref(tokenRegistry, 'acme/web', digest))).resolves.toMatchObject({ checked: 'registry' });
+    await expect(verifyArtifact(ref(tokenRegistry, 'acme/web', digest))).resolves.toMatchObject({
+      checked: 'registry',
+    });
     expect(tokenRegistry.issuer!.requests.slice(before)).toMatchObject([{ user: 'ci', method: 'POST' }]);
   });
 
@@ -124,7 +164,9 @@ describe('token auth (the registry verifies the issuer-signed JWTs)', () => {
     const digest = await pushImage(tokenRegistry, 'acme/web', 'v4', `private ${Date.now()}`);
     Object.assign(process.env, { GANTRY_REGISTRY_USERNAME: 'ci', GANTRY_REGISTRY_PASSWORD: 'nope' });
     const err = await failure(verifyArtifact(ref(tokenRegistry, 'acme/web', digest)));
-    expect(err.message).toBe(`unauthorised: token service ${tokenRegistry.issuer!.realm} refused user "ci" from GANTRY_REGISTRY_USERNAME/PASSWORD for repository:acme/web:pull (401)`);
+    expect(err.message).toBe(
+      `unauthorised: token service ${tokenRegistry.issuer!.realm} refused user "ci" from GANTRY_REGISTRY_USERNAME/PASSWORD for repository:acme/web:pull (401)`,
+    );
   });
 
   test('a multi-platform image index is verified as one', async () => {
@@ -132,14 +174,21 @@ describe('token auth (the registry verifies the issuer-signed JWTs)', () => {
     const amd = await pushImage(tokenRegistry, 'acme/multi', 'amd64', `amd64 ${Date.now()}`);
     const arm = await pushImage(tokenRegistry, 'acme/multi', 'arm64', `arm64 ${Date.now()}`);
     const index = await pushIndex(tokenRegistry, 'acme/multi', 'v1', [amd, arm]);
-    await expect(verifyArtifact(ref(tokenRegistry, 'acme/multi', index))).resolves.toEqual({ checked: 'registry', detail: `acme/multi@${index} exists in ${tokenRegistry.url} (image index)` });
+    await expect(verifyArtifact(ref(tokenRegistry, 'acme/multi', index))).resolves.toEqual({
+      checked: 'registry',
+      detail: `acme/multi@${index} exists in ${tokenRegistry.url} (image index)`,
+    });
   });
 
   test('a digest the registry does not have: not found, not retried', async () => {
     Object.assign(process.env, { GANTRY_REGISTRY_USERNAME: 'ci', GANTRY_REGISTRY_PASSWORD: 'token-s3cret' });
     const digest = testDigest();
     const err = await failure(verifyArtifact(ref(tokenRegistry, 'acme/web', digest)));
-    expect(err).toMatchObject({ message: `not found: acme/web@${digest} is not in registry ${tokenRegistry.url}`, type: 'ArtifactInvalid', nonRetryable: true });
+    expect(err).toMatchObject({
+      message: `not found: acme/web@${digest} is not in registry ${tokenRegistry.url}`,
+      type: 'ArtifactInvalid',
+      nonRetryable: true,
+    });
   });
 });
 
@@ -150,9 +199,16 @@ test('a registry whose stored manifest was altered: digest mismatch', async () =
     // The registry keeps manifests as blobs on disk; change the bytes behind the digest.
     const blobDir = join(registry.dataDir, 'docker/registry/v2/blobs/sha256', digest.slice(7, 9), digest.slice(7));
     expect(readdirSync(blobDir)).toEqual(['data']);
-    writeFileSync(join(blobDir, 'data'), '{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","layers":[]}');
+    writeFileSync(
+      join(blobDir, 'data'),
+      '{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","layers":[]}',
+    );
     const err = await failure(verifyArtifact(ref(registry, 'acme/web', digest)));
-    expect(err.message).toMatch(new RegExp(`^digest mismatch: ${registry.url} served a manifest with digest sha256:[0-9a-f]{64} for acme/web@${digest}$`));
+    expect(err.message).toMatch(
+      new RegExp(
+        `^digest mismatch: ${registry.url} served a manifest with digest sha256:[0-9a-f]{64} for acme/web@${digest}$`,
+      ),
+    );
     expect(err.nonRetryable).toBe(true);
   } finally {
     await registry.stop();
@@ -162,8 +218,14 @@ test('a registry whose stored manifest was altered: digest mismatch', async () =
 test('a registry nobody listens on: unreachable, and retried by the activity policy', async () => {
   const url = `http://127.0.0.1:${await freePort()}`;
   const digest = testDigest();
-  const err = await failure(verifyArtifact({ app: 'web', digest, image: 'x/web', registry: { url, repository: 'acme/web' } }));
-  expect(err).toMatchObject({ message: `unreachable: registry ${url} unreachable: ECONNREFUSED`, type: 'RegistryUnavailable', nonRetryable: false });
+  const err = await failure(
+    verifyArtifact({ app: 'web', digest, image: 'x/web', registry: { url, repository: 'acme/web' } }),
+  );
+  expect(err).toMatchObject({
+    message: `unreachable: registry ${url} unreachable: ECONNREFUSED`,
+    type: 'RegistryUnavailable',
+    nonRetryable: false,
+  });
 });
 
 describe('behind a registry edge (HAProxy): rate limits and redirects', () => {
@@ -177,12 +239,20 @@ describe('behind a registry edge (HAProxy): rate limits and redirects', () => {
     await front?.stop();
     await open?.stop();
   });
-  const viaFront = (repository: string, digest: string) => ({ app: 'web', digest, image: `x/${repository}`, registry: { url: front.url, repository } });
+  const viaFront = (repository: string, digest: string) => ({
+    app: 'web',
+    digest,
+    image: `x/${repository}`,
+    registry: { url: front.url, repository },
+  });
 
   test('a 429 with Retry-After is waited out, then verified', async () => {
     const digest = await pushImage(open, 'limited/web', 'v1', `limited ${Date.now()}`);
     const started = Date.now();
-    await expect(verifyArtifact(viaFront('limited/web', digest))).resolves.toEqual({ checked: 'registry', detail: `limited/web@${digest} exists in ${front.url} (image)` });
+    await expect(verifyArtifact(viaFront('limited/web', digest))).resolves.toEqual({
+      checked: 'registry',
+      detail: `limited/web@${digest} exists in ${front.url} (image)`,
+    });
     // It waited the second it was told to (and not much more).
     expect(Date.now() - started).toBeGreaterThanOrEqual(1000);
     expect(Date.now() - started).toBeLessThan(5000);
@@ -192,7 +262,11 @@ describe('behind a registry edge (HAProxy): rate limits and redirects', () => {
     const digest = await pushImage(open, 'throttled/web', 'v1', `throttled ${Date.now()}`);
     const started = Date.now();
     const err = await failure(verifyArtifact(viaFront('throttled/web', digest)));
-    expect(err).toMatchObject({ message: `rate limited: registry ${front.url} is rate limiting (429, retry after 120s)`, type: 'RegistryUnavailable', nonRetryable: false });
+    expect(err).toMatchObject({
+      message: `rate limited: registry ${front.url} is rate limiting (429, retry after 120s)`,
+      type: 'RegistryUnavailable',
+      nonRetryable: false,
+    });
     expect(Date.now() - started).toBeLessThan(2000);
   });
 
@@ -206,9 +280,19 @@ describe('behind a registry edge (HAProxy): rate limits and redirects', () => {
 
 test('many verifications at once against token auth: each gets its token and its answer', async () => {
   Object.assign(process.env, { GANTRY_REGISTRY_USERNAME: 'ci', GANTRY_REGISTRY_PASSWORD: 'token-s3cret' });
-  const digests = await Promise.all(Array.from({ length: 8 }, (_, i) => pushImage(tokenRegistry, `acme/app${i}`, 'v1', `concurrent ${i} ${Date.now()}`)));
+  const digests = await Promise.all(
+    Array.from({ length: 8 }, (_, i) =>
+      pushImage(tokenRegistry, `acme/app${i}`, 'v1', `concurrent ${i} ${Date.now()}`),
+    ),
+  );
   const missing = testDigest();
-  const results = await Promise.allSettled([...digests.map((d, i) => verifyArtifact(ref(tokenRegistry, `acme/app${i}`, d))), verifyArtifact(ref(tokenRegistry, 'acme/app0', missing))]);
+  const results = await Promise.allSettled([
+    ...digests.map((d, i) => verifyArtifact(ref(tokenRegistry, `acme/app${i}`, d))),
+    verifyArtifact(ref(tokenRegistry, 'acme/app0', missing)),
+  ]);
   expect(results.slice(0, 8).map((r) => r.status)).toEqual(Array(8).fill('fulfilled'));
-  expect(results[8]).toMatchObject({ status: 'rejected', reason: { message: `not found: acme/app0@${missing} is not in registry ${tokenRegistry.url}` } });
+  expect(results[8]).toMatchObject({
+    status: 'rejected',
+    reason: { message: `not found: acme/app0@${missing} is not in registry ${tokenRegistry.url}` },
+  });
 });

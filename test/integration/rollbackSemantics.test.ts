@@ -23,8 +23,14 @@ let apps: CanaryApp[];
 let haproxy: Haproxy;
 
 beforeAll(async () => {
-  apps = await Promise.all([startApp('stable', { errorRate: 0, latencyMs: 0 }, 31), startApp('canary', { errorRate: 0, latencyMs: 0 }, 32)]);
-  [stack, haproxy] = await Promise.all([startStack({ taskQueue: 'rollback-semantics' }), startHaproxy({ stablePort: apps[0].port, canaryPort: apps[1].port })]);
+  apps = await Promise.all([
+    startApp('stable', { errorRate: 0, latencyMs: 0 }, 31),
+    startApp('canary', { errorRate: 0, latencyMs: 0 }, 32),
+  ]);
+  [stack, haproxy] = await Promise.all([
+    startStack({ taskQueue: 'rollback-semantics' }),
+    startHaproxy({ stablePort: apps[0].port, canaryPort: apps[1].port }),
+  ]);
 });
 afterAll(async () => {
   await stack?.stop();
@@ -41,9 +47,13 @@ beforeEach(() => {
 const image = () => `registry.example.com/acme/${app}`;
 
 async function repoWith(environments: string[]): Promise<string> {
-  return createConfigRepo({ apps: [{ name: app, image: image(), overlayPath: (e) => `environments/${e}` }], environments });
+  return createConfigRepo({
+    apps: [{ name: app, image: image(), overlayPath: (e) => `environments/${e}` }],
+    environments,
+  });
 }
-const pinned = (repo: string, env: string) => readKustomizeDigest(fileAt(repo, `environments/${env}/kustomization.yaml`), image());
+const pinned = (repo: string, env: string) =>
+  readKustomizeDigest(fileAt(repo, `environments/${env}/kustomization.yaml`), image());
 const yamlFor = (repo: string, environments: TestEnvironment[]) => pipelineYaml(repo, [app], environments);
 
 async function promote(yaml: string, digest = testDigest()): Promise<{ digest: string; result: PromotionStatus }> {
@@ -67,10 +77,18 @@ describe('onFailure: rollback', () => {
     const repo = await repoWith(['staging']);
     const good = await promote(yamlFor(repo, [env()]));
     expect(good.result.outcome).toBe('promoted');
-    const { digest, result } = await promote(yamlFor(repo, [{ ...env([failingGate]), settings: { onFailure: 'rollback' } }]));
+    const { digest, result } = await promote(
+      yamlFor(repo, [{ ...env([failingGate]), settings: { onFailure: 'rollback' } }]),
+    );
     expect(result.outcome).toBe('rolled-back');
-    expect(result.reason).toBe(`staging rolled back to ${good.digest.slice(0, 19)}: gate smoke failed in staging: exit 1\nsmoke says no`);
-    expect(result.environments[0]).toMatchObject({ state: 'rolled-back', rolledBackTo: good.digest, previousDigest: good.digest });
+    expect(result.reason).toBe(
+      `staging rolled back to ${good.digest.slice(0, 19)}: gate smoke failed in staging: exit 1\nsmoke says no`,
+    );
+    expect(result.environments[0]).toMatchObject({
+      state: 'rolled-back',
+      rolledBackTo: good.digest,
+      previousDigest: good.digest,
+    });
     expect(pinned(repo, 'staging')).toBe(good.digest);
     expect(commitsIn(repo)[0].trailers).toMatchObject({ 'Gantry-Digest': good.digest, 'Gantry-Rollback-Of': digest });
   });
@@ -78,9 +96,13 @@ describe('onFailure: rollback', () => {
   test('with nothing promoted before, the promotion fails and says the environment stays on its digest', async () => {
     const repo = await repoWith(['staging']);
     const before = commitsIn(repo).length;
-    const { digest, result } = await promote(yamlFor(repo, [{ ...env([failingGate]), settings: { onFailure: 'rollback' } }]));
+    const { digest, result } = await promote(
+      yamlFor(repo, [{ ...env([failingGate]), settings: { onFailure: 'rollback' } }]),
+    );
     expect(result.outcome).toBe('failed');
-    expect(result.reason).toBe(`gate smoke failed in staging: exit 1\nsmoke says no; nothing to roll back to (no digest was promoted into staging before), so it stays on ${digest.slice(0, 19)}`);
+    expect(result.reason).toBe(
+      `gate smoke failed in staging: exit 1\nsmoke says no; nothing to roll back to (no digest was promoted into staging before), so it stays on ${digest.slice(0, 19)}`,
+    );
     expect(commitsIn(repo)).toHaveLength(before + 1); // the deploy, and no rollback commit
   });
 
@@ -103,15 +125,24 @@ test('gantry rollback goes through a manual freeze and the audit log says so', a
   try {
     const file = join(stack.dir, 'freeze-rollback.yaml');
     writeFileSync(file, yaml);
-    const run = await runCli(['--config', file, 'rollback', app, '--env', 'production', '--as', 'oncall', '--reason', 'incident 42', '--wait'], cliEnv(stack));
+    const run = await runCli(
+      ['--config', file, 'rollback', app, '--env', 'production', '--as', 'oncall', '--reason', 'incident 42', '--wait'],
+      cliEnv(stack),
+    );
     expect(run.code).toBe(0);
     expect(pinned(repo, 'production')).toBe(older.digest);
     const bypass = auditEvents(older.digest).find((r) => r.event === 'rollback-during-freeze');
-    expect(bypass?.details).toMatchObject({ environment: 'production', window: 'manual', reason: 'frozen by oncall: incident 42' });
+    expect(bypass?.details).toMatchObject({
+      environment: 'production',
+      window: 'manual',
+      reason: 'frozen by oncall: incident 42',
+    });
     // A promotion, unlike the rollback, waits for the thaw.
     const held = testDigest();
     await stack.gantry.start(promotionInput(yaml, app, held));
-    await until('the freeze to hold the promotion', async () => ((await stack.gantry.status(app, held)).stage === 'freeze' ? true : undefined));
+    await until('the freeze to hold the promotion', async () =>
+      (await stack.gantry.status(app, held)).stage === 'freeze' ? true : undefined,
+    );
     expect(pinned(repo, 'production')).toBe(older.digest);
   } finally {
     await unfreezeEnvironment(stack.gantry, { environment: 'production', by: 'oncall' });
@@ -120,13 +151,19 @@ test('gantry rollback goes through a manual freeze and the audit log says so', a
 
 describe('a canary with a stable side', () => {
   function canaryYaml(repo: string, steps: Record<string, unknown>[]): string {
-    const canary = { stable: { gitops: { path: 'environments/production-stable' } }, router: { haproxy: { socket: haproxy.router.socket, backend: haproxy.router.backend } }, steps };
+    const canary = {
+      stable: { gitops: { path: 'environments/production-stable' } },
+      router: { haproxy: { socket: haproxy.router.socket, backend: haproxy.router.backend } },
+      steps,
+    };
     return yamlFor(repo, [{ name: 'production', settings: { canary } }]);
   }
 
   test('completes with the stable side on the new digest and all traffic on stable', async () => {
     const repo = await repoWith(['production', 'production-stable']);
-    const { digest, result } = await promote(canaryYaml(repo, [{ setWeight: 30 }, { pause: '1s' }, { setWeight: 100 }]));
+    const { digest, result } = await promote(
+      canaryYaml(repo, [{ setWeight: 30 }, { pause: '1s' }, { setWeight: 100 }]),
+    );
     expect(result.outcome).toBe('promoted');
     expect(pinned(repo, 'production')).toBe(digest);
     expect(pinned(repo, 'production-stable')).toBe(digest);
@@ -139,8 +176,12 @@ describe('a canary with a stable side', () => {
   test('a freeze that starts mid-canary holds the next weight change until it is lifted', async () => {
     const repo = await repoWith(['production', 'production-stable']);
     const digest = testDigest();
-    await stack.gantry.start(promotionInput(canaryYaml(repo, [{ setWeight: 20 }, { pause: {} }, { setWeight: 100 }]), app, digest));
-    await until('the canary to pause', async () => ((await stack.gantry.status(app, digest)).paused ? true : undefined));
+    await stack.gantry.start(
+      promotionInput(canaryYaml(repo, [{ setWeight: 20 }, { pause: {} }, { setWeight: 100 }]), app, digest),
+    );
+    await until('the canary to pause', async () =>
+      (await stack.gantry.status(app, digest)).paused ? true : undefined,
+    );
     await freezeEnvironment(stack.gantry, { environment: 'production', by: 'oncall', reason: 'incident 43' });
     try {
       expect(await stack.gantry.operate('resume', app, digest, { by: 'oncall' })).toMatchObject({ accepted: true });

@@ -13,8 +13,16 @@ let repo: string;
 let yaml: string;
 
 beforeAll(async () => {
-  [stack, registry, tokenRegistry] = await Promise.all([startStack({ taskQueue: 'verify' }), startRegistry(), startRegistry({ kind: 'token', users: { ci: 's3cret' }, publicPrefixes: ['public/'] })]);
-  repo = await createConfigRepo({ dir: stack.dir, apps: [{ name: 'web', image: 'registry.example.com/acme/web', overlayPath: (e) => `environments/${e}` }], environments: ['dev'] });
+  [stack, registry, tokenRegistry] = await Promise.all([
+    startStack({ taskQueue: 'verify' }),
+    startRegistry(),
+    startRegistry({ kind: 'token', users: { ci: 's3cret' }, publicPrefixes: ['public/'] }),
+  ]);
+  repo = await createConfigRepo({
+    dir: stack.dir,
+    apps: [{ name: 'web', image: 'registry.example.com/acme/web', overlayPath: (e) => `environments/${e}` }],
+    environments: ['dev'],
+  });
   yaml = pipelineYaml(repo, ['web'], [{ name: 'dev' }], { registry: { url: registry.url } });
 });
 afterAll(async () => {
@@ -27,15 +35,23 @@ test('a digest the registry serves is verified and promoted', async () => {
   const result = await stack.gantry.result('web', digest);
   expect(result.outcome).toBe('promoted');
   const history = await stack.gantry.handle('web', digest).fetchHistory();
-  const verified = history.events?.find((e) => e.activityTaskCompletedEventAttributes)?.activityTaskCompletedEventAttributes?.result?.payloads?.[0];
-  expect(await stack.decode(verified!)).toEqual({ checked: 'registry', detail: `acme/web@${digest} exists in ${registry.url} (image)` });
+  const verified = history.events?.find((e) => e.activityTaskCompletedEventAttributes)
+    ?.activityTaskCompletedEventAttributes?.result?.payloads?.[0];
+  expect(await stack.decode(verified!)).toEqual({
+    checked: 'registry',
+    detail: `acme/web@${digest} exists in ${registry.url} (image)`,
+  });
 });
 
 test('a digest the registry does not have fails verification and deploys nothing', async () => {
   const digest = testDigest();
   await stack.gantry.start(promotionInput(yaml, 'web', digest));
   const result = await stack.gantry.result('web', digest);
-  expect(result).toMatchObject({ outcome: 'failed', stage: 'verify', reason: `verify failed: not found: acme/web@${digest} is not in registry ${registry.url}` });
+  expect(result).toMatchObject({
+    outcome: 'failed',
+    stage: 'verify',
+    reason: `verify failed: not found: acme/web@${digest} is not in registry ${registry.url}`,
+  });
   expect(commitsIn(repo).filter((c) => c.trailers['Gantry-Digest'] === digest)).toHaveLength(0);
 });
 
@@ -44,7 +60,11 @@ test('a private repository the worker has no credentials for fails at once as un
   const privateYaml = pipelineYaml(repo, ['web'], [{ name: 'dev' }], { registry: { url: tokenRegistry.url } });
   await stack.gantry.start(promotionInput(privateYaml, 'web', digest));
   const result = await stack.gantry.result('web', digest);
-  expect(result).toMatchObject({ outcome: 'failed', stage: 'verify', reason: `verify failed: unauthorised: ${tokenRegistry.url} refused anonymous access for repository:acme/web:pull (401 after authenticating)` });
+  expect(result).toMatchObject({
+    outcome: 'failed',
+    stage: 'verify',
+    reason: `verify failed: unauthorised: ${tokenRegistry.url} refused anonymous access for repository:acme/web:pull (401 after authenticating)`,
+  });
   // Not retried: one attempt, one token request.
   expect(tokenRegistry.issuer!.requests.filter((r) => r.scope === 'repository:acme/web:pull')).toHaveLength(1);
   expect(commitsIn(repo).filter((c) => c.trailers['Gantry-Digest'] === digest)).toHaveLength(0);

@@ -21,15 +21,33 @@ interface Watched {
 }
 
 function gantryWorker(address: string, dataDir: string, args: string[] = [], codecKeys = ''): Watched {
-  const child = spawn(process.execPath, [join(PROJECT_ROOT, 'bin', 'gantry'), 'worker', '--no-register-search-attributes', '--policy', testPolicyFile(), ...args], {
-    // The stack's codec keys, so the worker reads what the test's client encrypted.
-    env: { ...process.env, TEMPORAL_ADDRESS: address, GANTRY_DATA_DIR: dataDir, ...(codecKeys ? { GANTRY_CODEC_KEYS: codecKeys } : {}) },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawn(
+    process.execPath,
+    [
+      join(PROJECT_ROOT, 'bin', 'gantry'),
+      'worker',
+      '--no-register-search-attributes',
+      '--policy',
+      testPolicyFile(),
+      ...args,
+    ],
+    {
+      // The stack's codec keys, so the worker reads what the test's client encrypted.
+      env: {
+        ...process.env,
+        TEMPORAL_ADDRESS: address,
+        GANTRY_DATA_DIR: dataDir,
+        ...(codecKeys ? { GANTRY_CODEC_KEYS: codecKeys } : {}),
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   let output = '';
   child.stdout!.on('data', (d: Buffer) => (output += d.toString()));
   child.stderr!.on('data', (d: Buffer) => (output += d.toString()));
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.once('exit', (code, signal) => resolve({ code, signal })),
+  );
   return { child, output: () => output, exited };
 }
 
@@ -54,12 +72,19 @@ describe('a worker started while Temporal is unreachable', () => {
     const w = gantryWorker(address, join(dir, 'data'), ['--task-queue', 'lifecycle']);
     workers.push(w);
     await untilWorker('two failed attempts', () => /attempt 2\)/.test(w.output()), w, 30_000);
-    expect(w.output()).toMatch(new RegExp(`cannot reach Temporal at ${address} \\(.*\\); retrying in 1s \\(attempt 1\\)`));
+    expect(w.output()).toMatch(
+      new RegExp(`cannot reach Temporal at ${address} \\(.*\\); retrying in 1s \\(attempt 1\\)`),
+    );
     expect(w.output()).toMatch(/retrying in 2s \(attempt 2\)/);
     expect(w.child.exitCode).toBeNull();
 
     server = await startDevServer({ dbFile: join(dir, 'temporal.db'), logFile: join(dir, 'temporal.log'), port });
-    await untilWorker('the worker to poll', () => w.output().includes(`gantry worker polling lifecycle on ${address}`), w, 60_000);
+    await untilWorker(
+      'the worker to poll',
+      () => w.output().includes(`gantry worker polling lifecycle on ${address}`),
+      w,
+      60_000,
+    );
     expect(w.output()).toMatch(new RegExp(`connected to Temporal at ${address} after \\d+ attempts`));
     w.child.kill('SIGTERM');
     expect(await w.exited).toEqual({ code: 0, signal: null });
@@ -90,27 +115,50 @@ describe('SIGTERM while an activity runs', () => {
   });
 
   test('the running gate finishes on the stopping worker (once), the worker exits 0, the next worker completes the promotion', async () => {
-    const repo = await createConfigRepo({ dir: stack.dir, apps: [{ name: 'web', image: 'registry.example.com/acme/web', overlayPath: (e) => `environments/${e}` }], environments: ['dev'] });
+    const repo = await createConfigRepo({
+      dir: stack.dir,
+      apps: [{ name: 'web', image: 'registry.example.com/acme/web', overlayPath: (e) => `environments/${e}` }],
+      environments: ['dev'],
+    });
     const started = join(stack.dir, 'gate-started');
     const runs = join(stack.dir, 'gate-runs');
     const gate = `command: { name: slow, run: 'touch ${started}; sleep 4; echo run >> ${runs}', timeout: 1m }`;
     const digest = testDigest();
-    const first = gantryWorker(stack.server.address, join(stack.dir, 'data'), ['--task-queue', 'drain', '--identity', 'first-worker'], stack.codecKeys);
+    const first = gantryWorker(
+      stack.server.address,
+      join(stack.dir, 'data'),
+      ['--task-queue', 'drain', '--identity', 'first-worker'],
+      stack.codecKeys,
+    );
     workers.push(first);
     await untilWorker('the first worker to poll', () => first.output().includes('gantry worker polling drain'), first);
-    await stack.gantry.start(promotionInput(pipelineYaml(repo, ['web'], [{ name: 'dev', gates: [gate] }]), 'web', digest));
+    await stack.gantry.start(
+      promotionInput(pipelineYaml(repo, ['web'], [{ name: 'dev', gates: [gate] }]), 'web', digest),
+    );
     await untilWorker('the gate to start', () => existsSync(started), first);
 
     first.child.kill('SIGTERM');
-    await untilWorker('the drain message', () => first.output().includes('SIGTERM: no new tasks; draining 1 in-flight activities (up to 5m)'), first, 10_000);
+    await untilWorker(
+      'the drain message',
+      () => first.output().includes('SIGTERM: no new tasks; draining 1 in-flight activities (up to 5m)'),
+      first,
+      10_000,
+    );
     expect(await first.exited).toEqual({ code: 0, signal: null });
     expect(readFileSync(runs, 'utf8')).toBe('run\n'); // it finished before the worker exited
 
-    const second = gantryWorker(stack.server.address, join(stack.dir, 'data'), ['--task-queue', 'drain', '--identity', 'second-worker'], stack.codecKeys);
+    const second = gantryWorker(
+      stack.server.address,
+      join(stack.dir, 'data'),
+      ['--task-queue', 'drain', '--identity', 'second-worker'],
+      stack.codecKeys,
+    );
     workers.push(second);
     expect(await stack.gantry.result('web', digest)).toMatchObject({ outcome: 'promoted' });
     expect(readFileSync(runs, 'utf8')).toBe('run\n');
-    const gateRun = activityRuns(await stack.gantry.handle('web', digest).fetchHistory()).find((r) => r.activityType === 'runGate');
+    const gateRun = activityRuns(await stack.gantry.handle('web', digest).fetchHistory()).find(
+      (r) => r.activityType === 'runGate',
+    );
     expect(gateRun).toMatchObject({ attempt: 1, startedBy: 'first-worker', completedBy: 'first-worker' });
   }, 120_000);
 });

@@ -18,7 +18,6 @@ let stack: Stack;
 let worker: ChildProcess | undefined;
 let metricsPort: number;
 
-
 async function scrape(): Promise<string> {
   const res = await fetch(`http://127.0.0.1:${metricsPort}/metrics`);
   expect(res.status).toBe(200);
@@ -54,7 +53,9 @@ test('the endpoint listens on loopback only', () => {
     .map((l) => l.trim().split(/\s+/))
     .filter((f) => f[1]?.endsWith(`:${hexPort}`) && f[3] === '0A');
   expect(listening.map((f) => f[1])).toEqual([`0100007F:${hexPort}`]);
-  const v6 = readFileSync('/proc/net/tcp6', 'utf8').split('\n').filter((l) => l.includes(`:${hexPort} `) && l.trim().split(/\s+/)[3] === '0A');
+  const v6 = readFileSync('/proc/net/tcp6', 'utf8')
+    .split('\n')
+    .filter((l) => l.includes(`:${hexPort} `) && l.trim().split(/\s+/)[3] === '0A');
   expect(v6).toEqual([]);
 });
 
@@ -65,27 +66,44 @@ test('Temporal runtime metrics and Gantry counters count real promotions', async
     environments: ['dev', 'production'],
   });
   // queue: two digests of one app wait for approval side by side (supersede would end the older one).
-  const yaml = pipelineYaml(repo, ['web'], [{ name: 'dev' }, { name: 'production', approval: true }], { ordering: 'queue' });
+  const yaml = pipelineYaml(repo, ['web'], [{ name: 'dev' }, { name: 'production', approval: true }], {
+    ordering: 'queue',
+  });
   const promoted = testDigest();
   const rejected = testDigest();
   const rolledBack = testDigest();
-  const awaitingApproval = (digest: string) => until('the production approval', async () => ((await stack.gantry.status('web', digest)).awaitingApproval ? true : undefined));
+  const awaitingApproval = (digest: string) =>
+    until('the production approval', async () =>
+      (await stack.gantry.status('web', digest)).awaitingApproval ? true : undefined,
+    );
   for (const digest of [promoted, rejected]) await stack.gantry.start(promotionInput(yaml, 'web', digest));
   for (const digest of [promoted, rejected]) await awaitingApproval(digest);
-  expect(await stack.gantry.decide('approve', 'web', promoted, { environment: 'production', by: 'alice' })).toMatchObject({ accepted: true });
-  expect(await stack.gantry.decide('reject', 'web', rejected, { environment: 'production', by: 'bob', comment: 'not today' })).toMatchObject({ accepted: true });
+  expect(
+    await stack.gantry.decide('approve', 'web', promoted, { environment: 'production', by: 'alice' }),
+  ).toMatchObject({ accepted: true });
+  expect(
+    await stack.gantry.decide('reject', 'web', rejected, {
+      environment: 'production',
+      by: 'bob',
+      comment: 'not today',
+    }),
+  ).toMatchObject({ accepted: true });
   expect((await stack.gantry.result('web', promoted)).outcome).toBe('promoted');
   expect((await stack.gantry.result('web', rejected)).outcome).toBe('rejected');
   // A third one is rolled back in place while it waits: dev goes back to the digest it ran before.
   await stack.gantry.start(promotionInput(yaml, 'web', rolledBack));
   await awaitingApproval(rolledBack);
-  await stack.gantry.handle('web', rolledBack).executeUpdate(rollbackUpdate, { args: [{ environment: 'dev', by: 'carol', reason: 'errors in dev' }] });
+  await stack.gantry
+    .handle('web', rolledBack)
+    .executeUpdate(rollbackUpdate, { args: [{ environment: 'dev', by: 'carol', reason: 'errors in dev' }] });
   expect((await stack.gantry.result('web', rolledBack)).outcome).toBe('rolled-back');
 
   // Workflow metrics reach the exporter when the workflow task that emitted them completes.
   const text = await until('the three promotions in the metrics', async () => {
     const t = await scrape();
-    const ended = ['gantry_promotions_failed', 'gantry_promotions_succeeded', 'gantry_promotions_rolled_back'].map((m) => sample(t, m, { app: 'web' }));
+    const ended = ['gantry_promotions_failed', 'gantry_promotions_succeeded', 'gantry_promotions_rolled_back'].map(
+      (m) => sample(t, m, { app: 'web' }),
+    );
     return ended.every((v) => v === 1) ? t : undefined;
   });
 
@@ -94,14 +112,28 @@ test('Temporal runtime metrics and Gantry counters count real promotions', async
   expect(sample(text, 'temporal_workflow_completed', wf)).toBe(1);
   expect(sample(text, 'temporal_workflow_failed', wf)).toBe(2);
   // Deploys: dev three times, production once, and the rollback's revert of dev.
-  expect(sample(text, 'temporal_activity_execution_latency_count', { activity_type: 'deploy', task_queue: stack.taskQueue })).toBe(5);
-  expect(sample(text, 'temporal_activity_execution_latency_count', { activity_type: 'verifyArtifact', task_queue: stack.taskQueue })).toBe(3);
+  expect(
+    sample(text, 'temporal_activity_execution_latency_count', { activity_type: 'deploy', task_queue: stack.taskQueue }),
+  ).toBe(5);
+  expect(
+    sample(text, 'temporal_activity_execution_latency_count', {
+      activity_type: 'verifyArtifact',
+      task_queue: stack.taskQueue,
+    }),
+  ).toBe(3);
   expect(sample(text, 'temporal_worker_start', { task_queue: stack.taskQueue })).toBe(1);
   expect(sample(text, 'temporal_workflow_task_execution_latency_count', wf)).toBeGreaterThanOrEqual(6);
 
   // Gantry's own, emitted by the workflow through the same runtime meter (the SDK tags workflow
   // metrics with camelCase taskQueue and workflowType).
-  expect(sample(text, 'gantry_promotions_started', { app: 'web', namespace: 'default', taskQueue: stack.taskQueue, workflowType: 'promoteArtifact' })).toBe(3);
+  expect(
+    sample(text, 'gantry_promotions_started', {
+      app: 'web',
+      namespace: 'default',
+      taskQueue: stack.taskQueue,
+      workflowType: 'promoteArtifact',
+    }),
+  ).toBe(3);
   expect(sample(text, 'gantry_promotions_succeeded', { app: 'web' })).toBe(1);
   expect(sample(text, 'gantry_promotions_failed', { app: 'web', outcome: 'rejected', stage: 'approval' })).toBe(1);
   expect(sample(text, 'gantry_promotions_rolled_back', { app: 'web' })).toBe(1);
@@ -114,24 +146,36 @@ test('Temporal runtime metrics and Gantry counters count real promotions', async
   const cancelled = { app: 'web', environment: 'production', decision: 'cancelled' };
   expect(sample(text, 'gantry_approval_wait_seconds_count', cancelled)).toBe(1);
   // Stage durations: verify three times, dev deploy three times, production deploy once (after the approval).
-  const stage = (s: string, environment: string, result = 'ok') => sample(text, 'gantry_stage_duration_seconds_count', { app: 'web', stage: s, environment, result });
+  const stage = (s: string, environment: string, result = 'ok') =>
+    sample(text, 'gantry_stage_duration_seconds_count', { app: 'web', stage: s, environment, result });
   expect(stage('verify', '')).toBe(3);
   expect(stage('deploy', 'dev')).toBe(3);
   expect(stage('deploy', 'production')).toBe(1);
   expect(stage('approval', 'production')).toBe(1);
   expect(stage('approval', 'production', 'failed')).toBe(1);
   expect(stage('approval', 'production', 'cancelled')).toBe(1);
-  expect(sample(text, 'gantry_stage_duration_seconds_sum', { app: 'web', stage: 'deploy', environment: 'dev' })).toBeGreaterThan(0);
+  expect(
+    sample(text, 'gantry_stage_duration_seconds_sum', { app: 'web', stage: 'deploy', environment: 'dev' }),
+  ).toBeGreaterThan(0);
 }, 120_000);
 
 test.each([
   ['not a number', () => 'http', '--metrics-port must be a port number (1-65535), got "http"'],
   ['already in use', () => String(metricsPort), `cannot serve metrics on 127.0.0.1:`],
 ])('a metrics port %s is refused as bad input', async (_what, port, message) => {
-  const child = spawn(process.execPath, [join(PROJECT_ROOT, 'bin', 'gantry'), 'worker', '--policy', testPolicyFile(), '--metrics-port', port()], {
-    env: { ...process.env, TEMPORAL_ADDRESS: stack.server.address, GANTRY_DATA_DIR: join(stack.dir, 'worker-data'), GANTRY_CODEC_KEYS: stack.codecKeys },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawn(
+    process.execPath,
+    [join(PROJECT_ROOT, 'bin', 'gantry'), 'worker', '--policy', testPolicyFile(), '--metrics-port', port()],
+    {
+      env: {
+        ...process.env,
+        TEMPORAL_ADDRESS: stack.server.address,
+        GANTRY_DATA_DIR: join(stack.dir, 'worker-data'),
+        GANTRY_CODEC_KEYS: stack.codecKeys,
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   let stderr = '';
   child.stderr!.on('data', (c: Buffer) => (stderr += c.toString()));
   const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));

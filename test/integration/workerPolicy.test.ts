@@ -29,7 +29,11 @@ let repo: string;
 
 beforeAll(async () => {
   stack = await startStack({ taskQueue: 'worker-policy', policy: filePolicySource(policyFile) });
-  repo = await createConfigRepo({ dir: stack.dir, apps: [{ name: 'web', image: IMAGE, overlayPath: (e) => `environments/${e}` }], environments: ['dev', 'production'] });
+  repo = await createConfigRepo({
+    dir: stack.dir,
+    apps: [{ name: 'web', image: IMAGE, overlayPath: (e) => `environments/${e}` }],
+    environments: ['dev', 'production'],
+  });
 });
 afterAll(async () => {
   await stack?.stop();
@@ -37,11 +41,25 @@ afterAll(async () => {
 });
 
 /** A pipeline for web: dev, then production behind `approval`; extra settings at the top level. */
-function pipeline(production: TestEnvironment, extra: Record<string, unknown>, people: Record<string, ApproverKey> = { alice: keys.alice, bob: keys.bob }): string {
-  return pipelineYaml(repo, ['web'], [{ name: 'dev', gates: [`command: { name: smoke, run: 'echo smoke ok for $GANTRY_DIGEST' }`] }, production], { ...approversSettings(people), ...extra });
+function pipeline(
+  production: TestEnvironment,
+  extra: Record<string, unknown>,
+  people: Record<string, ApproverKey> = { alice: keys.alice, bob: keys.bob },
+): string {
+  return pipelineYaml(
+    repo,
+    ['web'],
+    [{ name: 'dev', gates: [`command: { name: smoke, run: 'echo smoke ok for $GANTRY_DIGEST' }`] }, production],
+    { ...approversSettings(people), ...extra },
+  );
 }
-const TWO_OF_ALICE_AND_BOB: TestEnvironment = { name: 'production', approval: { required: 2, from: ['alice', 'bob'], signatures: 'required' } };
-const starters = (...names: Array<keyof typeof keys>) => ({ starters: Object.fromEntries(names.map((n) => [n, { keys: [keys[n].publicKey] }])) });
+const TWO_OF_ALICE_AND_BOB: TestEnvironment = {
+  name: 'production',
+  approval: { required: 2, from: ['alice', 'bob'], signatures: 'required' },
+};
+const starters = (...names: Array<keyof typeof keys>) => ({
+  starters: Object.fromEntries(names.map((n) => [n, { keys: [keys[n].publicKey] }])),
+});
 
 /** Writes the worker's policy file; returns its version (what status and audit name). */
 function writePolicy(yaml: string): string {
@@ -62,32 +80,67 @@ const awaitingProduction = (digest: string) =>
     const s = await stack.gantry.status('web', digest);
     return s.awaitingApproval?.environment === 'production' ? s : undefined;
   });
-const approve = (digest: string, who: keyof typeof keys, as: string = who) => gantry('approve', 'web', digest, '--env', 'production', '--as', as, '--key', keys[who].privateKey);
+const approve = (digest: string, who: keyof typeof keys, as: string = who) =>
+  gantry('approve', 'web', digest, '--env', 'production', '--as', as, '--key', keys[who].privateKey);
 
 /** Mallory's copy: her key added, production needs one approval, hers. */
 const malloryYaml = () =>
-  pipeline({ name: 'production', approval: { required: 1, from: ['mallory'], signatures: 'required' } }, { signedStarts: 'optional' }, { alice: keys.alice, bob: keys.bob, mallory: keys.mallory });
+  pipeline(
+    { name: 'production', approval: { required: 1, from: ['mallory'], signatures: 'required' } },
+    { signedStarts: 'optional' },
+    { alice: keys.alice, bob: keys.bob, mallory: keys.mallory },
+  );
 
 test('a pipeline with an extra approver and a relaxed rule is refused at start (exit 2); nothing is deployed', async () => {
   const version = writePolicy(pipeline(TWO_OF_ALICE_AND_BOB, { signedStarts: 'optional' }));
   const digest = testDigest();
-  const run = await gantry('-c', starterFile('mallory.yaml', malloryYaml()), 'start', '--app', 'web', '--digest', digest, '--requested-by', 'ci');
+  const run = await gantry(
+    '-c',
+    starterFile('mallory.yaml', malloryYaml()),
+    'start',
+    '--app',
+    'web',
+    '--digest',
+    digest,
+    '--requested-by',
+    'ci',
+  );
   expect(run.code).toBe(2);
-  expect(run.stderr).toContain(`gantry: refused by the worker's policy (${version}): the pipeline sent differs from the worker's policy: `);
+  expect(run.stderr).toContain(
+    `gantry: refused by the worker's policy (${version}): the pipeline sent differs from the worker's policy: `,
+  );
   expect(run.stderr).toContain('production.approval.required: sent 1, the policy says 2');
   expect(run.stderr).toContain('production.approval.eligible: sent ["mallory"], the policy says ["alice","bob"]');
   expect(commitsFor(digest)).toEqual([]);
   const status = JSON.parse((await gantry('status', 'web', digest, '--json')).stdout) as PromotionStatus;
-  expect(status).toMatchObject({ outcome: 'refused', policy: { digest: version, source: policyFile }, timings: [], decisions: [] });
-  const audit = await verifyAuditFile(join(stack.dir, 'audit', 'audit.jsonl'), { publicKeys: [readFileSync(join(stack.dir, 'keys', 'audit-ed25519.pub.pem'))] });
-  expect(audit.records.filter((r) => r.digest === digest).map((r) => [r.event, (r.details as { policy?: string }).policy])).toEqual([['refused', version]]);
+  expect(status).toMatchObject({
+    outcome: 'refused',
+    policy: { digest: version, source: policyFile },
+    timings: [],
+    decisions: [],
+  });
+  const audit = await verifyAuditFile(join(stack.dir, 'audit', 'audit.jsonl'), {
+    publicKeys: [readFileSync(join(stack.dir, 'keys', 'audit-ed25519.pub.pem'))],
+  });
+  expect(
+    audit.records.filter((r) => r.digest === digest).map((r) => [r.event, (r.details as { policy?: string }).policy]),
+  ).toEqual([['refused', version]]);
 });
 
 test('through the raw Temporal client: the relaxed pipeline is refused; the policy pipeline waits for alice and bob, and mallory cannot approve', async () => {
   writePolicy(pipeline(TWO_OF_ALICE_AND_BOB, { signedStarts: 'optional' }));
-  const sent = (yaml: string, digest: string) => resolvePromotion(parseConfig(yaml, join(policyDir, 'sent.yaml'), policyDir), { app: 'web', digest, requestedBy: 'ci' });
+  const sent = (yaml: string, digest: string) =>
+    resolvePromotion(parseConfig(yaml, join(policyDir, 'sent.yaml'), policyDir), {
+      app: 'web',
+      digest,
+      requestedBy: 'ci',
+    });
   const raw = (input: ReturnType<typeof sent>) =>
-    stack.gantry.client.workflow.start('promoteArtifact', { workflowId: promotionWorkflowId(input.app, input.digest), taskQueue: stack.taskQueue, args: [input] });
+    stack.gantry.client.workflow.start('promoteArtifact', {
+      workflowId: promotionWorkflowId(input.app, input.digest),
+      taskQueue: stack.taskQueue,
+      args: [input],
+    });
 
   const relaxed = testDigest();
   const refused = await (await raw(sent(malloryYaml(), relaxed))).result().catch((err: unknown) => err);
@@ -99,8 +152,13 @@ test('through the raw Temporal client: the relaxed pipeline is refused; the poli
   const digest = testDigest();
   await raw(sent(readFileSync(policyFile, 'utf8'), digest));
   await awaitingProduction(digest);
-  expect(await approve(digest, 'mallory')).toMatchObject({ code: 1, stderr: 'refused: mallory is not an approver for production (eligible: alice, bob)\n' });
-  expect((await approve(digest, 'mallory', 'alice')).stderr).toMatch(/^refused: signed by a key not allowed for this approver/);
+  expect(await approve(digest, 'mallory')).toMatchObject({
+    code: 1,
+    stderr: 'refused: mallory is not an approver for production (eligible: alice, bob)\n',
+  });
+  expect((await approve(digest, 'mallory', 'alice')).stderr).toMatch(
+    /^refused: signed by a key not allowed for this approver/,
+  );
   expect((await approve(digest, 'alice')).code).toBe(0);
   const waiting = await stack.gantry.status('web', digest);
   expect(waiting).toMatchObject({ outcome: 'running', awaitingApproval: { environment: 'production' } });
@@ -121,20 +179,41 @@ test('a starter racing CI to start the same digest with a relaxed pipeline gains
   if (ci.code === 2) expect((await startAs(policyFile)).code).toBe(0);
   const waiting = await awaitingProduction(digest);
   expect(waiting.policy?.digest).toBe(version);
-  expect(await approve(digest, 'mallory')).toMatchObject({ code: 1, stderr: 'refused: mallory is not an approver for production (eligible: alice, bob)\n' });
+  expect(await approve(digest, 'mallory')).toMatchObject({
+    code: 1,
+    stderr: 'refused: mallory is not an approver for production (eligible: alice, bob)\n',
+  });
   expect(commitsFor(digest).map((c) => c.trailers['Gantry-Environment'])).toEqual(['dev']);
   expect((await gantry('abort', 'web', digest, '--as', 'test')).code).toBe(0);
 });
 
 test('a command gate in the policy runs; one sent by the starter is refused at start; one removed from the policy is refused before it runs', async () => {
   const marker = join(policyDir, 'pwned');
-  const gated = (run: string) => pipeline({ name: 'production', approval: { required: 1, from: ['alice'], signatures: 'required' }, gates: [`command: { name: prod-smoke, run: '${run}' }`] }, { signedStarts: 'optional' });
+  const gated = (run: string) =>
+    pipeline(
+      {
+        name: 'production',
+        approval: { required: 1, from: ['alice'], signatures: 'required' },
+        gates: [`command: { name: prod-smoke, run: '${run}' }`],
+      },
+      { signedStarts: 'optional' },
+    );
   writePolicy(gated(`touch ${marker}.prod; echo prod smoke`));
 
   const own = testDigest();
-  const run = await gantry('-c', starterFile('own-command.yaml', gated(`touch ${marker}`)), 'start', '--app', 'web', '--digest', own);
+  const run = await gantry(
+    '-c',
+    starterFile('own-command.yaml', gated(`touch ${marker}`)),
+    'start',
+    '--app',
+    'web',
+    '--digest',
+    own,
+  );
   expect(run.code).toBe(2);
-  expect(run.stderr).toContain(`production.gates.0.run: sent "touch ${marker}", the policy says "touch ${marker}.prod; echo prod smoke"`);
+  expect(run.stderr).toContain(
+    `production.gates.0.run: sent "touch ${marker}", the policy says "touch ${marker}.prod; echo prod smoke"`,
+  );
   expect(existsSync(marker)).toBe(false);
 
   const digest = testDigest();
@@ -146,32 +225,67 @@ test('a command gate in the policy runs; one sent by the starter is refused at s
   expect((await approve(digest, 'alice')).code).toBe(0);
   const final = await stack.gantry.result('web', digest);
   expect(final.outcome).toBe('failed');
-  expect(final.environments[1].gates[0]).toMatchObject({ name: 'prod-smoke', passed: false, detail: expect.stringMatching(/^refused before it ran: command "touch .*" is not one the worker's policy allows in production for web \(allowed: prod-smoke: echo a different smoke\)$/) });
+  expect(final.environments[1].gates[0]).toMatchObject({
+    name: 'prod-smoke',
+    passed: false,
+    detail: expect.stringMatching(
+      /^refused before it ran: command "touch .*" is not one the worker's policy allows in production for web \(allowed: prod-smoke: echo a different smoke\)$/,
+    ),
+  });
   expect(existsSync(`${marker}.prod`)).toBe(false);
 });
 
-test("a promotion started before a policy change finishes under the policy it started with; the audit export names both versions", async () => {
+test('a promotion started before a policy change finishes under the policy it started with; the audit export names both versions', async () => {
   // queue: the two digests wait for production side by side (supersede would end the first).
-  const v1 = writePolicy(pipeline({ name: 'production', approval: { required: 1, from: ['alice'], signatures: 'required' } }, { signedStarts: 'optional', ordering: 'queue' }));
+  const v1 = writePolicy(
+    pipeline(
+      { name: 'production', approval: { required: 1, from: ['alice'], signatures: 'required' } },
+      { signedStarts: 'optional', ordering: 'queue' },
+    ),
+  );
   const before = testDigest();
   expect((await gantry('-c', policyFile, 'start', '--app', 'web', '--digest', before)).code).toBe(0);
   await awaitingProduction(before);
-  const v2 = writePolicy(pipeline({ name: 'production', approval: { required: 1, from: ['bob'], signatures: 'required' } }, { signedStarts: 'optional', ordering: 'queue' }));
+  const v2 = writePolicy(
+    pipeline(
+      { name: 'production', approval: { required: 1, from: ['bob'], signatures: 'required' } },
+      { signedStarts: 'optional', ordering: 'queue' },
+    ),
+  );
   const after = testDigest();
   // The starter's old copy is now refused; the current one is admitted.
-  const stale = await gantry('-c', starterFile('v1-copy.yaml', pipeline({ name: 'production', approval: { required: 1, from: ['alice'], signatures: 'required' } }, { signedStarts: 'optional', ordering: 'queue' })), 'start', '--app', 'web', '--digest', testDigest());
+  const stale = await gantry(
+    '-c',
+    starterFile(
+      'v1-copy.yaml',
+      pipeline(
+        { name: 'production', approval: { required: 1, from: ['alice'], signatures: 'required' } },
+        { signedStarts: 'optional', ordering: 'queue' },
+      ),
+    ),
+    'start',
+    '--app',
+    'web',
+    '--digest',
+    testDigest(),
+  );
   expect(stale.code).toBe(2);
   expect((await gantry('-c', policyFile, 'start', '--app', 'web', '--digest', after)).code).toBe(0);
   await awaitingProduction(after);
 
   expect((await approve(before, 'alice')).code).toBe(0);
-  expect(await approve(after, 'alice')).toMatchObject({ code: 1, stderr: 'refused: alice is not an approver for production (eligible: bob)\n' });
+  expect(await approve(after, 'alice')).toMatchObject({
+    code: 1,
+    stderr: 'refused: alice is not an approver for production (eligible: bob)\n',
+  });
   expect((await approve(after, 'bob')).code).toBe(0);
   expect(await stack.gantry.result('web', before)).toMatchObject({ outcome: 'promoted', policy: { digest: v1 } });
   expect(await stack.gantry.result('web', after)).toMatchObject({ outcome: 'promoted', policy: { digest: v2 } });
 
   const rows = JSON.parse((await gantry('audit', 'export', '--json')).stdout) as ApprovalRow[];
-  const mine = rows.filter((r) => r.digest === before || r.digest === after).map((r) => [r.digest, r.approver, r.outcome, r.policy]);
+  const mine = rows
+    .filter((r) => r.digest === before || r.digest === after)
+    .map((r) => [r.digest, r.approver, r.outcome, r.policy]);
   expect(mine).toEqual([
     [before, 'alice', 'accepted', v1],
     [after, 'alice', 'refused', v2],
@@ -184,36 +298,69 @@ test("a promotion started before a policy change finishes under the policy it st
 });
 
 test('who started it is proven by a signed start; self-approval is refused for the proven starter whatever --requested-by says', async () => {
-  const version = writePolicy(pipeline({ name: 'production', approval: { required: 1, from: ['alice', 'bob'], signatures: 'required' } }, starters('alice', 'ci')));
-  const start = (digest: string, ...args: string[]) => gantry('-c', policyFile, 'start', '--app', 'web', '--digest', digest, ...args);
+  const version = writePolicy(
+    pipeline(
+      { name: 'production', approval: { required: 1, from: ['alice', 'bob'], signatures: 'required' } },
+      starters('alice', 'ci'),
+    ),
+  );
+  const start = (digest: string, ...args: string[]) =>
+    gantry('-c', policyFile, 'start', '--app', 'web', '--digest', digest, ...args);
 
   const unsigned = testDigest();
   const plain = await start(unsigned, '--requested-by', 'ci');
-  expect(plain).toMatchObject({ code: 2, stderr: expect.stringContaining("the worker's policy requires a signed start: run gantry start --as <starter> --key <its ssh key> (starters: alice, ci)") });
+  expect(plain).toMatchObject({
+    code: 2,
+    stderr: expect.stringContaining(
+      "the worker's policy requires a signed start: run gantry start --as <starter> --key <its ssh key> (starters: alice, ci)",
+    ),
+  });
   const forged = testDigest();
   const wrongKey = await start(forged, '--as', 'ci', '--key', keys.mallory.privateKey);
   expect(wrongKey.code).toBe(2);
   expect(wrongKey.stderr).toMatch(/start signature: signed by a key not allowed for this approver \(SHA256:/);
   expect(commitsFor(unsigned)).toEqual([]);
   expect(commitsFor(forged)).toEqual([]);
-  expect(await start(testDigest(), '--as', 'ci', '--key', join(policyDir, 'no-such-key'))).toMatchObject({ code: 2, stderr: `gantry: cannot read the key given with --key: ${join(policyDir, 'no-such-key')}: ENOENT\n` });
+  expect(await start(testDigest(), '--as', 'ci', '--key', join(policyDir, 'no-such-key'))).toMatchObject({
+    code: 2,
+    stderr: `gantry: cannot read the key given with --key: ${join(policyDir, 'no-such-key')}: ENOENT\n`,
+  });
 
   const digest = testDigest();
   expect((await start(digest, '--as', 'alice', '--key', keys.alice.privateKey, '--requested-by', 'ci')).code).toBe(0);
   await awaitingProduction(digest);
   const status = await stack.gantry.status('web', digest);
-  expect(status.startedBy).toEqual({ name: 'alice', proof: 'signature', fingerprint: expect.stringMatching(/^SHA256:/), claimed: 'ci' });
+  expect(status.startedBy).toEqual({
+    name: 'alice',
+    proof: 'signature',
+    fingerprint: expect.stringMatching(/^SHA256:/),
+    claimed: 'ci',
+  });
   expect(status.policy).toEqual({ digest: version, source: policyFile });
   const text = (await gantry('status', 'web', digest)).stdout;
-  expect(text).toContain(`  started:   by alice (signed start, key ${status.startedBy!.fingerprint}); --requested-by said ci`);
+  expect(text).toContain(
+    `  started:   by alice (signed start, key ${status.startedBy!.fingerprint}); --requested-by said ci`,
+  );
   expect(text).toContain(`  policy:    ${version} (${policyFile})`);
-  expect(await approve(digest, 'alice')).toMatchObject({ code: 1, stderr: 'refused: alice started this promotion and cannot decide on it\n' });
+  expect(await approve(digest, 'alice')).toMatchObject({
+    code: 1,
+    stderr: 'refused: alice started this promotion and cannot decide on it\n',
+  });
   expect((await approve(digest, 'bob')).code).toBe(0);
   expect(await stack.gantry.result('web', digest)).toMatchObject({ outcome: 'promoted', requestedBy: 'alice' });
 });
 
 test('abort, pause, resume and rollback are authorised by the policy: signed by an operator, unsigned only where it allows; the audit names who was proven', async () => {
-  writePolicy(pipeline({ name: 'production', approval: { required: 1, from: ['alice'], signatures: 'required' } }, { signedStarts: 'optional', operators: { carol: { keys: [keys.carol.publicKey] } }, unsignedOperations: { pause: ['*'], resume: ['*'] } }));
+  writePolicy(
+    pipeline(
+      { name: 'production', approval: { required: 1, from: ['alice'], signatures: 'required' } },
+      {
+        signedStarts: 'optional',
+        operators: { carol: { keys: [keys.carol.publicKey] } },
+        unsignedOperations: { pause: ['*'], resume: ['*'] },
+      },
+    ),
+  );
   const run = (...args: string[]) => gantry('-c', policyFile, ...args);
   const digest = testDigest();
   expect((await run('start', '--app', 'web', '--digest', digest)).code).toBe(0);
@@ -221,18 +368,49 @@ test('abort, pause, resume and rollback are authorised by the policy: signed by 
 
   expect((await run('pause', 'web', digest, '--as', 'mallory')).code).toBe(0);
   expect((await run('resume', 'web', digest, '--as', 'mallory')).code).toBe(0);
-  expect(await run('abort', 'web', digest, '--as', 'mallory')).toMatchObject({ code: 1, stderr: 'refused: the worker\'s policy requires abort in production to be signed by an operator: run gantry with --as <operator> --key <your ssh key>\n' });
-  expect(await run('abort', 'web', digest, '--as', 'mallory', '--key', keys.mallory.privateKey)).toMatchObject({ code: 1, stderr: 'refused: mallory is not an operator in the worker\'s policy (operators: carol)\n' });
-  expect((await run('abort', 'web', digest, '--as', 'carol', '--key', keys.mallory.privateKey)).stderr).toMatch(/^refused: signed by a key not allowed for this approver/);
-  expect(await run('rollback', 'web', '--env', 'dev', '--as', 'mallory')).toMatchObject({ code: 1, stderr: expect.stringContaining('requires rollback in dev to be signed by an operator') });
-  expect(await run('rollback', 'web', '--env', 'dev', '--as', 'carol', '--key', join(policyDir, 'no-such-key'))).toMatchObject({ code: 2 });
+  expect(await run('abort', 'web', digest, '--as', 'mallory')).toMatchObject({
+    code: 1,
+    stderr:
+      "refused: the worker's policy requires abort in production to be signed by an operator: run gantry with --as <operator> --key <your ssh key>\n",
+  });
+  expect(await run('abort', 'web', digest, '--as', 'mallory', '--key', keys.mallory.privateKey)).toMatchObject({
+    code: 1,
+    stderr: "refused: mallory is not an operator in the worker's policy (operators: carol)\n",
+  });
+  expect((await run('abort', 'web', digest, '--as', 'carol', '--key', keys.mallory.privateKey)).stderr).toMatch(
+    /^refused: signed by a key not allowed for this approver/,
+  );
+  expect(await run('rollback', 'web', '--env', 'dev', '--as', 'mallory')).toMatchObject({
+    code: 1,
+    stderr: expect.stringContaining('requires rollback in dev to be signed by an operator'),
+  });
+  expect(
+    await run('rollback', 'web', '--env', 'dev', '--as', 'carol', '--key', join(policyDir, 'no-such-key')),
+  ).toMatchObject({ code: 2 });
   expect((await stack.gantry.status('web', digest)).outcome).toBe('running');
 
-  const rolled = await run('rollback', 'web', '--env', 'dev', '--as', 'carol', '--key', keys.carol.privateKey, '--reason', 'errors in dev');
-  expect(rolled.stdout).toContain(`accepted: rolling back dev inside the running promotion ${promotionWorkflowId('web', digest)}`);
+  const rolled = await run(
+    'rollback',
+    'web',
+    '--env',
+    'dev',
+    '--as',
+    'carol',
+    '--key',
+    keys.carol.privateKey,
+    '--reason',
+    'errors in dev',
+  );
+  expect(rolled.stdout).toContain(
+    `accepted: rolling back dev inside the running promotion ${promotionWorkflowId('web', digest)}`,
+  );
   expect((await stack.gantry.result('web', digest)).outcome).toBe('rolled-back');
-  const audit = await verifyAuditFile(join(stack.dir, 'audit', 'audit.jsonl'), { publicKeys: [readFileSync(join(stack.dir, 'keys', 'audit-ed25519.pub.pem'))] });
-  const operations = audit.records.filter((r) => r.digest === digest && r.event === 'operation').map((r) => r.details as Record<string, string>);
+  const audit = await verifyAuditFile(join(stack.dir, 'audit', 'audit.jsonl'), {
+    publicKeys: [readFileSync(join(stack.dir, 'keys', 'audit-ed25519.pub.pem'))],
+  });
+  const operations = audit.records
+    .filter((r) => r.digest === digest && r.event === 'operation')
+    .map((r) => r.details as Record<string, string>);
   expect(operations.map((o) => [o.action, o.by, o.proof, o.signerFingerprint ?? ''])).toEqual([
     ['pause', 'mallory', 'claim', ''],
     ['resume', 'mallory', 'claim', ''],
@@ -246,21 +424,76 @@ test('abort, pause, resume and rollback are authorised by the policy: signed by 
   expect((await approve(promoted, 'alice')).code).toBe(0);
   expect((await stack.gantry.result('web', promoted)).outcome).toBe('promoted');
   const unsigned = await run('rollback', 'web', '--env', 'production', '--as', 'mallory');
-  expect(unsigned).toMatchObject({ code: 1, stderr: expect.stringContaining("refused: refused by the worker's policy: the worker's policy requires rollback in production to be signed by an operator") });
+  expect(unsigned).toMatchObject({
+    code: 1,
+    stderr: expect.stringContaining(
+      "refused: refused by the worker's policy: the worker's policy requires rollback in production to be signed by an operator",
+    ),
+  });
   expect(commitsIn(repo)[0].trailers['Gantry-Digest']).toBe(promoted);
-  const signed = await run('rollback', 'web', '--env', 'production', '--as', 'carol', '--key', keys.carol.privateKey, '--wait');
+  const signed = await run(
+    'rollback',
+    'web',
+    '--env',
+    'production',
+    '--as',
+    'carol',
+    '--key',
+    keys.carol.privateKey,
+    '--wait',
+  );
   expect(signed.code).toBe(0);
   expect(commitsIn(repo)[0].trailers['Gantry-Rollback-Of']).toBe(promoted);
 
   // The incident switch too: an unsigned freeze is refused here; carol's signed one holds, and she lifts it.
-  expect(await run('freeze', '--env', 'production', '--as', 'mallory', '--reason', 'because')).toMatchObject({ code: 1, stderr: expect.stringContaining('requires freeze in production to be signed by an operator') });
-  expect((await run('freeze', '--env', 'production', '--as', 'carol', '--key', keys.carol.privateKey, '--reason', 'incident 7')).code).toBe(0);
-  const [freeze] = JSON.parse((await run('freezes', '--json')).stdout) as Array<{ by: string; proof: { proof: string } }>;
-  expect(freeze).toMatchObject({ environment: 'production', by: 'carol', proof: { proof: 'signature', fingerprint: expect.stringMatching(/^SHA256:/) } });
-  expect(await run('unfreeze', '--env', 'production', '--as', 'mallory')).toMatchObject({ code: 1, stderr: expect.stringContaining('requires unfreeze in production to be signed by an operator') });
+  expect(await run('freeze', '--env', 'production', '--as', 'mallory', '--reason', 'because')).toMatchObject({
+    code: 1,
+    stderr: expect.stringContaining('requires freeze in production to be signed by an operator'),
+  });
+  expect(
+    (
+      await run(
+        'freeze',
+        '--env',
+        'production',
+        '--as',
+        'carol',
+        '--key',
+        keys.carol.privateKey,
+        '--reason',
+        'incident 7',
+      )
+    ).code,
+  ).toBe(0);
+  const [freeze] = JSON.parse((await run('freezes', '--json')).stdout) as Array<{
+    by: string;
+    proof: { proof: string };
+  }>;
+  expect(freeze).toMatchObject({
+    environment: 'production',
+    by: 'carol',
+    proof: { proof: 'signature', fingerprint: expect.stringMatching(/^SHA256:/) },
+  });
+  expect(await run('unfreeze', '--env', 'production', '--as', 'mallory')).toMatchObject({
+    code: 1,
+    stderr: expect.stringContaining('requires unfreeze in production to be signed by an operator'),
+  });
   expect((await run('unfreeze', '--env', 'production', '--as', 'carol', '--key', keys.carol.privateKey)).code).toBe(0);
-  const records = (await verifyAuditFile(join(stack.dir, 'audit', 'audit.jsonl'), { publicKeys: [readFileSync(join(stack.dir, 'keys', 'audit-ed25519.pub.pem'))] })).records;
-  expect(records.filter((r) => r.event === 'freeze' || r.event === 'unfreeze').map((r) => [r.event, r.environment, (r.details as Record<string, string>).by, (r.details as Record<string, string>).proof])).toEqual([
+  const records = (
+    await verifyAuditFile(join(stack.dir, 'audit', 'audit.jsonl'), {
+      publicKeys: [readFileSync(join(stack.dir, 'keys', 'audit-ed25519.pub.pem'))],
+    })
+  ).records;
+  expect(
+    records
+      .filter((r) => r.event === 'freeze' || r.event === 'unfreeze')
+      .map((r) => [
+        r.event,
+        r.environment,
+        (r.details as Record<string, string>).by,
+        (r.details as Record<string, string>).proof,
+      ]),
+  ).toEqual([
     ['freeze', 'production', 'carol', 'signature'],
     ['unfreeze', 'production', 'carol', 'signature'],
   ]);
@@ -269,7 +502,10 @@ test('abort, pause, resume and rollback are authorised by the policy: signed by 
 test('a worker without a usable policy does not start', async () => {
   const missing = join(policyDir, 'nowhere', 'policy.yaml');
   const run = await gantry('worker', '--no-register-search-attributes', '--policy', missing);
-  expect(run).toMatchObject({ code: 2, stderr: `gantry: no usable policy (--policy, or the pipeline file -c): cannot read ${missing}: ENOENT\n` });
+  expect(run).toMatchObject({
+    code: 2,
+    stderr: `gantry: no usable policy (--policy, or the pipeline file -c): cannot read ${missing}: ENOENT\n`,
+  });
   const broken = starterFile('broken.yaml', 'version: 1\napps: {}\n');
   expect((await gantry('worker', '--no-register-search-attributes', '--policy', broken)).code).toBe(2);
 });

@@ -10,12 +10,28 @@ const files = readdirSync(DIR).filter((f) => f.endsWith('.json'));
 
 test('the reference scenarios are recorded', () => {
   // The first four were recorded before promotion lanes: they replay through patched('promotion-lanes').
-  expect(files.sort()).toEqual(['failed-gate.json', 'lane.json', 'paused-and-aborted.json', 'promoted-with-approval.json', 'rejected.json', 'rolled-back-on-failure.json', 'superseded.json']);
+  expect(files.sort()).toEqual([
+    'failed-gate.json',
+    'lane.json',
+    'paused-and-aborted.json',
+    'promoted-with-approval.json',
+    'rejected.json',
+    'rolled-back-on-failure.json',
+    'superseded.json',
+  ]);
 });
 
 test('every recorded history replays without non-determinism', async () => {
-  const histories = files.map((f) => ({ workflowId: f, history: JSON.parse(readFileSync(join(DIR, f), 'utf8')) as unknown }));
-  const results = Worker.runReplayHistories({ workflowsPath: workflowsPath(), replayName: 'gantry-replay', logger: new DefaultLogger('WARN') } as Parameters<typeof Worker.runReplayHistories>[0], histories);
+  const histories = files.map((f) => ({
+    workflowId: f,
+    history: JSON.parse(readFileSync(join(DIR, f), 'utf8')) as unknown,
+  }));
+  const results = Worker.runReplayHistories(
+    { workflowsPath: workflowsPath(), replayName: 'gantry-replay', logger: new DefaultLogger('WARN') } as Parameters<
+      typeof Worker.runReplayHistories
+    >[0],
+    histories,
+  );
   const failures: string[] = [];
   for await (const r of results) if (r.error) failures.push(`${r.workflowId}: ${r.error.message}`);
   expect(failures).toEqual([]);

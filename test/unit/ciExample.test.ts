@@ -16,7 +16,9 @@ interface Workflow {
   jobs: Record<string, { needs?: string; outputs?: Record<string, string>; steps: Step[] }>;
 }
 
-const workflow = parse(readFileSync(join(PROJECT_ROOT, 'examples', 'ci', 'github-actions-promote.yml'), 'utf8')) as Workflow;
+const workflow = parse(
+  readFileSync(join(PROJECT_ROOT, 'examples', 'ci', 'github-actions-promote.yml'), 'utf8'),
+) as Workflow;
 const promote = workflow.jobs.promote.steps.find((s) => s.run?.includes('gantry start'))!;
 
 test('the digest is the build-push-action output of the build job, passed on as a job output', () => {
@@ -29,16 +31,28 @@ test('the digest is the build-push-action output of the build job, passed on as 
 
 test('its gantry start command line is accepted: arguments and pipeline pass, then it reaches for Temporal', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'gantry-ci-example-'));
-  writeFileSync(join(dir, 'gantry.yaml'), 'version: 1\nconfigRepo: { url: /tmp/none.git }\napps:\n  web: { image: ghcr.io/acme/web }\nenvironments:\n  - name: dev\n    deploy: { gitops: { path: environments/dev } }\n');
+  writeFileSync(
+    join(dir, 'gantry.yaml'),
+    'version: 1\nconfigRepo: { url: /tmp/none.git }\napps:\n  web: { image: ghcr.io/acme/web }\nenvironments:\n  - name: dev\n    deploy: { gitops: { path: environments/dev } }\n',
+  );
   // What GitHub Actions substitutes: a digest as build-push-action prints it, the commit, the actor.
-  const values: Record<string, string> = { 'needs.build.outputs.digest': `sha256:${'4'.repeat(64)}`, 'github.sha': 'f'.repeat(40), 'github.actor': 'octocat' };
-  const script = promote.run!.replace(/\$\{\{\s*([^}]+?)\s*\}\}/g, (_m, expr: string) => {
-    if (!(expr in values)) throw new Error(`the example uses \${{ ${expr} }}, which this test does not know`);
-    return values[expr];
-  }).replace('./gantry/bin/gantry', `${process.execPath} ${join(PROJECT_ROOT, 'bin', 'gantry')}`);
+  const values: Record<string, string> = {
+    'needs.build.outputs.digest': `sha256:${'4'.repeat(64)}`,
+    'github.sha': 'f'.repeat(40),
+    'github.actor': 'octocat',
+  };
+  const script = promote
+    .run!.replace(/\$\{\{\s*([^}]+?)\s*\}\}/g, (_m, expr: string) => {
+      if (!(expr in values)) throw new Error(`the example uses \${{ ${expr} }}, which this test does not know`);
+      return values[expr];
+    })
+    .replace('./gantry/bin/gantry', `${process.execPath} ${join(PROJECT_ROOT, 'bin', 'gantry')}`);
   const result = await new Promise<{ code: number; stderr: string }>((resolve) =>
-    execFile('bash', ['-c', script], { cwd: dir, env: { ...process.env, TEMPORAL_ADDRESS: '127.0.0.1:1' }, timeout: 60_000 }, (err, _stdout, stderr) =>
-      resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stderr }),
+    execFile(
+      'bash',
+      ['-c', script],
+      { cwd: dir, env: { ...process.env, TEMPORAL_ADDRESS: '127.0.0.1:1' }, timeout: 60_000 },
+      (err, _stdout, stderr) => resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stderr }),
     ),
   );
   // 2 would be bad input (arguments, digest, pipeline); 3 is "Temporal could not be reached".

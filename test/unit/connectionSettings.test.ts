@@ -20,7 +20,11 @@ test('env vars choose address, namespace, API key and task queue', () => {
     TEMPORAL_API_KEY: 'secret-key',
     GANTRY_TASK_QUEUE: 'promotions',
   });
-  expect(s).toMatchObject({ connectionOptions: { address: 'acme.a1b2c.tmprl.cloud:7233', apiKey: 'secret-key' }, namespace: 'acme.a1b2c', taskQueue: 'promotions' });
+  expect(s).toMatchObject({
+    connectionOptions: { address: 'acme.a1b2c.tmprl.cloud:7233', apiKey: 'secret-key' },
+    namespace: 'acme.a1b2c',
+    taskQueue: 'promotions',
+  });
   // An API key implies TLS, as the temporal CLI does.
   expect(s.connectionOptions.tls).toBeTruthy();
 });

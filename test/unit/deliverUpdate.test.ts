@@ -3,10 +3,16 @@ import { WorkflowUpdateFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { deliverUpdate } from '../../src/client/deliverUpdate';
 
-const rejected = (message: string) => new WorkflowUpdateFailedError('Workflow Update failed', ApplicationFailure.create({ message }));
+const rejected = (message: string) =>
+  new WorkflowUpdateFailedError('Workflow Update failed', ApplicationFailure.create({ message }));
 
 test('an update the server says no worker processed, or that found no handler yet, is sent again until the workflow answers', async () => {
-  const failures = [rejected("Workflow Update is rejected because it wasn't processed by worker. Probably, Workflow Update is not supported by the worker."), rejected('No registered handler for update: admission')];
+  const failures = [
+    rejected(
+      "Workflow Update is rejected because it wasn't processed by worker. Probably, Workflow Update is not supported by the worker.",
+    ),
+    rejected('No registered handler for update: admission'),
+  ];
   let calls = 0;
   const answer = await deliverUpdate(async () => {
     calls++;
@@ -23,6 +29,8 @@ test("the workflow's own rejection is the answer: sent once", async () => {
     calls++;
     throw rejected('not awaiting approval for production: it is at stage deploy in dev');
   });
-  await expect(sending).rejects.toMatchObject({ cause: { message: 'not awaiting approval for production: it is at stage deploy in dev' } });
+  await expect(sending).rejects.toMatchObject({
+    cause: { message: 'not awaiting approval for production: it is at stage deploy in dev' },
+  });
   expect(calls).toBe(1);
 });

@@ -16,18 +16,36 @@ interface Service {
   volumes?: string[];
   depends_on?: Record<string, { condition: string }> | string[];
 }
-const compose = parse(readFileSync(join(PROJECT_ROOT, 'docker-compose.yml'), 'utf8'), { merge: true }) as { services: Record<string, Service>; volumes: Record<string, unknown> };
+const compose = parse(readFileSync(join(PROJECT_ROOT, 'docker-compose.yml'), 'utf8'), { merge: true }) as {
+  services: Record<string, Service>;
+  volumes: Record<string, unknown>;
+};
 const readme = readFileSync(join(PROJECT_ROOT, 'README.md'), 'utf8');
 const dockerfile = readFileSync(join(PROJECT_ROOT, 'Dockerfile'), 'utf8');
 const { services } = compose;
 
 test('names PostgreSQL, the schema job, the Temporal server, the UI and two Gantry workers; no auto-setup image', () => {
-  expect(Object.keys(services).sort()).toEqual(['gantry-audit-key', 'gantry-worker', 'gantry-worker-production', 'postgresql', 'temporal', 'temporal-namespace', 'temporal-schema', 'temporal-ui']);
+  expect(Object.keys(services).sort()).toEqual([
+    'gantry-audit-key',
+    'gantry-worker',
+    'gantry-worker-production',
+    'postgresql',
+    'temporal',
+    'temporal-namespace',
+    'temporal-schema',
+    'temporal-ui',
+  ]);
   expect(Object.values(services).map((s) => s.image ?? '')).not.toContainEqual(expect.stringContaining('auto-setup'));
   expect(services.temporal.environment).toMatchObject({ DB: 'postgres12', POSTGRES_SEEDS: 'postgresql' });
   expect(services.temporal.depends_on).toEqual({ 'temporal-schema': { condition: 'service_completed_successfully' } });
   const schema = (services['temporal-schema'].command ?? []).join('\n');
-  for (const step of ['--db temporal setup-schema -v 0.0', 'postgresql/v12/temporal/versioned', '--db temporal_visibility setup-schema -v 0.0', 'postgresql/v12/visibility/versioned', '--db gantry_audit create-database']) {
+  for (const step of [
+    '--db temporal setup-schema -v 0.0',
+    'postgresql/v12/temporal/versioned',
+    '--db temporal_visibility setup-schema -v 0.0',
+    'postgresql/v12/visibility/versioned',
+    '--db gantry_audit create-database',
+  ]) {
     expect(schema).toContain(step);
   }
 });
@@ -51,14 +69,25 @@ test('a main worker and a production worker on its own task queue, sharing one a
     for (const name of Object.keys(worker.environment ?? {})) expect(readme).toContain(name);
     // Data in a named volume; the audit key in another, read-only (never inside the data folder).
     // The policy it enforces, mounted read-only.
-    expect(worker.volumes).toEqual([expect.stringMatching(/^gantry(-production)?-data:\/var\/lib\/gantry$/), 'gantry-audit-key:/run/gantry-audit-key:ro', '${GANTRY_POLICY:-./examples/gantry.yaml}:/etc/gantry/gantry.yaml:ro']);
+    expect(worker.volumes).toEqual([
+      expect.stringMatching(/^gantry(-production)?-data:\/var\/lib\/gantry$/),
+      'gantry-audit-key:/run/gantry-audit-key:ro',
+      '${GANTRY_POLICY:-./examples/gantry.yaml}:/etc/gantry/gantry.yaml:ro',
+    ]);
   }
-  expect(Object.keys(compose.volumes).sort()).toEqual(['gantry-audit-key', 'gantry-data', 'gantry-production-data', 'postgresql-data']);
+  expect(Object.keys(compose.volumes).sort()).toEqual([
+    'gantry-audit-key',
+    'gantry-data',
+    'gantry-production-data',
+    'postgresql-data',
+  ]);
   expect(readme).toContain('docker compose up');
 });
 
 test('the image runs the supported Node (24, as package.json engines says), has git and openssh-client, and keeps its data in a volume', () => {
-  const engines = (JSON.parse(readFileSync(join(PROJECT_ROOT, 'package.json'), 'utf8')) as { engines: { node: string } }).engines.node;
+  const engines = (
+    JSON.parse(readFileSync(join(PROJECT_ROOT, 'package.json'), 'utf8')) as { engines: { node: string } }
+  ).engines.node;
   expect(engines).toBe('>=24');
   expect(dockerfile).toMatch(/^FROM node:24-bookworm-slim$/m);
   expect(dockerfile).toMatch(/apt-get install[^\n]*\n?[^\n]*\bgit\b[^\n]*\bopenssh-client\b/);

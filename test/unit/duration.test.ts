@@ -5,7 +5,9 @@ test('durations', () => {
   expect(parseDuration('250ms')).toBe(250);
   expect(parseDuration('1h30m')).toBe(5_400_000);
   expect(parseDuration('3d')).toBe(259_200_000);
-  expect(() => parseDuration('10 minutes')).toThrow('"10 minutes" is not a duration: write it like 30s, 10m, 72h or 1h30m');
+  expect(() => parseDuration('10 minutes')).toThrow(
+    '"10 minutes" is not a duration: write it like 30s, 10m, 72h or 1h30m',
+  );
   expect(formatDuration(259_200_000)).toBe('3d');
   expect(formatDuration(5_400_500)).toBe('1h30m1s');
   expect(formatDuration(12)).toBe('12ms');

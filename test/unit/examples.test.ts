@@ -9,7 +9,10 @@ test('examples/gantry.yaml is valid and resolves for each app', () => {
   for (const app of Object.keys(config.apps)) {
     const input = resolvePromotion(config, { app, digest: `sha256:${'e'.repeat(64)}`, requestedBy: 'ci' });
     expect(input.environments.map((e) => e.name)).toEqual(['dev', 'staging', 'production']);
-    expect(input.environments[0].deploy).toMatchObject({ repoUrl: 'git@github.com:acme/config-repo.git', path: `apps/${app}/environments/dev` });
+    expect(input.environments[0].deploy).toMatchObject({
+      repoUrl: 'git@github.com:acme/config-repo.git',
+      path: `apps/${app}/environments/dev`,
+    });
     expect(input.environments[0].health).toMatchObject({ url: `https://${app}.dev.acme.example` });
     expect(input.environments[2].health).toMatchObject({ namespace: 'production', deployment: app });
   }
@@ -23,7 +26,23 @@ test('examples/kubernetes.gantry.yaml is valid and resolves', () => {
     ['staging', 'kubernetes', 'kubernetesRollout'],
     ['production', 'gitops', 'argocd'],
   ]);
-  expect(input.environments[0].deploy).toEqual({ kind: 'kubernetes', namespace: 'dev', deployment: 'web', container: 'app', image: 'ghcr.io/acme/web', context: 'dev-cluster' });
-  expect(input.environments[2].canary?.router).toMatchObject({ kind: 'httpRoute', route: 'web', stableService: 'web-stable' });
-  expect(input.environments[2].gates[0]).toMatchObject({ kind: 'parity', minRatio: 1, maxRatio: 4, reference: { namespace: 'staging', deployment: 'web', context: 'prod-cluster' } });
+  expect(input.environments[0].deploy).toEqual({
+    kind: 'kubernetes',
+    namespace: 'dev',
+    deployment: 'web',
+    container: 'app',
+    image: 'ghcr.io/acme/web',
+    context: 'dev-cluster',
+  });
+  expect(input.environments[2].canary?.router).toMatchObject({
+    kind: 'httpRoute',
+    route: 'web',
+    stableService: 'web-stable',
+  });
+  expect(input.environments[2].gates[0]).toMatchObject({
+    kind: 'parity',
+    minRatio: 1,
+    maxRatio: 4,
+    reference: { namespace: 'staging', deployment: 'web', context: 'prod-cluster' },
+  });
 });

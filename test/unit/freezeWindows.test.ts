@@ -1,9 +1,29 @@
 import { activeFreeze, zonedToUtc } from '../../src/pipeline/freezeWindows';
 import type { FreezeWindow } from '../../src/pipeline/types';
 
-const weekend: FreezeWindow = { kind: 'weekly', name: 'weekend', days: [5], fromMinute: 16 * 60, toMinute: 9 * 60, timeZone: 'Europe/Berlin' }; // Fri 16:00 -> Sat 09:00
-const lunch: FreezeWindow = { kind: 'weekly', name: 'lunch', days: [1, 2, 3, 4, 5], fromMinute: 12 * 60, toMinute: 13 * 60, timeZone: 'America/New_York' };
-const holidays: FreezeWindow = { kind: 'once', name: 'holidays', from: '2026-12-24T00:00', to: '2026-12-27T00:00', timeZone: 'Europe/Berlin' };
+const weekend: FreezeWindow = {
+  kind: 'weekly',
+  name: 'weekend',
+  days: [5],
+  fromMinute: 16 * 60,
+  toMinute: 9 * 60,
+  timeZone: 'Europe/Berlin',
+}; // Fri 16:00 -> Sat 09:00
+const lunch: FreezeWindow = {
+  kind: 'weekly',
+  name: 'lunch',
+  days: [1, 2, 3, 4, 5],
+  fromMinute: 12 * 60,
+  toMinute: 13 * 60,
+  timeZone: 'America/New_York',
+};
+const holidays: FreezeWindow = {
+  kind: 'once',
+  name: 'holidays',
+  from: '2026-12-24T00:00',
+  to: '2026-12-27T00:00',
+  timeZone: 'Europe/Berlin',
+};
 
 test('local times convert across zones and DST', () => {
   expect(zonedToUtc('2026-12-24T00:00', 'Europe/Berlin').toISOString()).toBe('2026-12-23T23:00:00.000Z'); // CET, +1
@@ -26,6 +46,15 @@ test.each<[string, string, string | undefined]>([
 });
 
 test('of overlapping windows the one that closes last wins', () => {
-  const friday: FreezeWindow = { kind: 'once', name: 'release-freeze', from: '2026-11-27T00:00', to: '2026-11-30T00:00', timeZone: 'Europe/Berlin' };
-  expect(activeFreeze([weekend, friday], new Date('2026-11-27T16:00:00Z'))).toEqual({ window: 'release-freeze', until: new Date('2026-11-29T23:00:00.000Z') });
+  const friday: FreezeWindow = {
+    kind: 'once',
+    name: 'release-freeze',
+    from: '2026-11-27T00:00',
+    to: '2026-11-30T00:00',
+    timeZone: 'Europe/Berlin',
+  };
+  expect(activeFreeze([weekend, friday], new Date('2026-11-27T16:00:00Z'))).toEqual({
+    window: 'release-freeze',
+    until: new Date('2026-11-29T23:00:00.000Z'),
+  });
 });

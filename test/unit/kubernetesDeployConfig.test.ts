@@ -18,7 +18,11 @@ const yaml = (deploy: string) =>
   ].join('\n');
 
 test('resolves namespace, deployment, container, with {app} filled in; a relative kubeconfig stays relative for the worker', () => {
-  const config = parseConfig(yaml('{ namespace: "{app}-staging", deployment: "{app}", container: app, kubeconfig: kube/config, context: ci }'), 'gantry.yaml', '/etc/gantry');
+  const config = parseConfig(
+    yaml('{ namespace: "{app}-staging", deployment: "{app}", container: app, kubeconfig: kube/config, context: ci }'),
+    'gantry.yaml',
+    '/etc/gantry',
+  );
   const input = resolvePromotion(config, { app: 'web', digest, requestedBy: 'ci' });
   expect(input.environments[0].deploy).toEqual({
     kind: 'kubernetes',

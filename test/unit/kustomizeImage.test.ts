@@ -47,12 +47,24 @@ test('the same digest again changes nothing; a new one reports the previous', ()
 });
 
 test('adds an images list when the overlay has none', () => {
-  const edit = setKustomizeImage('resources:\n  - ../../base\n', { name: 'web', newName: 'ghcr.io/acme/web', digest: D1 });
-  expect(edit.text).toBe(`resources:\n  - ../../base\nimages:\n  - name: web\n    newName: ghcr.io/acme/web\n    digest: ${D1}\n`);
+  const edit = setKustomizeImage('resources:\n  - ../../base\n', {
+    name: 'web',
+    newName: 'ghcr.io/acme/web',
+    digest: D1,
+  });
+  expect(edit.text).toBe(
+    `resources:\n  - ../../base\nimages:\n  - name: web\n    newName: ghcr.io/acme/web\n    digest: ${D1}\n`,
+  );
 });
 
 test('refuses files it cannot edit safely', () => {
-  expect(() => setKustomizeImage('images: [\n', { name: 'web', newName: 'web', digest: D1 })).toThrow('kustomization.yaml is not valid YAML');
-  expect(() => setKustomizeImage('- a\n- b\n', { name: 'web', newName: 'web', digest: D1 })).toThrow('kustomization.yaml must be a mapping');
-  expect(() => setKustomizeImage('images: web\n', { name: 'web', newName: 'web', digest: D1 })).toThrow('kustomization.yaml: images must be a list');
+  expect(() => setKustomizeImage('images: [\n', { name: 'web', newName: 'web', digest: D1 })).toThrow(
+    'kustomization.yaml is not valid YAML',
+  );
+  expect(() => setKustomizeImage('- a\n- b\n', { name: 'web', newName: 'web', digest: D1 })).toThrow(
+    'kustomization.yaml must be a mapping',
+  );
+  expect(() => setKustomizeImage('images: web\n', { name: 'web', newName: 'web', digest: D1 })).toThrow(
+    'kustomization.yaml: images must be a list',
+  );
 });

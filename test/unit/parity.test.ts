@@ -8,19 +8,33 @@ const bounds = { minRatio: 0.5, maxRatio: 4 };
 const container = (over: Partial<V1Container> = {}): V1Container => ({
   name: 'app',
   image: `r/web@${digest}`,
-  env: [{ name: 'DB_URL', value: 'x' }, { name: 'LOG_LEVEL', value: 'info' }],
+  env: [
+    { name: 'DB_URL', value: 'x' },
+    { name: 'LOG_LEVEL', value: 'info' },
+  ],
   resources: { requests: { cpu: '250m', memory: '256Mi' }, limits: { cpu: '1', memory: '512Mi' } },
   ...over,
 });
-const compare = (r: V1Container, t: V1Container) => compareParity({ label: 'staging/web', container: r }, { label: 'production/web', container: t }, digest, bounds);
+const compare = (r: V1Container, t: V1Container) =>
+  compareParity({ label: 'staging/web', container: r }, { label: 'production/web', container: t }, digest, bounds);
 
 test('quantities', () => {
-  expect([parseQuantity('500m'), parseQuantity('2'), parseQuantity('128Mi'), parseQuantity('1G'), parseQuantity('1e3'), parseQuantity(3)]).toEqual([0.5, 2, 128 * 2 ** 20, 1e9, 1000, 3]);
+  expect([
+    parseQuantity('500m'),
+    parseQuantity('2'),
+    parseQuantity('128Mi'),
+    parseQuantity('1G'),
+    parseQuantity('1e3'),
+    parseQuantity(3),
+  ]).toEqual([0.5, 2, 128 * 2 ** 20, 1e9, 1000, 3]);
   expect(() => parseQuantity('lots')).toThrow('not a resource quantity: "lots"');
 });
 
 test('equal sides pass and say what was compared', () => {
-  const r = compare(container(), container({ resources: { requests: { cpu: '500m', memory: '1Gi' }, limits: { cpu: '2', memory: '1Gi' } } }));
+  const r = compare(
+    container(),
+    container({ resources: { requests: { cpu: '500m', memory: '1Gi' }, limits: { cpu: '2', memory: '1Gi' } } }),
+  );
   expect(r.passed).toBe(true);
   expect(r.checked).toEqual([
     `digest: both run ${digest}`,
@@ -35,7 +49,14 @@ test('equal sides pass and say what was compared', () => {
 test('a different digest, missing env names and resources out of bounds are each named', () => {
   const r = compare(
     container({ image: `r/web@${other}` }),
-    container({ env: [{ name: 'DB_URL', value: 'y' }, { name: 'FEATURE_X', value: '1' }], envFrom: [{ configMapRef: { name: 'web' } }], resources: { requests: { cpu: '4', memory: '256Mi' } } }),
+    container({
+      env: [
+        { name: 'DB_URL', value: 'y' },
+        { name: 'FEATURE_X', value: '1' },
+      ],
+      envFrom: [{ configMapRef: { name: 'web' } }],
+      resources: { requests: { cpu: '4', memory: '256Mi' } },
+    }),
   );
   expect(r.passed).toBe(false);
   expect(r.problems).toEqual([

@@ -1,17 +1,43 @@
 // The lane's rules, event by event: one deployer per environment, start order, superseding, the
 // record rollbacks go back by.
-import { applyLaneEvent, emptyLane, previousPromoted, type LaneEffect, type LaneState, type OrderingPolicy } from '../../src/pipeline/promotionLane';
+import {
+  applyLaneEvent,
+  emptyLane,
+  previousPromoted,
+  type LaneEffect,
+  type LaneState,
+  type OrderingPolicy,
+} from '../../src/pipeline/promotionLane';
 
 const ENVS = ['dev', 'staging', 'production'];
 const at = (n: number) => `2026-11-30T00:00:${String(n).padStart(2, '0')}.000Z`;
 
-function join(lane: LaneState, n: number, ordering: OrderingPolicy = 'supersede', kind: 'promotion' | 'rollback' = 'promotion'): LaneEffect[] {
-  return applyLaneEvent(lane, { type: 'register', member: { workflowId: `p${n}`, runId: `r${n}`, digest: `d${n}`, startedAt: at(n), environments: ENVS, kind, ordering } });
+function join(
+  lane: LaneState,
+  n: number,
+  ordering: OrderingPolicy = 'supersede',
+  kind: 'promotion' | 'rollback' = 'promotion',
+): LaneEffect[] {
+  return applyLaneEvent(lane, {
+    type: 'register',
+    member: {
+      workflowId: `p${n}`,
+      runId: `r${n}`,
+      digest: `d${n}`,
+      startedAt: at(n),
+      environments: ENVS,
+      kind,
+      ordering,
+    },
+  });
 }
-const request = (lane: LaneState, n: number, environment: string) => applyLaneEvent(lane, { type: 'request', workflowId: `p${n}`, environment });
-const release = (lane: LaneState, n: number, environment: string, promoted = true) => applyLaneEvent(lane, { type: 'release', workflowId: `p${n}`, environment, promoted, at: at(50) });
+const request = (lane: LaneState, n: number, environment: string) =>
+  applyLaneEvent(lane, { type: 'request', workflowId: `p${n}`, environment });
+const release = (lane: LaneState, n: number, environment: string, promoted = true) =>
+  applyLaneEvent(lane, { type: 'release', workflowId: `p${n}`, environment, promoted, at: at(50) });
 const verified = (lane: LaneState, n: number) => applyLaneEvent(lane, { type: 'verified', workflowId: `p${n}` });
-const grants = (effects: LaneEffect[]) => effects.filter((e) => e.type === 'grant').map((e) => `${e.workflowId}:${e.environment}`);
+const grants = (effects: LaneEffect[]) =>
+  effects.filter((e) => e.type === 'grant').map((e) => `${e.workflowId}:${e.environment}`);
 const superseded = (effects: LaneEffect[]) => effects.filter((e) => e.type === 'supersede').map((e) => e.workflowId);
 
 test('one promotion holds an environment at a time; the next in line gets it on release', () => {
@@ -73,7 +99,9 @@ test('rollbacks go first and back to the digest promoted before; a retried relea
   // The same digest promoted again still goes back to the one before it.
   join(lane, 3, 'queue');
   lane.members.find((m) => m.workflowId === 'p3')!.digest = 'd2';
-  expect(request(lane, 3, 'dev')).toEqual([{ type: 'grant', workflowId: 'p3', runId: 'r3', environment: 'dev', previousDigest: 'd1' }]);
+  expect(request(lane, 3, 'dev')).toEqual([
+    { type: 'grant', workflowId: 'p3', runId: 'r3', environment: 'dev', previousDigest: 'd1' },
+  ]);
   join(lane, 9, 'queue', 'rollback');
   expect(grants(request(lane, 9, 'dev'))).toEqual([]);
   expect(grants(release(lane, 3, 'dev', false))).toEqual(['p9:dev']);

@@ -33,7 +33,10 @@ test.each(SHARED_WORKFLOW_MODULES)('%s imports only pure modules under src/', (m
   const files = reach(sourceOf(resolve(WORKER_DIR, module)));
   for (const [file, specifiers] of files) {
     expect(relative(SRC, file)).not.toMatch(/^\.\./);
-    expect({ file: relative(SRC, file), external: specifiers.filter((s) => !s.startsWith('.')) }).toEqual({ file: relative(SRC, file), external: [] });
+    expect({ file: relative(SRC, file), external: specifiers.filter((s) => !s.startsWith('.')) }).toEqual({
+      file: relative(SRC, file),
+      external: [],
+    });
   }
 });
 

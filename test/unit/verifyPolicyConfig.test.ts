@@ -9,7 +9,9 @@ import { parseConfig } from '../../src/config/loadConfig';
 import { resolvePromotion } from '../../src/config/resolvePromotion';
 
 const dir = mkdtempSync(join(tmpdir(), 'gantry-verify-config-'));
-const pem = generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey.export({ type: 'spki', format: 'pem' }).toString();
+const pem = generateKeyPairSync('ec', { namedCurve: 'P-256' })
+  .publicKey.export({ type: 'spki', format: 'pem' })
+  .toString();
 writeFileSync(join(dir, 'cosign.pub'), pem);
 writeFileSync(join(dir, 'not-a-key.pub'), 'hello\n');
 
@@ -27,17 +29,32 @@ function problems(text: string): string[] {
 }
 
 test('keys and provenance are resolved into the promotion, key files read at start', () => {
-  const config = parseConfig(file('      signatures:\n        keys: [cosign.pub]\n      provenance:\n        builder: https://github.com/actions/runner\n        sourceRepo: github.com/acme/web'), 'gantry.yaml', dir);
-  expect(resolvePromotion(config, { app: 'web', digest: `sha256:${'a'.repeat(64)}`, requestedBy: 'ci' }).verify).toEqual({
+  const config = parseConfig(
+    file(
+      '      signatures:\n        keys: [cosign.pub]\n      provenance:\n        builder: https://github.com/actions/runner\n        sourceRepo: github.com/acme/web',
+    ),
+    'gantry.yaml',
+    dir,
+  );
+  expect(
+    resolvePromotion(config, { app: 'web', digest: `sha256:${'a'.repeat(64)}`, requestedBy: 'ci' }).verify,
+  ).toEqual({
     signatures: { keys: [{ name: 'cosign.pub', pem }] },
     provenance: { builder: 'https://github.com/actions/runner', sourceRepo: 'github.com/acme/web' },
   });
 });
 
 test('an inline PEM key is named by its position', () => {
-  const inline = `      signatures:\n        keys:\n          - |\n${pem.trim().split('\n').map((l) => `            ${l}`).join('\n')}`;
+  const inline = `      signatures:\n        keys:\n          - |\n${pem
+    .trim()
+    .split('\n')
+    .map((l) => `            ${l}`)
+    .join('\n')}`;
   const config = parseConfig(file(inline), 'gantry.yaml', dir);
-  expect(resolvePromotion(config, { app: 'web', digest: `sha256:${'a'.repeat(64)}`, requestedBy: 'ci' }).verify?.signatures?.keys[0]).toMatchObject({ name: 'key-1' });
+  expect(
+    resolvePromotion(config, { app: 'web', digest: `sha256:${'a'.repeat(64)}`, requestedBy: 'ci' }).verify?.signatures
+      ?.keys[0],
+  ).toMatchObject({ name: 'key-1' });
 });
 
 test('every mistake is named with its field and line', () => {

@@ -14,7 +14,13 @@ const pipeline = (gate: string, deploy = '{ gitops: { path: environments/dev } }
 
 test('validate lists the relative cwd and kubeconfig that workers resolve in their own folder', async () => {
   const file = join(dir, 'relative.yaml');
-  writeFileSync(file, pipeline(`command: { run: make it, cwd: tests, env: { TOKEN: { fromEnv: STAGING_TOKEN } } }`, '{ kubernetes: { namespace: web, deployment: web, kubeconfig: kube/config } }'));
+  writeFileSync(
+    file,
+    pipeline(
+      `command: { run: make it, cwd: tests, env: { TOKEN: { fromEnv: STAGING_TOKEN } } }`,
+      '{ kubernetes: { namespace: web, deployment: web, kubeconfig: kube/config } }',
+    ),
+  );
   const out = await runCli(['--config', file, 'validate'], nowhere);
   expect(out.code).toBe(0);
   expect(out.stdout.split('\n')).toEqual([
@@ -33,8 +39,16 @@ test('absolute paths need no note', async () => {
 });
 
 test.each([
-  ['a fromEnv that is not a variable name', `command: { run: x, env: { TOKEN: { fromEnv: "staging token" } } }`, 'environments[0].gates[0].command.env.TOKEN: must be a string, or { fromEnv: NAME } with NAME a variable set on the worker'],
-  ['a reference with an unknown field', `command: { run: x, env: { TOKEN: { fromFile: /etc/token } } }`, 'command.env.TOKEN: must be a string, or { fromEnv: NAME }'],
+  [
+    'a fromEnv that is not a variable name',
+    `command: { run: x, env: { TOKEN: { fromEnv: "staging token" } } }`,
+    'environments[0].gates[0].command.env.TOKEN: must be a string, or { fromEnv: NAME } with NAME a variable set on the worker',
+  ],
+  [
+    'a reference with an unknown field',
+    `command: { run: x, env: { TOKEN: { fromFile: /etc/token } } }`,
+    'command.env.TOKEN: must be a string, or { fromEnv: NAME }',
+  ],
   ['a variable name with a dash', `command: { run: x, env: { MY-TOKEN: abc } }`, 'MY-TOKEN'],
 ])('%s is refused', (_name, gate, mentions) => {
   expect(() => parseConfig(pipeline(gate))).toThrow(mentions);

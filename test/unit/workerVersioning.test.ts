@@ -11,7 +11,9 @@ const version = (JSON.parse(readFileSync(join(PROJECT_ROOT, 'package.json'), 'ut
 
 test('the build id is $GANTRY_BUILD_ID, else the package version and the commit of the checkout', () => {
   expect(defaultBuildId({ GANTRY_BUILD_ID: '2.0.0+ci.42' })).toBe('2.0.0+ci.42');
-  const commit = execFileSync('git', ['-C', PROJECT_ROOT, 'rev-parse', '--short=12', 'HEAD'], { encoding: 'utf8' }).trim();
+  const commit = execFileSync('git', ['-C', PROJECT_ROOT, 'rev-parse', '--short=12', 'HEAD'], {
+    encoding: 'utf8',
+  }).trim();
   expect(defaultBuildId({})).toMatch(new RegExp(`^${version.replace(/\./g, '\\.')}\\+${commit}(-dirty)?$`));
 });
 
@@ -22,9 +24,21 @@ test('without git metadata (an installed package) the build id is the package ve
 });
 
 test.each<[string, string[], string]>([
-  ['a build id with a space', ['worker', '--build-id', 'build 7'], '--build-id must be letters, digits, ".", "_", "+" or "-", got "build 7"'],
-  ['a deployment name with a colon', ['worker', '--deployment-name', 'gantry:prod'], '--deployment-name must be letters, digits'],
-  ['--set-current without versioning', ['worker', '--no-versioning', '--set-current'], '--set-current needs versioning (drop --no-versioning)'],
+  [
+    'a build id with a space',
+    ['worker', '--build-id', 'build 7'],
+    '--build-id must be letters, digits, ".", "_", "+" or "-", got "build 7"',
+  ],
+  [
+    'a deployment name with a colon',
+    ['worker', '--deployment-name', 'gantry:prod'],
+    '--deployment-name must be letters, digits',
+  ],
+  [
+    '--set-current without versioning',
+    ['worker', '--no-versioning', '--set-current'],
+    '--set-current needs versioning (drop --no-versioning)',
+  ],
 ])('%s exits 2 before connecting', async (_name, args, message) => {
   const result = await runCli(args, { TEMPORAL_ADDRESS: '127.0.0.1:1' });
   expect(result.stderr).toContain(message);

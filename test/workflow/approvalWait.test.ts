@@ -27,7 +27,11 @@ async function newPromotion(expiresIn = '7d') {
     apps: [{ name: 'web', image: 'registry.example.com/acme/web', overlayPath: (e) => `environments/${e}` }],
     environments: ['dev', 'staging', 'production'],
   });
-  const yaml = pipelineYaml(repo, ['web'], [{ name: 'dev' }, { name: 'staging' }, { name: 'production', approval: { expiresIn } }]);
+  const yaml = pipelineYaml(
+    repo,
+    ['web'],
+    [{ name: 'dev' }, { name: 'staging' }, { name: 'production', approval: { expiresIn } }],
+  );
   const digest = testDigest();
   const input = promotionInput(yaml, 'web', digest);
   await gantry.start(input);
@@ -61,12 +65,20 @@ test('a 3-day approval wait passes in seconds and the promotion completes', asyn
   expect(waiting.environments.map((e) => e.state)).toEqual(['promoted', 'promoted', 'awaiting-approval']);
 
   await env.sleep('3d');
-  const answer = await gantry.decide('approve', 'web', digest, { environment: 'production', by: 'alice', comment: 'LGTM' });
+  const answer = await gantry.decide('approve', 'web', digest, {
+    environment: 'production',
+    by: 'alice',
+    comment: 'LGTM',
+  });
   expect(answer.accepted).toBe(true);
 
   const result = await gantry.result('web', digest);
   expect(result.outcome).toBe('promoted');
-  expect(result.environments.find((e) => e.name === 'production')?.approval).toMatchObject({ kind: 'approve', by: 'alice', comment: 'LGTM' });
+  expect(result.environments.find((e) => e.name === 'production')?.approval).toMatchObject({
+    kind: 'approve',
+    by: 'alice',
+    comment: 'LGTM',
+  });
   expect(Date.parse(result.finishedAt!) - Date.parse(result.startedAt)).toBeGreaterThanOrEqual(3 * 24 * 3600 * 1000);
   expect(Date.now() - started).toBeLessThan(60_000);
   const commits = commitsIn(repo).filter((c) => c.trailers['Gantry-Digest'] === digest);
@@ -76,7 +88,10 @@ test('a 3-day approval wait passes in seconds and the promotion completes', asyn
 test('no decision before the expiry ends the promotion as expired', async () => {
   const { repo, digest } = await newPromotion('72h');
   await untilAwaiting(digest, 'production');
-  const failure = await gantry.handle('web', digest).result().catch((e: unknown) => e);
+  const failure = await gantry
+    .handle('web', digest)
+    .result()
+    .catch((e: unknown) => e);
   expect(failure).toBeInstanceOf(WorkflowFailedError);
   const status = await gantry.result('web', digest);
   expect(status.outcome).toBe('expired');
@@ -87,7 +102,11 @@ test('no decision before the expiry ends the promotion as expired', async () => 
 test('a rejection ends the promotion as rejected and production is never deployed', async () => {
   const { repo, digest } = await newPromotion();
   await untilAwaiting(digest, 'production');
-  const answer = await gantry.decide('reject', 'web', digest, { environment: 'production', by: 'bob', comment: 'error budget exhausted' });
+  const answer = await gantry.decide('reject', 'web', digest, {
+    environment: 'production',
+    by: 'bob',
+    comment: 'error budget exhausted',
+  });
   expect(answer.accepted).toBe(true);
   const status = await gantry.result('web', digest);
   expect(status.outcome).toBe('rejected');
@@ -114,16 +133,19 @@ test('decisions for the wrong environment, twice, or malformed are refused and l
   });
   expect(await recordedEvents(digest)).toEqual(before);
 
-  expect((await gantry.decide('approve', 'web', digest, { environment: 'production', by: 'alice' })).accepted).toBe(true);
+  expect((await gantry.decide('approve', 'web', digest, { environment: 'production', by: 'alice' })).accepted).toBe(
+    true,
+  );
   const second = await gantry.decide('reject', 'web', digest, { environment: 'production', by: 'bob' });
   expect(second.accepted).toBe(false);
   expect((await gantry.result('web', digest)).outcome).toBe('promoted');
 });
 
 test('approving a promotion that does not exist says so', async () => {
-  expect(await gantry.decide('approve', 'web', testDigest(), { environment: 'production', by: 'alice' })).toMatchObject({
-    accepted: false,
-    reason: expect.stringMatching(/^unknown promotion: no workflow promote\/web\/sha256:/),
-  });
+  expect(await gantry.decide('approve', 'web', testDigest(), { environment: 'production', by: 'alice' })).toMatchObject(
+    {
+      accepted: false,
+      reason: expect.stringMatching(/^unknown promotion: no workflow promote\/web\/sha256:/),
+    },
+  );
 });
-

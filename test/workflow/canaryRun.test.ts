@@ -10,7 +10,13 @@ import type { CanaryPlan, HaproxyRouter } from '../../src/canary/types';
 import { readHaproxyCanaryWeight } from '../../activities/traffic/haproxy';
 import { setCanaryWeight } from '../../activities/traffic';
 import { canaryChildId } from '../../workflows/runCanary';
-import { countsScript, QUERIES, startFakePrometheus, type FakePrometheus, type Script } from '../harness/canary/fakePrometheus';
+import {
+  countsScript,
+  QUERIES,
+  startFakePrometheus,
+  type FakePrometheus,
+  type Script,
+} from '../harness/canary/fakePrometheus';
 import { startHaproxy, type Haproxy } from '../harness/canary/haproxy';
 import { quietRuntime, startCanaryWorker } from '../harness/canary/worker';
 import { abortSignal, canaryTestWorkflow, pauseSignal, resumeSignal, stateQuery } from '../harness/canary/workflows';
@@ -27,7 +33,10 @@ let seq = 0;
 
 beforeAll(async () => {
   quietRuntime();
-  [env, haproxy] = await Promise.all([createTimeSkippingEnv(), startHaproxy({ stablePort: await freePort(), canaryPort: await freePort() })]);
+  [env, haproxy] = await Promise.all([
+    createTimeSkippingEnv(),
+    startHaproxy({ stablePort: await freePort(), canaryPort: await freePort() }),
+  ]);
   worker = await startCanaryWorker(env.nativeConnection, TASK_QUEUE);
 });
 
@@ -45,7 +54,9 @@ afterEach(async () => {
   await prometheus.stop();
 });
 
-const analysis = (over: Record<string, unknown> = {}) => ({ analysis: { errorRate: QUERIES, interval: '30s', maxDuration: '10m', ...over } });
+const analysis = (over: Record<string, unknown> = {}) => ({
+  analysis: { errorRate: QUERIES, interval: '30s', maxDuration: '10m', ...over },
+});
 
 /** A plan as gantry.yaml would give it (through resolveCanary), against this test's HAProxy and Prometheus. */
 function plan(steps: unknown[], onInconclusive: 'abort' | 'pause' = 'pause'): CanaryPlan {
@@ -88,7 +99,14 @@ const bad = countsScript({ canary: 0.05, stable: 0.01 });
 const noTraffic: Script = (q) => (q.includes('errors') ? 10 : 1000);
 
 test('a healthy canary walks every step to 100%: timed pause, analysis child, pause until resumed', async () => {
-  const p = plan([{ setWeight: 10 }, { pause: '5m' }, analysis(), { setWeight: 50 }, { pause: {} }, { setWeight: 100 }]);
+  const p = plan([
+    { setWeight: 10 },
+    { pause: '5m' },
+    analysis(),
+    { setWeight: 50 },
+    { pause: {} },
+    { setWeight: 100 },
+  ]);
   const handle = await start(p, healthy);
   await env.sleep('15m');
   const waiting = await untilWaiting(handle);
@@ -128,7 +146,9 @@ test('a canary at 5% errors against 1% fails its analysis: weight back to 0, lat
   const p = plan([{ setWeight: 20 }, analysis(), { setWeight: 60 }, analysis(), { setWeight: 100 }]);
   const r = await (await start(p, bad)).result();
   expect(r.result?.outcome).toBe('Failed');
-  expect(r.result?.reason).toMatch(/^analysis analysis-1 failed in production: log-likelihood ratio [\d.]+ >= [\d.]+: canary error rate is elevated .*; traffic is back on stable \(canary weight 0\)$/);
+  expect(r.result?.reason).toMatch(
+    /^analysis analysis-1 failed in production: log-likelihood ratio [\d.]+ >= [\d.]+: canary error rate is elevated .*; traffic is back on stable \(canary weight 0\)$/,
+  );
   expect(await weight()).toBe(0);
   expect(r.result?.evidence.weight).toBe(0);
   expect(r.result?.evidence.steps.map((s) => [s.description, s.result])).toEqual([
@@ -143,7 +163,9 @@ test('inconclusive with onInconclusive: pause waits for a person; resume goes on
   const handle = await start(p, noTraffic);
   await env.sleep('15m');
   const waiting = await untilWaiting(handle);
-  expect(waiting).toMatch(/^canary analysis analysis-1 inconclusive in production at 10%: maxDuration 600s reached without a decision .*\. Resume to go on with the next step, or abort$/);
+  expect(waiting).toMatch(
+    /^canary analysis analysis-1 inconclusive in production at 10%: maxDuration 600s reached without a decision .*\. Resume to go on with the next step, or abort$/,
+  );
   expect(await weight()).toBe(10);
   await handle.signal(resumeSignal);
   const r = await handle.result();
@@ -158,7 +180,9 @@ test('inconclusive with onInconclusive: abort puts traffic back on stable and en
   const p = plan([{ setWeight: 10 }, analysis(), { setWeight: 100 }], 'abort');
   const r = await (await start(p, noTraffic)).result();
   expect(r.result?.outcome).toBe('Aborted');
-  expect(r.result?.reason).toMatch(/^analysis analysis-1 inconclusive in production: maxDuration 600s reached .*; traffic is back on stable \(canary weight 0\)$/);
+  expect(r.result?.reason).toMatch(
+    /^analysis analysis-1 inconclusive in production: maxDuration 600s reached .*; traffic is back on stable \(canary weight 0\)$/,
+  );
   expect(await weight()).toBe(0);
   expect(r.waits).toEqual([]);
 });
@@ -167,7 +191,8 @@ test('an operator abort during an analysis cancels it and puts traffic back on s
   const p = plan([{ setWeight: 25 }, analysis(), { setWeight: 100 }]);
   const handle = await start(p, noTraffic);
   // The analysis has read once (its baseline) and sleeps until the next interval.
-  for (let i = 0; i < 200 && prometheus.calls(QUERIES.canary.total) < 1; i++) await new Promise((r) => setTimeout(r, 25));
+  for (let i = 0; i < 200 && prometheus.calls(QUERIES.canary.total) < 1; i++)
+    await new Promise((r) => setTimeout(r, 25));
   expect(await weight()).toBe(25);
   await handle.signal(abortSignal);
   const r = await handle.result();
@@ -219,7 +244,9 @@ test('a background analysis watches across steps: a regression during a long pau
   expect(p.backgroundAnalysis).toMatchObject({ name: 'background' });
   const r = await (await start(p, countsScript({ canary: 0.05, stable: 0.01 }))).result();
   expect(r.result?.outcome).toBe('Failed');
-  expect(r.result?.reason).toMatch(/^background analysis background failed in production: .*; traffic is back on stable \(canary weight 0\)$/);
+  expect(r.result?.reason).toMatch(
+    /^background analysis background failed in production: .*; traffic is back on stable \(canary weight 0\)$/,
+  );
   expect(r.analyses.map((a) => [a.name, a.decision])).toEqual([['background', 'Failed']]);
   // It was caught inside the first pause: the later steps never ran.
   expect(r.steps?.map((s) => s.description)).toEqual(['setWeight 10', 'pause 1h']);

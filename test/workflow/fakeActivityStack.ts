@@ -6,7 +6,12 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { DeployRequest, DeployResult, GateRequest, VerifyResult } from '../../activities/types';
 import { MemoryAuditStore } from '../../src/audit';
 import { generateAuditKey, type AuditEntry } from '../../src/audit/auditRecord';
-import type { CanaryCountsReading, ReadCanaryCountsRequest, SetCanaryWeightRequest, SetCanaryWeightResult } from '../../src/canary/types';
+import type {
+  CanaryCountsReading,
+  ReadCanaryCountsRequest,
+  SetCanaryWeightRequest,
+  SetCanaryWeightResult,
+} from '../../src/canary/types';
 import { GantryClient } from '../../src/client/gantryClient';
 import type { GateOutcome } from '../../src/pipeline/promotionStatus';
 import { createWorker } from '../../src/worker/createWorker';
@@ -46,7 +51,12 @@ export function fakeActivities(world: FakeWorld) {
       const key = `${r.app}/${r.environment}`;
       const previousDigest = world.running.get(key);
       world.running.set(key, r.digest);
-      return { changed: previousDigest !== r.digest, commit: `fake-${++commits}`, previousDigest, detail: `fake deploy of ${r.digest}` };
+      return {
+        changed: previousDigest !== r.digest,
+        commit: `fake-${++commits}`,
+        previousDigest,
+        detail: `fake deploy of ${r.digest}`,
+      };
     },
     runGate: async (r: GateRequest): Promise<GateOutcome> => {
       const passed = !r.gate.name.startsWith(FAILING_GATE_PREFIX);
@@ -69,7 +79,13 @@ export function fakeActivities(world: FakeWorld) {
       reads.set(key, n);
       const app = /app="([^"]+)"/.exec(key)?.[1] ?? '';
       const rate = world.canaryErrorRate.get(app) ?? 0;
-      return { canaryErrors: Math.round(n * 1000 * rate), canaryTotal: n * 1000, stableErrors: n * 5, stableTotal: n * 1000, at: new Date().toISOString() };
+      return {
+        canaryErrors: Math.round(n * 1000 * rate),
+        canaryTotal: n * 1000,
+        stableErrors: n * 5,
+        stableTotal: n * 1000,
+        at: new Date().toISOString(),
+      };
     },
   };
 }

@@ -33,7 +33,8 @@ const APPROVERS = [
 ].join('\n');
 
 /** A pipeline for this test's app; `tail` goes under the last environment (a canary block). */
-const yamlFor = (environments: TestEnvironment[], tail = '') => `${pipelineYaml('/nonexistent/config-repo', [app], environments, APPROVERS)}\n${tail}`;
+const yamlFor = (environments: TestEnvironment[], tail = '') =>
+  `${pipelineYaml('/nonexistent/config-repo', [app], environments, APPROVERS)}\n${tail}`;
 
 async function start(yaml: string, digest = testDigest()): Promise<string> {
   await stack.gantry.start(promotionInput(yaml, app, digest));
@@ -41,7 +42,11 @@ async function start(yaml: string, digest = testDigest()): Promise<string> {
 }
 
 /** Polls the status query until it shows what the test waits for. */
-async function statusWhen(digest: string, what: string, probe: (s: PromotionStatus) => boolean): Promise<PromotionStatus> {
+async function statusWhen(
+  digest: string,
+  what: string,
+  probe: (s: PromotionStatus) => boolean,
+): Promise<PromotionStatus> {
   for (let i = 0; i < 300; i++) {
     const s = await stack.gantry.status(app, digest);
     if (probe(s)) return s;
@@ -51,11 +56,15 @@ async function statusWhen(digest: string, what: string, probe: (s: PromotionStat
   throw new Error(`never saw ${what}`);
 }
 
-const deployedDigests = (environment: string) => stack.world.deploys.filter((d) => d.app === app && d.environment === environment).map((d) => d.digest);
+const deployedDigests = (environment: string) =>
+  stack.world.deploys.filter((d) => d.app === app && d.environment === environment).map((d) => d.digest);
 const auditEvents = (digest: string) => stack.world.audit.filter((e) => e.digest === digest).map((e) => e.event);
 
 describe('approvals', () => {
-  const environments = (expiresIn = '2h'): TestEnvironment[] => [{ name: 'staging' }, { name: 'production', approval: { expiresIn, required: 2, from: ['alice', 'bob'] } }];
+  const environments = (expiresIn = '2h'): TestEnvironment[] => [
+    { name: 'staging' },
+    { name: 'production', approval: { expiresIn, required: 2, from: ['alice', 'bob'] } },
+  ];
 
   test('two distinct approvers let it through; the same person twice counts once', async () => {
     const digest = await start(yamlFor(environments()));
@@ -63,20 +72,28 @@ describe('approvals', () => {
     expect(waiting.environments.map((e) => e.state)).toEqual(['promoted', 'awaiting-approval']);
     expect(waiting.waitingFor).toMatch(/^approval for production \(0 of 2; expires /);
 
-    expect(await stack.gantry.decide('approve', app, digest, { environment: 'production', by: 'alice' })).toMatchObject({ accepted: true });
+    expect(await stack.gantry.decide('approve', app, digest, { environment: 'production', by: 'alice' })).toMatchObject(
+      { accepted: true },
+    );
     const twice = await stack.gantry.decide('approve', app, digest, { environment: 'production', by: 'alice' });
     expect(twice).toMatchObject({ accepted: false, reason: expect.stringContaining('alice') });
     const half = await stack.gantry.status(app, digest);
     expect(half.waitingFor).toMatch(/^approval for production \(1 of 2; /);
-    expect(half.refused).toEqual([expect.objectContaining({ kind: 'approve', by: 'alice', environment: 'production' })]);
+    expect(half.refused).toEqual([
+      expect.objectContaining({ kind: 'approve', by: 'alice', environment: 'production' }),
+    ]);
 
-    expect(await stack.gantry.decide('approve', app, digest, { environment: 'production', by: 'bob', comment: 'LGTM' })).toMatchObject({ accepted: true });
+    expect(
+      await stack.gantry.decide('approve', app, digest, { environment: 'production', by: 'bob', comment: 'LGTM' }),
+    ).toMatchObject({ accepted: true });
     const result = await stack.gantry.result(app, digest);
     expect(result.outcome).toBe('promoted');
     expect(result.environments[1].votes.map((v) => v.by)).toEqual(['alice', 'bob']);
     expect(result.environments[1].approval).toMatchObject({ kind: 'approve', by: 'bob', comment: 'LGTM' });
     expect(deployedDigests('production')).toEqual([digest]);
-    expect(auditEvents(digest)).toEqual(expect.arrayContaining(['approval-accepted', 'approval-refused', 'deployed', 'finished']));
+    expect(auditEvents(digest)).toEqual(
+      expect.arrayContaining(['approval-accepted', 'approval-refused', 'deployed', 'finished']),
+    );
   });
 
   test('no decision before the expiry ends it as expired, and production is never touched', async () => {
@@ -97,7 +114,11 @@ test('a freeze window holds the environment until it closes, then the promotion 
   const freeze = `{ name: change-freeze, from: "${stamp(now)}", to: "${stamp(new Date(now.getTime() + 6 * 3600_000))}", timeZone: UTC }`;
   const digest = await start(yamlFor([{ name: 'staging' }, { name: 'production', freeze: [freeze] }]));
   const held = await statusWhen(digest, 'the freeze', (s) => s.frozen !== undefined);
-  expect(held).toMatchObject({ stage: 'freeze', environment: 'production', frozen: { environment: 'production', window: 'change-freeze' } });
+  expect(held).toMatchObject({
+    stage: 'freeze',
+    environment: 'production',
+    frozen: { environment: 'production', window: 'change-freeze' },
+  });
   expect(held.waitingFor).toMatch(/^production is frozen \(change-freeze until /);
   expect(deployedDigests('production')).toEqual([]);
 
@@ -113,7 +134,10 @@ test('a paused promotion stops before its next stage; an abort ends it there', a
   const digest = await start(yamlFor([{ name: 'staging', soak: '1h' }, { name: 'production' }]));
   await statusWhen(digest, 'the soak', (s) => s.stage === 'soak');
   expect(await stack.gantry.operate('pause', app, digest, { by: 'bob' })).toMatchObject({ accepted: true });
-  expect(await stack.gantry.operate('pause', app, digest, { by: 'bob' })).toMatchObject({ accepted: false, reason: 'promotion is already paused' });
+  expect(await stack.gantry.operate('pause', app, digest, { by: 'bob' })).toMatchObject({
+    accepted: false,
+    reason: 'promotion is already paused',
+  });
   // The soak ends while paused; the promotion does not go on to production.
   await stack.env.sleep('2h');
   const paused = await stack.gantry.status(app, digest);
@@ -121,7 +145,9 @@ test('a paused promotion stops before its next stage; an abort ends it there', a
   expect(paused.timings.find((t) => t.stage === 'soak')).toMatchObject({ result: 'ok' });
   expect(deployedDigests('production')).toEqual([]);
 
-  expect(await stack.gantry.operate('abort', app, digest, { by: 'bob', reason: 'wrong build' })).toMatchObject({ accepted: true });
+  expect(await stack.gantry.operate('abort', app, digest, { by: 'bob', reason: 'wrong build' })).toMatchObject({
+    accepted: true,
+  });
   const result = await stack.gantry.result(app, digest);
   expect(result).toMatchObject({ outcome: 'aborted', reason: 'aborted by bob: wrong build' });
   expect(result.environments.map((e) => e.state)).toEqual(['promoted', 'pending']);
@@ -132,11 +158,15 @@ test('onFailure: rollback puts the environment back on the digest before when a 
   const good = await start(yamlFor([{ name: 'staging' }]));
   expect((await stack.gantry.result(app, good)).outcome).toBe('promoted');
 
-  const failing = yamlFor([{ name: 'staging', gates: [`command: { name: ${FAILING_GATE_PREFIX}smoke, run: 'exit 1' }`] }]).replace('    gates:', '    onFailure: rollback\n    gates:');
+  const failing = yamlFor([
+    { name: 'staging', gates: [`command: { name: ${FAILING_GATE_PREFIX}smoke, run: 'exit 1' }`] },
+  ]).replace('    gates:', '    onFailure: rollback\n    gates:');
   const bad = await start(failing);
   const result = await stack.gantry.result(app, bad);
   expect(result.outcome).toBe('rolled-back');
-  expect(result.reason).toBe(`staging rolled back to ${good.slice(0, 19)}: gate ${FAILING_GATE_PREFIX}smoke failed in staging: smoke says no`);
+  expect(result.reason).toBe(
+    `staging rolled back to ${good.slice(0, 19)}: gate ${FAILING_GATE_PREFIX}smoke failed in staging: smoke says no`,
+  );
   expect(result.environments[0]).toMatchObject({ state: 'rolled-back', rolledBackTo: good, previousDigest: good });
   expect(deployedDigests('staging')).toEqual([good, bad, good]);
   expect(stack.world.deploys.at(-1)?.rollback?.from).toBe(bad);
@@ -166,7 +196,9 @@ test('a canary whose analysis fails sends traffic back to stable and rolls the e
   const bad = await start(yamlFor([{ name: 'production' }], canary));
   const result = await stack.gantry.result(app, bad);
   expect(result.outcome).toBe('rolled-back');
-  expect(result.reason).toMatch(new RegExp(`^production rolled back to ${good.slice(0, 19)}: canary failed: analysis `));
+  expect(result.reason).toMatch(
+    new RegExp(`^production rolled back to ${good.slice(0, 19)}: canary failed: analysis `),
+  );
   const evidence = result.environments[0].canary!;
   expect(evidence.analyses).toEqual([expect.objectContaining({ decision: 'Failed', decidedBy: 'error-rate' })]);
   expect(evidence.steps.map((s) => [s.description, s.result])).toEqual([

@@ -12,11 +12,24 @@ import type { PromotionContext } from './promotionContext';
 const MANUAL_FREEZE_RECHECK_MS = 60_000;
 
 /** The freeze holding the environment now, if any, and when to look again. */
-async function freezeOn(ctx: PromotionContext, env: EnvironmentPlan): Promise<{ wait: FreezeWait; recheckMs: number } | undefined> {
-  const manual = ctx.status.freezeOverrides.includes(env.name) ? undefined : (await local.readManualFreezes()).find((f) => f.environment === env.name);
-  if (manual) return { wait: { environment: env.name, window: 'manual', reason: `frozen by ${manual.by}: ${manual.reason}` }, recheckMs: MANUAL_FREEZE_RECHECK_MS };
+async function freezeOn(
+  ctx: PromotionContext,
+  env: EnvironmentPlan,
+): Promise<{ wait: FreezeWait; recheckMs: number } | undefined> {
+  const manual = ctx.status.freezeOverrides.includes(env.name)
+    ? undefined
+    : (await local.readManualFreezes()).find((f) => f.environment === env.name);
+  if (manual)
+    return {
+      wait: { environment: env.name, window: 'manual', reason: `frozen by ${manual.by}: ${manual.reason}` },
+      recheckMs: MANUAL_FREEZE_RECHECK_MS,
+    };
   const window = activeFreeze(env.freezeWindows, new Date());
-  if (window) return { wait: { environment: env.name, window: window.window, until: window.until.toISOString() }, recheckMs: Math.max(1000, window.until.getTime() - Date.now()) };
+  if (window)
+    return {
+      wait: { environment: env.name, window: window.window, until: window.until.toISOString() },
+      recheckMs: Math.max(1000, window.until.getTime() - Date.now()),
+    };
   return undefined;
 }
 
@@ -28,12 +41,19 @@ export async function awaitFreezeLift(ctx: PromotionContext, env: EnvironmentPla
   await ctx.stage('freeze', env.name, async () => {
     const first = frozen!.wait;
     await ctx.audit('freeze-wait', env.name, { ...first });
-    ctx.notify('frozen', env.name, `${input.app} ${shortDigest(input.digest)} waits: ${env.name} is frozen (${first.window}${first.until ? ` until ${first.until}` : ''}).`);
+    ctx.notify(
+      'frozen',
+      env.name,
+      `${input.app} ${shortDigest(input.digest)} waits: ${env.name} is frozen (${first.window}${first.until ? ` until ${first.until}` : ''}).`,
+    );
     while (frozen) {
       status.frozen = frozen.wait;
       ctx.describe();
       ctx.freezeLifted = false;
-      await condition(() => ctx.freezeLifted || status.freezeOverrides.includes(env.name) || ctx.lane?.superseded !== undefined, frozen.recheckMs);
+      await condition(
+        () => ctx.freezeLifted || status.freezeOverrides.includes(env.name) || ctx.lane?.superseded !== undefined,
+        frozen.recheckMs,
+      );
       ctx.endIfSuperseded();
       frozen = await freezeOn(ctx, env);
     }

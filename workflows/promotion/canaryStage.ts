@@ -44,8 +44,10 @@ export async function canaryStage(ctx: PromotionContext, env: EnvironmentPlan, p
     ...(lane ? { beforeChange: () => awaitFreezeLift(ctx, env) } : {}),
   });
   await Promise.all(ctx.canaryAudits.splice(0));
-  if (result.outcome === 'Failed') await rollbackEnvironment(ctx, env, `canary failed: ${result.reason ?? 'analysis failed'}`);
-  if (result.outcome === 'Aborted') throw new PromotionEnded('aborted', `canary in ${env.name} aborted: ${result.reason ?? ''}`.trim());
+  if (result.outcome === 'Failed')
+    await rollbackEnvironment(ctx, env, `canary failed: ${result.reason ?? 'analysis failed'}`);
+  if (result.outcome === 'Aborted')
+    throw new PromotionEnded('aborted', `canary in ${env.name} aborted: ${result.reason ?? ''}`.trim());
   if (env.canaryStable && lane) await completeCanary(ctx, env, env.canaryStable, plan);
 }
 
@@ -53,19 +55,36 @@ export async function canaryStage(ctx: PromotionContext, env: EnvironmentPlan, p
  * The last step passed: the stable side gets the new digest, then all traffic, so the next
  * promotion starts with stable serving everything and the canary side free for it.
  */
-export async function completeCanary(ctx: PromotionContext, env: EnvironmentPlan, stable: DeployTarget, plan: CanaryPlanOf): Promise<void> {
+export async function completeCanary(
+  ctx: PromotionContext,
+  env: EnvironmentPlan,
+  stable: DeployTarget,
+  plan: CanaryPlanOf,
+): Promise<void> {
   const { input, info } = ctx;
   const e = ctx.envStatus(env.name);
   await awaitFreezeLift(ctx, env);
   await ctx.stage('canary', env.name, async () => {
-    const deployed = await acts.deploy.executeWithOptions(onEnvironmentQueue({ ...activityOptions.deploy, summary: ctx.label('deploy stable side', env.name) }, env.taskQueue), [
-      { target: stable, app: input.app, digest: input.digest, environment: env.name, workflowId: info.workflowId },
-    ]);
+    const deployed = await acts.deploy.executeWithOptions(
+      onEnvironmentQueue(
+        { ...activityOptions.deploy, summary: ctx.label('deploy stable side', env.name) },
+        env.taskQueue,
+      ),
+      [{ target: stable, app: input.app, digest: input.digest, environment: env.name, workflowId: info.workflowId }],
+    );
     e.stableSide = { commit: deployed.commit, previousDigest: deployed.previousDigest, at: ctx.now() };
-    await acts.setCanaryWeight.executeWithOptions(onEnvironmentQueue({ ...activityOptions.rollbackWeight, summary: ctx.label('all traffic to stable', env.name) }, env.taskQueue), [
-      { router: plan.router, weight: 0, app: input.app, environment: env.name },
-    ]);
+    await acts.setCanaryWeight.executeWithOptions(
+      onEnvironmentQueue(
+        { ...activityOptions.rollbackWeight, summary: ctx.label('all traffic to stable', env.name) },
+        env.taskQueue,
+      ),
+      [{ router: plan.router, weight: 0, app: input.app, environment: env.name }],
+    );
     if (e.canary) e.canary.weight = 0;
-    await ctx.audit('canary-completed', env.name, { stableCommit: deployed.commit ?? null, stablePreviousDigest: deployed.previousDigest ?? null, weight: 0 });
+    await ctx.audit('canary-completed', env.name, {
+      stableCommit: deployed.commit ?? null,
+      stablePreviousDigest: deployed.previousDigest ?? null,
+      weight: 0,
+    });
   });
 }

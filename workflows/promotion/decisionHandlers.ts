@@ -29,7 +29,12 @@ type Via = 'update' | 'signal';
 export function installDecisionHandlers(ctx: PromotionContext): void {
   const { input, status, info } = ctx;
 
-  async function refuse(kind: string, d: { environment?: string; by?: string }, reason: string, via: Via): Promise<msg.MessageAnswer> {
+  async function refuse(
+    kind: string,
+    d: { environment?: string; by?: string },
+    reason: string,
+    via: Via,
+  ): Promise<msg.MessageAnswer> {
     status.refused.push({ kind, environment: d.environment, by: d.by, reason, at: ctx.now(), via });
     await ctx.audit('approval-refused', d.environment, { approver: d.by ?? '', decision: kind, refusal: reason, via });
     return { accepted: false, reason, status };
@@ -44,7 +49,10 @@ export function installDecisionHandlers(ctx: PromotionContext): void {
     if (screening.nonce) ctx.usedNonces.push(screening.nonce);
     let signer: string | undefined;
     if (screening.verify) {
-      const verdict = await acts.verifyDecisionSignature.executeWithOptions({ ...activityOptions.verifySignature, summary: `verify ${kind} by ${d.by}` }, [screening.verify]);
+      const verdict = await acts.verifyDecisionSignature.executeWithOptions(
+        { ...activityOptions.verifySignature, summary: `verify ${kind} by ${d.by}` },
+        [screening.verify],
+      );
       if (!verdict.ok) return refuse(kind, d, verdict.reason, via);
       signer = verdict.fingerprint;
     }
@@ -52,10 +60,25 @@ export function installDecisionHandlers(ctx: PromotionContext): void {
     // environment, or the same person's other decision was counted): screen again against now.
     const late = refuseDecision(status, d) ?? refuseSecondVote(e.votes, d.by, d.environment);
     if (late) return refuse(kind, d, late, via);
-    const vote: DecisionRecord = { kind, environment: d.environment, by: d.by, comment: d.comment, at: ctx.now(), via, signer };
+    const vote: DecisionRecord = {
+      kind,
+      environment: d.environment,
+      by: d.by,
+      comment: d.comment,
+      at: ctx.now(),
+      via,
+      signer,
+    };
     e.votes.push(vote);
     status.decisions.push(vote);
-    await ctx.audit('approval-accepted', d.environment, { approver: d.by, decision: kind, via, ...(signer ? { signerFingerprint: signer } : {}), ...(d.comment ? { comment: d.comment } : {}), ...(d.signed ? { payload: d.signed.payload, signature: d.signed.signature } : {}) });
+    await ctx.audit('approval-accepted', d.environment, {
+      approver: d.by,
+      decision: kind,
+      via,
+      ...(signer ? { signerFingerprint: signer } : {}),
+      ...(d.comment ? { comment: d.comment } : {}),
+      ...(d.signed ? { payload: d.signed.payload, signature: d.signed.signature } : {}),
+    });
     const outcome = tallyVotes(spec, e.votes);
     if (outcome) e.approval = vote;
     else ctx.describe();
@@ -65,17 +88,34 @@ export function installDecisionHandlers(ctx: PromotionContext): void {
   /** A signed override lets this promotion into an environment despite a manual freeze. */
   async function judgeOverride(o: FreezeOverride): Promise<msg.MessageAnswer> {
     const env = ctx.envPlan(o.environment);
-    const spec: ApprovalSpec = env.approval ?? { expiresInMs: 0, required: 1, signatures: 'required', keys: {}, remindBeforeMs: [] };
+    const spec: ApprovalSpec = env.approval ?? {
+      expiresInMs: 0,
+      required: 1,
+      signatures: 'required',
+      keys: {},
+      remindBeforeMs: [],
+    };
     const screening = screenDecision(spec, ctx.claimContext('override-freeze', o.environment), [], ctx.usedNonces, o);
     if ('refuse' in screening) return refuse('override-freeze', o, screening.refuse, 'update');
-    if (!screening.verify) return refuse('override-freeze', o, 'a freeze override must be signed (gantry override-freeze --key)', 'update');
+    if (!screening.verify)
+      return refuse('override-freeze', o, 'a freeze override must be signed (gantry override-freeze --key)', 'update');
     if (screening.nonce) ctx.usedNonces.push(screening.nonce);
-    const verdict = await acts.verifyDecisionSignature.executeWithOptions({ ...activityOptions.verifySignature, summary: `verify freeze override by ${o.by}` }, [screening.verify]);
+    const verdict = await acts.verifyDecisionSignature.executeWithOptions(
+      { ...activityOptions.verifySignature, summary: `verify freeze override by ${o.by}` },
+      [screening.verify],
+    );
     if (!verdict.ok) return refuse('override-freeze', o, verdict.reason, 'update');
     const late = refuseFreezeOverride(status, o);
     if (late) return refuse('override-freeze', o, late, 'update');
     status.freezeOverrides.push(o.environment);
-    await ctx.audit('freeze-override', o.environment, { approver: o.by, decision: 'override-freeze', reason: o.reason, signerFingerprint: verdict.fingerprint, payload: o.signed!.payload, signature: o.signed!.signature });
+    await ctx.audit('freeze-override', o.environment, {
+      approver: o.by,
+      decision: 'override-freeze',
+      reason: o.reason,
+      signerFingerprint: verdict.fingerprint,
+      payload: o.signed!.payload,
+      signature: o.signed!.signature,
+    });
     return { accepted: true, status };
   }
 
@@ -104,7 +144,13 @@ export function installDecisionHandlers(ctx: PromotionContext): void {
     });
   }
   // Operators are authorised by the policy the promotion started under (workflows/authorizeOperation.ts).
-  const authorize = operationGuard(ctx.admitted?.operations, { workflowId: info.workflowId, runId: info.firstExecutionRunId, app: input.app, digest: input.digest, audit: (event, environment, details) => ctx.audit(event, environment, details) });
+  const authorize = operationGuard(ctx.admitted?.operations, {
+    workflowId: info.workflowId,
+    runId: info.firstExecutionRunId,
+    app: input.app,
+    digest: input.digest,
+    audit: (event, environment, details) => ctx.audit(event, environment, details),
+  });
   for (const [kind, update, signal] of [
     ['abort', msg.abortUpdate, msg.abortSignal],
     ['pause', msg.pauseUpdate, msg.pauseSignal],
@@ -134,13 +180,25 @@ export function installDecisionHandlers(ctx: PromotionContext): void {
     ctx.pipelineScope?.cancel();
     return { accepted: true, status };
   };
-  setHandler(msg.rollbackUpdate, (r) => requestRollback(r, 'update'), { validator: (r) => rejectIf(refuseRollback(status, r)) });
+  setHandler(msg.rollbackUpdate, (r) => requestRollback(r, 'update'), {
+    validator: (r) => rejectIf(refuseRollback(status, r)),
+  });
   setHandler(msg.rollbackSignal, async (r) => {
     const reason = refuseRollback(status, r);
-    if (reason) status.refused.push({ kind: 'rollback', environment: r?.environment, by: r?.by, reason, at: ctx.now(), via: 'signal' });
+    if (reason)
+      status.refused.push({
+        kind: 'rollback',
+        environment: r?.environment,
+        by: r?.by,
+        reason,
+        at: ctx.now(),
+        via: 'signal',
+      });
     else await requestRollback(r, 'signal');
   });
-  setHandler(msg.overrideFreezeUpdate, (o) => judgeOverride(o), { validator: (o) => rejectIf(refuseFreezeOverride(status, o)) });
+  setHandler(msg.overrideFreezeUpdate, (o) => judgeOverride(o), {
+    validator: (o) => rejectIf(refuseFreezeOverride(status, o)),
+  });
   setHandler(msg.freezeLiftedSignal, () => {
     ctx.freezeLifted = true;
   });

@@ -94,14 +94,25 @@ export class PromotionContext {
   /** Writes an audit record; the id makes a retried or replayed write land once. */
   audit(event: AuditEventKind, environment: string | undefined, details: JsonValue): Promise<unknown> {
     const { info, input } = this;
-    const entry = { id: `${info.workflowId}/${info.firstExecutionRunId}/${++this.auditSeq}-${event}`, workflowId: info.workflowId, app: input.app, digest: input.digest, environment, event, details, time: this.now() };
+    const entry = {
+      id: `${info.workflowId}/${info.firstExecutionRunId}/${++this.auditSeq}-${event}`,
+      workflowId: info.workflowId,
+      app: input.app,
+      digest: input.digest,
+      environment,
+      event,
+      details,
+      time: this.now(),
+    };
     return local.recordAudit(entry);
   }
 
   /** Sends a webhook notification without holding up the promotion; failures are only logged in history. */
   notify(event: string, environment: string | undefined, text: string): void {
     const { info, input } = this;
-    const url = (environment ? this.envPlan(environment).webhookUrl : undefined) ?? input.environments.find((e) => e.webhookUrl)?.webhookUrl;
+    const url =
+      (environment ? this.envPlan(environment).webhookUrl : undefined) ??
+      input.environments.find((e) => e.webhookUrl)?.webhookUrl;
     if (!url) return;
     const sent = CancellationScope.nonCancellable(() =>
       acts.notifyWebhook.executeWithOptions({ ...activityOptions.notify, summary: `notify ${event}` }, [
@@ -114,7 +125,15 @@ export class PromotionContext {
   /** What a signed decision about this promotion must have been signed for. */
   claimContext(kind: SignedKind, environment: string): ClaimContext {
     const { info, input } = this;
-    return { kind, environment, workflowId: info.workflowId, runId: info.firstExecutionRunId, app: input.app, digest: input.digest, requestedBy: input.requestedBy };
+    return {
+      kind,
+      environment,
+      workflowId: info.workflowId,
+      runId: info.firstExecutionRunId,
+      app: input.app,
+      digest: input.digest,
+      requestedBy: input.requestedBy,
+    };
   }
 
   /** Says in the status and the Temporal UI what the promotion is waiting for now. */
@@ -158,7 +177,11 @@ export class PromotionContext {
   /** A newer digest took this one's place: end before the next change to an environment. */
   endIfSuperseded(): void {
     const s = this.lane?.superseded;
-    if (s) throw new PromotionEnded('superseded', `superseded by ${shortDigest(s.by.digest)} (${s.by.workflowId}): ${s.reason}`);
+    if (s)
+      throw new PromotionEnded(
+        'superseded',
+        `superseded by ${shortDigest(s.by.digest)} (${s.by.workflowId}): ${s.reason}`,
+      );
   }
 
   private enter(stage: Stage, environment?: string): void {

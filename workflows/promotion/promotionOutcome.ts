@@ -1,6 +1,13 @@
 // How a promotion's run becomes its outcome: success, an ending thrown by a stage, an operator's
 // rollback or abort, or a failure; then the close (lane, audit, notification, the result).
-import { allHandlersFinished, ApplicationFailure, CancellationScope, condition, isCancellation, sleep } from '@temporalio/workflow';
+import {
+  allHandlersFinished,
+  ApplicationFailure,
+  CancellationScope,
+  condition,
+  isCancellation,
+  sleep,
+} from '@temporalio/workflow';
 import { shortDigest } from '../../src/pipeline/digest';
 import type { PromotionResult } from '../../src/pipeline/promotionStatus';
 import { GANTRY_STAGE } from '../../src/pipeline/searchAttributes';
@@ -30,7 +37,11 @@ export async function recordEnding(ctx: PromotionContext, err: unknown): Promise
     status.reason = err.message;
   } else if (rollback !== undefined && isCancellation(err)) {
     const outcome = await CancellationScope.nonCancellable(() =>
-      rollbackEnvironment(ctx, ctx.envPlan(rollback.environment), `by ${rollback.by}${rollback.reason ? `: ${rollback.reason}` : ''}`).catch((ended: unknown) => ended),
+      rollbackEnvironment(
+        ctx,
+        ctx.envPlan(rollback.environment),
+        `by ${rollback.by}${rollback.reason ? `: ${rollback.reason}` : ''}`,
+      ).catch((ended: unknown) => ended),
     );
     status.outcome = outcome instanceof PromotionEnded ? outcome.outcome : 'failed';
     status.reason = outcome instanceof PromotionEnded ? outcome.message : `rollback failed: ${failureMessage(outcome)}`;
@@ -42,7 +53,8 @@ export async function recordEnding(ctx: PromotionContext, err: unknown): Promise
     status.reason = `${status.stage}${status.environment ? ` ${status.environment}` : ''} failed: ${failureMessage(err)}`;
   }
   const current = status.environment ? ctx.envStatus(status.environment) : undefined;
-  if (current && current.state === 'in-progress') current.state = status.outcome === 'rolled-back' ? 'rolled-back' : 'failed';
+  if (current && current.state === 'in-progress')
+    current.state = status.outcome === 'rolled-back' ? 'rolled-back' : 'failed';
 }
 
 /**
@@ -53,7 +65,12 @@ export async function closePromotion(ctx: PromotionContext): Promise<PromotionRe
   const { input, status, lane } = ctx;
   if (lane) {
     await CancellationScope.nonCancellable(async () => {
-      if (status.outcome === 'superseded') await ctx.audit('superseded', status.environment, { by: lane.superseded!.by.digest, byWorkflow: lane.superseded!.by.workflowId, reason: lane.superseded!.reason });
+      if (status.outcome === 'superseded')
+        await ctx.audit('superseded', status.environment, {
+          by: lane.superseded!.by.digest,
+          byWorkflow: lane.superseded!.by.workflowId,
+          reason: lane.superseded!.reason,
+        });
       await lane.leave();
     });
   }
@@ -65,8 +82,14 @@ export async function closePromotion(ctx: PromotionContext): Promise<PromotionRe
   ctx.index([{ key: GANTRY_STAGE, value: succeeded ? 'done' : status.outcome }]);
   ctx.describe();
   const last = input.environments[input.environments.length - 1]?.name;
-  ctx.notify(status.outcome, status.outcome === 'promoted' ? last : status.environment, `${input.app} ${shortDigest(input.digest)} ${status.outcome}${status.reason ? `: ${status.reason}` : status.outcome === 'promoted' ? ` to ${last}` : ''}.`);
-  await CancellationScope.nonCancellable(() => ctx.audit('finished', undefined, { outcome: status.outcome, reason: status.reason ?? null }));
+  ctx.notify(
+    status.outcome,
+    status.outcome === 'promoted' ? last : status.environment,
+    `${input.app} ${shortDigest(input.digest)} ${status.outcome}${status.reason ? `: ${status.reason}` : status.outcome === 'promoted' ? ` to ${last}` : ''}.`,
+  );
+  await CancellationScope.nonCancellable(() =>
+    ctx.audit('finished', undefined, { outcome: status.outcome, reason: status.reason ?? null }),
+  );
   // Give notifications still retrying a short grace to land; a dead webhook never holds the result long.
   if (ctx.notifications.length > 0) await Promise.race([Promise.all(ctx.notifications), sleep(NOTIFY_GRACE_MS)]);
   // A decision still being checked (its signature activity running) gets its answer before the close.
@@ -74,7 +97,10 @@ export async function closePromotion(ctx: PromotionContext): Promise<PromotionRe
   if (!succeeded) {
     // A failed execution shows as Failed in the Temporal UI and lets the digest be promoted again.
     throw ApplicationFailure.create({
-      type: `Promotion${status.outcome.split('-').map((w) => w[0].toUpperCase() + w.slice(1)).join('')}`,
+      type: `Promotion${status.outcome
+        .split('-')
+        .map((w) => w[0].toUpperCase() + w.slice(1))
+        .join('')}`,
       message: status.reason ?? status.outcome,
       nonRetryable: true,
       details: [status],

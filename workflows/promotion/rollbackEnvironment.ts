@@ -15,20 +15,53 @@ export async function rollbackEnvironment(ctx: PromotionContext, env: Environmen
   const e = ctx.envStatus(env.name);
   const to = e.previousDigest;
   if (!to) {
-    if (!lane) throw new PromotionEnded('rolled-back', `${reason}; ${env.name} ran no earlier digest, so its config was left as it is`);
+    if (!lane)
+      throw new PromotionEnded(
+        'rolled-back',
+        `${reason}; ${env.name} ran no earlier digest, so its config was left as it is`,
+      );
     // Nothing was put back, so this is no rollback: the environment stays on the new digest.
-    throw new PromotionEnded('failed', `${reason}; nothing to roll back to (no digest was promoted into ${env.name} before), so it stays on ${shortDigest(input.digest)}`);
+    throw new PromotionEnded(
+      'failed',
+      `${reason}; nothing to roll back to (no digest was promoted into ${env.name} before), so it stays on ${shortDigest(input.digest)}`,
+    );
   }
   if (lane) await noteFreezeBypass(ctx, env);
   await ctx.stage('rollback', env.name, async () => {
-    await acts.deploy.executeWithOptions(onEnvironmentQueue({ ...activityOptions.deploy, summary: `rollback ${env.name} to ${shortDigest(to)}` }, env.taskQueue), [
-      { target: env.deploy, app: input.app, digest: to, environment: env.name, workflowId: info.workflowId, rollback: { from: input.digest, reason } },
-    ]);
+    await acts.deploy.executeWithOptions(
+      onEnvironmentQueue(
+        { ...activityOptions.deploy, summary: `rollback ${env.name} to ${shortDigest(to)}` },
+        env.taskQueue,
+      ),
+      [
+        {
+          target: env.deploy,
+          app: input.app,
+          digest: to,
+          environment: env.name,
+          workflowId: info.workflowId,
+          rollback: { from: input.digest, reason },
+        },
+      ],
+    );
     // A completed canary had moved the stable side too: it goes back as well.
     if (e.stableSide && env.canaryStable) {
-      await acts.deploy.executeWithOptions(onEnvironmentQueue({ ...activityOptions.deploy, summary: `rollback stable side of ${env.name} to ${shortDigest(to)}` }, env.taskQueue), [
-        { target: env.canaryStable, app: input.app, digest: to, environment: env.name, workflowId: info.workflowId, rollback: { from: input.digest, reason } },
-      ]);
+      await acts.deploy.executeWithOptions(
+        onEnvironmentQueue(
+          { ...activityOptions.deploy, summary: `rollback stable side of ${env.name} to ${shortDigest(to)}` },
+          env.taskQueue,
+        ),
+        [
+          {
+            target: env.canaryStable,
+            app: input.app,
+            digest: to,
+            environment: env.name,
+            workflowId: info.workflowId,
+            rollback: { from: input.digest, reason },
+          },
+        ],
+      );
     }
   });
   e.state = 'rolled-back';

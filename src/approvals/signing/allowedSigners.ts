@@ -75,7 +75,10 @@ function parseLine(line: string, lineNumber: number): AllowedSignerEntry {
   let rest = line;
   const principalsField = takeField(rest);
   rest = principalsField.rest;
-  const principals = principalsField.value.split(',').map((p) => p.trim()).filter(Boolean);
+  const principals = principalsField.value
+    .split(',')
+    .map((p) => p.trim())
+    .filter(Boolean);
   if (!principals.length) throw new Error(`line ${lineNumber}: no principals`);
   let optionsText = '';
   if (!looksLikeKeyType(rest.split(/\s/, 1)[0] ?? '')) {
@@ -102,7 +105,10 @@ function parseLine(line: string, lineNumber: number): AllowedSignerEntry {
         entry.certAuthority = true;
         break;
       case 'namespaces':
-        entry.namespaces = (value ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+        entry.namespaces = (value ?? '')
+          .split(',')
+          .map((s) => s.trim())
+          .filter(Boolean);
         break;
       case 'valid-after':
         entry.validAfter = parseSshTime(value, lineNumber);
@@ -167,6 +173,9 @@ function parseSshTime(value: string | undefined, lineNumber: number): Date {
 }
 
 function globMatch(pattern: string, value: string): boolean {
-  const re = pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.');
+  const re = pattern
+    .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+    .replace(/\*/g, '.*')
+    .replace(/\?/g, '.');
   return new RegExp(`^${re}$`).test(value);
 }

@@ -31,12 +31,16 @@ function serialise(value: unknown, path: string): string {
   const withToJson = value as { toJSON?: () => unknown };
   if (typeof withToJson.toJSON === 'function') return serialise(withToJson.toJSON(), path);
   if (Array.isArray(value)) {
-    return `[${value.map((item, i) => {
-      if (item === undefined) throw new TypeError(`canonicalJson: undefined array element at ${path}[${i}]`);
-      return serialise(item, `${path}[${i}]`);
-    }).join(',')}]`;
+    return `[${value
+      .map((item, i) => {
+        if (item === undefined) throw new TypeError(`canonicalJson: undefined array element at ${path}[${i}]`);
+        return serialise(item, `${path}[${i}]`);
+      })
+      .join(',')}]`;
   }
   const record = value as Record<string, unknown>;
-  const keys = Object.keys(record).filter((k) => record[k] !== undefined).sort();
+  const keys = Object.keys(record)
+    .filter((k) => record[k] !== undefined)
+    .sort();
   return `{${keys.map((k) => `${JSON.stringify(k)}:${serialise(record[k], `${path}.${k}`)}`).join(',')}}`;
 }

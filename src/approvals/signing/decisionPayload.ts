@@ -33,7 +33,8 @@ export function canonicalDecisionPayload(decision: ApprovalDecision): string {
   const picked: Record<string, string> = {};
   for (const field of REQUIRED) {
     const value = input[field];
-    if (typeof value !== 'string' || value === '') throw new TypeError(`approval decision: "${field}" must be a non-empty string`);
+    if (typeof value !== 'string' || value === '')
+      throw new TypeError(`approval decision: "${field}" must be a non-empty string`);
     picked[field] = value;
   }
   for (const field of OPTIONAL) {
@@ -43,9 +44,14 @@ export function canonicalDecisionPayload(decision: ApprovalDecision): string {
     picked[field] = value;
   }
   if (picked.decision !== 'approve' && picked.decision !== 'reject' && picked.decision !== 'override-freeze') {
-    throw new TypeError(`approval decision: "decision" must be "approve", "reject" or "override-freeze", got "${picked.decision}"`);
+    throw new TypeError(
+      `approval decision: "decision" must be "approve", "reject" or "override-freeze", got "${picked.decision}"`,
+    );
   }
-  if (!/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/.test(picked.time) || Number.isNaN(Date.parse(picked.time))) {
+  if (
+    !/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/.test(picked.time) ||
+    Number.isNaN(Date.parse(picked.time))
+  ) {
     throw new TypeError(`approval decision: "time" must be an ISO-8601 timestamp with zone, got "${picked.time}"`);
   }
   return canonicalJson(picked);

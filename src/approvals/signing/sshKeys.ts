@@ -110,18 +110,23 @@ export function parseOpenSshPrivateKey(text: string, source = 'private key'): Op
   const begin = text.indexOf(OPENSSH_BEGIN);
   const end = text.indexOf(OPENSSH_END);
   if (begin < 0 || end < begin) {
-    throw new Error(`${source}: not an OpenSSH private key (expected "${OPENSSH_BEGIN}"; PEM/PKCS#8 keys are not supported, convert with ssh-keygen -p -o)`);
+    throw new Error(
+      `${source}: not an OpenSSH private key (expected "${OPENSSH_BEGIN}"; PEM/PKCS#8 keys are not supported, convert with ssh-keygen -p -o)`,
+    );
   }
   const b64 = text.slice(begin + OPENSSH_BEGIN.length, end).replace(/\s+/g, '');
   const raw = Buffer.from(b64, 'base64');
-  if (!raw.subarray(0, OPENSSH_MAGIC.length).equals(OPENSSH_MAGIC)) throw new Error(`${source}: missing openssh-key-v1 magic`);
+  if (!raw.subarray(0, OPENSSH_MAGIC.length).equals(OPENSSH_MAGIC))
+    throw new Error(`${source}: missing openssh-key-v1 magic`);
   try {
     const r = new SshReader(raw.subarray(OPENSSH_MAGIC.length), source);
     const cipher = r.text();
     const kdf = r.text();
     r.string(); // kdf options
     if (cipher !== 'none' || kdf !== 'none') {
-      throw new EncryptedSshKeyError(`${source} is passphrase-protected (cipher ${cipher}); sign with signWithSshKeygen (passphrase or ssh-agent) instead`);
+      throw new EncryptedSshKeyError(
+        `${source} is passphrase-protected (cipher ${cipher}); sign with signWithSshKeygen (passphrase or ssh-agent) instead`,
+      );
     }
     const count = r.u32();
     if (count !== 1) throw new Error(`${source}: expected exactly one key, found ${count}`);
@@ -132,7 +137,10 @@ export function parseOpenSshPrivateKey(text: string, source = 'private key'): Op
     const check2 = priv.u32();
     if (check1 !== check2) throw new Error(`${source}: check integers differ (corrupt key)`);
     const type = priv.text();
-    if (type !== ED25519) throw new Error(`${source}: key type ${type} is not supported for native signing (only ${ED25519}); use signWithSshKeygen`);
+    if (type !== ED25519)
+      throw new Error(
+        `${source}: key type ${type} is not supported for native signing (only ${ED25519}); use signWithSshKeygen`,
+      );
     const pub = priv.string();
     const secret = priv.string();
     const comment = priv.text();
@@ -142,12 +150,19 @@ export function parseOpenSshPrivateKey(text: string, source = 'private key'): Op
     if (pub.length !== 32 || secret.length !== 64 || !secret.subarray(32).equals(pub)) {
       throw new Error(`${source}: malformed ed25519 private key`);
     }
-    if (!ed25519BlobFromRaw(pub).equals(publicBlob)) throw new Error(`${source}: public key does not match private section`);
+    if (!ed25519BlobFromRaw(pub).equals(publicBlob))
+      throw new Error(`${source}: public key does not match private section`);
     const privateKey = createPrivateKey({
-      key: { kty: 'OKP', crv: 'Ed25519', d: secret.subarray(0, 32).toString('base64url'), x: pub.toString('base64url') },
+      key: {
+        kty: 'OKP',
+        crv: 'Ed25519',
+        d: secret.subarray(0, 32).toString('base64url'),
+        x: pub.toString('base64url'),
+      },
       format: 'jwk',
     });
-    if (!ed25519RawFromKeyObject(privateKey).equals(pub)) throw new Error(`${source}: ed25519 seed does not produce the stored public key`);
+    if (!ed25519RawFromKeyObject(privateKey).equals(pub))
+      throw new Error(`${source}: ed25519 seed does not produce the stored public key`);
     return { type, publicBlob, privateKey, comment, fingerprint: sshFingerprint(publicBlob) };
   } catch (err) {
     if (err instanceof SshWireError) throw new Error(`${source}: malformed OpenSSH private key: ${err.message}`);

@@ -5,7 +5,10 @@ export class SshWireError extends Error {}
 export class SshReader {
   private offset = 0;
 
-  constructor(private readonly buf: Buffer, private readonly what: string) {}
+  constructor(
+    private readonly buf: Buffer,
+    private readonly what: string,
+  ) {}
 
   get remaining(): number {
     return this.buf.length - this.offset;
@@ -13,7 +16,9 @@ export class SshReader {
 
   bytes(n: number): Buffer {
     if (n < 0 || this.offset + n > this.buf.length) {
-      throw new SshWireError(`${this.what}: truncated (wanted ${n} bytes at offset ${this.offset}, ${this.remaining} left)`);
+      throw new SshWireError(
+        `${this.what}: truncated (wanted ${n} bytes at offset ${this.offset}, ${this.remaining} left)`,
+      );
     }
     const out = this.buf.subarray(this.offset, this.offset + n);
     this.offset += n;

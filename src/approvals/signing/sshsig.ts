@@ -37,9 +37,7 @@ const SIG_VERSION = 1;
 const HASH_ALGORITHMS = ['sha512', 'sha256'] as const;
 type HashAlgorithm = (typeof HASH_ALGORITHMS)[number];
 
-export type SshVerifyResult =
-  | { ok: true; publicKey: string; fingerprint: string }
-  | { ok: false; reason: string };
+export type SshVerifyResult = { ok: true; publicKey: string; fingerprint: string } | { ok: false; reason: string };
 
 export interface ParsedSshSignature {
   version: number;
@@ -62,7 +60,11 @@ function checkNamespace(namespace: string): void {
 }
 
 /** The blob that is actually signed: magic, namespace, reserved, hash algorithm, H(message). */
-export function sshsigSignedData(message: string | Uint8Array, namespace: string, hashAlgorithm: HashAlgorithm = 'sha512'): Buffer {
+export function sshsigSignedData(
+  message: string | Uint8Array,
+  namespace: string,
+  hashAlgorithm: HashAlgorithm = 'sha512',
+): Buffer {
   const digest = createHash(hashAlgorithm).update(toBytes(message)).digest();
   return Buffer.concat([MAGIC, sshString(namespace), sshString(''), sshString(hashAlgorithm), sshString(digest)]);
 }
@@ -80,9 +82,11 @@ export function parseSshSignature(armored: string): ParsedSshSignature {
   if (!text.startsWith(SSHSIG_BEGIN)) throw new MalformedSshSignatureError(`missing "${SSHSIG_BEGIN}" header`);
   const endAt = text.indexOf(SSHSIG_END);
   if (endAt < 0) throw new MalformedSshSignatureError(`missing "${SSHSIG_END}" footer`);
-  if (text.slice(endAt + SSHSIG_END.length).trim() !== '') throw new MalformedSshSignatureError('unexpected text after the signature footer');
+  if (text.slice(endAt + SSHSIG_END.length).trim() !== '')
+    throw new MalformedSshSignatureError('unexpected text after the signature footer');
   const b64 = text.slice(SSHSIG_BEGIN.length, endAt).replace(/\s+/g, '');
-  if (!b64 || !/^[A-Za-z0-9+/]+={0,2}$/.test(b64)) throw new MalformedSshSignatureError('armor does not contain valid base64');
+  if (!b64 || !/^[A-Za-z0-9+/]+={0,2}$/.test(b64))
+    throw new MalformedSshSignatureError('armor does not contain valid base64');
   const blob = Buffer.from(b64, 'base64');
   if (blob.toString('base64') !== b64) throw new MalformedSshSignatureError('armor does not contain valid base64');
   try {
@@ -124,7 +128,11 @@ function encodeSshsig(publicKeyBlob: Buffer, namespace: string, hashAlgorithm: s
  * Signs `message` with an unencrypted OpenSSH ed25519 private key file, natively (no process spawn).
  * The output is byte-identical to `ssh-keygen -Y sign -n <namespace> -f <key>` (Ed25519 is deterministic).
  */
-export function signWithSshKey(message: string | Uint8Array, privateKeyPath: string, namespace = DEFAULT_SIGNATURE_NAMESPACE): string {
+export function signWithSshKey(
+  message: string | Uint8Array,
+  privateKeyPath: string,
+  namespace = DEFAULT_SIGNATURE_NAMESPACE,
+): string {
   checkNamespace(namespace);
   const key = readOpenSshPrivateKeyFile(privateKeyPath);
   const signature = cryptoSign(null, sshsigSignedData(message, namespace, 'sha512'), key.privateKey);
@@ -169,11 +177,15 @@ export function signWithSshKeygen(
       env.SSH_ASKPASS_REQUIRE = 'force';
       env.GANTRY_SSH_KEY_PASSPHRASE = options.passphrase;
     }
-    const result = spawnSync(options.sshKeygenPath ?? 'ssh-keygen', ['-Y', 'sign', '-n', namespace, '-f', keyPath, messageFile], {
-      env,
-      stdio: ['ignore', 'pipe', 'pipe'],
-      timeout: options.timeoutMs ?? 30_000,
-    });
+    const result = spawnSync(
+      options.sshKeygenPath ?? 'ssh-keygen',
+      ['-Y', 'sign', '-n', namespace, '-f', keyPath, messageFile],
+      {
+        env,
+        stdio: ['ignore', 'pipe', 'pipe'],
+        timeout: options.timeoutMs ?? 30_000,
+      },
+    );
     if (result.error) throw new Error(`ssh-keygen -Y sign failed to run: ${result.error.message}`);
     let signature = '';
     try {
@@ -182,8 +194,13 @@ export function signWithSshKeygen(
       // reported below
     }
     if (result.status !== 0 || !signature.includes(SSHSIG_BEGIN)) {
-      const stderr = result.stderr.toString('utf8').replace(/^Signing file .*$/m, '').trim();
-      throw new Error(`ssh-keygen -Y sign exited with ${result.status ?? result.signal}: ${stderr || 'no signature produced'}`);
+      const stderr = result.stderr
+        .toString('utf8')
+        .replace(/^Signing file .*$/m, '')
+        .trim();
+      throw new Error(
+        `ssh-keygen -Y sign exited with ${result.status ?? result.signal}: ${stderr || 'no signature produced'}`,
+      );
     }
     return signature;
   } finally {
@@ -209,13 +226,22 @@ export function verifySshSignature(
     return { ok: false, reason: `malformed signature: ${(err as Error).message}` };
   }
   if (sig.version !== SIG_VERSION) {
-    return { ok: false, reason: `malformed signature: unsupported SSHSIG version ${sig.version} (expected ${SIG_VERSION})` };
+    return {
+      ok: false,
+      reason: `malformed signature: unsupported SSHSIG version ${sig.version} (expected ${SIG_VERSION})`,
+    };
   }
   if (sig.namespace !== namespace) {
-    return { ok: false, reason: `namespace mismatch: signature is for namespace "${sig.namespace}", expected "${namespace}"` };
+    return {
+      ok: false,
+      reason: `namespace mismatch: signature is for namespace "${sig.namespace}", expected "${namespace}"`,
+    };
   }
   if (!(HASH_ALGORITHMS as readonly string[]).includes(sig.hashAlgorithm)) {
-    return { ok: false, reason: `unsupported hash algorithm "${sig.hashAlgorithm}" (expected ${HASH_ALGORITHMS.join(' or ')})` };
+    return {
+      ok: false,
+      reason: `unsupported hash algorithm "${sig.hashAlgorithm}" (expected ${HASH_ALGORITHMS.join(' or ')})`,
+    };
   }
   const fingerprint = sshFingerprint(sig.publicKeyBlob);
 
@@ -233,7 +259,10 @@ export function verifySshSignature(
     if (key.type !== ED25519) {
       ignored.push(`${key.type} ${key.fingerprint}`);
       if (key.blob.equals(sig.publicKeyBlob)) {
-        return { ok: false, reason: `signed with a ${key.type} key (${fingerprint}); only ${ED25519} keys are supported for approvals` };
+        return {
+          ok: false,
+          reason: `signed with a ${key.type} key (${fingerprint}); only ${ED25519} keys are supported for approvals`,
+        };
       }
       continue;
     }
@@ -246,18 +275,30 @@ export function verifySshSignature(
     return { ok: false, reason: `signed by a key not allowed for this approver (${fingerprint}); ${notes.join('; ')}` };
   }
   if (sig.publicKeyType !== ED25519) {
-    return { ok: false, reason: `signed with a ${sig.publicKeyType} key (${fingerprint}); only ${ED25519} keys are supported` };
+    return {
+      ok: false,
+      reason: `signed with a ${sig.publicKeyType} key (${fingerprint}); only ${ED25519} keys are supported`,
+    };
   }
   if (sig.signatureType !== ED25519 || sig.signature.length !== 64) {
-    return { ok: false, reason: `malformed signature: ${sig.signatureType} signature of ${sig.signature.length} bytes for an ${ED25519} key` };
+    return {
+      ok: false,
+      reason: `malformed signature: ${sig.signatureType} signature of ${sig.signature.length} bytes for an ${ED25519} key`,
+    };
   }
   let good: boolean;
   try {
     const publicKey = ed25519PublicKeyObject(ed25519RawFromBlob(sig.publicKeyBlob));
-    good = cryptoVerify(null, sshsigSignedData(message, namespace, sig.hashAlgorithm as HashAlgorithm), publicKey, sig.signature);
+    good = cryptoVerify(
+      null,
+      sshsigSignedData(message, namespace, sig.hashAlgorithm as HashAlgorithm),
+      publicKey,
+      sig.signature,
+    );
   } catch (err) {
     return { ok: false, reason: `malformed signature: ${(err as Error).message}` };
   }
-  if (!good) return { ok: false, reason: `signature does not verify: message or signature was altered (key ${fingerprint})` };
+  if (!good)
+    return { ok: false, reason: `signature does not verify: message or signature was altered (key ${fingerprint})` };
   return { ok: true, publicKey: sshPublicKeyLine(sig.publicKeyBlob), fingerprint };
 }

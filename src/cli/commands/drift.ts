@@ -8,7 +8,9 @@ import { CliError, EXIT } from '../exitCodes';
 import { printJson, readConfig, requireText, withClient, type GlobalOptions } from '../cliContext';
 
 export function registerDrift(program: Command): void {
-  const drift = program.command('drift').description('drift detection: does each environment still run what Gantry promoted there?');
+  const drift = program
+    .command('drift')
+    .description('drift detection: does each environment still run what Gantry promoted there?');
   drift
     .command('schedule <app>')
     .description('create or update one Temporal Schedule per environment (drift/<app>/<env>) running a drift check')
@@ -16,28 +18,45 @@ export function registerDrift(program: Command): void {
     .option('--every <duration>', 'how often', '10m')
     .option('--heal', 'put the promoted digest back when something else runs')
     .option('--json', 'print JSON')
-    .action(async (app: string, options: { env?: string[]; every: string; heal?: boolean; json?: boolean }, cmd: Command) => {
-      const config = await readConfig(cmd.optsWithGlobals<GlobalOptions>());
-      if (!config.apps[app]) throw new CliError(`unknown app "${app}" (gantry.yaml defines: ${Object.keys(config.apps).join(', ')})`, EXIT.badInput);
-      try {
-        parseDuration(options.every);
-      } catch {
-        throw new CliError(`--every must be a duration like 30s, 10m or 1h, got "${options.every}"`, EXIT.badInput);
-      }
-      await withClient(async (gantry) => {
-        const { scheduleDriftChecks } = await import('../../drift/driftSchedules.js');
-        const ids = await scheduleDriftChecks(gantry.client, config, app, { every: options.every, heal: options.heal === true, taskQueue: gantry.taskQueue, environments: options.env });
-        if (options.json) printJson({ schedules: ids, every: options.every, heal: options.heal === true });
-        else for (const id of ids) console.log(`scheduled ${id} every ${options.every}${options.heal ? ' (heals)' : ''}`);
-      });
-    });
+    .action(
+      async (app: string, options: { env?: string[]; every: string; heal?: boolean; json?: boolean }, cmd: Command) => {
+        const config = await readConfig(cmd.optsWithGlobals<GlobalOptions>());
+        if (!config.apps[app])
+          throw new CliError(
+            `unknown app "${app}" (gantry.yaml defines: ${Object.keys(config.apps).join(', ')})`,
+            EXIT.badInput,
+          );
+        try {
+          parseDuration(options.every);
+        } catch {
+          throw new CliError(`--every must be a duration like 30s, 10m or 1h, got "${options.every}"`, EXIT.badInput);
+        }
+        await withClient(async (gantry) => {
+          const { scheduleDriftChecks } = await import('../../drift/driftSchedules.js');
+          const ids = await scheduleDriftChecks(gantry.client, config, app, {
+            every: options.every,
+            heal: options.heal === true,
+            taskQueue: gantry.taskQueue,
+            environments: options.env,
+          });
+          if (options.json) printJson({ schedules: ids, every: options.every, heal: options.heal === true });
+          else
+            for (const id of ids)
+              console.log(`scheduled ${id} every ${options.every}${options.heal ? ' (heals)' : ''}`);
+        });
+      },
+    );
   drift
     .command('status <app>')
     .description("each environment's drift schedule and what its last check found")
     .option('--json', 'print JSON')
     .action(async (app: string, options: { json?: boolean }, cmd: Command) => {
       const config = await readConfig(cmd.optsWithGlobals<GlobalOptions>());
-      if (!config.apps[app]) throw new CliError(`unknown app "${app}" (gantry.yaml defines: ${Object.keys(config.apps).join(', ')})`, EXIT.badInput);
+      if (!config.apps[app])
+        throw new CliError(
+          `unknown app "${app}" (gantry.yaml defines: ${Object.keys(config.apps).join(', ')})`,
+          EXIT.badInput,
+        );
       await withClient(async (gantry) => {
         const { driftCheckInputs, driftScheduleId } = await import('../../drift/driftSchedules.js');
         const rows = [];
@@ -46,7 +65,9 @@ export function registerDrift(program: Command): void {
         }
         if (options.json) return printJson(rows);
         for (const r of rows) {
-          console.log(`${r.environment}\t${!r.scheduled ? 'not scheduled' : r.report ? `${r.report.state}: ${r.report.detail}` : r.lastRun ? `last check ${r.lastRun}` : 'no check yet'}${r.at ? ` (${r.at})` : ''}`);
+          console.log(
+            `${r.environment}\t${!r.scheduled ? 'not scheduled' : r.report ? `${r.report.state}: ${r.report.detail}` : r.lastRun ? `last check ${r.lastRun}` : 'no check yet'}${r.at ? ` (${r.at})` : ''}`,
+          );
         }
       });
     });
@@ -58,7 +79,11 @@ export function registerDrift(program: Command): void {
     .option('--json', 'print JSON')
     .action(async (app: string, options: { env: string; heal?: boolean; json?: boolean }, cmd: Command) => {
       const config = await readConfig(cmd.optsWithGlobals<GlobalOptions>());
-      if (!config.apps[app]) throw new CliError(`unknown app "${app}" (gantry.yaml defines: ${Object.keys(config.apps).join(', ')})`, EXIT.badInput);
+      if (!config.apps[app])
+        throw new CliError(
+          `unknown app "${app}" (gantry.yaml defines: ${Object.keys(config.apps).join(', ')})`,
+          EXIT.badInput,
+        );
       const env = requireText(options.env, '--env');
       const { driftCheckInputs, driftScheduleId } = await import('../../drift/driftSchedules.js');
       const [input] = driftCheckInputs(config, app, options.heal === true, [env]);

@@ -16,7 +16,11 @@ export function registerFreeze(program: Command): void {
     .option('--key <path>', "sign it with your SSH ed25519 key (an operator's key in the worker's policy)")
     .option('--json', 'print JSON')
     .action(async (options: { env: string; as: string; reason: string; key?: string; json?: boolean }) => {
-      const request = { environment: requireText(options.env, '--env'), by: requireText(options.as, '--as'), reason: requireText(options.reason, '--reason') };
+      const request = {
+        environment: requireText(options.env, '--env'),
+        by: requireText(options.as, '--as'),
+        reason: requireText(options.reason, '--reason'),
+      };
       if (options.key) readableKey(options.key, '--key');
       await withClient(async (gantry) => {
         const { freezeEnvironment } = await import('../../client/manualFreezes.js');
@@ -37,7 +41,11 @@ export function registerFreeze(program: Command): void {
       await withClient(async (gantry) => {
         const { unfreezeEnvironment } = await import('../../client/manualFreezes.js');
         const answer = await unfreezeEnvironment(gantry, request, options.key);
-        report(answer, options.json, `unfrozen: ${request.environment}${answer.accepted ? ` (${answer.woken ?? 0} waiting promotions resumed)` : ''}`);
+        report(
+          answer,
+          options.json,
+          `unfrozen: ${request.environment}${answer.accepted ? ` (${answer.woken ?? 0} waiting promotions resumed)` : ''}`,
+        );
       });
     });
   program
@@ -50,7 +58,10 @@ export function registerFreeze(program: Command): void {
         const freezes = await listFreezes(gantry);
         if (options.json) return printJson(freezes);
         if (freezes.length === 0) return console.log('no manual freezes');
-        for (const f of freezes) console.log(`${f.environment}\tfrozen by ${f.by}${f.proof?.proof === 'signature' ? ` (signed, key ${f.proof.fingerprint ?? ''})` : ''} at ${f.at}: ${f.reason}`);
+        for (const f of freezes)
+          console.log(
+            `${f.environment}\tfrozen by ${f.by}${f.proof?.proof === 'signature' ? ` (signed, key ${f.proof.fingerprint ?? ''})` : ''} at ${f.at}: ${f.reason}`,
+          );
       });
     });
   program
@@ -61,17 +72,32 @@ export function registerFreeze(program: Command): void {
     .requiredOption('--reason <text>', 'why this promotion may go through the freeze')
     .requiredOption('--key <path>', 'your SSH ed25519 key; the override is signed', process.env.GANTRY_SIGNING_KEY)
     .option('--json', 'print JSON')
-    .action(async (app: string, digest: string, options: { env: string; as: string; reason: string; key: string; json?: boolean }, cmd: Command) => {
-      const invalid = digestError(digest);
-      if (invalid) throw new CliError(invalid, EXIT.badInput);
-      const request = { environment: requireText(options.env, '--env'), by: requireText(options.as, '--as'), reason: requireText(options.reason, '--reason') };
-      if (options.key) readableKey(options.key, '--key');
-      requireEnvironment(await pipelineForChecks(cmd.optsWithGlobals<GlobalOptions>()), app, request.environment);
-      await withClient(async (gantry) => {
-        const answer = await gantry.overrideFreeze(app, digest, request, options.key);
-        report(answer.accepted ? { accepted: true } : answer, options.json, `accepted: ${app} ${digest} may deploy to ${request.environment} despite the freeze`);
-      });
-    });
+    .action(
+      async (
+        app: string,
+        digest: string,
+        options: { env: string; as: string; reason: string; key: string; json?: boolean },
+        cmd: Command,
+      ) => {
+        const invalid = digestError(digest);
+        if (invalid) throw new CliError(invalid, EXIT.badInput);
+        const request = {
+          environment: requireText(options.env, '--env'),
+          by: requireText(options.as, '--as'),
+          reason: requireText(options.reason, '--reason'),
+        };
+        if (options.key) readableKey(options.key, '--key');
+        requireEnvironment(await pipelineForChecks(cmd.optsWithGlobals<GlobalOptions>()), app, request.environment);
+        await withClient(async (gantry) => {
+          const answer = await gantry.overrideFreeze(app, digest, request, options.key);
+          report(
+            answer.accepted ? { accepted: true } : answer,
+            options.json,
+            `accepted: ${app} ${digest} may deploy to ${request.environment} despite the freeze`,
+          );
+        });
+      },
+    );
 }
 
 function report(answer: { accepted: boolean; reason?: string }, json: boolean | undefined, said: string): void {

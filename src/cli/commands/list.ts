@@ -11,15 +11,27 @@ export function registerList(program: Command): void {
     .option('--app <app>', 'only this app')
     .option('--limit <n>', 'at most this many', (v) => Number.parseInt(v, 10), 50)
     .option('--json', 'print JSON')
-    .action(async (options: { awaitingApproval?: boolean; running?: boolean; app?: string; limit: number; json?: boolean }) => {
-      await withClient(async (gantry) => {
-        const rows = await gantry.list(options);
-        if (options.json) return printJson(rows);
-        if (rows.length === 0) return console.log('no promotions match');
-        for (const r of rows) {
-          const where = r.awaitingApproval ? `awaiting approval for ${r.environment}` : `${r.stage ?? '?'}${r.environment ? ` ${r.environment}` : ''}`;
-          console.log(`${r.app ?? '?'}\t${r.digest ?? r.workflowId}\t${r.executionStatus.toLowerCase()}\t${where}\t${r.startTime}`);
-        }
-      });
-    });
+    .action(
+      async (options: {
+        awaitingApproval?: boolean;
+        running?: boolean;
+        app?: string;
+        limit: number;
+        json?: boolean;
+      }) => {
+        await withClient(async (gantry) => {
+          const rows = await gantry.list(options);
+          if (options.json) return printJson(rows);
+          if (rows.length === 0) return console.log('no promotions match');
+          for (const r of rows) {
+            const where = r.awaitingApproval
+              ? `awaiting approval for ${r.environment}`
+              : `${r.stage ?? '?'}${r.environment ? ` ${r.environment}` : ''}`;
+            console.log(
+              `${r.app ?? '?'}\t${r.digest ?? r.workflowId}\t${r.executionStatus.toLowerCase()}\t${where}\t${r.startTime}`,
+            );
+          }
+        });
+      },
+    );
 }

@@ -20,16 +20,24 @@ export function registerOperate(program: Command, kind: OperatorKind): void {
     .option('--reason <text>', 'why')
     .option('--key <path>', "sign it with your SSH ed25519 key (an operator's key in the worker's policy)")
     .option('--json', 'print JSON')
-    .action(async (app: string, digest: string, options: { as: string; reason?: string; key?: string; json?: boolean }) => {
-      const invalid = digestError(digest);
-      if (invalid) throw new CliError(invalid, EXIT.badInput);
-      if (options.key) readableKey(options.key, '--key');
-      await withClient(async (gantry) => {
-        const answer = await gantry.operate(kind, app, digest, { by: requireText(options.as, '--as'), reason: options.reason }, options.key);
-        if (options.json) printJson(answer.accepted ? { accepted: true } : answer);
-        else if (answer.accepted) console.log(`accepted: ${kind} ${app} ${digest}`);
-        else console.error(`refused: ${answer.reason}`);
-        if (!answer.accepted) process.exitCode = EXIT.failed;
-      });
-    });
+    .action(
+      async (app: string, digest: string, options: { as: string; reason?: string; key?: string; json?: boolean }) => {
+        const invalid = digestError(digest);
+        if (invalid) throw new CliError(invalid, EXIT.badInput);
+        if (options.key) readableKey(options.key, '--key');
+        await withClient(async (gantry) => {
+          const answer = await gantry.operate(
+            kind,
+            app,
+            digest,
+            { by: requireText(options.as, '--as'), reason: options.reason },
+            options.key,
+          );
+          if (options.json) printJson(answer.accepted ? { accepted: true } : answer);
+          else if (answer.accepted) console.log(`accepted: ${kind} ${app} ${digest}`);
+          else console.error(`refused: ${answer.reason}`);
+          if (!answer.accepted) process.exitCode = EXIT.failed;
+        });
+      },
+    );
 }

@@ -28,9 +28,20 @@ export function registerRollback(program: Command): void {
     .option('--json', 'print JSON')
     .action(async (app: string, options: RollbackOptions, cmd: Command) => {
       const config = await readConfig(cmd.optsWithGlobals<GlobalOptions>());
-      if (!config.apps[app]) throw new CliError(`unknown app "${app}" (gantry.yaml defines: ${Object.keys(config.apps).join(', ')})`, EXIT.badInput);
+      if (!config.apps[app])
+        throw new CliError(
+          `unknown app "${app}" (gantry.yaml defines: ${Object.keys(config.apps).join(', ')})`,
+          EXIT.badInput,
+        );
       if (options.key) readableKey(options.key, '--key');
-      const request = { app, environment: requireText(options.env, '--env'), by: requireText(options.as, '--as'), reason: options.reason, fastTrack: options.fast === true, keyPath: options.key };
+      const request = {
+        app,
+        environment: requireText(options.env, '--env'),
+        by: requireText(options.as, '--as'),
+        reason: options.reason,
+        fastTrack: options.fast === true,
+        keyPath: options.key,
+      };
       await withClient(async (gantry) => {
         const { rollback } = await import('../../client/rollback.js');
         const answer = await rollback(gantry, config, request);

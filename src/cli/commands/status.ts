@@ -14,14 +14,19 @@ export function registerStatus(program: Command): void {
       const invalid = digestError(digest);
       if (invalid) throw new CliError(invalid, EXIT.badInput);
       await withClient(async (gantry) => {
-        const [{ UnknownPromotionError }, { unpolledEnvironmentQueues }] = await Promise.all([import('../../client/gantryClient.js'), import('../../client/unpolledQueues.js')]);
+        const [{ UnknownPromotionError }, { unpolledEnvironmentQueues }] = await Promise.all([
+          import('../../client/gantryClient.js'),
+          import('../../client/unpolledQueues.js'),
+        ]);
         try {
           const status = await gantry.status(app, digest);
           const unpolled = await unpolledEnvironmentQueues(gantry.client, status);
           if (options.json) return printJson({ ...status, unpolledTaskQueues: unpolled });
           console.log(formatStatus(status));
           for (const q of unpolled) {
-            console.log(`  no worker polls task queue ${q.taskQueue}: ${q.environment}'s activities wait for one (start it inside ${q.environment}: gantry worker --task-queue ${q.taskQueue})`);
+            console.log(
+              `  no worker polls task queue ${q.taskQueue}: ${q.environment}'s activities wait for one (start it inside ${q.environment}: gantry worker --task-queue ${q.taskQueue})`,
+            );
           }
         } catch (err) {
           if (err instanceof UnknownPromotionError) throw new CliError(err.message, EXIT.failed);

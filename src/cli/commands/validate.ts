@@ -14,12 +14,17 @@ export function registerValidate(program: Command): void {
     .action(async (_options: unknown, cmd: Command) => {
       const options = cmd.optsWithGlobals<GlobalOptions>();
       const config = await readConfig(options);
-      const apps = Object.entries(config.apps).map(([name, app]) => `${name} (${(app.environments ?? config.environments ?? []).map((e) => (e.taskQueue ? `${e.name} [task queue ${e.taskQueue}]` : e.name)).join(' → ')})`);
+      const apps = Object.entries(config.apps).map(
+        ([name, app]) =>
+          `${name} (${(app.environments ?? config.environments ?? []).map((e) => (e.taskQueue ? `${e.name} [task queue ${e.taskQueue}]` : e.name)).join(' → ')})`,
+      );
       console.log(`${options.config} is valid: ${apps.join('; ')}`);
       // Not an error: a worker elsewhere resolves these against its own folder, not this file's.
       const relative = relativeWorkerPaths(config);
       if (relative.length > 0) {
-        console.log(`note: these paths are relative; each worker resolves them where the activity runs ($${WORKDIR_ENV}, else the folder \`gantry worker\` started in), not against ${config.baseDir}:`);
+        console.log(
+          `note: these paths are relative; each worker resolves them where the activity runs ($${WORKDIR_ENV}, else the folder \`gantry worker\` started in), not against ${config.baseDir}:`,
+        );
         for (const r of relative) console.log(`  ${r.at}: ${r.path}`);
       }
     });

@@ -38,14 +38,30 @@ export async function startFakePrometheus(initial: Script = () => 'empty'): Prom
         res.writeHead(status, { 'content-type': 'application/json' });
         res.end(JSON.stringify(json));
       };
-      if (url.pathname !== '/api/v1/query') return send(404, { status: 'error', errorType: 'not_found', error: 'not found' });
+      if (url.pathname !== '/api/v1/query')
+        return send(404, { status: 'error', errorType: 'not_found', error: 'not found' });
       const answer = script(query, n);
       const t = Date.now() / 1000;
-      if (typeof answer === 'object' && 'status' in answer) return send(answer.status, { status: 'error', errorType: answer.errorType, error: answer.error });
+      if (typeof answer === 'object' && 'status' in answer)
+        return send(answer.status, { status: 'error', errorType: answer.errorType, error: answer.error });
       if (answer === 'empty') return send(200, { status: 'success', data: { resultType: 'vector', result: [] } });
-      if (answer === 'NaN') return send(200, { status: 'success', data: { resultType: 'vector', result: [{ metric: {}, value: [t, 'NaN'] }] } });
-      if (typeof answer === 'number') return send(200, { status: 'success', data: { resultType: 'vector', result: [{ metric: {}, value: [t, String(answer)] }] } });
-      return send(200, { status: 'success', data: { resultType: 'vector', result: answer.series.map((s) => ({ metric: s.metric, value: [t, String(s.value)] })) } });
+      if (answer === 'NaN')
+        return send(200, {
+          status: 'success',
+          data: { resultType: 'vector', result: [{ metric: {}, value: [t, 'NaN'] }] },
+        });
+      if (typeof answer === 'number')
+        return send(200, {
+          status: 'success',
+          data: { resultType: 'vector', result: [{ metric: {}, value: [t, String(answer)] }] },
+        });
+      return send(200, {
+        status: 'success',
+        data: {
+          resultType: 'vector',
+          result: answer.series.map((s) => ({ metric: s.metric, value: [t, String(s.value)] })),
+        },
+      });
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -70,7 +86,11 @@ export const QUERIES: ErrorRateQueries = {
  * Cumulative counters as if canary and stable served `perRead` requests between reads at the given
  * error rates, on top of counters that already carry history. Unknown queries are empty.
  */
-export function countsScript(rates: { canary: number; stable: number }, perRead = { canary: 500, stable: 4500 }, otherwise: Script = () => 'empty'): Script {
+export function countsScript(
+  rates: { canary: number; stable: number },
+  perRead = { canary: 500, stable: 4500 },
+  otherwise: Script = () => 'empty',
+): Script {
   const history = { canary: 1000, stable: 100_000 };
   return (query, n) => {
     for (const side of ['canary', 'stable'] as const) {

@@ -21,7 +21,11 @@ export interface Haproxy {
   stop(): Promise<void>;
 }
 
-export async function startHaproxy(backends: { stablePort: number; canaryPort: number; backend?: string }): Promise<Haproxy> {
+export async function startHaproxy(backends: {
+  stablePort: number;
+  canaryPort: number;
+  backend?: string;
+}): Promise<Haproxy> {
   if (!existsSync(HAPROXY_BIN)) throw new Error(`${HAPROXY_BIN} is missing: apt-get install haproxy`);
   const dir = mkdtempSync(join(tmpdir(), 'gantry-haproxy-'));
   const [port, adminPort] = [await freePort(), await freePort()];

@@ -88,7 +88,11 @@ export function startLoad(options: LoadOptions): LoadLoop {
     return { ...stats, byTrack: structuredClone(stats.byTrack) };
   });
   return {
-    stats: () => ({ ...stats, seconds: stats.seconds || (Date.now() - started) / 1000, byTrack: structuredClone(stats.byTrack) }),
+    stats: () => ({
+      ...stats,
+      seconds: stats.seconds || (Date.now() - started) / 1000,
+      byTrack: structuredClone(stats.byTrack),
+    }),
     stop: () => (end(), done),
     done,
   };

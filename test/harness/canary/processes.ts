@@ -42,10 +42,16 @@ export function startProcess(command: string, args: string[], cwd: string): Mana
 }
 
 /** Polls `ready` every 100 ms until it holds or `timeoutMs` passes (bounded). */
-export async function waitUntil(what: string, ready: () => Promise<boolean>, timeoutMs: number, proc?: Managed): Promise<void> {
+export async function waitUntil(
+  what: string,
+  ready: () => Promise<boolean>,
+  timeoutMs: number,
+  proc?: Managed,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
-    if (proc && proc.child.exitCode !== null) throw new Error(`${what}: process exited with ${proc.child.exitCode}:\n${proc.output()}`);
+    if (proc && proc.child.exitCode !== null)
+      throw new Error(`${what}: process exited with ${proc.child.exitCode}:\n${proc.output()}`);
     if (await ready().catch(() => false)) return;
     await new Promise((r) => setTimeout(r, 100));
   }

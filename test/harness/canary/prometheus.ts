@@ -15,7 +15,9 @@ export interface PrometheusServer {
   stop(): Promise<void>;
 }
 
-export async function startPrometheus(targets: Array<{ port: number; labels: Record<string, string> }>): Promise<PrometheusServer> {
+export async function startPrometheus(
+  targets: Array<{ port: number; labels: Record<string, string> }>,
+): Promise<PrometheusServer> {
   if (!existsSync(PROMETHEUS_BIN)) throw new Error(`${PROMETHEUS_BIN} is missing: apt-get install prometheus`);
   const dir = mkdtempSync(join(tmpdir(), 'gantry-prometheus-'));
   const port = await freePort();
@@ -37,7 +39,12 @@ export async function startPrometheus(targets: Array<{ port: number; labels: Rec
   writeFileSync(join(dir, 'prometheus.yml'), config);
   const proc = startProcess(
     PROMETHEUS_BIN,
-    [`--config.file=${join(dir, 'prometheus.yml')}`, `--storage.tsdb.path=${join(dir, 'data')}`, `--web.listen-address=127.0.0.1:${port}`, '--log.level=warn'],
+    [
+      `--config.file=${join(dir, 'prometheus.yml')}`,
+      `--storage.tsdb.path=${join(dir, 'data')}`,
+      `--web.listen-address=127.0.0.1:${port}`,
+      '--log.level=warn',
+    ],
     dir,
   );
   const url = `http://127.0.0.1:${port}`;
@@ -48,8 +55,12 @@ export async function startPrometheus(targets: Array<{ port: number; labels: Rec
       await waitUntil(
         'prometheus targets',
         async () => {
-          const body = (await (await fetch(`${url}/api/v1/targets`)).json()) as { data: { activeTargets: Array<{ health: string }> } };
-          return body.data.activeTargets.length === targets.length && body.data.activeTargets.every((t) => t.health === 'up');
+          const body = (await (await fetch(`${url}/api/v1/targets`)).json()) as {
+            data: { activeTargets: Array<{ health: string }> };
+          };
+          return (
+            body.data.activeTargets.length === targets.length && body.data.activeTargets.every((t) => t.health === 'up')
+          );
         },
         timeoutMs,
         proc,

@@ -1,6 +1,13 @@
 // A worker for the canary tests: the test workflows (canaryAnalysis, canaryTestWorkflow) with the
 // real canary activities, on any Temporal connection (time-skipping server or dev server).
-import { bundleWorkflowCode, DefaultLogger, Runtime, Worker, type NativeConnection, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import {
+  bundleWorkflowCode,
+  DefaultLogger,
+  Runtime,
+  Worker,
+  type NativeConnection,
+  type WorkflowBundleWithSourceMap,
+} from '@temporalio/worker';
 import { readCanaryCounts, readLatencyBuckets, readStableHistory } from '../../../activities/metrics';
 import { setCanaryWeight } from '../../../activities/traffic';
 
@@ -22,8 +29,18 @@ export function canaryWorkflowBundle(): Promise<WorkflowBundleWithSourceMap> {
 /** The activity names a Gantry worker registers for canaries. */
 export const canaryActivities = { setCanaryWeight, readCanaryCounts, readLatencyBuckets, readStableHistory };
 
-export async function startCanaryWorker(connection: NativeConnection, taskQueue: string, namespace = 'default'): Promise<{ stop(): Promise<void> }> {
-  const worker = await Worker.create({ connection, namespace, taskQueue, workflowBundle: await canaryWorkflowBundle(), activities: canaryActivities });
+export async function startCanaryWorker(
+  connection: NativeConnection,
+  taskQueue: string,
+  namespace = 'default',
+): Promise<{ stop(): Promise<void> }> {
+  const worker = await Worker.create({
+    connection,
+    namespace,
+    taskQueue,
+    workflowBundle: await canaryWorkflowBundle(),
+    activities: canaryActivities,
+  });
   const running = worker.run();
   return {
     async stop() {

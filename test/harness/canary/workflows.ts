@@ -1,7 +1,15 @@
 // Workflows for the canary tests: the analysis child as registered by the worker, and a small
 // stand-in for the promotion workflow that calls runCanary the way promoteArtifact does (stages,
 // operator pause/resume/abort), so the canary is tested without the rest of the pipeline.
-import { CancellationScope, condition, defineQuery, defineSignal, isCancellation, setHandler, workflowInfo } from '@temporalio/workflow';
+import {
+  CancellationScope,
+  condition,
+  defineQuery,
+  defineSignal,
+  isCancellation,
+  setHandler,
+  workflowInfo,
+} from '@temporalio/workflow';
 import type { CanaryAnalysisResult, CanaryPlan, CanaryRunResult, CanaryStepRecord } from '../../../src/canary/types';
 import { runCanary } from '../../../workflows/runCanary';
 

@@ -12,7 +12,14 @@ export function defaultSpec(share: number, over: Partial<CanaryAnalysisSpec> = {
   return {
     name: 'defaults',
     queries: { canary: q, stable: q },
-    test: { alpha: 0.05, power: 0.8, minimumDetectableEffect: { kind: 'relative', increase: 1 }, canaryTrafficShare: share, boundaries: 'exact', maxCanaryRequests: 50_000 },
+    test: {
+      alpha: 0.05,
+      power: 0.8,
+      minimumDetectableEffect: { kind: 'relative', increase: 1 },
+      canaryTrafficShare: share,
+      boundaries: 'exact',
+      maxCanaryRequests: 50_000,
+    },
     intervalMs: 15_000,
     maxIntervalMs: 120_000,
     // The default reads an hour; a quarter keeps the tests fast (60 intervals still estimate the dispersion).

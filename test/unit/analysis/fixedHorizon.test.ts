@@ -27,7 +27,11 @@ describe('fixedHorizonSampleSize', () => {
     //   z(0.95)·sqrt(2·p̄·q̄)       = 1.644854 · sqrt(2·0.015·0.985) = 1.644854 · 0.171901 = 0.282752
     //   z(0.8)·sqrt(p0q0 + p1q1)   = 0.841621 · sqrt(0.0099 + 0.0196) = 0.841621 · 0.171756 = 0.144553
     //   n = (0.282752 + 0.144553)² / (0.02 - 0.01)² = 0.427305² / 0.0001 = 0.182590 / 0.0001 = 1825.9 -> 1826
-    expect(fixedHorizonSampleSize({ alpha: 0.05, power: 0.8, p0: 0.01, p1: 0.02 })).toEqual({ canary: 1826, stable: 1826, total: 3652 });
+    expect(fixedHorizonSampleSize({ alpha: 0.05, power: 0.8, p0: 0.01, p1: 0.02 })).toEqual({
+      canary: 1826,
+      stable: 1826,
+      total: 3652,
+    });
   });
 
   it('handles unequal allocation (a 10% canary: 9 stable requests per canary request)', () => {
@@ -35,7 +39,11 @@ describe('fixedHorizonSampleSize', () => {
     //   1.644854 · sqrt(0.011·0.989·(1 + 1/9)) = 1.644854 · 0.109944 = 0.180842
     //   0.841621 · sqrt(0.0196 + 0.0099/9)    = 0.841621 · 0.143875 = 0.121088
     //   n_c = 0.301931² / 0.0001 = 911.6 -> 912, n_s = 9 · 912 = 8208
-    expect(fixedHorizonSampleSize({ alpha: 0.05, power: 0.8, p0: 0.01, p1: 0.02, stablePerCanary: 9 })).toEqual({ canary: 912, stable: 8208, total: 9120 });
+    expect(fixedHorizonSampleSize({ alpha: 0.05, power: 0.8, p0: 0.01, p1: 0.02, stablePerCanary: 9 })).toEqual({
+      canary: 912,
+      stable: 8208,
+      total: 9120,
+    });
   });
 
   it('grows with power and shrinks with alpha and effect', () => {
@@ -49,6 +57,8 @@ describe('fixedHorizonSampleSize', () => {
     expect(() => fixedHorizonSampleSize({ alpha: 0.05, power: 0.8, p0: 0.02, p1: 0.01 })).toThrow(RangeError);
     expect(() => fixedHorizonSampleSize({ alpha: 0, power: 0.8, p0: 0.01, p1: 0.02 })).toThrow(RangeError);
     expect(() => fixedHorizonSampleSize({ alpha: 0.05, power: 1, p0: 0.01, p1: 0.02 })).toThrow(RangeError);
-    expect(() => fixedHorizonSampleSize({ alpha: 0.05, power: 0.8, p0: 0.01, p1: 0.02, stablePerCanary: 0 })).toThrow(RangeError);
+    expect(() => fixedHorizonSampleSize({ alpha: 0.05, power: 0.8, p0: 0.01, p1: 0.02, stablePerCanary: 0 })).toThrow(
+      RangeError,
+    );
   });
 });

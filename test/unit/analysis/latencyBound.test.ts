@@ -60,12 +60,27 @@ describe('estimateQuantile (histogram_quantile semantics)', () => {
   });
 
   it('fails clearly on empty, malformed or +Inf-less histograms', () => {
-    expect(estimateQuantile(0.95, [{ le: '0.5', count: 0 }, { le: '+Inf', count: 0 }])).toMatchObject({ ok: false, reason: 'no-observations' });
+    expect(
+      estimateQuantile(0.95, [
+        { le: '0.5', count: 0 },
+        { le: '+Inf', count: 0 },
+      ]),
+    ).toMatchObject({ ok: false, reason: 'no-observations' });
     expect(estimateQuantile(0.95, [])).toMatchObject({ ok: false, reason: 'no-inf-bucket' });
     expect(estimateQuantile(0.95, [{ le: '0.5', count: 3 }])).toMatchObject({ ok: false, reason: 'no-inf-bucket' });
     expect(estimateQuantile(0.95, [{ le: '+Inf', count: 3 }])).toMatchObject({ ok: false, reason: 'invalid-buckets' });
-    expect(estimateQuantile(0.95, [{ le: 'fast', count: 3 }, { le: '+Inf', count: 3 }])).toMatchObject({ ok: false, reason: 'invalid-buckets' });
-    expect(estimateQuantile(0.95, [{ le: '0.5', count: NaN }, { le: '+Inf', count: 3 }])).toMatchObject({ ok: false, reason: 'invalid-buckets' });
+    expect(
+      estimateQuantile(0.95, [
+        { le: 'fast', count: 3 },
+        { le: '+Inf', count: 3 },
+      ]),
+    ).toMatchObject({ ok: false, reason: 'invalid-buckets' });
+    expect(
+      estimateQuantile(0.95, [
+        { le: '0.5', count: NaN },
+        { le: '+Inf', count: 3 },
+      ]),
+    ).toMatchObject({ ok: false, reason: 'invalid-buckets' });
     expect(estimateQuantile(1.5, buckets)).toMatchObject({ ok: false, reason: 'invalid-quantile' });
   });
 
@@ -77,27 +92,59 @@ describe('estimateQuantile (histogram_quantile semantics)', () => {
 
 describe('checkLatencyBound', () => {
   it('passes exactly when the quantile bucket ends at or below the bound', () => {
-    expect(checkLatencyBound(buckets, { quantile: 0.95, bound: 0.5 })).toMatchObject({ verdict: 'WithinBound', exact: true, value: 0.5, observations: 100 });
+    expect(checkLatencyBound(buckets, { quantile: 0.95, bound: 0.5 })).toMatchObject({
+      verdict: 'WithinBound',
+      exact: true,
+      value: 0.5,
+      observations: 100,
+    });
   });
 
   it('fails exactly when the quantile bucket starts at or above the bound', () => {
-    expect(checkLatencyBound(buckets, { quantile: 0.9, bound: 0.2 })).toMatchObject({ verdict: 'ExceedsBound', exact: true });
+    expect(checkLatencyBound(buckets, { quantile: 0.9, bound: 0.2 })).toMatchObject({
+      verdict: 'ExceedsBound',
+      exact: true,
+    });
   });
 
   it('decides by interpolation inside the bucket, and says it did', () => {
-    expect(checkLatencyBound(buckets, { quantile: 0.9, bound: 0.4 })).toMatchObject({ verdict: 'ExceedsBound', exact: false });
-    expect(checkLatencyBound(buckets, { quantile: 0.9, bound: 0.45 })).toMatchObject({ verdict: 'WithinBound', exact: false });
+    expect(checkLatencyBound(buckets, { quantile: 0.9, bound: 0.4 })).toMatchObject({
+      verdict: 'ExceedsBound',
+      exact: false,
+    });
+    expect(checkLatencyBound(buckets, { quantile: 0.9, bound: 0.45 })).toMatchObject({
+      verdict: 'WithinBound',
+      exact: false,
+    });
   });
 
   it('fails closed when the quantile is in the +Inf bucket', () => {
     // histogram_quantile would say p99.5 = 1 s, which is only a lower bound.
-    expect(checkLatencyBound(buckets, { quantile: 0.995, bound: 2 })).toMatchObject({ verdict: 'ExceedsBound', exact: false, value: 1 });
-    expect(checkLatencyBound(buckets, { quantile: 0.995, bound: 0.5 })).toMatchObject({ verdict: 'ExceedsBound', exact: true });
+    expect(checkLatencyBound(buckets, { quantile: 0.995, bound: 2 })).toMatchObject({
+      verdict: 'ExceedsBound',
+      exact: false,
+      value: 1,
+    });
+    expect(checkLatencyBound(buckets, { quantile: 0.995, bound: 0.5 })).toMatchObject({
+      verdict: 'ExceedsBound',
+      exact: true,
+    });
   });
 
   it('reports NoData for an empty window and InvalidHistogram for malformed input', () => {
-    expect(checkLatencyBound([{ le: '0.5', count: 0 }, { le: '+Inf', count: 0 }], { quantile: 0.95, bound: 0.5 })).toMatchObject({ verdict: 'NoData', value: null });
-    expect(checkLatencyBound([{ le: '0.5', count: 1 }], { quantile: 0.95, bound: 0.5 })).toMatchObject({ verdict: 'InvalidHistogram', value: null });
+    expect(
+      checkLatencyBound(
+        [
+          { le: '0.5', count: 0 },
+          { le: '+Inf', count: 0 },
+        ],
+        { quantile: 0.95, bound: 0.5 },
+      ),
+    ).toMatchObject({ verdict: 'NoData', value: null });
+    expect(checkLatencyBound([{ le: '0.5', count: 1 }], { quantile: 0.95, bound: 0.5 })).toMatchObject({
+      verdict: 'InvalidHistogram',
+      value: null,
+    });
   });
 
   it('returns plain JSON', () => {

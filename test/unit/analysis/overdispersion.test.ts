@@ -17,7 +17,10 @@ const fixed = fixedHorizonSampleSize({ alpha: 0.05, power: 0.8, p0: 0.01, p1: 0.
 const traffic = { requestsPerSecond: 100, canaryShare: 0.1, scrapeIntervalSeconds: 15, stableErrorRate: 0.01 };
 
 function history(pattern: ErrorPattern, intervals: number, seed: number, clusterSize?: number) {
-  const stream = scrapeStream({ ...traffic, canaryErrorRate: 0.01, pattern, ...(clusterSize ? { clusterSize } : {}) }, createRng(seed));
+  const stream = scrapeStream(
+    { ...traffic, canaryErrorRate: 0.01, pattern, ...(clusterSize ? { clusterSize } : {}) },
+    createRng(seed),
+  );
   const out: { errors: number; total: number }[] = [];
   let previous = { stableErrors: 0, stableTotal: 0 };
   for (let i = 0; i < intervals; i++) {
@@ -50,7 +53,12 @@ describe('stable history dispersion', () => {
   });
 
   it('picks the level nearest in size', () => {
-    const model = { levels: [{ stableRequests: 1000, stableErrors: 10, factor: 2 }, { stableRequests: 8000, stableErrors: 80, factor: 4 }] };
+    const model = {
+      levels: [
+        { stableRequests: 1000, stableErrors: 10, factor: 2 },
+        { stableRequests: 8000, stableErrors: 80, factor: 4 },
+      ],
+    };
     expect(dispersionAt(model, 900)).toBe(2);
     expect(dispersionAt(model, 6000)).toBe(4);
     expect(dispersionAt({ levels: [] }, 6000)).toBe(1);
@@ -61,21 +69,44 @@ describe('defaults on over-dispersed errors, 100 requests/s, 10% canary, 15 s sc
   it(`clusters of 2: at most ${MAX_FALSE_ALARMS} of ${HEALTHY_RUNS} healthy canaries fail (the undiscounted test fails > 8%)`, () => {
     const scenario = { ...traffic, pattern: 'clustered' as const, clusterSize: 2, canaryErrorRate: 0.01 };
     const healthy = simulateScenario(defaultSpec(0.1), scenario, fixed, HEALTHY_RUNS, 20_261_140);
-    const naive = simulateScenario(defaultSpec(0.1, { test: { ...defaultSpec(0.1).test, overdispersion: 'none' } }), scenario, fixed, 2000, 20_261_141);
-    console.log([describeSummary('clusters of 2, defaults', healthy, fixed), describeSummary('clusters of 2, no dispersion discount', naive, fixed)].join('\n'));
+    const naive = simulateScenario(
+      defaultSpec(0.1, { test: { ...defaultSpec(0.1).test, overdispersion: 'none' } }),
+      scenario,
+      fixed,
+      2000,
+      20_261_141,
+    );
+    console.log(
+      [
+        describeSummary('clusters of 2, defaults', healthy, fixed),
+        describeSummary('clusters of 2, no dispersion discount', naive, fixed),
+      ].join('\n'),
+    );
     expect(healthy.failed).toBeLessThanOrEqual(MAX_FALSE_ALARMS);
     expect(naive.failedRate).toBeGreaterThan(0.08);
   });
 
   it('clusters of 5 still keep power >= 0.78 (slower: the evidence is worth a fifth)', () => {
-    const regressed = simulateScenario(defaultSpec(0.1), { ...traffic, pattern: 'clustered', clusterSize: 5, canaryErrorRate: 0.02 }, fixed, 1000, 20_261_142);
+    const regressed = simulateScenario(
+      defaultSpec(0.1),
+      { ...traffic, pattern: 'clustered', clusterSize: 5, canaryErrorRate: 0.02 },
+      fixed,
+      1000,
+      20_261_142,
+    );
     console.log(describeSummary('clusters of 5, regressed', regressed, fixed));
     expect(regressed.failedRate).toBeGreaterThanOrEqual(0.8 - 2.326 * Math.sqrt(0.16 / 1000));
   });
 
   it('bursts of 10x in 5% of intervals: Inconclusive, "data too irregular", never Failed', () => {
     // The default hour of history: a quarter may hold no burst at all (0.95^60 = 5%), and then the bursts go unseen.
-    const healthy = simulateScenario(defaultSpec(0.1, { stableHistoryMs: 3_600_000 }), { ...traffic, pattern: 'bursts', canaryErrorRate: 0.01 }, fixed, 300, 20_261_143);
+    const healthy = simulateScenario(
+      defaultSpec(0.1, { stableHistoryMs: 3_600_000 }),
+      { ...traffic, pattern: 'bursts', canaryErrorRate: 0.01 },
+      fixed,
+      300,
+      20_261_143,
+    );
     expect(healthy.failed).toBe(0);
     expect(healthy.inconclusive).toBe(300);
   });
@@ -87,16 +118,39 @@ describe('latency: the comparison keeps alpha where the quantile guard alone doe
     const halved = { ...base.test, alpha: 0.025 };
     return defaultSpec(0.1, {
       test: mode === 'comparison' ? halved : base.test,
-      latency: { query: 'c', quantile: 0.95, boundSeconds: 0.5, minObservations: 200, ...(mode === 'comparison' ? { stableQuery: 's', test: { ...halved, maxCanaryRequests: undefined } } : {}) },
+      latency: {
+        query: 'c',
+        quantile: 0.95,
+        boundSeconds: 0.5,
+        minObservations: 200,
+        ...(mode === 'comparison' ? { stableQuery: 's', test: { ...halved, maxCanaryRequests: undefined } } : {}),
+      },
     });
   };
   // Both versions have 4% of requests over the bound: the canary's true p95 is within it.
-  const scenario = { ...traffic, pattern: 'independent' as const, canaryErrorRate: 0.01, stableSlowShare: 0.04, canarySlowShare: 0.04 };
+  const scenario = {
+    ...traffic,
+    pattern: 'independent' as const,
+    canaryErrorRate: 0.01,
+    stableSlowShare: 0.04,
+    canarySlowShare: 0.04,
+  };
 
   it('comparison (error and latency tests at alpha/2 each): alpha holds over 2,000 healthy canaries; a doubled slow share is caught', () => {
     const healthy = simulateScenario(latency('comparison'), scenario, fixed, 2000, 20_261_150);
-    const slower = simulateScenario(latency('comparison'), { ...scenario, canarySlowShare: 0.08 }, fixed, 1000, 20_261_151);
-    console.log([describeSummary('latency comparison, healthy', healthy, fixed), describeSummary('latency comparison, canary 8% slow', slower, fixed)].join('\n'));
+    const slower = simulateScenario(
+      latency('comparison'),
+      { ...scenario, canarySlowShare: 0.08 },
+      fixed,
+      1000,
+      20_261_151,
+    );
+    console.log(
+      [
+        describeSummary('latency comparison, healthy', healthy, fixed),
+        describeSummary('latency comparison, canary 8% slow', slower, fixed),
+      ].join('\n'),
+    );
     // 2,000 runs: alpha + 2.326 SE (this bound alone would pass a 6% design; the 8,100-run checks are the tight ones).
     expect(healthy.failedRate).toBeLessThanOrEqual(0.05 + 2.326 * Math.sqrt(0.0475 / 2000));
     expect(slower.failedRate).toBeGreaterThanOrEqual(0.8 - 2.326 * Math.sqrt(0.16 / 1000));

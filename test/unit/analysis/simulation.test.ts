@@ -32,7 +32,11 @@ describe('seeded PRNG and binomial sampler', () => {
 
   it('draws binomials with the right mean and variance', () => {
     const rng = createRng(7);
-    for (const [n, p] of [[100, 0.01], [100, 0.3], [50, 0.9]] as const) {
+    for (const [n, p] of [
+      [100, 0.01],
+      [100, 0.3],
+      [50, 0.9],
+    ] as const) {
       const draws = Array.from({ length: 10_000 }, () => sampleBinomial(rng, n, p));
       const mean = draws.reduce((s, x) => s + x, 0) / draws.length;
       const variance = draws.reduce((s, x) => s + (x - mean) ** 2, 0) / draws.length;
@@ -57,7 +61,13 @@ describe('thresholds calibrated for batched reads, exactly (lattice, no Monte Ca
     [0.1, 16],
     [0.5, 11],
   ])('share %s, %s errors per read: alpha <= 5% and power >= 80%, both binding', (share, errorsPerLook) => {
-    const t = exactThresholds({ alpha: 0.05, power: 0.8, oddsRatio: 2, canaryTrafficShare: { min: share, max: share }, errorsPerLook });
+    const t = exactThresholds({
+      alpha: 0.05,
+      power: 0.8,
+      oddsRatio: 2,
+      canaryTrafficShare: { min: share, max: share },
+      errorsPerLook,
+    });
     const oc = operatingCharacteristics({ oddsRatio: 2, canaryTrafficShare: share, thresholds: t, errorsPerLook });
     expect(oc.falseAlarmRate).toBeLessThanOrEqual(0.05);
     expect(oc.falseAlarmRate).toBeGreaterThan(0.045);
@@ -66,24 +76,55 @@ describe('thresholds calibrated for batched reads, exactly (lattice, no Monte Ca
     expect(oc.power).toBeLessThan(0.86);
     // The per-error thresholds read in batches waste alpha (overshoot): the calibrated ones are lower.
     if (errorsPerLook > 1) {
-      const perError = exactThresholds({ alpha: 0.05, power: 0.8, oddsRatio: 2, canaryTrafficShare: { min: share, max: share } });
+      const perError = exactThresholds({
+        alpha: 0.05,
+        power: 0.8,
+        oddsRatio: 2,
+        canaryTrafficShare: { min: share, max: share },
+      });
       expect(t.upper).toBeLessThan(perError.upper);
-      expect(operatingCharacteristics({ oddsRatio: 2, canaryTrafficShare: share, thresholds: perError, errorsPerLook }).falseAlarmRate).toBeLessThan(0.045);
+      expect(
+        operatingCharacteristics({ oddsRatio: 2, canaryTrafficShare: share, thresholds: perError, errorsPerLook })
+          .falseAlarmRate,
+      ).toBeLessThan(0.045);
     }
   });
 });
 
 describe('defaults, independent errors, 100 requests/s, 10% canary, 15 s scrapes', () => {
   const share = 0.1;
-  const scenario = { requestsPerSecond: 100, canaryShare: share, scrapeIntervalSeconds: 15, stableErrorRate: 0.01, pattern: 'independent' as const };
+  const scenario = {
+    requestsPerSecond: 100,
+    canaryShare: share,
+    scrapeIntervalSeconds: 15,
+    stableErrorRate: 0.01,
+    pattern: 'independent' as const,
+  };
   const fixed = fixedHorizonSampleSize({ alpha: 0.05, power: 0.8, p0: 0.01, p1: 0.02, stablePerCanary: 9 }).canary;
   let healthy: ScenarioSummary;
   let regressed: ScenarioSummary;
 
   beforeAll(() => {
-    healthy = simulateScenario(defaultSpec(share), { ...scenario, canaryErrorRate: 0.01 }, fixed, HEALTHY_RUNS, 20_261_130);
-    regressed = simulateScenario(defaultSpec(share), { ...scenario, canaryErrorRate: 0.02 }, fixed, REGRESSED_RUNS, 20_261_131);
-    console.log([describeSummary('healthy 1% vs 1%', healthy, fixed), describeSummary('regressed 2% vs 1%', regressed, fixed)].join('\n'));
+    healthy = simulateScenario(
+      defaultSpec(share),
+      { ...scenario, canaryErrorRate: 0.01 },
+      fixed,
+      HEALTHY_RUNS,
+      20_261_130,
+    );
+    regressed = simulateScenario(
+      defaultSpec(share),
+      { ...scenario, canaryErrorRate: 0.02 },
+      fixed,
+      REGRESSED_RUNS,
+      20_261_131,
+    );
+    console.log(
+      [
+        describeSummary('healthy 1% vs 1%', healthy, fixed),
+        describeSummary('regressed 2% vs 1%', regressed, fixed),
+      ].join('\n'),
+    );
   });
 
   it(`fails at most ${MAX_FALSE_ALARMS} of ${HEALTHY_RUNS} healthy canaries (a 6% design would not pass)`, () => {
@@ -114,7 +155,13 @@ describe('defaults, independent errors, 100 requests/s, 10% canary, 15 s scrapes
 describe("the issue's coarse case: defaults at 100 requests/s, 10% canary, 30 s scrapes (was 0.92 / 1.02 of the fixed horizon)", () => {
   it('decides within 0.70 of the fixed horizon when healthy and 0.85 when regressed, keeping alpha and power', () => {
     const share = 0.1;
-    const scenario = { requestsPerSecond: 100, canaryShare: share, scrapeIntervalSeconds: 30, stableErrorRate: 0.01, pattern: 'independent' as const };
+    const scenario = {
+      requestsPerSecond: 100,
+      canaryShare: share,
+      scrapeIntervalSeconds: 30,
+      stableErrorRate: 0.01,
+      pattern: 'independent' as const,
+    };
     const spec = defaultSpec(share, { intervalMs: 30_000 });
     const healthy = simulateScenario(spec, { ...scenario, canaryErrorRate: 0.01 }, 912, 2000, 20_261_132);
     const regressed = simulateScenario(spec, { ...scenario, canaryErrorRate: 0.02 }, 912, 2000, 20_261_133);

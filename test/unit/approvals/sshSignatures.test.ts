@@ -55,8 +55,12 @@ beforeAll(() => {
   for (const name of ['alice', 'bob']) {
     expect(sshKeygen(['-q', '-t', 'ed25519', '-N', '', '-C', `${name}@example.com`, '-f', key(name)]).status).toBe(0);
   }
-  expect(sshKeygen(['-q', '-t', 'ed25519', '-N', 'correct horse', '-C', 'carol@example.com', '-f', key('carol')]).status).toBe(0);
-  expect(sshKeygen(['-q', '-t', 'rsa', '-b', '2048', '-N', '', '-C', 'rsa@example.com', '-f', key('rsa')]).status).toBe(0);
+  expect(
+    sshKeygen(['-q', '-t', 'ed25519', '-N', 'correct horse', '-C', 'carol@example.com', '-f', key('carol')]).status,
+  ).toBe(0);
+  expect(sshKeygen(['-q', '-t', 'rsa', '-b', '2048', '-N', '', '-C', 'rsa@example.com', '-f', key('rsa')]).status).toBe(
+    0,
+  );
 });
 
 afterAll(() => {
@@ -77,7 +81,9 @@ describe('canonicalDecisionPayload', () => {
   });
 
   it('rejects incomplete or invalid decisions', () => {
-    expect(() => canonicalDecisionPayload({ ...decision, decision: 'maybe' as 'approve' })).toThrow(/approve", "reject" or "override-freeze/);
+    expect(() => canonicalDecisionPayload({ ...decision, decision: 'maybe' as 'approve' })).toThrow(
+      /approve", "reject" or "override-freeze/,
+    );
     expect(() => canonicalDecisionPayload({ ...decision, nonce: '' })).toThrow(/nonce/);
     expect(() => canonicalDecisionPayload({ ...decision, time: 'yesterday' })).toThrow(/time/);
   });
@@ -105,7 +111,9 @@ describe('SSHSIG with OpenSSH interop', () => {
 
   it('ssh-keygen refuses what we refuse: tampered message, other key, other namespace', () => {
     const sig = signWithSshKey(message, key('alice'));
-    expect(opensshVerify(message.replace('approve', 'reject'), sig, 'alice', `alice ${pub('alice')}\n`).status).not.toBe(0);
+    expect(
+      opensshVerify(message.replace('approve', 'reject'), sig, 'alice', `alice ${pub('alice')}\n`).status,
+    ).not.toBe(0);
     expect(opensshVerify(message, sig, 'alice', `alice ${pub('bob')}\n`).status).not.toBe(0);
     expect(opensshVerify(message, sig, 'alice', `alice ${pub('alice')}\n`, 'git').status).not.toBe(0);
   });
@@ -171,12 +179,16 @@ describe('SSHSIG with OpenSSH interop', () => {
     expect(verifySshSignature(message, aliceSig, [pub('rsa'), pub('alice')]).ok).toBe(true);
     const onlyRsa = verifySshSignature(message, aliceSig, [pub('rsa')]);
     expect(onlyRsa.ok).toBe(false);
-    if (!onlyRsa.ok) expect(onlyRsa.reason).toMatch(/not allowed.*no ssh-ed25519 key is allowed; ignored 1 unsupported allowed key\(s\): ssh-rsa SHA256:/);
+    if (!onlyRsa.ok)
+      expect(onlyRsa.reason).toMatch(
+        /not allowed.*no ssh-ed25519 key is allowed; ignored 1 unsupported allowed key\(s\): ssh-rsa SHA256:/,
+      );
 
     const rsaSig = signWithSshKeygen(message, key('rsa'));
     const r = verifySshSignature(message, rsaSig, [pub('rsa')]);
     expect(r.ok).toBe(false);
-    if (!r.ok) expect(r.reason).toMatch(/^signed with a ssh-rsa key \(SHA256:.*\); only ssh-ed25519 keys are supported/);
+    if (!r.ok)
+      expect(r.reason).toMatch(/^signed with a ssh-rsa key \(SHA256:.*\); only ssh-ed25519 keys are supported/);
   });
 
   it('refuses to read a passphrase-protected key natively, and signs it through ssh-keygen', () => {
@@ -184,7 +196,9 @@ describe('SSHSIG with OpenSSH interop', () => {
     expect(() => signWithSshKey(message, key('carol'))).toThrow(/passphrase-protected.*signWithSshKeygen/);
     const sig = signWithSshKeygen(message, key('carol'), NS, { passphrase: 'correct horse' });
     expect(verifySshSignature(message, sig, [pub('carol')]).ok).toBe(true);
-    expect(() => signWithSshKeygen(message, key('carol'), NS, { passphrase: 'wrong' })).toThrow(/ssh-keygen -Y sign exited/);
+    expect(() => signWithSshKeygen(message, key('carol'), NS, { passphrase: 'wrong' })).toThrow(
+      /ssh-keygen -Y sign exited/,
+    );
   });
 
   it('signs with a key held by ssh-agent (public key path + SSH_AUTH_SOCK)', async () => {
@@ -192,7 +206,8 @@ describe('SSHSIG with OpenSSH interop', () => {
     const agent = spawn('ssh-agent', ['-D', '-a', sock], { stdio: 'ignore' });
     try {
       const env = { ...process.env, SSH_AUTH_SOCK: sock };
-      for (let i = 0; i < 100 && spawnSync('ssh-add', ['-l'], { env }).status === 2; i++) await new Promise((r) => setTimeout(r, 20));
+      for (let i = 0; i < 100 && spawnSync('ssh-add', ['-l'], { env }).status === 2; i++)
+        await new Promise((r) => setTimeout(r, 20));
       const add = spawnSync('ssh-add', [key('bob')], { env, encoding: 'utf8' });
       expect(add.status).toBe(0);
       const sig = signWithSshKeygen(message, `${key('bob')}.pub`, NS, { env });
@@ -223,7 +238,9 @@ describe('parseAllowedSigners', () => {
     expect(parseAllowedSigners(text, { namespace: 'git' }).get('carol c')).toEqual([pub('carol')]);
     expect(parseAllowedSigners(text, { at: new Date('1999-06-01T00:00:00Z') }).get('dave')).toEqual([pub('bob')]);
     const { errors } = parseAllowedSignersEntries(text);
-    expect(errors).toEqual([{ lineNumber: 9, message: expect.stringMatching(/missing public key|not an SSH public key/) }]);
+    expect(errors).toEqual([
+      { lineNumber: 9, message: expect.stringMatching(/missing public key|not an SSH public key/) },
+    ]);
   });
 
   it('feeds verifySshSignature, and matches what ssh-keygen accepts for the same file', () => {

@@ -70,7 +70,10 @@ it('appends a hash chain that verifies, and is idempotent by id (also across re-
 
 it('serialises concurrent appends from several store instances in one process', async () => {
   const dataDir = freshDir();
-  const [s1, s2] = await Promise.all([FileAuditStore.open({ dataDir, signingKey: key }), FileAuditStore.open({ dataDir, signingKey: key })]);
+  const [s1, s2] = await Promise.all([
+    FileAuditStore.open({ dataDir, signingKey: key }),
+    FileAuditStore.open({ dataDir, signingKey: key }),
+  ]);
   const ids = Array.from({ length: 40 }, (_, i) => `wf/run/${i}`);
   await Promise.all(ids.flatMap((id, i) => [s1.append(entry(id)), (i % 2 ? s1 : s2).append(entry(id))]));
   const result = await verify(s1.path);
@@ -84,7 +87,9 @@ it('group commit: 1,200 appends arriving at once land in order, a repeated id on
   const store = await FileAuditStore.open({ dataDir, signingKey: key });
   const ids = Array.from({ length: 600 }, (_, i) => `wf/run/${i}`);
   // 600 at once (more than one batch of 256), each id twice in the same burst.
-  const answers = await Promise.all(ids.flatMap((id) => [store.append(entry(id)), store.append(entry(id, { details: { again: true } }))]));
+  const answers = await Promise.all(
+    ids.flatMap((id) => [store.append(entry(id)), store.append(entry(id, { details: { again: true } }))]),
+  );
   for (let i = 0; i < ids.length; i++) expect(answers[2 * i + 1]).toEqual(answers[2 * i]);
   const result = await verify(store.path);
   expect(result.ok).toBe(true);
@@ -115,14 +120,25 @@ it('cuts off a torn last line on open, then the retried append writes the record
   expect(await reopened.append(entry('e4'))).toEqual(e4);
   const result = await verify(store.path);
   expect(result.ok).toBe(true);
-  expect(result.records.map((r) => [r.seq, r.id])).toEqual([[1, 'e1'], [2, 'e2'], [3, 'e3'], [4, 'e4']]);
+  expect(result.records.map((r) => [r.seq, r.id])).toEqual([
+    [1, 'e1'],
+    [2, 'e2'],
+    [3, 'e3'],
+    [4, 'e4'],
+  ]);
 });
 
 it('breaks a lock left by a dead process, waits for a live one, and names the holder on timeout', async () => {
   const dataDir = freshDir();
   const store = await FileAuditStore.open({ dataDir, signingKey: key, lockTimeoutMs: 300 });
   const dead = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' });
-  const lock = (pid: number) => JSON.stringify({ pid, host: hostname(), token: '00000000-0000-4000-8000-000000000000', time: new Date().toISOString() });
+  const lock = (pid: number) =>
+    JSON.stringify({
+      pid,
+      host: hostname(),
+      token: '00000000-0000-4000-8000-000000000000',
+      time: new Date().toISOString(),
+    });
   writeFileSync(store.lockPath, lock(Number(dead.stdout)));
   await store.append(entry('after-dead-holder'));
   expect(existsSync(store.lockPath)).toBe(false);
@@ -130,7 +146,9 @@ it('breaks a lock left by a dead process, waits for a live one, and names the ho
   const holder = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], { stdio: 'ignore' });
   try {
     writeFileSync(store.lockPath, lock(holder.pid ?? 0));
-    await expect(store.append(entry('blocked'))).rejects.toThrow(new RegExp(`timed out after 300 ms waiting for lock .* \\(held by pid ${holder.pid} `));
+    await expect(store.append(entry('blocked'))).rejects.toThrow(
+      new RegExp(`timed out after 300 ms waiting for lock .* \\(held by pid ${holder.pid} `),
+    );
     const pending = store.append(entry('unblocked'));
     await new Promise((r) => setTimeout(r, 50));
     await killAndWait(holder);
@@ -168,8 +186,19 @@ it('survives writers SIGKILLed in the middle of a burst: after re-open and retri
   // The retries: every id of both bursts, again, from a fresh process-level store (the lock may be stale).
   const store = await FileAuditStore.open({ dataDir, signingKey: key, lockTimeoutMs: 5_000 });
   for (const tag of ['A', 'B']) {
-    await Promise.all(Array.from({ length: count }, (_, i) =>
-      store.append({ id: `${tag}-${i}`, workflowId: `wf-${tag}`, app: 'shop', digest: 'sha256:' + 'b'.repeat(64), environment: 'staging', event: 'deployed', details: { i } })));
+    await Promise.all(
+      Array.from({ length: count }, (_, i) =>
+        store.append({
+          id: `${tag}-${i}`,
+          workflowId: `wf-${tag}`,
+          app: 'shop',
+          digest: 'sha256:' + 'b'.repeat(64),
+          environment: 'staging',
+          event: 'deployed',
+          details: { i },
+        }),
+      ),
+    );
   }
   const after = await verify(path);
   expect(after.problems).toEqual([]);
@@ -185,9 +214,13 @@ it('survives writers SIGKILLed in the middle of a burst: after re-open and retri
 it('repairs the torn record of a writer that died mid-write (file size limit: partial write, then EFBIG)', async () => {
   const dataDir = freshDir();
   const limit = 100_000; // bytes; lands inside the 7th ~16 KiB record
-  const child = spawn('prlimit', [`--fsize=${limit}`, process.execPath, script, lib, dataDir, keyPem, 'C', '20', '1', String(16 * 1024), '0'], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawn(
+    'prlimit',
+    [`--fsize=${limit}`, process.execPath, script, lib, dataDir, keyPem, 'C', '20', '1', String(16 * 1024), '0'],
+    {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   let stderr = '';
   child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
   await exited(child);
@@ -204,7 +237,15 @@ it('repairs the torn record of a writer that died mid-write (file size limit: pa
   expect(repairs).toHaveLength(1);
   expect(repairs[0].offset).toBe(raw.lastIndexOf('\n') + 1);
   for (let i = 0; i < 20; i++) {
-    await store.append({ id: `C-${i}`, workflowId: 'wf-C', app: 'shop', digest: 'sha256:' + 'b'.repeat(64), environment: 'staging', event: 'deployed', details: { i } });
+    await store.append({
+      id: `C-${i}`,
+      workflowId: 'wf-C',
+      app: 'shop',
+      digest: 'sha256:' + 'b'.repeat(64),
+      environment: 'staging',
+      event: 'deployed',
+      details: { i },
+    });
   }
   const result = await verify(path);
   expect(result.problems).toEqual([]);
@@ -232,7 +273,9 @@ async function waitUntil(done: () => boolean, t: Tracked, what: string, timeoutM
   const deadline = Date.now() + timeoutMs;
   while (!done()) {
     if (t.exit !== undefined || Date.now() > deadline) {
-      throw new Error(`gave up waiting for ${what}: ${t.appended} appended, exit ${t.exit ?? 'none'}, stderr: ${t.stderr}`);
+      throw new Error(
+        `gave up waiting for ${what}: ${t.appended} appended, exit ${t.exit ?? 'none'}, stderr: ${t.stderr}`,
+      );
     }
     await new Promise((r) => setTimeout(r, 5));
   }

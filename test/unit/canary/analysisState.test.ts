@@ -1,19 +1,41 @@
 // The analysis policy as a pure state machine: baseline, error-rate decisions, latency, read
 // failures, time and request limits, and the evidence a result carries.
-import { analysisResult, bucketWindow, expire, MAX_CONSECUTIVE_READ_FAILURES, nextReadDelay, observe, observeStableHistory, startAnalysis, type AnalysisReading, type AnalysisState } from '../../../src/canary/analysisState';
+import {
+  analysisResult,
+  bucketWindow,
+  expire,
+  MAX_CONSECUTIVE_READ_FAILURES,
+  nextReadDelay,
+  observe,
+  observeStableHistory,
+  startAnalysis,
+  type AnalysisReading,
+  type AnalysisState,
+} from '../../../src/canary/analysisState';
 import type { CanaryAnalysisSpec, CanaryCountsReading } from '../../../src/canary/types';
 
 const spec = (over: Partial<CanaryAnalysisSpec> = {}): CanaryAnalysisSpec => ({
   name: 'analysis-2',
   queries: { canary: { errors: 'ce', total: 'ct' }, stable: { errors: 'se', total: 'st' } },
-  test: { alpha: 0.05, power: 0.8, minimumDetectableEffect: { kind: 'relative', increase: 1 }, canaryTrafficShare: 0.5, boundaries: 'exact' },
+  test: {
+    alpha: 0.05,
+    power: 0.8,
+    minimumDetectableEffect: { kind: 'relative', increase: 1 },
+    canaryTrafficShare: 0.5,
+    boundaries: 'exact',
+  },
   intervalMs: 10_000,
   maxDurationMs: 600_000,
   continueAsNewEvery: 100,
   ...over,
 });
 const T0 = Date.parse('2026-11-28T10:00:00Z');
-const counts = (canaryErrors: number, canaryTotal: number, stableErrors: number, stableTotal: number): CanaryCountsReading => ({ canaryErrors, canaryTotal, stableErrors, stableTotal, at: '2026-11-28T10:00:00Z' });
+const counts = (
+  canaryErrors: number,
+  canaryTotal: number,
+  stableErrors: number,
+  stableTotal: number,
+): CanaryCountsReading => ({ canaryErrors, canaryTotal, stableErrors, stableTotal, at: '2026-11-28T10:00:00Z' });
 const buckets = (le005: number, le01: number, le05: number, le1: number, inf: number) => [
   { le: '0.05', count: le005 },
   { le: '0.1', count: le01 },
@@ -30,16 +52,31 @@ function run(s: CanaryAnalysisSpec, readings: AnalysisReading[]): AnalysisState 
 }
 
 /** Cumulative counts of a canary and stable at 1000 requests each per interval. */
-function stream(canaryRate: number, stableRate: number, intervals: number, offset = { c: 5000, s: 90000 }): AnalysisReading[] {
+function stream(
+  canaryRate: number,
+  stableRate: number,
+  intervals: number,
+  offset = { c: 5000, s: 90000 },
+): AnalysisReading[] {
   return Array.from({ length: intervals }, (_, i) => ({
-    counts: counts(Math.round(offset.c * 0.01 + canaryRate * 1000 * i), offset.c + 1000 * i, Math.round(offset.s * 0.01 + stableRate * 1000 * i), offset.s + 1000 * i),
+    counts: counts(
+      Math.round(offset.c * 0.01 + canaryRate * 1000 * i),
+      offset.c + 1000 * i,
+      Math.round(offset.s * 0.01 + stableRate * 1000 * i),
+      offset.s + 1000 * i,
+    ),
   }));
 }
 
 test('the first reading is the baseline: counters with history are not counted', () => {
   const s = run(spec(), [{ counts: counts(50, 5000, 900, 90000) }]);
   expect(s.decision).toBe('Continue');
-  expect(s.errorRate?.lastCounts).toEqual({ canaryErrors: 50, canaryTotal: 5000, stableErrors: 900, stableTotal: 90000 });
+  expect(s.errorRate?.lastCounts).toEqual({
+    canaryErrors: 50,
+    canaryTotal: 5000,
+    stableErrors: 900,
+    stableTotal: 90000,
+  });
   expect(s.errorRate?.requests.total).toBe(0);
 });
 
@@ -48,7 +85,15 @@ test('a healthy canary is Successful; the result carries the evidence and reques
   expect(s.decision).toBe('Successful');
   expect(s.decidedBy).toBe('error-rate');
   const r = analysisResult(s);
-  expect(r).toMatchObject({ name: 'analysis-2', stepIndex: 2, decision: 'Successful', decidedBy: 'error-rate', latency: null, readFailures: 0, runs: 1 });
+  expect(r).toMatchObject({
+    name: 'analysis-2',
+    stepIndex: 2,
+    decision: 'Successful',
+    decidedBy: 'error-rate',
+    latency: null,
+    readFailures: 0,
+    runs: 1,
+  });
   expect(r.errorRate!.logLikelihoodRatio).toBeLessThanOrEqual(r.errorRate!.lowerThreshold);
   expect(r.requestsToDecision.canary).toBe(r.errorRate!.requests.canary);
   expect(r.requestsToDecision.canary % 1000).toBe(0);
@@ -76,7 +121,9 @@ test('no decision by maxDuration is Inconclusive, with the always-valid p-value 
   const s = run(short, stream(0.015, 0.01, 4));
   expect(s.decision).toBe('Inconclusive');
   expect(s.decidedBy).toBe('max-duration');
-  expect(s.reason).toMatch(/^maxDuration 30s reached without a decision \(log-likelihood ratio -?[\d.]+, always-valid p [\d.]+\)$/);
+  expect(s.reason).toMatch(
+    /^maxDuration 30s reached without a decision \(log-likelihood ratio -?[\d.]+, always-valid p [\d.]+\)$/,
+  );
   expect(s.errorRate!.decision).toBe('Inconclusive');
 });
 
@@ -88,7 +135,9 @@ test('maxCanaryRequests reached is Inconclusive', () => {
 
 test('read failures skip the interval; five in a row end Inconclusive; an invalid query ends it at once', () => {
   const good = stream(0.01, 0.01, 3);
-  const fail: AnalysisReading = { countsError: { type: 'MetricsUnreachable', message: 'Prometheus at http://x unreachable (ECONNREFUSED)' } };
+  const fail: AnalysisReading = {
+    countsError: { type: 'MetricsUnreachable', message: 'Prometheus at http://x unreachable (ECONNREFUSED)' },
+  };
   // Wald's thresholds: one read of 20 errors evenly split moves the exact (batch-calibrated) test to a decision.
   const wald = spec({ test: { ...spec().test, boundaries: 'wald' } });
   let s = run(wald, [good[0], fail, good[1], fail, fail]);
@@ -99,8 +148,13 @@ test('read failures skip the interval; five in a row end Inconclusive; an invali
   s = run(spec(), [good[0], ...Array(MAX_CONSECUTIVE_READ_FAILURES).fill(fail)]);
   expect(s.decision).toBe('Inconclusive');
   expect(s.decidedBy).toBe('metrics');
-  expect(s.reason).toBe('metrics unavailable for 5 intervals in a row: Prometheus at http://x unreachable (ECONNREFUSED)');
-  s = run(spec(), [good[0], { countsError: { type: 'MetricsQueryInvalid', message: 'Prometheus refused query `sum(`: bad_data: parse error' } }]);
+  expect(s.reason).toBe(
+    'metrics unavailable for 5 intervals in a row: Prometheus at http://x unreachable (ECONNREFUSED)',
+  );
+  s = run(spec(), [
+    good[0],
+    { countsError: { type: 'MetricsQueryInvalid', message: 'Prometheus refused query `sum(`: bad_data: parse error' } },
+  ]);
   expect(s.decision).toBe('Inconclusive');
   expect(s.reason).toBe('metrics query cannot work: Prometheus refused query `sum(`: bad_data: parse error');
   expect(analysisResult(s).lastReadError).toBe('Prometheus refused query `sum(`: bad_data: parse error');
@@ -119,7 +173,10 @@ describe('latency', () => {
   const slow = (i: number) => buckets(1000, 1000, 1000, 1000 + 100 * i, 1000 + 100 * i);
 
   test('a slow canary fails on latency once the window has enough requests, even with a good error rate', () => {
-    const s = run(withLatency, stream(0.01, 0.01, 10).map((r, i) => ({ ...r, latency: { buckets: slow(i), at: '' } })));
+    const s = run(
+      withLatency,
+      stream(0.01, 0.01, 10).map((r, i) => ({ ...r, latency: { buckets: slow(i), at: '' } })),
+    );
     expect(s.decision).toBe('Failed');
     expect(s.decidedBy).toBe('latency');
     expect(s.intervals).toBe(3); // 100 requests in the window after the 2nd reading, 200 after the 3rd
@@ -128,7 +185,10 @@ describe('latency', () => {
   });
 
   test('error rate Successful waits for latency evidence, then is Successful', () => {
-    const s = run(withLatency, stream(0.01, 0.01, 60).map((r, i) => ({ ...r, latency: { buckets: fast(i), at: '' } })));
+    const s = run(
+      withLatency,
+      stream(0.01, 0.01, 60).map((r, i) => ({ ...r, latency: { buckets: fast(i), at: '' } })),
+    );
     expect(s.decision).toBe('Successful');
     expect(s.reason).toMatch(/latency within its bound: p95 \d+ms vs bound 500ms over \d+ requests$/);
     expect(s.latency!.observations).toBeGreaterThanOrEqual(200);
@@ -136,10 +196,15 @@ describe('latency', () => {
 
   test('error rate Successful but too few latency observations by maxDuration is Inconclusive', () => {
     const few = spec({ latency: { ...latency, minObservations: 1_000_000 }, maxDurationMs: 600_000 });
-    const s = run(few, stream(0.01, 0.01, 61).map((r, i) => ({ ...r, latency: { buckets: fast(i), at: '' } })));
+    const s = run(
+      few,
+      stream(0.01, 0.01, 61).map((r, i) => ({ ...r, latency: { buckets: fast(i), at: '' } })),
+    );
     expect(s.errorRate!.decision).toBe('Successful');
     expect(s.decision).toBe('Inconclusive');
-    expect(s.reason).toMatch(/^maxDuration 600s reached: error rate passed but latency was not shown within its bound \(WithinBound, p95 \d+ms vs bound 500ms over 6000 requests, need 1000000 requests\)$/);
+    expect(s.reason).toMatch(
+      /^maxDuration 600s reached: error rate passed but latency was not shown within its bound \(WithinBound, p95 \d+ms vs bound 500ms over 6000 requests, need 1000000 requests\)$/,
+    );
   });
 
   test('a missing latency reading counts as a read failure; a histogram reset starts a new window', () => {
@@ -156,7 +221,21 @@ describe('latency', () => {
 
 test('bucketWindow: per-le differences, "1" and "1.0" are one bucket, a decrease is a reset', () => {
   expect(bucketWindow(buckets(1, 2, 3, 4, 5), buckets(2, 4, 6, 8, 10))).toEqual(buckets(1, 2, 3, 4, 5));
-  expect(bucketWindow([{ le: '1.0', count: 3 }, { le: '+Inf', count: 4 }], [{ le: '1', count: 5 }, { le: '+Inf', count: 9 }])).toEqual([{ le: '1', count: 2 }, { le: '+Inf', count: 5 }]);
+  expect(
+    bucketWindow(
+      [
+        { le: '1.0', count: 3 },
+        { le: '+Inf', count: 4 },
+      ],
+      [
+        { le: '1', count: 5 },
+        { le: '+Inf', count: 9 },
+      ],
+    ),
+  ).toEqual([
+    { le: '1', count: 2 },
+    { le: '+Inf', count: 5 },
+  ]);
   expect(bucketWindow(buckets(1, 2, 3, 4, 5), buckets(0, 0, 0, 0, 1))).toBe('reset');
 });
 
@@ -191,8 +270,17 @@ test('nextReadDelay with maxInterval: reads wait for about one new error, never 
 
 describe('latency comparison (stableQuery): slow counts of both versions through the sequential test', () => {
   const design = { ...spec().test, alpha: 0.025, canaryTrafficShare: 0.1 };
-  const compare = spec({ test: design, latency: { query: 'c', stableQuery: 's', quantile: 0.95, boundSeconds: 0.5, minObservations: 200, test: design } });
-  const hist = (total: number, slow: number) => ({ buckets: [{ le: '0.5', count: total - slow }, { le: '+Inf', count: total }], at: '' });
+  const compare = spec({
+    test: design,
+    latency: { query: 'c', stableQuery: 's', quantile: 0.95, boundSeconds: 0.5, minObservations: 200, test: design },
+  });
+  const hist = (total: number, slow: number) => ({
+    buckets: [
+      { le: '0.5', count: total - slow },
+      { le: '+Inf', count: total },
+    ],
+    at: '',
+  });
   const reading = (i: number, canarySlowShare: number): AnalysisReading => ({
     counts: counts(Math.round(10 * i), 1000 * i, Math.round(90 * i), 9000 * i),
     latency: hist(1000 * i, Math.round(1000 * i * canarySlowShare)),
@@ -200,7 +288,10 @@ describe('latency comparison (stableQuery): slow counts of both versions through
   });
 
   test('a canary with twice stable slow share fails by latency; the result carries both tests and the alpha', () => {
-    const s = run(compare, Array.from({ length: 10 }, (_, i) => reading(i, 0.1)));
+    const s = run(
+      compare,
+      Array.from({ length: 10 }, (_, i) => reading(i, 0.1)),
+    );
     expect(s).toMatchObject({ decision: 'Failed', decidedBy: 'latency' });
     expect(s.reason).toMatch(/^share of requests slower than 500ms is elevated: /);
     const r = analysisResult(s);
@@ -209,7 +300,10 @@ describe('latency comparison (stableQuery): slow counts of both versions through
   });
 
   test('the same slow share passes once both tests pass; a missing stable histogram is a read failure', () => {
-    const s = run(compare, Array.from({ length: 30 }, (_, i) => reading(i, 0.05)));
+    const s = run(
+      compare,
+      Array.from({ length: 30 }, (_, i) => reading(i, 0.05)),
+    );
     expect(s).toMatchObject({ decision: 'Successful', decidedBy: 'error-rate' });
     expect(s.reason).toMatch(/share slower than 500ms not elevated/);
     const missing = run(compare, [{ counts: counts(0, 10, 0, 10), latency: hist(10, 0) }]);
@@ -220,7 +314,9 @@ describe('latency comparison (stableQuery): slow counts of both versions through
     const off = { ...compare, latency: { ...compare.latency!, boundSeconds: 0.3 } };
     const s = run(off, [reading(0, 0.1), reading(1, 0.1)]);
     expect(s).toMatchObject({ decision: 'Inconclusive', decidedBy: 'metrics' });
-    expect(s.reason).toBe('latency comparison cannot work: canary histogram: the bound 0.3s is not a bucket edge of the histogram (edges: 0.5); choose one of them');
+    expect(s.reason).toBe(
+      'latency comparison cannot work: canary histogram: the bound 0.3s is not a bucket edge of the histogram (edges: 0.5); choose one of them',
+    );
   });
 });
 
@@ -232,7 +328,11 @@ test('errors far more irregular than the stable history: Inconclusive, "data too
   s = observe(spec(), s, { counts: counts(0, 0, 0, 0) }, T0);
   s = observe(spec(), s, { counts: counts(5, 1000, 5, 1000) }, T0 + 10_000);
   expect(s).toMatchObject({ decision: 'Inconclusive', decidedBy: 'error-rate' });
-  expect(s.reason).toMatch(/^data too irregular to decide: error counts vary [\d.]+x more between intervals than independent errors allow \(limit 10\)$/);
+  expect(s.reason).toMatch(
+    /^data too irregular to decide: error counts vary [\d.]+x more between intervals than independent errors allow \(limit 10\)$/,
+  );
   const noHistory = observeStableHistory(spec(), s0, { error: 'Prometheus at http://x unreachable' });
-  expect(noHistory.stableHistoryNote).toBe("stable history unavailable (Prometheus at http://x unreachable); dispersion estimated from the analysis' own intervals");
+  expect(noHistory.stableHistoryNote).toBe(
+    "stable history unavailable (Prometheus at http://x unreachable); dispersion estimated from the analysis' own intervals",
+  );
 });

@@ -19,7 +19,9 @@ function problems(text: string): string[] {
 }
 
 test('schema problems of a canary block read as resolveCanary words them', () => {
-  const text = example.replace('canaryService: "{app}-canary", context: prod-cluster', 'canaryService: " ", context: prod-cluster').replace('- pause: 5m\n        - setWeight: 50', '- pause: 0s\n        - setWeight: 50');
+  const text = example
+    .replace('canaryService: "{app}-canary", context: prod-cluster', 'canaryService: " ", context: prod-cluster')
+    .replace('- pause: 5m\n        - setWeight: 50', '- pause: 0s\n        - setWeight: 50');
   expect(problems(text)).toEqual([
     '24: environments[2].canary.router.httpRoute.canaryService: must be a non-empty string',
     '27: environments[2].canary.steps[1].pause: must be a duration like 30s, 10m, 72h or 1h30m (more than zero)',
@@ -28,5 +30,7 @@ test('schema problems of a canary block read as resolveCanary words them', () =>
 
 test('rules across fields of a canary block are reported with their lines too', () => {
   const text = example.replace('canaryService: "{app}-canary"', 'canaryService: "{app}-stable"');
-  expect(problems(text)).toEqual(['24: environments[2].canary.router.httpRoute.canaryService: must differ from stableService ("web-stable")']);
+  expect(problems(text)).toEqual([
+    '24: environments[2].canary.router.httpRoute.canaryService: must differ from stableService ("web-stable")',
+  ]);
 });

@@ -2,7 +2,12 @@ import { defaultPayloadConverter } from '@temporalio/common';
 import { mkdtempSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { codecKeysFromEnv, generateCodecKeyEntry, loadOrCreateCodecKeyFile, parseCodecKeys } from '../../../src/codec/codecKeys';
+import {
+  codecKeysFromEnv,
+  generateCodecKeyEntry,
+  loadOrCreateCodecKeyFile,
+  parseCodecKeys,
+} from '../../../src/codec/codecKeys';
 import { EncryptionCodec, PayloadDecryptionError } from '../../../src/codec/encryptionCodec';
 
 const SECRET = { webhook: 'https://hooks.slack.com/services/T000/B000/very-secret', env: { TOKEN: 's3cr3t-token' } };
@@ -21,11 +26,15 @@ test('a payload is encrypted under the current key, names it, and decodes to the
 });
 
 test('after a rotation, payloads written under the retired key still decode; without it they do not', async () => {
-  const [old] = await new EncryptionCodec(parseCodecKeys(oldEntry, 'old')).encode([defaultPayloadConverter.toPayload('written in January')]);
+  const [old] = await new EncryptionCodec(parseCodecKeys(oldEntry, 'old')).encode([
+    defaultPayloadConverter.toPayload('written in January'),
+  ]);
   const rotated = new EncryptionCodec(parseCodecKeys(`${newEntry},${oldEntry}`, 'rotated'));
   expect(defaultPayloadConverter.fromPayload((await rotated.decode([old]))[0])).toBe('written in January');
   const withoutOld = new EncryptionCodec(parseCodecKeys(newEntry, 'new only'));
-  await expect(withoutOld.decode([old])).rejects.toThrow('payload encrypted with key "2026-01", which this process does not have (keys: 2026-07)');
+  await expect(withoutOld.decode([old])).rejects.toThrow(
+    'payload encrypted with key "2026-01", which this process does not have (keys: 2026-07)',
+  );
 });
 
 test('an altered payload, or one relabelled with another key id, is refused', async () => {
@@ -48,7 +57,10 @@ test('unencrypted payloads (histories recorded before encryption) pass through',
 test('keys come from $GANTRY_CODEC_KEYS or the file $GANTRY_CODEC_KEYS_FILE names; none means no encryption', () => {
   const dir = mkdtempSync(join(tmpdir(), 'gantry-keys-'));
   const file = join(dir, 'keys');
-  writeFileSync(file, `# current first, then the retired ones\n${newEntry}\n\n${oldEntry}  # retired in July, kept for old promotions\n`);
+  writeFileSync(
+    file,
+    `# current first, then the retired ones\n${newEntry}\n\n${oldEntry}  # retired in July, kept for old promotions\n`,
+  );
   const fromFile = codecKeysFromEnv({ GANTRY_CODEC_KEYS_FILE: file });
   expect(fromFile?.current.id).toBe('2026-07');
   expect([...fromFile!.byId.keys()]).toEqual(['2026-07', '2026-01']);
@@ -69,7 +81,10 @@ test.each([
   [{ GANTRY_CODEC_KEYS: ' # only a comment' }, '$GANTRY_CODEC_KEYS: no keys'],
   [{ GANTRY_CODEC_KEYS: `${oldEntry},${oldEntry}` }, 'key id "2026-01" appears twice'],
   [{ GANTRY_CODEC_KEYS_FILE: '/nonexistent/keys' }, 'cannot read GANTRY_CODEC_KEYS_FILE /nonexistent/keys'],
-  [{ GANTRY_CODEC_KEYS_FILE: '/x', GANTRY_CODEC_KEYS: oldEntry }, 'set GANTRY_CODEC_KEYS_FILE or GANTRY_CODEC_KEYS, not both'],
+  [
+    { GANTRY_CODEC_KEYS_FILE: '/x', GANTRY_CODEC_KEYS: oldEntry },
+    'set GANTRY_CODEC_KEYS_FILE or GANTRY_CODEC_KEYS, not both',
+  ],
 ])('a bad key configuration is refused with a clear error: %j', (env, message) => {
   expect(() => codecKeysFromEnv(env)).toThrow(message);
 });

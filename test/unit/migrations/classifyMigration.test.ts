@@ -8,11 +8,26 @@ test.each<[string, string]>([
   ['TRUNCATE audit_log, sessions;', 'truncates audit_log, sessions'],
   ['ALTER TABLE users DROP COLUMN nickname;', 'drops column users.nickname'],
   ['ALTER TABLE users DROP CONSTRAINT users_email_key;', 'drops constraint users_email_key on users'],
-  ['ALTER TABLE users ALTER COLUMN name TYPE varchar(20);', 'changes the type of users.name (may narrow or rewrite its data)'],
-  ['ALTER TABLE users ALTER COLUMN name SET NOT NULL;', 'makes users.name NOT NULL (fails on existing NULLs, and the running version may write them)'],
-  ['ALTER TABLE users ADD COLUMN tenant int NOT NULL;', 'adds NOT NULL column users.tenant without a default (the running version cannot insert)'],
-  ['ALTER TABLE users RENAME COLUMN name TO full_name;', 'renames column users.name to full_name (the running version still uses the old name)'],
-  ['ALTER TABLE users RENAME TO accounts;', 'renames table users to accounts (the running version still uses the old name)'],
+  [
+    'ALTER TABLE users ALTER COLUMN name TYPE varchar(20);',
+    'changes the type of users.name (may narrow or rewrite its data)',
+  ],
+  [
+    'ALTER TABLE users ALTER COLUMN name SET NOT NULL;',
+    'makes users.name NOT NULL (fails on existing NULLs, and the running version may write them)',
+  ],
+  [
+    'ALTER TABLE users ADD COLUMN tenant int NOT NULL;',
+    'adds NOT NULL column users.tenant without a default (the running version cannot insert)',
+  ],
+  [
+    'ALTER TABLE users RENAME COLUMN name TO full_name;',
+    'renames column users.name to full_name (the running version still uses the old name)',
+  ],
+  [
+    'ALTER TABLE users RENAME TO accounts;',
+    'renames table users to accounts (the running version still uses the old name)',
+  ],
   ['DELETE FROM sessions;', 'deletes every row of sessions (no WHERE)'],
   ['UPDATE users SET active = false;', 'updates every row of users (no WHERE)'],
 ])('%s is destructive', async (sql, reason) => {

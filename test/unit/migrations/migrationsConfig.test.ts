@@ -32,12 +32,20 @@ function problems(text: string): string[] {
 }
 
 test('the plan: source repo made absolute with {app}, defaults filled in, approval resolved like any other', () => {
-  const input = resolvePromotion(parseConfig(file('{ from: [alice], expiresIn: 24h }'), 'gantry.yaml', '/srv/pipelines'), { app: 'web', digest: `sha256:${'a'.repeat(64)}`, commit: 'abc1234', requestedBy: 'ci' });
+  const input = resolvePromotion(
+    parseConfig(file('{ from: [alice], expiresIn: 24h }'), 'gantry.yaml', '/srv/pipelines'),
+    { app: 'web', digest: `sha256:${'a'.repeat(64)}`, commit: 'abc1234', requestedBy: 'ci' },
+  );
   expect(input.environments[0].migrations).toEqual({
     source: { repo: '/srv/web.git', path: 'db/migrations' },
     database: { urlFrom: 'PRODUCTION_DATABASE_URL', table: 'schema_migrations' },
     run: { command: 'migrate up', timeoutMs: 300_000 },
-    destructiveApproval: expect.objectContaining({ required: 1, eligible: ['alice'], signatures: 'required', expiresInMs: 86_400_000 }),
+    destructiveApproval: expect.objectContaining({
+      required: 1,
+      eligible: ['alice'],
+      signatures: 'required',
+      expiresInMs: 86_400_000,
+    }),
   });
 });
 
@@ -46,7 +54,11 @@ test('destructiveMigrations.approval is checked like an environment approval', (
     '15: environments[0].destructiveMigrations.approval.from[1]: unknown approver "mallory" (approvers: alice)',
     '15: environments[0].destructiveMigrations.approval.required: 3 approvals required but only 1 people may approve',
   ]);
-  expect(problems(file('{ from: [alice] }').replace('urlFrom: PRODUCTION_DATABASE_URL', 'urlFrom: "postgres://secret@db"'))).toEqual([
-    expect.stringMatching(/^12: environments\[0\]\.migrations\.database\.urlFrom: "postgres:\/\/secret@db" does not match/),
+  expect(
+    problems(file('{ from: [alice] }').replace('urlFrom: PRODUCTION_DATABASE_URL', 'urlFrom: "postgres://secret@db"')),
+  ).toEqual([
+    expect.stringMatching(
+      /^12: environments\[0\]\.migrations\.database\.urlFrom: "postgres:\/\/secret@db" does not match/,
+    ),
   ]);
 });
