@@ -5,16 +5,7 @@
 // is a short activity with its own timeout. Every `continueAsNewEvery` reads (or when Temporal
 // suggests it) it continues as new carrying the state, so its history stays small however long
 // the analysis runs. Deterministic: time is workflow time, all I/O is in activities.
-import {
-  ActivityFailure,
-  ApplicationFailure,
-  continueAsNew,
-  isCancellation,
-  patched,
-  proxyActivities,
-  sleep,
-  workflowInfo,
-} from '@temporalio/workflow';
+import { continueAsNew, isCancellation, patched, proxyActivities, sleep, workflowInfo } from '@temporalio/workflow';
 import type * as metrics from '../activities/metrics';
 import {
   analysisResult,
@@ -24,9 +15,9 @@ import {
   startAnalysis,
   type AnalysisReading,
   type AnalysisState,
-  type ReadFailure,
 } from '../src/canary/analysisState';
 import type { CanaryAnalysisResult, CanaryAnalysisSpec, MetricsProviderSpec } from '../src/canary/types';
+import { readFailure } from '../src/canary/failures';
 import { activityOptions } from './activityOptions';
 import { onEnvironmentQueue } from './environmentQueue';
 
@@ -89,17 +80,17 @@ async function read(input: CanaryAnalysisInput): Promise<AnalysisReading> {
   for (const r of [counts, latency, stableLatency])
     if (r.status === 'rejected' && isCancellation(r.reason)) throw r.reason;
   return {
-    ...(counts.status === 'fulfilled' ? { counts: counts.value } : { countsError: failure(counts.reason) }),
+    ...(counts.status === 'fulfilled' ? { counts: counts.value } : { countsError: readFailure(counts.reason) }),
     ...(latency.status === 'fulfilled'
       ? latency.value
         ? { latency: latency.value }
         : {}
-      : { latencyError: failure(latency.reason) }),
+      : { latencyError: readFailure(latency.reason) }),
     ...(stableLatency.status === 'fulfilled'
       ? stableLatency.value
         ? { stableLatency: stableLatency.value }
         : {}
-      : { stableLatencyError: failure(stableLatency.reason) }),
+      : { stableLatencyError: readFailure(stableLatency.reason) }),
   };
 }
 
@@ -116,12 +107,6 @@ async function readStableHistory(
     return reading.increments;
   } catch (err) {
     if (isCancellation(err)) throw err;
-    return { error: failure(err).message };
+    return { error: readFailure(err).message };
   }
-}
-
-function failure(err: unknown): ReadFailure {
-  const cause = err instanceof ActivityFailure ? err.cause : err;
-  if (cause instanceof ApplicationFailure) return { type: cause.type ?? undefined, message: cause.message };
-  return { message: cause instanceof Error ? cause.message : String(cause) };
 }

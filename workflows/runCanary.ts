@@ -23,6 +23,7 @@ import type {
   CanaryStep,
   CanaryStepRecord,
 } from '../src/canary/types';
+import { failureMessage } from '../src/canary/failures';
 import { shortDigest } from '../src/pipeline/digest';
 import { formatDuration } from '../src/pipeline/duration';
 import { activityOptions } from './activityOptions';
@@ -296,9 +297,4 @@ export async function runCanary(plan: CanaryPlan, ctx: RunCanaryContext): Promis
       throw err;
     }
   }
-}
-
-function failureMessage(err: unknown): string {
-  if ((err instanceof ActivityFailure || err instanceof ChildWorkflowFailure) && err.cause) return err.cause.message;
-  return err instanceof Error ? err.message : String(err);
 }

@@ -1,7 +1,8 @@
 // What an activity or child workflow failure says, for people and for the analysis: Temporal wraps
 // the failure thrown inside in an ActivityFailure or ChildWorkflowFailure, whose own message only
-// names the activity. Pure (workflow code). runCanary, canaryAnalysis and promoteArtifact each
-// still carry a copy of this; they are to import it from here.
+// names the activity. Pure (workflow code): runCanary and canaryAnalysis use it. The promotion's
+// own failureMessage (workflows/promotion/promotionEnded.ts) unwraps activity failures only, so a
+// canary's child-workflow failure keeps the words it has in recorded outcomes.
 import { ActivityFailure, ApplicationFailure, ChildWorkflowFailure } from '@temporalio/common';
 import type { ReadFailure } from './analysisState';
 
