@@ -237,7 +237,7 @@ export interface CanaryStepRecord {
 export interface CanaryEvidence {
   steps: CanaryStepRecord[];
   analyses: CanaryAnalysisResult[];
-  /** The canary's weight when runCanary returned (0 after a rollback or an abort). */
+  /** The canary's weight now: runCanary updates it as it goes (0 after a rollback or an abort). */
   weight: number;
 }
 

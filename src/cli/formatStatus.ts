@@ -1,15 +1,15 @@
 // How a promotion reads in a terminal: one line per environment, timings, what it waits for.
 import { shortDigest } from '../pipeline/digest';
 import { formatDuration } from '../pipeline/duration';
-import type { PromotionStatus, StageTiming } from '../pipeline/promotionStatus';
+import type { EnvironmentState, PromotionStatus, StageTiming } from '../pipeline/promotionStatus';
 
-const STATE_MARK: Record<string, string> = {
+const STATE_MARK: Record<EnvironmentState, string> = {
   pending: '·',
   'awaiting-approval': '?',
   'in-progress': '→',
   promoted: '✓',
   failed: '✗',
-  skipped: '-',
+  'rolled-back': ' ',
 };
 
 export function formatStatus(s: PromotionStatus): string {
@@ -56,7 +56,7 @@ export function formatStatus(s: PromotionStatus): string {
         : '',
     ].filter(Boolean);
     lines.push(
-      `    ${STATE_MARK[e.state] ?? ' '} ${e.name.padEnd(12)} ${e.state}${extra.length ? `  ${extra.join(', ')}` : ''}`,
+      `    ${STATE_MARK[e.state]} ${e.name.padEnd(12)} ${e.state}${extra.length ? `  ${extra.join(', ')}` : ''}`,
     );
     // The statements a person is asked to approve, as they will run.
     for (const d of e.migrations?.destructive ?? [])

@@ -6,7 +6,7 @@ import { temporal } from '@temporalio/proto';
 import type { PromotionStatus } from '../pipeline/promotionStatus';
 import type { PromotionInput } from '../pipeline/types';
 
-const FINISHED = new Set(['promoted', 'failed', 'skipped', 'rolled-back']);
+const FINISHED = new Set(['promoted', 'failed', 'rolled-back']);
 
 export interface UnpolledQueue {
   environment: string;

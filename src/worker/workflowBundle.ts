@@ -53,7 +53,7 @@ export const PREBUILT_BUNDLE = join(DIST, 'workflow-bundle.js');
 
 /** Newest compiled file the bundle is made of; a bundle older than it is stale. */
 function newestSource(): number {
-  const dirs = ['workflows', 'src/pipeline', 'src/analysis', 'src/canary', 'src/policy', 'src/approvals/signing'].map(
+  const dirs = ['workflows', 'src/pipeline', 'src/analysis', 'src/canary', 'src/freeze', 'src/policy', 'src/approvals/signing'].map(
     (d) => join(DIST, d),
   );
   return Math.max(
