@@ -53,9 +53,15 @@ export const PREBUILT_BUNDLE = join(DIST, 'workflow-bundle.js');
 
 /** Newest compiled file the bundle is made of; a bundle older than it is stale. */
 function newestSource(): number {
-  const dirs = ['workflows', 'src/pipeline', 'src/analysis', 'src/canary', 'src/freeze', 'src/policy', 'src/approvals/signing'].map(
-    (d) => join(DIST, d),
-  );
+  const dirs = [
+    'workflows',
+    'src/pipeline',
+    'src/analysis',
+    'src/canary',
+    'src/freeze',
+    'src/policy',
+    'src/approvals/signing',
+  ].map((d) => join(DIST, d));
   return Math.max(
     ...dirs.flatMap((d) =>
       readdirSync(d)
