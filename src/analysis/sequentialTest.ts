@@ -189,26 +189,42 @@ export interface SequentialTestEvidence {
 
 const ZERO_COUNTS: CumulativeCounts = { canaryErrors: 0, canaryTotal: 0, stableErrors: 0, stableTotal: 0 };
 
+/** A problem with a config: the field it is about (as named in SequentialTestConfig) and what is wrong with it. */
+export interface ConfigProblem {
+  field:
+    | 'alpha'
+    | 'power'
+    | 'minimumDetectableEffect'
+    | 'canaryTrafficShare'
+    | 'boundaries'
+    | 'overdispersion'
+    | 'maxDispersion'
+    | 'maxCanaryRequests';
+  message: string;
+}
+
 /** Problems with a config, empty when valid; lets callers validate outside workflow code. */
-export function validateSequentialTestConfig(config: SequentialTestConfig): string[] {
-  const problems: string[] = [];
+export function validateSequentialTestConfig(config: SequentialTestConfig): ConfigProblem[] {
+  const problems: ConfigProblem[] = [];
+  const problem = (field: ConfigProblem['field'], message: string) => problems.push({ field, message });
   const { alpha, power, minimumDetectableEffect: mde } = config;
-  if (!(alpha > 0 && alpha < 0.5)) problems.push(`alpha must be in (0, 0.5), got ${alpha}`);
-  if (!(power > 0.5 && power < 1)) problems.push(`power must be in (0.5, 1), got ${power}`);
+  if (!(alpha > 0 && alpha < 0.5)) problem('alpha', `must be in (0, 0.5), got ${alpha}`);
+  if (!(power > 0.5 && power < 1)) problem('power', `must be in (0.5, 1), got ${power}`);
   if (!(mde.increase > 0 && Number.isFinite(mde.increase)))
-    problems.push(`minimumDetectableEffect.increase must be > 0, got ${mde.increase}`);
+    problem('minimumDetectableEffect', `${mde.kind} must be > 0, got ${mde.increase}`);
   if (mde.kind === 'absolute') {
     const p0 = mde.baselineErrorRate;
-    if (!(p0 > 0 && p0 < 1)) problems.push(`minimumDetectableEffect.baselineErrorRate must be in (0, 1), got ${p0}`);
+    if (!(p0 > 0 && p0 < 1)) problem('minimumDetectableEffect', `baselineErrorRate must be in (0, 1), got ${p0}`);
     else if (!(p0 + mde.increase < 1))
-      problems.push(`baselineErrorRate + increase must be < 1, got ${p0 + mde.increase}`);
+      problem('minimumDetectableEffect', `baselineErrorRate + increase must be < 1, got ${p0 + mde.increase}`);
   } else if (mde.kind !== 'relative') {
-    problems.push(`minimumDetectableEffect.kind must be 'relative' or 'absolute'`);
+    problem('minimumDetectableEffect', `kind must be 'relative' or 'absolute'`);
   }
   const share = shareRange(config.canaryTrafficShare);
   if (!(share.min > 0 && share.max < 1 && share.min <= share.max)) {
-    problems.push(
-      `canaryTrafficShare must be in (0, 1) with min <= max, got ${JSON.stringify(config.canaryTrafficShare)}`,
+    problem(
+      'canaryTrafficShare',
+      `must be in (0, 1) with min <= max, got ${JSON.stringify(config.canaryTrafficShare)}`,
     );
   }
   const boundaries = config.boundaries ?? 'exact';
@@ -219,29 +235,35 @@ export function validateSequentialTestConfig(config: SequentialTestConfig): stri
       boundaries.upper > 0 &&
       boundaries.lower < 0
     )) {
-      problems.push(`explicit boundaries need finite upper > 0 > lower, got ${JSON.stringify(boundaries)}`);
+      problem('boundaries', `explicit boundaries need finite upper > 0 > lower, got ${JSON.stringify(boundaries)}`);
     }
   } else if (!['exact', 'wald', 'anytime-valid'].includes(boundaries)) {
-    problems.push(`boundaries must be 'exact', 'wald', 'anytime-valid' or {upper, lower}, got ${String(boundaries)}`);
+    problem('boundaries', `must be 'exact', 'wald', 'anytime-valid' or {upper, lower}, got ${String(boundaries)}`);
   }
   if (problems.length === 0 && (config.boundaries ?? 'exact') === 'exact') {
     const cost = exactCalibrationCost(config.alpha, config.power, designOddsRatio(mde), share.min);
     if (cost > EXACT_CALIBRATION_BUDGET) {
-      problems.push(
+      problem(
+        'boundaries',
         `exact boundaries for this design (effect ${mde.increase}, canary share ${share.min}) cost ~${Math.round(cost / EXACT_CALIBRATION_BUDGET)}x the budget for workflow code; ` +
           `compute them once with exactThresholds (e.g. in an activity) and pass them as boundaries, or use 'anytime-valid'`,
       );
     }
   }
   if (config.overdispersion !== undefined && config.overdispersion !== 'estimate' && config.overdispersion !== 'none') {
-    problems.push(`overdispersion must be 'estimate' or 'none', got ${String(config.overdispersion)}`);
+    problem('overdispersion', `must be 'estimate' or 'none', got ${String(config.overdispersion)}`);
   }
   if (config.maxDispersion !== undefined && !(config.maxDispersion > 1 && Number.isFinite(config.maxDispersion)))
-    problems.push(`maxDispersion must be a number > 1, got ${config.maxDispersion}`);
+    problem('maxDispersion', `must be a number > 1, got ${config.maxDispersion}`);
   const max = config.maxCanaryRequests;
   if (max !== undefined && !(max > 0 && Number.isFinite(max)))
-    problems.push(`maxCanaryRequests must be a positive number, got ${max}`);
+    problem('maxCanaryRequests', `must be a positive number, got ${max}`);
   return problems;
+}
+
+/** One line naming each problem's field, for errors outside the config file. */
+export function describeConfigProblems(problems: ConfigProblem[]): string {
+  return problems.map((p) => `${p.field}: ${p.message}`).join('; ');
 }
 
 function shareRange(share: number | TrafficShareRange): TrafficShareRange {
@@ -628,7 +650,7 @@ export function createSequentialTest(
   startCounts: CumulativeCounts = ZERO_COUNTS,
 ): SequentialTestEvidence {
   const problems = validateSequentialTestConfig(config);
-  if (problems.length > 0) throw new RangeError(`invalid sequential test config: ${problems.join('; ')}`);
+  if (problems.length > 0) throw new RangeError(`invalid sequential test config: ${describeConfigProblems(problems)}`);
   const thresholds = thresholdsFor(config);
   const start = normaliseCounts(startCounts);
   if (typeof start === 'string') throw new RangeError(`invalid start counts: ${start}`);

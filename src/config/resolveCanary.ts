@@ -403,8 +403,7 @@ function resolveAnalysis(
         boundaries,
       },
     };
-  for (const problem of validateSequentialTestConfig(test))
-    c.add([...at, designField(problem)], designMessage(problem, mde));
+  for (const problem of validateSequentialTestConfig(test)) c.add([...at, problem.field], problem.message);
   if (c.problems.length > before || refused(at)) return undefined;
   return {
     name,
@@ -439,18 +438,4 @@ function resolveEffect(
     return undefined;
   }
   return { kind: 'absolute', increase: m.absolute!, baselineErrorRate: m.baselineErrorRate };
-}
-
-/** The YAML field a validateSequentialTestConfig message is about. */
-function designField(problem: string): string {
-  for (const key of ['alpha', 'power', 'canaryTrafficShare', 'maxCanaryRequests', 'minimumDetectableEffect'])
-    if (problem.startsWith(key)) return key;
-  if (problem.startsWith('baselineErrorRate')) return 'minimumDetectableEffect';
-  return 'boundaries';
-}
-
-function designMessage(problem: string, mde: MinimumDetectableEffect): string {
-  return problem
-    .replace('minimumDetectableEffect.increase', mde.kind)
-    .replace(/^(alpha|power|canaryTrafficShare|maxCanaryRequests|minimumDetectableEffect\.?)\s*/, '');
 }

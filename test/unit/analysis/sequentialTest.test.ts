@@ -270,7 +270,11 @@ describe('configuration', () => {
   it('rejects invalid configs with every problem listed', () => {
     expect(validateSequentialTestConfig(config())).toEqual([]);
     const problems = validateSequentialTestConfig(config({ alpha: 0.7, power: 0.3, canaryTrafficShare: 1 }));
-    expect(problems).toHaveLength(3);
+    expect(problems).toEqual([
+      { field: 'alpha', message: 'must be in (0, 0.5), got 0.7' },
+      { field: 'power', message: 'must be in (0.5, 1), got 0.3' },
+      { field: 'canaryTrafficShare', message: 'must be in (0, 1) with min <= max, got 1' },
+    ]);
     expect(() => createSequentialTest(config({ alpha: 0 }))).toThrow(RangeError);
     expect(() =>
       createSequentialTest(
@@ -282,7 +286,9 @@ describe('configuration', () => {
 
   it('refuses exact boundaries too costly for workflow code, pointing to the alternatives', () => {
     const extreme = config({ minimumDetectableEffect: { kind: 'relative', increase: 0.05 }, canaryTrafficShare: 0.01 });
-    expect(validateSequentialTestConfig(extreme).join()).toMatch(/exactThresholds/);
+    expect(validateSequentialTestConfig(extreme)).toEqual([
+      { field: 'boundaries', message: expect.stringMatching(/exactThresholds/) },
+    ]);
     expect(validateSequentialTestConfig({ ...extreme, boundaries: 'anytime-valid' })).toEqual([]);
   });
 });
