@@ -6,6 +6,7 @@ import type * as activities from '../activities';
 import type { SignedClaim } from '../src/pipeline/approvalPolicy';
 import { screenOperation } from '../src/policy/operationClaim';
 import { activityOptions } from './activityOptions';
+import type { FreezeProof } from '../src/freeze/freezeRegistryApi';
 
 type Activities = ReturnType<typeof activities.createActivities>;
 const acts = proxyActivities<Activities>(activityOptions.perCall);
@@ -19,10 +20,6 @@ export interface FreezeRequest {
 }
 
 /** How the freeze's author was known: signature (with the key) or claim. */
-export interface FreezeProof {
-  proof: 'signature' | 'claim';
-  fingerprint?: string;
-}
 
 /** Refuses the update (ApplicationFailure) unless the policy allows it; nonces are remembered for this run. */
 export async function authorizeFreeze(

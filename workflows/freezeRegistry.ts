@@ -11,19 +11,10 @@ import {
   allHandlersFinished,
 } from '@temporalio/workflow';
 import type { SignedClaim } from '../src/pipeline/approvalPolicy';
-import { authorizeFreeze, type FreezeProof } from './authorizeFreeze';
+import { authorizeFreeze } from './authorizeFreeze';
 import { followCurrentBuild } from './followCurrentBuild';
-import { freezesQuery } from '../src/freeze/freezeRegistryApi';
-export { FREEZE_REGISTRY_ID, freezesQuery } from '../src/freeze/freezeRegistryApi';
-
-export interface ManualFreeze {
-  environment: string;
-  by: string;
-  reason: string;
-  at: string;
-  /** How `by` is known (a signed freeze, or a claim); absent on freezes from before policies. */
-  proof?: FreezeProof;
-}
+import { freezesQuery, type ManualFreeze } from '../src/freeze/freezeRegistryApi';
+export { FREEZE_REGISTRY_ID, freezesQuery, type ManualFreeze } from '../src/freeze/freezeRegistryApi';
 
 export const freezeUpdate = defineUpdate<
   ManualFreeze[],

@@ -1,7 +1,6 @@
 // Reads the manual freezes in force from the freeze registry workflow (none when it never ran).
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
-import { FREEZE_REGISTRY_ID, freezesQuery } from '../../src/freeze/freezeRegistryApi';
-import type { ManualFreeze } from '../../workflows/freezeRegistry';
+import { FREEZE_REGISTRY_ID, freezesQuery, type ManualFreeze } from '../../src/freeze/freezeRegistryApi';
 
 export function readManualFreezesWith(client: Client) {
   return async function readManualFreezes(): Promise<ManualFreeze[]> {

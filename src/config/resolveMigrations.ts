@@ -4,7 +4,7 @@ import { isAbsolute, resolve } from 'node:path';
 import type { MigrationsPlan } from '../migrations/types';
 import { parseDuration } from '../pipeline/duration';
 import type { EnvironmentConfig, GantryConfig } from './configTypes';
-import { resolveApproval } from './resolvePromotion';
+import { resolveApproval } from './resolveApproval';
 
 export function resolveMigrations(env: EnvironmentConfig, config: GantryConfig): MigrationsPlan | undefined {
   const m = env.migrations;

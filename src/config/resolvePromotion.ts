@@ -6,7 +6,6 @@ import { resolveCanary } from './resolveCanary';
 import { digestError } from '../pipeline/digest';
 import { parseDuration } from '../pipeline/duration';
 import type {
-  ApprovalSpec,
   DeployTarget,
   EnvironmentPlan,
   FreezeWindow,
@@ -15,16 +14,10 @@ import type {
   PromotionInput,
   RegistryRef,
 } from '../pipeline/types';
+import { resolveApproval } from './resolveApproval';
 import { resolveMigrations } from './resolveMigrations';
 import { resolveVerifyPolicy } from './verifyPolicy';
-import type {
-  ApprovalConfig,
-  EnvironmentConfig,
-  FreezeWindowConfig,
-  GantryConfig,
-  RegistryConfig,
-  RepoConfig,
-} from './configTypes';
+import type { EnvironmentConfig, FreezeWindowConfig, GantryConfig, RegistryConfig, RepoConfig } from './configTypes';
 
 export interface StartRequest {
   app: string;
@@ -34,7 +27,6 @@ export interface StartRequest {
 }
 
 const DEFAULT_AUTHOR = { name: 'Gantry', email: 'gantry@localhost' };
-const DEFAULT_APPROVAL_EXPIRY = '72h';
 
 /** A start request that cannot become a promotion; says which part of it is wrong. */
 export class StartRequestError extends Error {
@@ -148,22 +140,6 @@ function resolveDeploy(deploy: EnvironmentConfig['deploy'], ctx: EnvContext): De
     imageName: gitops!.imageName ?? ctx.image,
     newName: ctx.image,
     author: repo!.author ?? DEFAULT_AUTHOR,
-  };
-}
-
-export function resolveApproval(spec: ApprovalConfig, config: GantryConfig): ApprovalSpec {
-  const approvers = config.approvers ?? {};
-  const named = spec.from ?? Object.keys(approvers);
-  const eligible = [
-    ...new Set(named.flatMap((n) => (n.startsWith('group:') ? (config.groups?.[n.slice(6)] ?? []) : [n]))),
-  ];
-  return {
-    expiresInMs: parseDuration(spec.expiresIn ?? DEFAULT_APPROVAL_EXPIRY),
-    required: spec.required ?? 1,
-    eligible: eligible.length > 0 ? eligible : undefined,
-    signatures: spec.signatures ?? 'required',
-    keys: Object.fromEntries(eligible.map((p) => [p, approvers[p]?.keys ?? []])),
-    remindBeforeMs: (spec.remindBefore ?? []).map(parseDuration),
   };
 }
 
