@@ -29,21 +29,9 @@ ARGOCD_VERSION="${GANTRY_ARGOCD_VERSION:-v3.5.7}"
 KUBE_BINARIES=(kube-apiserver kube-controller-manager kube-scheduler kubectl)
 NODE_NAME="kwok-node-0"
 
-# -trimpath keeps build-cache keys independent of where the module cache is.
-export GOTOOLCHAIN=local CGO_ENABLED=0
-export GOFLAGS="${GOFLAGS:+$GOFLAGS }-buildvcs=false -trimpath"
-
-log() { printf '\033[1m[k8s]\033[0m %s\n' "$*" >&2; }
-die() { printf '\033[1;31m[k8s]\033[0m %s\n' "$*" >&2; exit 1; }
-
-# Directory of a module version in the Go module cache (downloads it through the proxy if needed).
-mod_dir() {
-  local out dir
-  out=$(go mod download -json "$1" 2>&1) || die "go mod download $1 failed: $out"
-  dir=$(printf '%s\n' "$out" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",\{0,1\}$/\1/p')
-  [ -n "$dir" ] && [ -d "$dir" ] || die "go mod download $1 gave no directory: $out"
-  printf '%s\n' "$dir"
-}
+LOG_TAG=k8s
+# shellcheck source=../lib/go-build.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/go-build.sh"
 
 manifest_versions() { echo "v2 kwok=$KWOK_VERSION gateway-api=$GATEWAY_API_VERSION argo-cd=$ARGOCD_VERSION"; }
 stamp_ok() { [ -x "$BIN/$1" ] && [ "$(cat "$BIN/.$1.version" 2>/dev/null)" = "$2" ]; }

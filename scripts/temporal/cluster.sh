@@ -34,19 +34,9 @@ DB_USER="temporal"
 # Gantry's search attributes (src/pipeline/searchAttributes.ts defines them; the worker registers the same on any server).
 SEARCH_ATTRIBUTES=(GantryApp:Keyword GantryDigest:Keyword GantryStage:Keyword GantryEnvironment:Keyword GantryAwaitingApproval:Bool)
 
-export GOTOOLCHAIN=local CGO_ENABLED=0
-export GOFLAGS="${GOFLAGS:+$GOFLAGS }-buildvcs=false -trimpath"
-
-log() { printf '\033[1m[temporal]\033[0m %s\n' "$*" >&2; }
-die() { printf '\033[1;31m[temporal]\033[0m %s\n' "$*" >&2; exit 1; }
-
-mod_dir() {
-  local out dir
-  out=$(go mod download -json "$1" 2>&1) || die "go mod download $1 failed: $out"
-  dir=$(printf '%s\n' "$out" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",\{0,1\}$/\1/p')
-  [ -n "$dir" ] && [ -d "$dir" ] || die "go mod download $1 gave no directory: $out"
-  printf '%s\n' "$dir"
-}
+LOG_TAG=temporal
+# shellcheck source=../lib/go-build.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/go-build.sh"
 
 server_built() {
   [ -x "$BIN/temporal-server" ] && [ -x "$BIN/temporal-sql-tool" ] \
