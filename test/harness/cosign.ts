@@ -12,7 +12,10 @@ export interface CosignKey {
   publicKey: string;
 }
 
-function cosign(args: string[], options: { cwd?: string; dockerConfig?: string } = {}): Promise<string> {
+function cosign(
+  args: string[],
+  options: { cwd?: string; dockerConfig?: string; env?: Record<string, string> } = {},
+): Promise<string> {
   if (!existsSync(COSIGN_BIN))
     return Promise.reject(
       new Error(`${COSIGN_BIN} is missing: run \`npm run setup\` (builds cosign with scripts/cosign.sh)`),
@@ -22,6 +25,7 @@ function cosign(args: string[], options: { cwd?: string; dockerConfig?: string }
     COSIGN_PASSWORD: '',
     COSIGN_YES: 'true',
     ...(options.dockerConfig ? { DOCKER_CONFIG: options.dockerConfig } : {}),
+    ...options.env,
   };
   return new Promise((resolve, reject) => {
     execFile(COSIGN_BIN, args, { cwd: options.cwd, env, timeout: 60_000 }, (err, stdout, stderr) => {
@@ -42,6 +46,18 @@ const OFFLINE = ['--tlog-upload=false', '--allow-http-registry'];
 
 export async function sign(imageRef: string, key: CosignKey, dockerConfig?: string): Promise<void> {
   await cosign(['sign', '--key', key.privateKey, ...OFFLINE, imageRef], { dockerConfig });
+}
+
+// cosign v2 attaches OCI 1.1 referrers only in experimental mode; on a registry without the
+// referrers API it writes the sha256-<hex> fallback index itself.
+const BUNDLE_REFERRER = ['--new-bundle-format', '--registry-referrers-mode=oci-1-1'];
+
+/** Signs into a Sigstore bundle attached as an OCI referrer (not the .sig tag). */
+export async function signBundle(imageRef: string, key: CosignKey, dockerConfig?: string): Promise<void> {
+  await cosign(['sign', '--key', key.privateKey, ...BUNDLE_REFERRER, ...OFFLINE, imageRef], {
+    dockerConfig,
+    env: { COSIGN_EXPERIMENTAL: '1' },
+  });
 }
 
 /** Attaches a SLSA v1 provenance attestation (cosign attest --type slsaprovenance1). */

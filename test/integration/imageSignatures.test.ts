@@ -6,7 +6,7 @@ import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createConfigRepo } from '../../src/local/configRepo';
-import { attestProvenance, generateKeyPair, sign, slsaPredicate, type CosignKey } from '../harness/cosign';
+import { attestProvenance, generateKeyPair, sign, signBundle, slsaPredicate, type CosignKey } from '../harness/cosign';
 import { cliEnv, runCli, startStack, type Stack } from '../harness/devServerStack';
 import { commitsIn } from '../harness/gitInspect';
 import { pushImage, startRegistry, type Registry } from '../harness/ociRegistry';
@@ -123,7 +123,7 @@ test('unsigned: refused before any environment is touched', async () => {
   expect(result).toMatchObject({
     outcome: 'failed',
     stage: 'verify',
-    reason: `verify failed: unsigned: acme/web@${digest} has no cosign signature (no ${digest.replace(':', '-')}.sig in the registry)`,
+    reason: `verify failed: unsigned: acme/web@${digest} has no cosign signature (no ${digest.replace(':', '-')}.sig tag and no Sigstore bundle referrer in the registry)`,
   });
   expect(deployed(digest)).toHaveLength(0);
 });
@@ -217,6 +217,106 @@ test('provenance from another builder or another repository: refused, saying whi
     ),
   });
   expect([...deployed(a.digest), ...deployed(b.digest)]).toHaveLength(0);
+});
+
+test('signed into a Sigstore bundle attached as an OCI referrer (found through the referrers tag): promoted', async () => {
+  const { digest, ref } = await image('bundle');
+  await signBundle(ref, ciKey, dockerConfig);
+  const auth = (await registry.pushAuth('acme/web'))!;
+  // Debian's registry (distribution 2.8) has no referrers API: cosign wrote the fallback tag instead.
+  expect(
+    (await fetch(`${registry.url}/v2/acme/web/referrers/${digest}`, { headers: { Authorization: auth } })).status,
+  ).toBe(404);
+  const result = await promote(keysOnly(ciKey), digest);
+  expect(result.outcome).toBe('promoted');
+  expect(result.trust?.signature).toEqual({
+    signer: 'ci.pub',
+    fingerprint: expect.stringMatching(/^sha256:[0-9a-f]{64}$/),
+    reference: expect.stringMatching(
+      new RegExp(`^acme/web@sha256:[0-9a-f]{64} \\(Sigstore bundle, referrers tag ${digest.replace(':', '-')}\\)$`),
+    ),
+  });
+  expect(deployed(digest)).toHaveLength(1);
+});
+
+test('a Sigstore bundle referrer signed with a key the app does not list: refused', async () => {
+  const { digest, ref } = await image('bundle-wrong-key');
+  await signBundle(ref, otherKey, dockerConfig);
+  const result = await promote(keysOnly(ciKey), digest);
+  expect(result).toMatchObject({
+    outcome: 'failed',
+    stage: 'verify',
+    reason: expect.stringMatching(
+      /^verify failed: no valid signature: the Sigstore bundle acme\/web@sha256:[0-9a-f]{64} does not verify with the listed keys \(ci\.pub\)$/,
+    ),
+  });
+  expect(deployed(digest)).toHaveLength(0);
+});
+
+test('a Sigstore bundle for another digest: refused, whether the referrer or only its signed statement names the other image', async () => {
+  const signed = await image('bundle-original');
+  await signBundle(signed.ref, ciKey, dockerConfig);
+  const auth = (await registry.pushAuth('acme/web'))!;
+  const get = async (reference: string, accept: string) =>
+    Buffer.from(
+      await (
+        await fetch(`${registry.url}/v2/acme/web/manifests/${reference}`, {
+          headers: { Authorization: auth, Accept: accept },
+        })
+      ).arrayBuffer(),
+    );
+  const put = async (reference: string, mediaType: string, body: Buffer) =>
+    expect(
+      (
+        await fetch(`${registry.url}/v2/acme/web/manifests/${reference}`, {
+          method: 'PUT',
+          headers: { Authorization: auth, 'content-type': mediaType },
+          body,
+        })
+      ).status,
+    ).toBe(201);
+  const INDEX = 'application/vnd.oci.image.index.v1+json';
+  const MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
+  const index = await get(signed.digest.replace(':', '-'), INDEX);
+
+  // The referrers index copied as is: the referrer's subject is the other image.
+  const copied = await image('bundle-copycat');
+  await put(copied.digest.replace(':', '-'), INDEX, index);
+  expect(await promote(keysOnly(ciKey), copied.digest)).toMatchObject({
+    outcome: 'failed',
+    reason: expect.stringMatching(
+      new RegExp(
+        `^verify failed: signature for another digest: the Sigstore bundle acme/web@sha256:[0-9a-f]{64} is for ${signed.digest}, not ${copied.digest}$`,
+      ),
+    ),
+  });
+
+  // The referrer rewritten to name this image: the signed in-toto statement still names the other one.
+  const forged = await image('bundle-forged');
+  const referrerDigest = (JSON.parse(index.toString()) as { manifests: Array<{ digest: string }> }).manifests[0].digest;
+  const referrer = JSON.parse((await get(referrerDigest, MANIFEST)).toString()) as {
+    subject: { digest: string; size: number };
+  };
+  referrer.subject.digest = forged.digest;
+  const rewritten = Buffer.from(JSON.stringify(referrer));
+  const rewrittenDigest = `sha256:${createHash('sha256').update(rewritten).digest('hex')}`;
+  await put(rewrittenDigest, MANIFEST, rewritten);
+  await put(
+    forged.digest.replace(':', '-'),
+    INDEX,
+    Buffer.from(
+      JSON.stringify({
+        schemaVersion: 2,
+        mediaType: INDEX,
+        manifests: [{ mediaType: MANIFEST, digest: rewrittenDigest, size: rewritten.length }],
+      }),
+    ),
+  );
+  expect(await promote(keysOnly(ciKey), forged.digest)).toMatchObject({
+    outcome: 'failed',
+    reason: `verify failed: signature for another digest: the Sigstore bundle acme/web@${rewrittenDigest} is for ${signed.digest}, not ${forged.digest}`,
+  });
+  expect([...deployed(copied.digest), ...deployed(forged.digest)]).toHaveLength(0);
 });
 
 /** Rewrites the payload of the DSSE envelope under the digest's .att tag, keeping its signature. */
