@@ -41,6 +41,12 @@ export async function generateKeyPair(dir: string, name: string): Promise<Cosign
   return { privateKey: join(dir, `${name}.key`), publicKey: join(dir, `${name}.pub`) };
 }
 
+/** cosign import-key-pair: a PEM private key (e.g. the one a CA certified) in cosign's format. */
+export async function importKeyPair(dir: string, pemKey: string, name: string): Promise<CosignKey> {
+  await cosign(['import-key-pair', '--key', pemKey, '--output-key-prefix', name], { cwd: dir });
+  return { privateKey: join(dir, `${name}.key`), publicKey: join(dir, `${name}.pub`) };
+}
+
 // No transparency log on loopback: signatures go only to the registry, as with a private signing key.
 const OFFLINE = ['--tlog-upload=false', '--allow-http-registry'];
 
@@ -58,6 +64,28 @@ export async function signBundle(imageRef: string, key: CosignKey, dockerConfig?
     dockerConfig,
     env: { COSIGN_EXPERIMENTAL: '1' },
   });
+}
+
+/** Signs with a certified key, the certificate and its chain going with the signature (.sig or bundle). */
+export async function signWithCertificate(
+  imageRef: string,
+  signer: { key: CosignKey; certificate: string; chain: string },
+  format: 'sig' | 'bundle',
+  dockerConfig?: string,
+): Promise<void> {
+  const certificate = ['--certificate', signer.certificate, '--certificate-chain', signer.chain];
+  await cosign(
+    [
+      'sign',
+      '--key',
+      signer.key.privateKey,
+      ...certificate,
+      ...(format === 'bundle' ? BUNDLE_REFERRER : []),
+      ...OFFLINE,
+      imageRef,
+    ],
+    { dockerConfig, env: format === 'bundle' ? { COSIGN_EXPERIMENTAL: '1' } : {} },
+  );
 }
 
 /** Attaches a SLSA v1 provenance attestation (cosign attest --type slsaprovenance1). */

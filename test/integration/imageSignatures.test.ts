@@ -6,9 +6,18 @@ import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createConfigRepo } from '../../src/local/configRepo';
-import { attestProvenance, generateKeyPair, sign, signBundle, slsaPredicate, type CosignKey } from '../harness/cosign';
+import {
+  attestProvenance,
+  generateKeyPair,
+  sign,
+  signBundle,
+  signWithCertificate,
+  slsaPredicate,
+  type CosignKey,
+} from '../harness/cosign';
 import { cliEnv, runCli, startStack, type Stack } from '../harness/devServerStack';
 import { commitsIn } from '../harness/gitInspect';
+import { certify, createCa, type CertifiedSigner, type LocalCa } from '../harness/localFulcio';
 import { pushImage, startRegistry, type Registry } from '../harness/ociRegistry';
 import { pipelineText, promotionInput } from '../harness/pipelineFile';
 
@@ -317,6 +326,118 @@ test('a Sigstore bundle for another digest: refused, whether the referrer or onl
     reason: `verify failed: signature for another digest: the Sigstore bundle acme/web@${rewrittenDigest} is for ${signed.digest}, not ${forged.digest}`,
   });
   expect([...deployed(copied.digest), ...deployed(forged.digest)]).toHaveLength(0);
+});
+
+describe('keyless: identities certified by a CA of the configured trust root (no transparency log here)', () => {
+  const ISSUER = 'https://token.actions.githubusercontent.com';
+  const WORKFLOW = 'https://github.com/acme/web/.github/workflows/build.yml@refs/heads/main';
+  let fulcio: LocalCa;
+  let ciSigner: CertifiedSigner;
+  let otherSigner: CertifiedSigner;
+  let rogueSigner: CertifiedSigner;
+  beforeAll(async () => {
+    const [ca, rogue] = await Promise.all([createCa(dir, 'local-fulcio'), createCa(dir, 'rogue-ca')]);
+    fulcio = ca;
+    [ciSigner, otherSigner, rogueSigner] = await Promise.all([
+      certify(fulcio, dir, 'keyless-ci', { issuer: ISSUER, subject: WORKFLOW }),
+      certify(fulcio, dir, 'keyless-mallory', {
+        issuer: ISSUER,
+        subject: 'https://github.com/mallory/web/.github/workflows/build.yml@refs/heads/main',
+      }),
+      certify(rogue, dir, 'keyless-rogue', { issuer: ISSUER, subject: WORKFLOW }),
+    ]);
+  });
+  const identities = (identity: Record<string, string>): VerifySettings => ({
+    signatures: { identities: [{ issuer: ISSUER, ...identity }], trustedRoot: fulcio.trustedRoot },
+  });
+  const noLog =
+    'not checked: trust root local-fulcio-trusted_root.json names no transparency log (certificate checked as valid now)';
+
+  test('a Sigstore bundle referrer by the listed identity: promoted, identity in the findings, no log check said plainly', async () => {
+    const { digest, ref } = await image('keyless-bundle');
+    await signWithCertificate(ref, ciSigner, 'bundle', dockerConfig);
+    const result = await promote(identities({ subject: WORKFLOW }), digest);
+    expect(result.outcome).toBe('promoted');
+    expect(result.trust?.signature).toEqual({
+      signer: WORKFLOW,
+      fingerprint: expect.stringMatching(/^sha256:[0-9a-f]{64}$/),
+      reference: expect.stringContaining('(Sigstore bundle, referrers tag'),
+      identity: { issuer: ISSUER, subject: WORKFLOW, transparencyLog: noLog },
+    });
+    expect(deployed(digest)).toHaveLength(1);
+  });
+
+  test('a .sig signature with its certificate, subject matched by a regular expression: promoted', async () => {
+    const { digest, ref } = await image('keyless-sig');
+    await signWithCertificate(ref, ciSigner, 'sig', dockerConfig);
+    const result = await promote(identities({ subjectRegExp: 'https://github\\.com/acme/web/.*' }), digest);
+    expect(result.outcome).toBe('promoted');
+    expect(result.trust?.signature).toMatchObject({
+      signer: WORKFLOW,
+      reference: `acme/web:${digest.replace(':', '-')}.sig`,
+      identity: { issuer: ISSUER, subject: WORKFLOW, transparencyLog: noLog },
+    });
+  });
+
+  test('another identity, even certified by the trusted CA: refused, naming both', async () => {
+    const { digest, ref } = await image('keyless-wrong-identity');
+    await signWithCertificate(ref, otherSigner, 'bundle', dockerConfig);
+    expect(await promote(identities({ subject: WORKFLOW }), digest)).toMatchObject({
+      outcome: 'failed',
+      stage: 'verify',
+      reason: expect.stringMatching(
+        new RegExp(
+          `^verify failed: no valid signature: the Sigstore bundle acme/web@sha256:[0-9a-f]{64} is keyless and its certificate is for https://github.com/mallory/web/\\S+ issued by ${ISSUER}, not a listed identity \\(${WORKFLOW} from ${ISSUER}\\)$`,
+        ),
+      ),
+    });
+    // The issuer must match too.
+    const other = await image('keyless-wrong-issuer');
+    await signWithCertificate(other.ref, ciSigner, 'sig', dockerConfig);
+    const wrongIssuer = {
+      signatures: {
+        identities: [{ issuer: 'https://accounts.example', subject: WORKFLOW }],
+        trustedRoot: fulcio.trustedRoot,
+      },
+    };
+    expect(await promote(wrongIssuer, other.digest)).toMatchObject({
+      outcome: 'failed',
+      reason: expect.stringContaining(
+        `issued by ${ISSUER}, not a listed identity (${WORKFLOW} from https://accounts.example)`,
+      ),
+    });
+    expect([...deployed(digest), ...deployed(other.digest)]).toHaveLength(0);
+  });
+
+  test('the listed identity certified by a CA outside the trust root: refused', async () => {
+    const a = await image('keyless-untrusted-bundle');
+    const b = await image('keyless-untrusted-sig');
+    await signWithCertificate(a.ref, rogueSigner, 'bundle', dockerConfig);
+    await signWithCertificate(b.ref, rogueSigner, 'sig', dockerConfig);
+    const chainRefused = `certificate (${WORKFLOW}) does not chain to a CA of trust root local-fulcio-trusted_root.json`;
+    expect(await promote(identities({ subject: WORKFLOW }), a.digest)).toMatchObject({
+      outcome: 'failed',
+      stage: 'verify',
+      reason: expect.stringContaining(`is keyless and its ${chainRefused}`),
+    });
+    expect(await promote(identities({ subject: WORKFLOW }), b.digest)).toMatchObject({
+      outcome: 'failed',
+      stage: 'verify',
+      reason: expect.stringContaining(
+        `the signature under ${b.digest.replace(':', '-')}.sig is keyless and its ${chainRefused}`,
+      ),
+    });
+    expect([...deployed(a.digest), ...deployed(b.digest)]).toHaveLength(0);
+  });
+
+  test('unsigned, with only identities listed: refused', async () => {
+    const { digest } = await image('keyless-unsigned');
+    expect(await promote(identities({ subject: WORKFLOW }), digest)).toMatchObject({
+      outcome: 'failed',
+      reason: expect.stringContaining('unsigned:'),
+    });
+    expect(deployed(digest)).toHaveLength(0);
+  });
 });
 
 /** Rewrites the payload of the DSSE envelope under the digest's .att tag, keeping its signature. */
