@@ -19,6 +19,7 @@ import { cliEnv, runCli, startStack, type Stack } from '../harness/devServerStac
 import { commitsIn } from '../harness/gitInspect';
 import { certify, createCa, type CertifiedSigner, type LocalCa } from '../harness/localFulcio';
 import { pushImage, startRegistry, type Registry } from '../harness/ociRegistry';
+import { startReferrersRegistry, type ReferrersRegistry } from '../harness/referrersRegistry';
 import { pipelineText, promotionInput } from '../harness/pipelineFile';
 
 const BUILDER = 'https://github.com/actions/runner/github-hosted';
@@ -61,11 +62,11 @@ afterAll(async () => {
 
 type VerifySettings = Record<string, unknown>;
 
-function yaml(verify: VerifySettings): string {
+function yaml(verify: VerifySettings, from: { url: string; host: string } = registry): string {
   return pipelineText({
     configRepo: { url: repo },
-    registry: { url: registry.url },
-    apps: { web: { image: `${registry.host}/acme/web`, verify } },
+    registry: { url: from.url },
+    apps: { web: { image: `${from.host}/acme/web`, verify } },
     environments: [{ name: 'dev', deploy: { gitops: { path: 'environments/dev' } } }],
   });
 }
@@ -80,8 +81,8 @@ async function image(tag: string): Promise<{ digest: string; ref: string }> {
   return { digest, ref: `${registry.host}/acme/web@${digest}` };
 }
 
-async function promote(verify: VerifySettings, digest: string) {
-  await stack.gantry.start(promotionInput(yaml(verify), 'web', digest));
+async function promote(verify: VerifySettings, digest: string, from?: ReferrersRegistry) {
+  await stack.gantry.start(promotionInput(yaml(verify, from), 'web', digest));
   return stack.gantry.result('web', digest);
 }
 
@@ -246,6 +247,37 @@ test('signed into a Sigstore bundle attached as an OCI referrer (found through t
     ),
   });
   expect(deployed(digest)).toHaveLength(1);
+});
+
+test('on a registry with the referrers API, bundle referrers are found through it', async () => {
+  const withApi = await startReferrersRegistry();
+  try {
+    const push = async (tag: string) => {
+      const digest = await pushImage(withApi.url, 'acme/web', tag, `${tag} ${Date.now()} ${Math.random()}`);
+      return { digest, ref: `${withApi.host}/acme/web@${digest}` };
+    };
+    const signed = await push('api-signed');
+    await signBundle(signed.ref, ciKey, dockerConfig);
+    // cosign used the API: no fallback tag was written.
+    const tags = (await (await fetch(`${withApi.url}/v2/acme/web/tags/list`)).json()) as { tags: string[] };
+    expect(tags.tags).not.toContain(signed.digest.replace(':', '-'));
+    const result = await promote(keysOnly(ciKey), signed.digest, withApi);
+    expect(result.outcome).toBe('promoted');
+    expect(result.trust?.signature?.reference).toMatch(
+      /^acme\/web@sha256:[0-9a-f]{64} \(Sigstore bundle, referrers API\)$/,
+    );
+
+    const other = await push('api-other-key');
+    await signBundle(other.ref, otherKey, dockerConfig);
+    expect(await promote(keysOnly(ciKey), other.digest, withApi)).toMatchObject({
+      outcome: 'failed',
+      stage: 'verify',
+      reason: expect.stringMatching(/^verify failed: no valid signature: the Sigstore bundle .* does not verify/),
+    });
+    expect(deployed(other.digest)).toHaveLength(0);
+  } finally {
+    await withApi.stop();
+  }
 });
 
 test('a Sigstore bundle referrer signed with a key the app does not list: refused', async () => {
