@@ -5,6 +5,7 @@ import { createHash } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { parseConfig } from '../../src/config/loadConfig';
 import { createConfigRepo } from '../../src/local/configRepo';
 import {
   attestProvenance,
@@ -460,6 +461,22 @@ describe('keyless: identities certified by a CA of the configured trust root (no
       ),
     });
     expect([...deployed(a.digest), ...deployed(b.digest)]).toHaveLength(0);
+  });
+
+  test('identities without a trust root, or with a file that is not one, are refused when the pipeline is read', () => {
+    const notARoot = join(dir, 'not-a-root.json');
+    writeFileSync(notARoot, JSON.stringify({ mediaType: 'application/vnd.dev.sigstore.trustedroot+json;version=0.1' }));
+    const load = (signatures: Record<string, unknown>) => () => parseConfig(yaml({ signatures }), 'gantry.yaml', dir);
+    const id = [{ issuer: ISSUER, subject: WORKFLOW }];
+    expect(load({ identities: id, keys: [ciKey.publicKey] })).toThrow(
+      'apps.web.verify.signatures.identities: keyless identities need a trustedRoot: the trusted_root.json whose CAs certify them',
+    );
+    expect(load({ identities: id, trustedRoot: notARoot })).toThrow(
+      `${notARoot} is not a Sigstore trusted_root.json: ${notARoot.replace(/.*\//, '')} names no certificate authority`,
+    );
+    expect(load({ identities: [{ issuer: ISSUER, subjectRegExp: '(' }], trustedRoot: fulcio.trustedRoot })).toThrow(
+      'apps.web.verify.signatures.identities[0].subjectRegExp: Invalid regular expression',
+    );
   });
 
   test('unsigned, with only identities listed: refused', async () => {
