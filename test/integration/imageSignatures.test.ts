@@ -479,6 +479,20 @@ describe('keyless: identities certified by a CA of the configured trust root (no
     );
   });
 
+  test('a certified signature whose payload was altered after signing: refused', async () => {
+    const { digest, ref } = await image('keyless-tampered');
+    await signWithCertificate(ref, ciSigner, 'sig', dockerConfig);
+    await rewriteLayer(`${digest.replace(':', '-')}.sig`, (blob) =>
+      Buffer.from(JSON.stringify({ ...(JSON.parse(blob.toString()) as object), optional: { note: 'altered' } })),
+    );
+    expect(await promote(identities({ subject: WORKFLOW }), digest)).toMatchObject({
+      outcome: 'failed',
+      stage: 'verify',
+      reason: `verify failed: no valid signature: the signature under ${digest.replace(':', '-')}.sig is keyless and its signature does not verify with its certificate's key (${WORKFLOW})`,
+    });
+    expect(deployed(digest)).toHaveLength(0);
+  });
+
   test('unsigned, with only identities listed: refused', async () => {
     const { digest } = await image('keyless-unsigned');
     expect(await promote(identities({ subject: WORKFLOW }), digest)).toMatchObject({
@@ -491,21 +505,30 @@ describe('keyless: identities certified by a CA of the configured trust root (no
 
 /** Rewrites the payload of the DSSE envelope under the digest's .att tag, keeping its signature. */
 async function tamperAttestation(digest: string, rewrite: (statement: unknown) => string): Promise<void> {
+  await rewriteLayer(`${digest.replace(':', '-')}.att`, (blob) => {
+    const envelope = JSON.parse(blob.toString()) as { payload: string };
+    envelope.payload = Buffer.from(rewrite(JSON.parse(Buffer.from(envelope.payload, 'base64').toString()))).toString(
+      'base64',
+    );
+    return Buffer.from(JSON.stringify(envelope));
+  });
+}
+
+/** Replaces the first layer's blob of the manifest under tag, keeping its annotations (the signature). */
+async function rewriteLayer(tag: string, rewrite: (blob: Buffer) => Buffer): Promise<void> {
   const auth = (await registry.pushAuth('acme/web'))!;
-  const tag = `${digest.replace(':', '-')}.att`;
   const manifest = (await (
     await fetch(`${registry.url}/v2/acme/web/manifests/${tag}`, {
       headers: { Authorization: auth, Accept: 'application/vnd.oci.image.manifest.v1+json' },
     })
   ).json()) as { layers: Array<{ digest: string; size: number }> };
   const layer = manifest.layers[0];
-  const envelope = (await (
-    await fetch(`${registry.url}/v2/acme/web/blobs/${layer.digest}`, { headers: { Authorization: auth } })
-  ).json()) as { payload: string };
-  envelope.payload = Buffer.from(rewrite(JSON.parse(Buffer.from(envelope.payload, 'base64').toString()))).toString(
-    'base64',
+  const original = Buffer.from(
+    await (
+      await fetch(`${registry.url}/v2/acme/web/blobs/${layer.digest}`, { headers: { Authorization: auth } })
+    ).arrayBuffer(),
   );
-  const blob = Buffer.from(JSON.stringify(envelope));
+  const blob = rewrite(original);
   const blobDigest = `sha256:${createHash('sha256').update(blob).digest('hex')}`;
   const start = await fetch(`${registry.url}/v2/acme/web/blobs/uploads/`, {
     method: 'POST',
