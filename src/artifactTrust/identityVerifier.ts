@@ -62,9 +62,14 @@ export function verifyCertifiedBundle(
       return { problem: `it does not verify against trust root ${root.name}: ${(err as Error).message}` };
     }
   } else {
+    const now = new Date();
+    const current = root.material.certificateAuthorities.filter(
+      (ca) => ca.validFor.start <= now && now <= ca.validFor.end,
+    );
+    if (current.length === 0) return { problem: `no CA of trust root ${root.name} is valid now (its validFor)` };
     try {
       // No log to say when it was signed: the certificate must be valid now (cosign --insecure-ignore-tlog does the same).
-      verifyCertificateChain(new Date(), leaf, root.material.certificateAuthorities);
+      verifyCertificateChain(now, leaf, current);
     } catch (err) {
       const cause = (err as { cause?: Error }).cause?.message;
       return {

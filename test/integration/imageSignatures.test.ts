@@ -463,6 +463,26 @@ describe('keyless: identities certified by a CA of the configured trust root (no
     expect([...deployed(a.digest), ...deployed(b.digest)]).toHaveLength(0);
   });
 
+  test("a trust root whose CA's validity has ended: refused", async () => {
+    const ended = join(dir, 'ended-trusted_root.json');
+    const root = JSON.parse(readFileSync(fulcio.trustedRoot, 'utf8')) as {
+      certificateAuthorities: Array<{ validFor: { start: string; end?: string } }>;
+    };
+    root.certificateAuthorities[0].validFor.end = new Date(Date.now() - 60_000).toISOString();
+    writeFileSync(ended, JSON.stringify(root));
+    const { digest, ref } = await image('keyless-ended-ca');
+    await signWithCertificate(ref, ciSigner, 'bundle', dockerConfig);
+    const settings = { signatures: { identities: [{ issuer: ISSUER, subject: WORKFLOW }], trustedRoot: ended } };
+    expect(await promote(settings, digest)).toMatchObject({
+      outcome: 'failed',
+      stage: 'verify',
+      reason: expect.stringMatching(
+        /^verify failed: no valid signature: the Sigstore bundle \S+ is keyless and no CA of trust root ended-trusted_root\.json is valid now \(its validFor\)$/,
+      ),
+    });
+    expect(deployed(digest)).toHaveLength(0);
+  });
+
   test('identities without a trust root, or with a file that is not one, are refused when the pipeline is read', () => {
     const notARoot = join(dir, 'not-a-root.json');
     writeFileSync(notARoot, JSON.stringify({ mediaType: 'application/vnd.dev.sigstore.trustedroot+json;version=0.1' }));
