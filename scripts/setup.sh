@@ -90,6 +90,8 @@ fi
 
 # cosign for the image signature tests (Go module proxy; a few minutes only the first time).
 bash scripts/cosign.sh
+# A registry with the OCI referrers API for the same tests (go-containerregistry's; seconds).
+bash scripts/referrers-registry.sh
 
 # The Kubernetes control plane for the Kubernetes tests (needs Go; see docs/kubernetes-cluster.md).
 if [ "$WITH_KUBERNETES" = 1 ]; then

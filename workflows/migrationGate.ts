@@ -2,7 +2,7 @@
 // environment's database has not applied; destructive statements wait for the approval policy of
 // destructiveMigrations (same rules as environment approvals: eligible people, signatures,
 // expiry); then, when configured, apply them as a step with its own timeout.
-import { condition, proxyActivities, setHandler } from '@temporalio/workflow';
+import { condition, patched, proxyActivities, setHandler, type upsertSearchAttributes } from '@temporalio/workflow';
 import type * as activities from '../activities';
 import type { JsonValue } from '../src/audit/auditRecord';
 import type { MigrationGateStatus, MigrationsPlan } from '../src/migrations/types';
@@ -12,6 +12,7 @@ import { formatDuration } from '../src/pipeline/duration';
 import type { DecisionRecord, Outcome, PromotionStatus } from '../src/pipeline/promotionStatus';
 import type { ApprovalSpec, EnvironmentPlan, PromotionInput } from '../src/pipeline/types';
 import { shortDigest } from '../src/pipeline/digest';
+import { GANTRY_AWAITING_APPROVAL } from '../src/pipeline/searchAttributes';
 import {
   approveMigrationsSignal,
   approveMigrationsUpdate,
@@ -21,6 +22,7 @@ import {
   type MigrationAnswer,
 } from './migrationMessages';
 import { activityOptions } from './activityOptions';
+import { onEnvironmentQueue } from './environmentQueue';
 
 type Activities = ReturnType<typeof activities.createActivities>;
 
@@ -33,6 +35,8 @@ export interface MigrationGateHooks {
   stage<T>(name: 'migrations', environment: string, run: () => Promise<T>): Promise<T>;
   audit(event: string, environment: string, details: JsonValue): Promise<unknown>;
   notify(event: string, environment: string, text: string): void;
+  /** Upserts search attributes (GantryAwaitingApproval while a decision is awaited). */
+  index(attrs: Parameters<typeof upsertSearchAttributes>[0]): void;
   claimContext(kind: SignedKind, environment: string): ClaimContext;
   usedNonces: string[];
   /** Ends the promotion with this outcome (thrown by the gate). */
@@ -43,7 +47,11 @@ export async function migrationGate(env: EnvironmentPlan, plan: MigrationsPlan, 
   const e = h.status.environments.find((x) => x.name === env.name)!;
   await h.stage('migrations', env.name, async () => {
     const request = { environment: env.name, commit: h.input.commit!, plan };
-    const found = await acts.planMigrations(request);
+    // Like deploy, on the environment's own queue: its workers hold the database credentials.
+    const found = await acts.planMigrations.executeWithOptions(
+      onEnvironmentQueue(activityOptions.migrations, env.taskQueue),
+      [request],
+    );
     const gate: MigrationGateStatus = {
       applied: found.applied,
       pending: found.pending.map((m) => m.file),
@@ -72,12 +80,15 @@ export async function migrationGate(env: EnvironmentPlan, plan: MigrationsPlan, 
     if (plan.run && found.pending.length > 0) {
       const run = plan.run;
       const applied = await acts.applyMigrations.executeWithOptions(
-        {
-          startToCloseTimeout: run.timeoutMs + 60_000,
-          heartbeatTimeout: 30_000,
-          retry: { maximumAttempts: 1 },
-          summary: `migrate ${env.name} ${shortDigest(h.input.digest)}`,
-        },
+        onEnvironmentQueue(
+          {
+            startToCloseTimeout: run.timeoutMs + 60_000,
+            heartbeatTimeout: 30_000,
+            retry: { maximumAttempts: 1 },
+            summary: `migrate ${env.name} ${shortDigest(h.input.digest)}`,
+          },
+          env.taskQueue,
+        ),
         [request],
       );
       if (applied.ran) gate.state = 'applied';
@@ -189,7 +200,16 @@ async function awaitApproval(
     `${h.input.app} ${shortDigest(h.input.digest)} has destructive migrations for ${environment}; they wait for approval (${spec.required} needed):\n${gate.destructive.map((s) => `• ${s.file}: ${s.sql} (${s.reason})`).join('\n')}`,
   );
   // The handlers stay registered afterwards: a late decision is refused with a reason (already decided).
-  const answered = await condition(() => decided !== undefined, spec.expiresInMs);
+  // Indexed like an environment approval, so `gantry list --awaiting-approval` finds this wait too.
+  // Patched: a wait recorded before had no upsert here, and replaying it must not add one.
+  const indexed = patched('migrations-approval-indexed');
+  if (indexed) h.index([{ key: GANTRY_AWAITING_APPROVAL, value: true }]);
+  let answered: boolean;
+  try {
+    answered = await condition(() => decided !== undefined, spec.expiresInMs);
+  } finally {
+    if (indexed) h.index([{ key: GANTRY_AWAITING_APPROVAL, value: false }]);
+  }
   if (!answered)
     throw h.end(
       'expired',

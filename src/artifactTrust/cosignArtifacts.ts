@@ -4,6 +4,8 @@
 import type { RegistryClient } from '../registry/registryClient';
 
 export const SIGNATURE_ANNOTATION = 'dev.cosignproject.cosign/signature';
+/** cosign sign --certificate (or keyless): the signing certificate, PEM. */
+export const CERTIFICATE_ANNOTATION = 'dev.sigstore.cosign/certificate';
 
 export interface CosignLayer {
   mediaType: string;

@@ -1,7 +1,7 @@
 // Verifies signatures against the listed public keys with @sigstore/verify: cosign's pieces
 // (payload and signature, or a DSSE envelope) are put into a Sigstore bundle that names no
 // transparency log, and the verifier tries each trusted key. Returns the key that verified.
-import { toDSSEBundle, toMessageSignatureBundle } from '@sigstore/bundle';
+import { toDSSEBundle, toMessageSignatureBundle, type Bundle } from '@sigstore/bundle';
 import { toSignedEntity, toTrustMaterial, Verifier } from '@sigstore/verify';
 import { createHash, createPublicKey, type KeyObject } from 'node:crypto';
 import type { TrustedKey } from './types';
@@ -67,6 +67,11 @@ export function verifyEnvelope(
       ),
     ),
   );
+}
+
+/** A Sigstore bundle (as cosign attaches with --new-bundle-format): which key verifies it, if any. */
+export function verifyBundle(bundle: Bundle, keys: LoadedKey[]): LoadedKey | undefined {
+  return keys.find((k) => attempt(() => verifierFor(k).verify(toSignedEntity(bundle))));
 }
 
 function attempt(verify: () => unknown): boolean {

@@ -9,8 +9,22 @@ export interface TrustedKey {
   pem: string;
 }
 
+/** A keyless signer: the OIDC issuer and subject a trust-root CA certified (Fulcio's certificate). */
+export interface TrustedIdentity {
+  issuer: string;
+  /** Exactly this subject (the certificate's SAN: an email or a workflow URI)... */
+  subject?: string;
+  /** ...or a subject matching this regular expression, anchored at both ends. */
+  subjectRegExp?: string;
+}
+
 export interface ArtifactTrustPolicy {
-  signatures?: { keys: TrustedKey[] };
+  signatures?: {
+    keys: TrustedKey[];
+    identities?: TrustedIdentity[];
+    /** A Sigstore trusted_root.json (its file name and text), the CAs keyless identities must chain to. */
+    trustedRoot?: { name: string; json: string };
+  };
   provenance?: {
     /** SLSA builder id that must have built the image, e.g. https://github.com/actions/runner. */
     builder?: string;
@@ -21,6 +35,12 @@ export interface ArtifactTrustPolicy {
 
 /** What the trust checks found; recorded in status and the audit log (so plain JSON: a type, not an interface). */
 export type TrustFindings = {
-  signature?: { signer: string; fingerprint: string; reference: string };
+  signature?: {
+    signer: string;
+    fingerprint: string;
+    reference: string;
+    /** Keyless: the certified identity, and whether a transparency log was checked. */
+    identity?: { issuer: string; subject: string; transparencyLog: string };
+  };
   provenance?: { predicateType: string; builder: string; sources: string[]; signer: string };
 };

@@ -107,7 +107,11 @@ export interface AppConfig {
   configRepo?: RepoConfig;
   registry?: RegistryConfig;
   verify?: {
-    signatures?: { keys: string[] };
+    signatures?: {
+      keys?: string[];
+      identities?: Array<{ issuer: string; subject?: string; subjectRegExp?: string }>;
+      trustedRoot?: string;
+    };
     provenance?: { builder?: string; sourceRepo?: string };
   };
   environments?: EnvironmentConfig[];

@@ -16,6 +16,8 @@ import { startWebhookReceiver, type WebhookReceiver } from '../harness/webhookRe
 import { parseConfig } from '../../src/config/loadConfig';
 import { resolvePromotion } from '../../src/config/resolvePromotion';
 import { until } from '../harness/until';
+import { activityRuns } from '../harness/activityRuns';
+import { startWorkerProcess } from '../harness/workerProcess';
 
 let stack: Stack;
 let pg: Postgres;
@@ -64,7 +66,7 @@ function commitMigrations(files: Record<string, string>): string {
   return git('rev-parse', 'HEAD');
 }
 
-function yaml(run = `bash ${join(stack.dir, 'migrate.sh')}`, timeout = '1m', required = 1): string {
+function yaml(run = `bash ${join(stack.dir, 'migrate.sh')}`, timeout = '1m', required = 1, taskQueue?: string): string {
   const settings = {
     migrations: {
       source: { repo: appRepo, path: 'db/migrations' },
@@ -73,7 +75,7 @@ function yaml(run = `bash ${join(stack.dir, 'migrate.sh')}`, timeout = '1m', req
     },
     destructiveMigrations: { approval: { from: ['alice', 'bob'], required, expiresIn: '1h' } },
   };
-  return pipelineYaml(configRepo, ['web'], [{ name: 'dev', settings }], {
+  return pipelineYaml(configRepo, ['web'], [{ name: 'dev', settings, ...(taskQueue ? { taskQueue } : {}) }], {
     ...approversSettings(keys),
     notifications: { webhook: { url: webhook.url } },
   });
@@ -177,6 +179,10 @@ test('a destructive migration waits for approval, showing its statements; nothin
   expect(shown.stdout).toContain(
     'migrations awaiting-approval (1 pending, 1 destructive)\n        db/migrations/V3__drop_nickname.sql: -- nobody reads it any more ALTER TABLE users DROP COLUMN nickname  [drops column users.nickname]\n',
   );
+  // Listed as awaiting a decision, as an environment approval is (the GantryAwaitingApproval search attribute).
+  await until('listed as awaiting approval', async () =>
+    (await stack.gantry.list({ awaitingApproval: true })).find((r) => r.digest === digest),
+  );
   // Held: the column is still there and dev still runs the previous digest.
   expect(await columns()).toBe('email,id,name,nickname');
   expect(deployed(digest)).toHaveLength(0);
@@ -236,6 +242,9 @@ test('a destructive migration waits for approval, showing its statements; nothin
   expect(result.environments[0].migrations).toMatchObject({ state: 'applied', approvedBy: ['alice'] });
   expect(await columns()).toBe('email,id,name');
   expect(deployed(digest)).toHaveLength(1);
+  await until('no longer listed as awaiting approval', async () =>
+    (await stack.gantry.list({ app: 'web' })).find((r) => r.digest === digest && !r.awaitingApproval),
+  );
   expect(
     auditOf(digest)
       .filter((r) => r.event === 'approval-accepted')
@@ -332,6 +341,26 @@ test('two approvers deciding at once both count; the same person twice counts on
   expect([...(result.environments[0].migrations?.approvedBy ?? [])].sort()).toEqual(['alice', 'bob']);
   expect(await pg.psql("SELECT count(*) FROM pg_indexes WHERE indexname = 'users_email'")).toBe('0');
   expect(deployed(digest)).toHaveLength(1);
+});
+
+test("on an environment with its own task queue, migrations are planned and applied by that queue's worker", async () => {
+  const commit = commitMigrations({ 'V7__create_invoices.sql': 'CREATE TABLE invoices (id bigserial PRIMARY KEY);' });
+  // The worker inside dev, holding the database URL (DEV_DATABASE_URL, inherited from this process).
+  const child = await startWorkerProcess(stack, ['--task-queue', 'migrations-dev', '--identity', 'dev-worker'], {
+    GANTRY_DATA_DIR: join(stack.dir, 'dev-worker-data'),
+  });
+  try {
+    const digest = await start(commit, yaml(undefined, undefined, 1, 'migrations-dev'));
+    expect(await stack.gantry.result('web', digest)).toMatchObject({ outcome: 'promoted' });
+    expect(await pg.psql("SELECT count(*) FROM information_schema.tables WHERE table_name = 'invoices'")).toBe('1');
+    const runs = activityRuns(await stack.gantry.handle('web', digest).fetchHistory());
+    const migrations = runs.filter((r) => r.activityType === 'planMigrations' || r.activityType === 'applyMigrations');
+    expect(migrations.map((r) => r.activityType)).toEqual(['planMigrations', 'applyMigrations']);
+    for (const r of migrations)
+      expect(r).toMatchObject({ taskQueue: 'migrations-dev', startedBy: 'dev-worker', completedBy: 'dev-worker' });
+  } finally {
+    child.kill('SIGTERM');
+  }
 });
 
 test('a promotion through a migrations gate must name its source commit', () => {
