@@ -11,7 +11,10 @@ sum=$(cat "$SRC/main.go" "$SRC/go.mod" "$SRC/go.sum" | sha256sum | cut -d' ' -f1
 
 if [ "$(cat "$DEST/.installed" 2>/dev/null)" = "$sum" ] && [ -x "$DEST/bin/referrers-registry" ]; then exit 0; fi
 command -v go >/dev/null || { echo "referrers-registry: Go is needed to build it (https://go.dev/dl)" >&2; exit 1; }
-printf '\033[1m[setup]\033[0m %s\n' "go build test/harness/referrersRegistry into .tools/referrers-registry"
+LOG_TAG=setup
+# shellcheck source=lib/go-build.sh
+source scripts/lib/go-build.sh
+log "go build test/harness/referrersRegistry into .tools/referrers-registry"
 mkdir -p "$DEST/bin"
-(cd "$SRC" && CGO_ENABLED=0 go build -o "$DEST/bin/referrers-registry" .)
+(cd "$SRC" && go build -o "$DEST/bin/referrers-registry" .)
 echo "$sum" > "$DEST/.installed"
