@@ -1,0 +1,174 @@
+// An environment made of targets, rolled out in waves, on the time-skipping server with fake
+// activities (fakeActivityStack.ts): waves in order with their bake time and one approval, a
+// target on its own task queue, and a canary failing in wave 2 that spends the failure budget:
+// every changed target back on its own previous digest, the later wave never touched.
+import { Context } from '@temporalio/activity';
+import { Worker } from '@temporalio/worker';
+import type { DeployRequest } from '../../activities/types';
+import type { PromotionStatus } from '../../src/pipeline/promotionStatus';
+import { pipelineYaml, promotionInput, testDigest, type TestEnvironment } from '../harness/pipelineFile';
+import { fakeActivities, startFakeActivityStack, type FakeActivityStack } from './fakeActivityStack';
+
+jest.setTimeout(90_000);
+
+const US_QUEUE = 'waves-prod-us-1';
+let stack: FakeActivityStack;
+let usWorker: Worker;
+let usWorkerRun: Promise<void>;
+/** Deploys the target queue's worker ran, with the queue it polled. */
+const usQueueDeploys: Array<{ queue: string; request: DeployRequest }> = [];
+
+beforeAll(async () => {
+  stack = await startFakeActivityStack('waves');
+  // A worker inside prod-us-1: activities only, sharing the fakes' world.
+  const fakes = fakeActivities(stack.world);
+  usWorker = await Worker.create({
+    connection: stack.env.nativeConnection,
+    taskQueue: US_QUEUE,
+    activities: {
+      ...fakes,
+      deploy: (r: DeployRequest) => {
+        usQueueDeploys.push({ queue: Context.current().info.taskQueue, request: r });
+        return fakes.deploy(r);
+      },
+    },
+  });
+  usWorkerRun = usWorker.run();
+});
+
+afterAll(async () => {
+  usWorker?.shutdown();
+  await usWorkerRun;
+  await stack?.stop();
+});
+
+let app = 'web';
+let apps = 0;
+beforeEach(() => {
+  app = `waves${++apps}`;
+});
+
+const APPROVERS = [
+  'approvers:',
+  '  alice: { keys: ["ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIJx4SopBCgTagyVvPWG3q2IHsl7guLGM7J8LcOgLErAt alice@laptop"] }',
+].join('\n');
+
+const production = (settings: Record<string, unknown>, extra: Partial<TestEnvironment> = {}): TestEnvironment => ({
+  name: 'production',
+  ...extra,
+  settings: { deploy: { gitops: { path: 'environments/{target}' } }, ...settings },
+});
+
+async function start(environments: TestEnvironment[], digest = testDigest()): Promise<string> {
+  await stack.gantry.start(
+    promotionInput(pipelineYaml('/nonexistent/config-repo', [app], environments, APPROVERS), app, digest),
+  );
+  return digest;
+}
+
+async function statusWhen(digest: string, what: string, probe: (s: PromotionStatus) => boolean) {
+  for (let i = 0; i < 300; i++) {
+    const s = await stack.gantry.status(app, digest);
+    if (probe(s)) return s;
+    if (s.outcome !== 'running') throw new Error(`promotion ended ${s.outcome} before ${what}: ${s.reason}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`never saw ${what}`);
+}
+
+/** The digests deployed to one target, in order. */
+const deployedTo = (target: string) =>
+  stack.world.deploys.filter((d) => d.app === app && d.environment === `production/${target}`).map((d) => d.digest);
+
+test('three targets in two waves: one approval, wave 1 then the bake time then wave 2 in parallel, the US target on its own queue', async () => {
+  const digest = await start([
+    { name: 'staging' },
+    production(
+      {
+        targets: ['prod-eu-1', 'prod-eu-2', { name: 'prod-us-1', taskQueue: US_QUEUE }],
+        waves: [['prod-eu-1'], ['prod-eu-2', 'prod-us-1']],
+        bakeTime: '2h',
+      },
+      { approval: { from: ['alice'] } },
+    ),
+  ]);
+  const waiting = await statusWhen(digest, 'the approval', (s) => s.awaitingApproval !== undefined);
+  expect(waiting.awaitingApproval?.environment).toBe('production');
+  expect(deployedTo('prod-eu-1')).toEqual([]);
+  await stack.gantry.decide('approve', app, digest, { environment: 'production', by: 'alice' });
+
+  const result = await stack.gantry.result(app, digest);
+  expect(result.outcome).toBe('promoted');
+  expect(result.decisions).toHaveLength(1);
+  const prod = result.environments[1];
+  expect(prod.state).toBe('promoted');
+  expect(prod.targets).toEqual([
+    expect.objectContaining({ name: 'prod-eu-1', wave: 1, state: 'promoted', digest, changed: true }),
+    expect.objectContaining({ name: 'prod-eu-2', wave: 2, state: 'promoted', digest }),
+    expect.objectContaining({ name: 'prod-us-1', wave: 2, state: 'promoted', digest }),
+  ]);
+  // Wave order: prod-eu-1 deployed before either target of wave 2.
+  const order = stack.world.deploys.filter((d) => d.app === app).map((d) => d.environment);
+  expect(order[0]).toBe('staging');
+  expect(order[1]).toBe('production/prod-eu-1');
+  expect(order.slice(2).sort()).toEqual(['production/prod-eu-2', 'production/prod-us-1']);
+  // The bake ran between the waves, for its full time.
+  const stages = result.timings.filter((t) => t.environment === 'production').map((t) => t.stage);
+  expect(stages).toEqual(['approval', 'queued', 'deploy', 'bake', 'deploy']);
+  const bake = result.timings.find((t) => t.stage === 'bake')!;
+  expect(Date.parse(bake.finishedAt!) - Date.parse(bake.startedAt)).toBeGreaterThanOrEqual(2 * 3600_000);
+  // The US target's deploy ran on the worker inside it; the EU targets' on the main queue.
+  expect(usQueueDeploys.filter((d) => d.request.app === app).map((d) => [d.queue, d.request.environment])).toEqual([
+    [US_QUEUE, 'production/prod-us-1'],
+  ]);
+});
+
+test('a canary failing in wave 2 spends the budget: every changed target goes back to its own previous digest, wave 3 is never touched', async () => {
+  const targets = ['eu-1', 'eu-2', 'us-1', 'ap-1'];
+  const rollout = { targets, waves: [['eu-1'], ['eu-2', 'us-1'], ['ap-1']], maxFailures: 0 };
+  const good = await start([production(rollout)]);
+  expect((await stack.gantry.result(app, good)).outcome).toBe('promoted');
+  // eu-2 was put on another digest since (a hotfix): its rollback must go there, not to `good`.
+  const hotfix = testDigest();
+  stack.world.running.set(`${app}/production/eu-2`, hotfix);
+
+  stack.world.canaryErrorRate.set(`${app}-us-1`, 0.3);
+  const query = (track: string) => ({
+    errors: `sum(errors{app="${app}-{target}",track="${track}"})`,
+    total: `sum(requests{app="${app}-{target}",track="${track}"})`,
+  });
+  const canary = {
+    router: { haproxy: { socket: '/nonexistent/haproxy.sock', backend: '{target}' } },
+    metrics: { prometheus: { url: 'http://127.0.0.1:9', timeout: '5s' } },
+    onInconclusive: 'abort',
+    steps: [
+      { setWeight: 25 },
+      {
+        analysis: {
+          errorRate: { canary: query('canary'), stable: query('stable') },
+          interval: '30s',
+          maxDuration: '30m',
+        },
+      },
+      { setWeight: 100 },
+    ],
+  };
+  const bad = await start([production({ ...rollout, canary })]);
+  const result = await stack.gantry.result(app, bad);
+  expect(result.outcome).toBe('rolled-back');
+  expect(result.reason).toMatch(/^us-1 in production failed \(canary failed: analysis .*\); 1 failed of 4, budget 0/);
+  expect(result.environments[0].state).toBe('rolled-back');
+  expect(result.environments[0].targets).toEqual([
+    expect.objectContaining({ name: 'eu-1', wave: 1, state: 'rolled-back', digest: good, previousDigest: good }),
+    expect.objectContaining({ name: 'eu-2', wave: 2, state: 'rolled-back', digest: hotfix, previousDigest: hotfix }),
+    expect.objectContaining({ name: 'us-1', wave: 2, state: 'rolled-back', digest: good, canaryWeight: 0 }),
+    { name: 'ap-1', wave: 3, state: 'pending' },
+  ]);
+  expect(deployedTo('eu-1')).toEqual([good, bad, good]);
+  expect(deployedTo('eu-2')).toEqual([good, bad, hotfix]);
+  expect(deployedTo('us-1')).toEqual([good, bad, good]);
+  expect(deployedTo('ap-1')).toEqual([good]);
+  expect(stack.world.running.get(`${app}/production/ap-1`)).toBe(good);
+  const rollbacks = stack.world.deploys.filter((d) => d.app === app && d.rollback);
+  expect(rollbacks.every((d) => d.rollback!.from === bad)).toBe(true);
+});
