@@ -7,6 +7,7 @@ import { Worker } from '@temporalio/worker';
 import type { DeployRequest } from '../../activities/types';
 import type { PromotionStatus } from '../../src/pipeline/promotionStatus';
 import { pipelineYaml, promotionInput, testDigest, type TestEnvironment } from '../harness/pipelineFile';
+import { rollbackUpdate } from '../../workflows/messages';
 import { fakeActivities, startFakeActivityStack, type FakeActivityStack } from './fakeActivityStack';
 
 jest.setTimeout(90_000);
@@ -171,4 +172,38 @@ test('a canary failing in wave 2 spends the budget: every changed target goes ba
   expect(stack.world.running.get(`${app}/production/ap-1`)).toBe(good);
   const rollbacks = stack.world.deploys.filter((d) => d.app === app && d.rollback);
   expect(rollbacks.every((d) => d.rollback!.from === bad)).toBe(true);
+});
+
+test('a pause holds the next wave after the bake; gantry rollback then puts every changed target back', async () => {
+  const rollout = { targets: ['a', 'b', 'c'], waves: [['a', 'b'], ['c']], bakeTime: '1h' };
+  const good = await start([production(rollout)]);
+  expect((await stack.gantry.result(app, good)).outcome).toBe('promoted');
+
+  const bad = await start([production(rollout)]);
+  await statusWhen(bad, 'the bake', (s) => s.stage === 'bake');
+  expect(await stack.gantry.operate('pause', app, bad, { by: 'bob' })).toMatchObject({ accepted: true });
+  await stack.env.sleep('2h');
+  const paused = await stack.gantry.status(app, bad);
+  expect(paused.paused).toBe(true);
+  expect(paused.environments[0]).toMatchObject({ wave: 2 });
+  expect(paused.environments[0].targets!.map((t) => [t.name, t.state])).toEqual([
+    ['a', 'promoted'],
+    ['b', 'promoted'],
+    ['c', 'pending'],
+  ]);
+  expect(deployedTo('c')).toEqual([good]);
+
+  await stack.gantry
+    .handle(app, bad)
+    .executeUpdate(rollbackUpdate, { args: [{ environment: 'production', by: 'carol', reason: 'errors in a' }] });
+  const result = await stack.gantry.result(app, bad);
+  expect(result.outcome).toBe('rolled-back');
+  expect(result.reason).toBe('production rolled back (a, b): by carol: errors in a');
+  expect(result.environments[0].targets!.map((t) => [t.name, t.state, t.digest])).toEqual([
+    ['a', 'rolled-back', good],
+    ['b', 'rolled-back', good],
+    ['c', 'pending', undefined],
+  ]);
+  expect(deployedTo('a')).toEqual([good, bad, good]);
+  expect(deployedTo('c')).toEqual([good]);
 });

@@ -95,6 +95,11 @@ export async function rollbackTargets(
   const e = ctx.envStatus(env.name);
   const plans = new Map((env.rollout?.targets ?? []).map((t) => [t.name, t]));
   const changed = (e.targets ?? []).filter((r) => r.changed && (!onlyFailed || r.state === 'failed'));
+  // A pause holds the next wave, not a rollback: the changed targets would stay on the digest that failed.
+  if (!onlyFailed && ctx.status.paused) {
+    ctx.status.paused = false;
+    ctx.pauseReason = undefined;
+  }
   await ctx.stage('rollback', env.name, () =>
     Promise.all(
       changed.map(async (r) => {
