@@ -103,7 +103,8 @@ export async function deployTarget(input: DeployTargetInput): Promise<DeployTarg
       for (const gate of target.gates) {
         const outcome = await acts.runGate.executeWithOptions(
           queue({ ...activityOptions.gate(gate), summary: `gate ${gate.name} ${place}` }),
-          [{ gate, app, digest, environment: place, ...(input.commit ? { commit: input.commit } : {}) }],
+          // The worker's policy allows command gates per environment, so the gate names the environment.
+          [{ gate, app, digest, environment: input.environment, ...(input.commit ? { commit: input.commit } : {}) }],
         );
         result.gates.push(outcome);
         if (!outcome.passed) {
