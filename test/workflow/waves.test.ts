@@ -7,8 +7,15 @@ import { Worker } from '@temporalio/worker';
 import type { DeployRequest } from '../../activities/types';
 import type { PromotionStatus } from '../../src/pipeline/promotionStatus';
 import { pipelineYaml, promotionInput, testDigest, type TestEnvironment } from '../harness/pipelineFile';
+import { promotionWorkflowId } from '../../src/pipeline/digest';
+import { workflowsPath } from '../../src/worker/createWorker';
 import { rollbackUpdate } from '../../workflows/messages';
-import { fakeActivities, startFakeActivityStack, type FakeActivityStack } from './fakeActivityStack';
+import {
+  FAILING_GATE_PREFIX,
+  fakeActivities,
+  startFakeActivityStack,
+  type FakeActivityStack,
+} from './fakeActivityStack';
 
 jest.setTimeout(90_000);
 
@@ -206,4 +213,42 @@ test('a pause holds the next wave after the bake; gantry rollback then puts ever
   ]);
   expect(deployedTo('a')).toEqual([good, bad, good]);
   expect(deployedTo('c')).toEqual([good]);
+});
+
+test('a failure within the budget does not stop the rollout; the failed target goes back at the end', async () => {
+  const rollout = {
+    targets: ['a', { name: 'b', gates: [{ command: { name: `${FAILING_GATE_PREFIX}smoke`, run: 'exit 1' } }] }, 'c'],
+    waves: [['a', 'b'], ['c']],
+    maxFailures: 1,
+  };
+  const good = await start([production({ ...rollout, targets: ['a', 'b', 'c'] })]);
+  expect((await stack.gantry.result(app, good)).outcome).toBe('promoted');
+  const next = await start([production(rollout)]);
+  const result = await stack.gantry.result(app, next);
+  expect(result.outcome).toBe('promoted');
+  expect(result.environments[0].targets!.map((t) => [t.name, t.state, t.digest, t.reason])).toEqual([
+    ['a', 'promoted', next, undefined],
+    ['b', 'rolled-back', good, `gate ${FAILING_GATE_PREFIX}smoke failed: smoke says no`],
+    ['c', 'promoted', next, undefined],
+  ]);
+  expect(deployedTo('b')).toEqual([good, next, good]);
+});
+
+test('the histories of a waves promotion and of its target children replay', async () => {
+  const digest = await start([production({ targets: ['a', 'b', 'c'], waves: { size: 2 }, bakeTime: '10m' })]);
+  expect((await stack.gantry.result(app, digest)).outcome).toBe('promoted');
+  const id = promotionWorkflowId(app, digest);
+  const histories = await Promise.all(
+    [id, `${id}/production/a`, `${id}/production/c`].map(async (workflowId) => ({
+      workflowId,
+      history: await stack.env.client.workflow.getHandle(workflowId).fetchHistory(),
+    })),
+  );
+  const failures: string[] = [];
+  for await (const r of Worker.runReplayHistories(
+    { workflowsPath: workflowsPath(), replayName: 'waves-replay' },
+    histories,
+  ))
+    if (r.error) failures.push(`${r.workflowId}: ${r.error.message}`);
+  expect(failures).toEqual([]);
 });
