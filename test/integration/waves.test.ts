@@ -4,7 +4,7 @@
 import { readKustomizeDigest } from '../../src/gitops/kustomizeImage';
 import { createConfigRepo } from '../../src/local/configRepo';
 import type { PromotionStatus } from '../../src/pipeline/promotionStatus';
-import { startStack, type Stack } from '../harness/devServerStack';
+import { cliEnv, runCli, startStack, type Stack } from '../harness/devServerStack';
 import { fileAt } from '../harness/gitInspect';
 import { useKubernetesCluster } from '../harness/kubernetesCluster';
 import { pipelineText, promotionInput, testDigest } from '../harness/pipelineFile';
@@ -121,6 +121,20 @@ test('two overlays and a Kubernetes namespace, in two waves after one approval, 
   expect(await usImage()).toBe(`${IMAGE}@${good}`);
   const stages = result.timings.map((t) => t.stage);
   expect(stages.slice(stages.indexOf('approval'))).toEqual(['approval', 'queued', 'deploy', 'bake', 'deploy']);
+
+  // gantry status and gantry watch show the targets as a table.
+  const short = good.slice(0, 19);
+  const table = [
+    'target     wave  state     digest               canary',
+    `prod-eu-1  1     promoted  ${short}  -`,
+    `prod-eu-2  2     promoted  ${short}  -`,
+    `prod-us-1  2     promoted  ${short}  -`,
+  ];
+  const status = await runCli(['status', 'web', good], cliEnv(stack));
+  expect(status.stdout.split('\n')).toEqual(expect.arrayContaining(table.map((l) => `        ${l}`)));
+  const watch = await runCli(['watch', 'web', good], cliEnv(stack));
+  expect(watch.code).toBe(0);
+  expect(watch.stdout).toContain(['production:', ...table.map((l) => `  ${l}`)].join('\n'));
 });
 
 test('a failing target in wave 2 stops the rollout: wave 1 and 2 go back to the digest before, wave 3 is untouched', async () => {
