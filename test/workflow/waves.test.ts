@@ -252,3 +252,26 @@ test('the histories of a waves promotion and of its target children replay', asy
     if (r.error) failures.push(`${r.workflowId}: ${r.error.message}`);
   expect(failures).toEqual([]);
 });
+
+test('between waves: a paused rollout resumes into the next wave; an abort during the bake leaves the next wave untouched', async () => {
+  const rollout = { targets: ['a', 'b'], waves: [['a'], ['b']], bakeTime: '1h' };
+  const resumed = await start([production(rollout)]);
+  await statusWhen(resumed, 'the bake', (s) => s.stage === 'bake');
+  await stack.gantry.operate('pause', app, resumed, { by: 'bob' });
+  await stack.env.sleep('2h');
+  expect(deployedTo('b')).toEqual([]);
+  expect(await stack.gantry.operate('resume', app, resumed, { by: 'bob' })).toMatchObject({ accepted: true });
+  expect((await stack.gantry.result(app, resumed)).outcome).toBe('promoted');
+  expect(deployedTo('b')).toEqual([resumed]);
+
+  const aborted = await start([production(rollout)]);
+  await statusWhen(aborted, 'the bake', (s) => s.stage === 'bake');
+  await stack.gantry.operate('abort', app, aborted, { by: 'bob', reason: 'wrong build' });
+  const result = await stack.gantry.result(app, aborted);
+  expect(result).toMatchObject({ outcome: 'aborted', reason: 'aborted by bob: wrong build' });
+  expect(result.environments[0].targets!.map((t) => [t.name, t.state])).toEqual([
+    ['a', 'promoted'],
+    ['b', 'pending'],
+  ]);
+  expect(deployedTo('b')).toEqual([resumed]);
+});
