@@ -98,7 +98,7 @@ export interface EnvironmentStatus {
   wave?: number;
 }
 
-export type TargetState = 'pending' | 'in-progress' | 'deployed' | 'promoted' | 'failed' | 'rolled-back';
+export type TargetState = 'pending' | 'frozen' | 'in-progress' | 'deployed' | 'promoted' | 'failed' | 'rolled-back';
 
 /** One target of an environment rolled out in waves. */
 export interface TargetStatus {

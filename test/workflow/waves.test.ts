@@ -7,8 +7,10 @@ import { Worker } from '@temporalio/worker';
 import type { DeployRequest } from '../../activities/types';
 import type { PromotionStatus } from '../../src/pipeline/promotionStatus';
 import { pipelineYaml, promotionInput, testDigest, type TestEnvironment } from '../harness/pipelineFile';
+import { freezeEnvironment } from '../../src/client/manualFreezes';
 import { promotionWorkflowId } from '../../src/pipeline/digest';
 import { workflowsPath } from '../../src/worker/createWorker';
+import { FREEZE_REGISTRY_ID, unfreezeUpdate } from '../../workflows/freezeRegistry';
 import { rollbackUpdate } from '../../workflows/messages';
 import {
   FAILING_GATE_PREFIX,
@@ -274,4 +276,38 @@ test('between waves: a paused rollout resumes into the next wave; an abort durin
     ['b', 'pending'],
   ]);
   expect(deployedTo('b')).toEqual([resumed]);
+});
+
+test('gantry freeze of one target holds it while the rest of its wave goes on; unfreeze lets it through', async () => {
+  // Target names of their own: the freeze registry is shared by every test on the server.
+  const environments = [production({ targets: ['iso-1', 'iso-2'], waves: [['iso-1', 'iso-2']] })];
+  // The workers' policy (the pipeline) decides who may freeze: adopt it first.
+  promotionInput(pipelineYaml('/nonexistent/config-repo', [app], environments, APPROVERS), app, testDigest());
+  const frozen = await freezeEnvironment(stack.gantry, {
+    environment: 'production/iso-2',
+    by: 'oncall',
+    reason: 'disk',
+  });
+  expect(frozen).toMatchObject({ accepted: true });
+  const digest = await start(environments);
+  const held = await statusWhen(digest, 'iso-2 frozen', (s) =>
+    (s.environments[0].targets ?? []).some((t) => t.name === 'iso-1' && t.state === 'promoted'),
+  );
+  expect(held.environments[0].targets!.find((t) => t.name === 'iso-2')).toMatchObject({
+    state: 'frozen',
+    reason: 'frozen by oncall: disk',
+  });
+  expect(deployedTo('iso-2')).toEqual([]);
+  // Straight to the registry: the test server cannot list the promotions `gantry unfreeze` would wake,
+  // so the target sees the lift at its next look (a minute, skipped here).
+  await stack.gantry.client.workflow
+    .getHandle(FREEZE_REGISTRY_ID)
+    .executeUpdate(unfreezeUpdate, { args: [{ environment: 'production/iso-2', by: 'oncall' }] });
+  const result = await stack.gantry.result(app, digest);
+  expect(result.outcome).toBe('promoted');
+  expect(result.environments[0].targets!.map((t) => [t.name, t.state, t.reason])).toEqual([
+    ['iso-1', 'promoted', undefined],
+    ['iso-2', 'promoted', undefined],
+  ]);
+  expect(deployedTo('iso-2')).toEqual([digest]);
 });

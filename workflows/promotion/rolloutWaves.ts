@@ -3,7 +3,7 @@
 // (workflows/deployTarget.ts); a durable bake after each wave but the last; a failure budget. When
 // failures exceed the budget, every target this promotion changed goes back to its own previous
 // digest, in parallel, and the promotion ends rolled back, naming the target that failed and why.
-import { CancellationScope, executeChild, isCancellation, setHandler, sleep } from '@temporalio/workflow';
+import { CancellationScope, condition, executeChild, isCancellation, setHandler, sleep } from '@temporalio/workflow';
 import { shortDigest } from '../../src/pipeline/digest';
 import type { EnvironmentStatus, TargetStatus } from '../../src/pipeline/promotionStatus';
 import type { EnvironmentPlan, RolloutPlan, TargetPlan } from '../../src/pipeline/types';
@@ -12,7 +12,7 @@ import { deployTarget, placeOf, type DeployTargetResult } from '../deployTarget'
 import { onEnvironmentQueue } from '../environmentQueue';
 import { targetDeployedSignal } from '../messages';
 import { awaitFreezeLift } from './awaitFreezeLift';
-import { acts } from './promotionActivities';
+import { acts, local } from './promotionActivities';
 import type { PromotionContext } from './promotionContext';
 import { failureMessage, PromotionEnded } from './promotionEnded';
 
@@ -46,13 +46,15 @@ export async function rolloutWaves(
   for (const [w, wave] of rollout.waves.entries()) {
     e.wave = w + 1;
     if (w > 0 && rollout.bakeMs > 0) await ctx.stage('bake', env.name, () => sleep(rollout.bakeMs));
-    // A freeze holds the next wave as it holds an environment's deploy.
-    await awaitFreezeLift(ctx, env);
+    // A freeze holds the next wave as it holds an environment's deploy; a rollback run goes through.
+    if (!input.rollback) await awaitFreezeLift(ctx, env);
     ctx.endIfSuperseded();
     await ctx.stage('deploy', env.name, () =>
       eachLimited(wave, rollout.concurrency ?? wave.length, async (name) => {
         const r = row(name);
         // Once the budget is spent, the wave's targets not yet started are left alone.
+        if (overBudget()) return;
+        if (!input.rollback) await awaitTargetUnfrozen(ctx, env, r);
         if (overBudget()) return;
         r.state = 'in-progress';
         const result = await runTarget(ctx, env, plans.get(name)!, w + 1);
@@ -147,6 +149,39 @@ export async function rollbackRollout(ctx: PromotionContext, env: EnvironmentPla
     'rolled-back',
     `${env.name} rolled back (${back.join(', ') || 'no target changed'}): ${reason}`,
   );
+}
+
+/** How often a target held by a manual freeze looks again. */
+const TARGET_FREEZE_RECHECK_MS = 60_000;
+
+/**
+ * `gantry freeze --env production/prod-eu-1` holds that one target: it waits before its deploy
+ * while the rest of the wave goes on. A freeze override for the environment covers its targets.
+ */
+async function awaitTargetUnfrozen(ctx: PromotionContext, env: EnvironmentPlan, r: TargetStatus): Promise<void> {
+  const place = placeOf(env.name, r.name);
+  let audited = false;
+  for (;;) {
+    if (ctx.status.freezeOverrides.includes(env.name)) break;
+    const freeze = (await local.readManualFreezes()).find((f) => f.environment === place);
+    if (!freeze) break;
+    r.state = 'frozen';
+    r.reason = `frozen by ${freeze.by}: ${freeze.reason}`;
+    if (!audited) {
+      audited = true;
+      await ctx.audit('freeze-wait', env.name, { target: r.name, window: 'manual', reason: r.reason });
+    }
+    ctx.freezeLifted = false;
+    await condition(
+      () => ctx.freezeLifted || ctx.status.freezeOverrides.includes(env.name) || ctx.lane?.superseded !== undefined,
+      TARGET_FREEZE_RECHECK_MS,
+    );
+    ctx.endIfSuperseded();
+  }
+  if (r.state === 'frozen') {
+    r.state = 'pending';
+    r.reason = undefined;
+  }
 }
 
 /** One target's child workflow; a child that could not run at all counts as a failed target. */
