@@ -85,7 +85,7 @@ export async function rolloutWaves(
   if (failures.length > 0) await rollbackTargets(ctx, env, 'failed within the budget', lanePrevious, true);
 }
 
-/** Rolls every target this promotion changed (or those `which` picks) back to its own previous digest. */
+/** Rolls every target this promotion changed (with onlyFailed, the failed ones) back to its own previous digest. */
 export async function rollbackTargets(
   ctx: PromotionContext,
   env: EnvironmentPlan,
