@@ -40,6 +40,7 @@ import { reactionTime } from './reactionTime';
 import { recovery } from './recovery';
 import { scale } from './scale';
 import { scalePostgres } from './scalePostgres';
+import { waves } from './waves';
 
 // Run order: the long scale benchmark last, so the others are written even if it runs out of time.
 const BENCHMARKS: Record<string, (ctx: BenchContext) => Promise<Section>> = {
@@ -49,6 +50,7 @@ const BENCHMARKS: Record<string, (ctx: BenchContext) => Promise<Section>> = {
   contention: configRepoContention,
   recovery,
   'cli-startup': cliStartup,
+  waves,
   // Pure simulation (no server); before scale so a run cut short still has it.
   canary: async (ctx) => (await canaryScenarios({ quick: ctx.quick })).section,
   scale,

@@ -4,3 +4,4 @@ export { freezeRegistry } from './freezeRegistry';
 export { canaryAnalysis } from './canaryAnalysis';
 export { driftCheck } from './driftCheck';
 export { promotionLane } from './promotionLane';
+export { deployTarget } from './deployTarget';

@@ -32,3 +32,13 @@ export const overrideFreezeUpdate = defineUpdate<MessageAnswer, [FreezeOverride]
 export const freezeLiftedSignal = defineSignal<[]>('freezeLifted');
 
 export const statusQuery = defineQuery<PromotionStatus>('status');
+
+/** A target's child workflow (workflows/deployTarget.ts) tells its promotion the deploy landed. */
+export interface TargetDeployed {
+  environment: string;
+  target: string;
+  changed: boolean;
+  previousDigest?: string;
+  commit?: string;
+}
+export const targetDeployedSignal = defineSignal<[TargetDeployed]>('targetDeployed');

@@ -22,6 +22,7 @@ import { PromotionContext } from './promotion/promotionContext';
 import { failureMessage, PromotionEnded } from './promotion/promotionEnded';
 import { closePromotion, recordEnding, recordSuccess } from './promotion/promotionOutcome';
 import { rollbackEnvironment } from './promotion/rollbackEnvironment';
+import { rolloutWaves } from './promotion/rolloutWaves';
 
 export async function promoteArtifact(sent: PromotionInput): Promise<PromotionResult> {
   // The worker's policy, not the input, decides approvals, keys, freezes and commands (src/policy).
@@ -82,6 +83,24 @@ export async function promoteArtifact(sent: PromotionInput): Promise<PromotionRe
     if (lane) await (input.rollback ? noteFreezeBypass(ctx, env) : awaitFreezeLift(ctx, env));
     // Destructive migrations wait for their own approval before anything is deployed (workflows/migrationGate.ts).
     if (env.migrations && patched('migrations-gate')) await migrationGate(env, env.migrations, ctx);
+    // Only environments made of targets take this path, so recorded histories never meet the marker.
+    if (env.rollout && patched('waves')) {
+      e.previousDigest = grant?.previousDigest;
+      await rolloutWaves(ctx, env, env.rollout, grant?.previousDigest);
+      if (env.soakMs > 0 && !input.rollback?.fastTrack) await ctx.stage('soak', env.name, () => sleep(env.soakMs));
+    } else {
+      await deployAndVerify(env, grant);
+    }
+    e.state = 'promoted';
+    if (lane) {
+      if (input.rollback) await lane.rolledBack(env.name, input.rollback.from, input.digest);
+      await lane.release(env.name, true);
+    }
+  }
+
+  /** The environment as one place: deploy, then health, canary, gates and soak (rolled back on failure if asked). */
+  async function deployAndVerify(env: EnvironmentPlan, grant: { previousDigest?: string } | undefined) {
+    const e = ctx.envStatus(env.name);
     e.state = 'in-progress';
     const deployed = await ctx.stage('deploy', env.name, () =>
       acts.deploy.executeWithOptions(
@@ -134,11 +153,6 @@ export async function promoteArtifact(sent: PromotionInput): Promise<PromotionRe
       }
     } else {
       await verifyEnvironment(env, deployed.commit);
-    }
-    e.state = 'promoted';
-    if (lane) {
-      if (input.rollback) await lane.rolledBack(env.name, input.rollback.from, input.digest);
-      await lane.release(env.name, true);
     }
   }
 

@@ -1,7 +1,7 @@
 // How a promotion reads in a terminal: one line per environment, timings, what it waits for.
 import { shortDigest } from '../pipeline/digest';
 import { formatDuration } from '../pipeline/duration';
-import type { EnvironmentState, PromotionStatus, StageTiming } from '../pipeline/promotionStatus';
+import type { EnvironmentState, PromotionStatus, StageTiming, TargetStatus } from '../pipeline/promotionStatus';
 
 const STATE_MARK: Record<EnvironmentState, string> = {
   pending: '·',
@@ -61,6 +61,7 @@ export function formatStatus(s: PromotionStatus): string {
     // The statements a person is asked to approve, as they will run.
     for (const d of e.migrations?.destructive ?? [])
       lines.push(`        ${d.file}: ${d.sql.replace(/\s+/g, ' ')}  [${d.reason}]`);
+    if (e.targets) lines.push(...formatTargets(e.targets, e.wave).map((l) => `        ${l}`));
   }
   lines.push('  stages:');
   for (const t of s.timings) lines.push(`    ${formatTiming(t)}`);
@@ -85,4 +86,34 @@ export function approveCommand(app: string, digest: string, environment: string)
 
 export function oneLine(s: PromotionStatus): string {
   return `${s.app} ${shortDigest(s.digest)} ${s.outcome}${s.reason ? `: ${s.reason}` : ''}`;
+}
+
+/**
+ * An environment's targets as a compact table: target, wave, state, digest, canary weight; a
+ * reason (why a target failed or went back) follows its row. `current` marks the running wave.
+ */
+export function formatTargets(targets: TargetStatus[], current?: number): string[] {
+  const rows = [
+    ['target', 'wave', 'state', 'digest', 'canary'],
+    ...targets.map((t) => [
+      t.name,
+      `${t.wave}${t.wave === current ? '*' : ''}`,
+      t.state,
+      t.digest ? shortDigest(t.digest) : '-',
+      t.canaryWeight === undefined ? '-' : `${t.canaryWeight}%`,
+    ]),
+  ];
+  const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => r[c].length)));
+  const lines: string[] = [];
+  rows.forEach((r, i) => {
+    lines.push(
+      r
+        .map((cell, c) => cell.padEnd(widths[c]))
+        .join('  ')
+        .trimEnd(),
+    );
+    const reason = i > 0 ? targets[i - 1].reason : undefined;
+    if (reason) lines.push(`  └ ${reason}`);
+  });
+  return lines;
 }

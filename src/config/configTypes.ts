@@ -72,6 +72,22 @@ export interface EnvironmentConfig {
     run?: { command: string; timeout?: string };
   };
   destructiveMigrations?: { approval: ApprovalConfig };
+  /** The places the environment is made of; absent: the environment is one place (its deploy). */
+  targets?: Array<string | TargetConfig>;
+  waves?: string[][] | { size: number | string };
+  bakeTime?: string;
+  maxFailures?: number | string;
+  concurrency?: number;
+}
+
+/** One target: its own settings replace the environment's. */
+export interface TargetConfig {
+  name: string;
+  taskQueue?: string;
+  deploy?: EnvironmentConfig['deploy'];
+  health?: EnvironmentConfig['health'];
+  gates?: EnvironmentConfig['gates'];
+  canary?: unknown;
 }
 
 export interface ParityDeploymentConfig {

@@ -13,6 +13,7 @@ import { canaryProblems } from './resolveCanary';
 import { canaryStableSide, withoutStableSide } from './resolvePromotion';
 import type { EnvironmentConfig, FreezeWindowConfig, GantryConfig } from './configTypes';
 import { verifyPolicyProblems } from './verifyPolicy';
+import { targetName, waveProblems } from './resolveWaves';
 
 const ajv = new Ajv({ allErrors: true, verbose: true, strict: false });
 // The canary block has a schema file of its own; gantry.schema.json refers to it by relative $ref.
@@ -119,14 +120,20 @@ function schemaProblems(
       case 'pattern':
         message = (e.parentSchema as { description?: string })?.description?.startsWith('A duration')
           ? 'must be a duration like 30s, 10m, 72h or 1h30m'
-          : `"${String(e.data)}" does not match ${(e.params as { pattern: string }).pattern}`;
+          : (e.parentSchema as { description?: string })?.description?.startsWith('A count')
+            ? `"${String(e.data)}" is neither a count nor a percentage like "25%"`
+            : `"${String(e.data)}" does not match ${(e.params as { pattern: string }).pattern}`;
         break;
       case 'oneOf':
-        message = segments.includes('freeze')
-          ? 'a freeze window is either weekly: {days, from, to} or a one-off from: and to: (YYYY-MM-DDTHH:MM), each with a timeZone'
-          : segments.includes('env')
-            ? 'must be a string, or { fromEnv: NAME } with NAME a variable set on the worker'
-            : 'must be true, false, or {required, from, expiresIn, remindBefore, signatures}';
+        message = segments.includes('waves')
+          ? 'waves is a list of waves (each a list of target names) or { size: N | "N%" }'
+          : segments.includes('targets')
+            ? 'a target is a name, or { name, deploy, health, gates, canary, taskQueue }'
+            : segments.includes('freeze')
+              ? 'a freeze window is either weekly: {days, from, to} or a one-off from: and to: (YYYY-MM-DDTHH:MM), each with a timeZone'
+              : segments.includes('env')
+                ? 'must be a string, or { fromEnv: NAME } with NAME a variable set on the worker'
+                : 'must be true, false, or {required, from, expiresIn, remindBefore, signatures}';
         break;
       case 'minProperties':
       case 'maxProperties': {
@@ -197,6 +204,17 @@ function semanticProblems(
         );
       }
       freezeProblems(env.freeze, [...at, i, 'freeze'], add);
+      for (const p of waveProblems(env)) add([...at, i, ...p.segments], p.message);
+      (env.targets ?? []).forEach((target, j) => {
+        if (typeof target === 'string') return;
+        for (const p of canaryProblems(target.canary, { app: name, environment: `${env.name}/${targetName(target)}` }))
+          add([...at, i, 'targets', j, 'canary', ...p.segments], p.message);
+        if (target.deploy?.gitops && !target.deploy.gitops.repo && !repoAvailable)
+          add(
+            [...at, i, 'targets', j, 'deploy', 'gitops', 'repo'],
+            `required for app ${name} (no configRepo at the top level or in the app)`,
+          );
+      });
       if (names.has(env.name))
         add(
           [...at, i, 'name'],

@@ -13,9 +13,11 @@ import type {
   HealthCheck,
   PromotionInput,
   RegistryRef,
+  RolloutPlan,
 } from '../pipeline/types';
 import { resolveApproval } from './resolveApproval';
 import { resolveMigrations } from './resolveMigrations';
+import { resolveMaxFailures, resolveWaves, targetName } from './resolveWaves';
 import { resolveVerifyPolicy } from './verifyPolicy';
 import type { EnvironmentConfig, FreezeWindowConfig, GantryConfig, RegistryConfig, RepoConfig } from './configTypes';
 
@@ -100,6 +102,41 @@ function resolveEnvironment(raw: EnvironmentConfig, ctx: EnvContext): Environmen
     canary: resolveCanary(withoutStableSide(env.canary), { app: ctx.app, environment: env.name, baseDir: ctx.baseDir }),
     ...(canaryStableSide(env.canary) ? { canaryStable: resolveDeploy(canaryStableSide(env.canary)!, ctx) } : {}),
     migrations: resolveMigrations(env, ctx.config),
+    ...(env.targets ? { rollout: resolveRollout(env, ctx) } : {}),
+  };
+}
+
+/** Each target as the environment's settings with its own over them, `{target}` replaced by its name. */
+function resolveRollout(env: EnvironmentConfig, ctx: EnvContext): RolloutPlan {
+  const shared = {
+    taskQueue: env.taskQueue,
+    deploy: env.deploy,
+    health: env.health,
+    gates: env.gates,
+    canary: withoutStableSide(env.canary),
+  };
+  const targets = (env.targets ?? []).map((raw) => {
+    const name = targetName(raw);
+    const own = typeof raw === 'string' ? {} : raw;
+    const t = JSON.parse(JSON.stringify({ ...shared, ...own, name }).replaceAll('{target}', name)) as typeof shared & {
+      name: string;
+    };
+    const health = resolveHealth({ name: env.name, deploy: t.deploy, health: t.health });
+    return {
+      name,
+      ...(t.taskQueue ? { taskQueue: t.taskQueue } : {}),
+      deploy: resolveDeploy(t.deploy, { ...ctx, repo: t.deploy.gitops?.repo ?? ctx.repo }),
+      health,
+      gates: (t.gates ?? []).map((g, i) => resolveGate(g, i, health?.kind === 'http' ? health.url : undefined)),
+      canary: resolveCanary(t.canary, { app: ctx.app, environment: `${env.name}/${name}`, baseDir: ctx.baseDir }),
+    };
+  });
+  return {
+    targets,
+    waves: resolveWaves(env),
+    bakeMs: env.bakeTime ? parseDuration(env.bakeTime) : 0,
+    maxFailures: resolveMaxFailures(env),
+    ...(env.concurrency ? { concurrency: env.concurrency } : {}),
   };
 }
 

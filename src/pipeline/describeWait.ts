@@ -14,7 +14,13 @@ export function describeWait(
   environments: readonly EnvironmentPlan[],
   pauseReason?: string,
 ): string | undefined {
-  const where = status.environment ? ` ${status.environment}` : '';
+  const current = status.environments.find((e) => e.name === status.environment);
+  // An environment rolled out in waves says which one: `deploy production (wave 2 of 3)`.
+  const wave =
+    current?.wave !== undefined && current.targets
+      ? ` (wave ${current.wave} of ${Math.max(...current.targets.map((t) => t.wave))})`
+      : '';
+  const where = status.environment ? ` ${status.environment}${wave}` : '';
   if (status.paused) return pauseReason ?? `paused before the next stage (${status.stage}${where})`;
   const a = status.awaitingApproval;
   if (a) {

@@ -17,6 +17,7 @@ export type Stage =
   | 'canary'
   | 'gates'
   | 'soak'
+  | 'bake'
   | 'rollback'
   | 'done';
 
@@ -91,6 +92,30 @@ export interface EnvironmentStatus {
   stableSide?: { commit?: string; previousDigest?: string; at: string };
   /** What the migrations gate found and decided. */
   migrations?: MigrationGateStatus;
+  /** One row per target, in wave order, when the environment is made of targets (waves). */
+  targets?: TargetStatus[];
+  /** The wave being deployed or baked (1-based), while the environment's rollout runs. */
+  wave?: number;
+}
+
+export type TargetState = 'pending' | 'frozen' | 'in-progress' | 'deployed' | 'promoted' | 'failed' | 'rolled-back';
+
+/** One target of an environment rolled out in waves. */
+export interface TargetStatus {
+  name: string;
+  /** 1-based. */
+  wave: number;
+  state: TargetState;
+  /** The digest the target runs now, as far as this promotion knows (absent: not touched). */
+  digest?: string;
+  /** What the target ran before this promotion's deploy: where a rollback takes it. */
+  previousDigest?: string;
+  changed?: boolean;
+  commit?: string;
+  /** The canary's traffic weight on the target when its canary last moved. */
+  canaryWeight?: number;
+  /** Why it failed, or why it was rolled back. */
+  reason?: string;
 }
 
 export interface AwaitingApproval {

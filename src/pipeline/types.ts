@@ -63,6 +63,32 @@ export interface EnvironmentPlan {
   canaryStable?: DeployTarget;
   /** Database migrations gate before the deploy (destructive statements need approval). */
   migrations?: MigrationsPlan;
+  /** Targets deployed in waves (`targets:`); absent: the environment is the one place `deploy` names. */
+  rollout?: RolloutPlan;
+}
+
+/** How an environment made of several targets gets the digest: wave by wave, within a failure budget. */
+export interface RolloutPlan {
+  targets: TargetPlan[];
+  /** Target names per wave, in order; every target is in exactly one wave. */
+  waves: string[][];
+  /** Wait after each wave but the last, before the next starts. */
+  bakeMs: number;
+  /** Failed targets the rollout tolerates; one more stops it and rolls back every changed target. */
+  maxFailures: number;
+  /** Targets of one wave deployed at once; absent: the whole wave. */
+  concurrency?: number;
+}
+
+/** One target of an environment, with `{target}` already replaced by its name. */
+export interface TargetPlan {
+  name: string;
+  /** Where this target's activities run; absent: the workflow's own queue. */
+  taskQueue?: string;
+  deploy: DeployTarget;
+  health?: HealthCheck;
+  gates: GateSpec[];
+  canary?: CanaryPlan;
 }
 
 export interface ApprovalSpec {

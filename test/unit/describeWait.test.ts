@@ -111,3 +111,30 @@ test('a finished promotion waits for nothing; its details say how it ended', () 
   expect(currentDetails({ ...running, outcome: 'promoted' })).toBe('promoted');
   expect(currentDetails({ ...running, waitingFor: 'deploy staging' })).toBe('deploy staging');
 });
+
+test('an environment rolled out in waves says which wave, running or paused before it', () => {
+  const waves: PromotionStatus = {
+    ...running,
+    stage: 'bake',
+    environment: 'production',
+    environments: [
+      running.environments[0],
+      {
+        name: 'production',
+        state: 'in-progress',
+        gates: [],
+        votes: [],
+        wave: 2,
+        targets: [
+          { name: 'eu-1', wave: 1, state: 'promoted' },
+          { name: 'eu-2', wave: 2, state: 'pending' },
+          { name: 'us-1', wave: 3, state: 'pending' },
+        ],
+      },
+    ],
+  };
+  expect(describeWait(waves, environments)).toBe('bake production (wave 2 of 3)');
+  expect(describeWait({ ...waves, paused: true }, environments)).toBe(
+    'paused before the next stage (bake production (wave 2 of 3))',
+  );
+});

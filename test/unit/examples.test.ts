@@ -46,3 +46,22 @@ test('examples/kubernetes.gantry.yaml is valid and resolves', () => {
     reference: { namespace: 'staging', deployment: 'web', context: 'prod-cluster' },
   });
 });
+
+test('examples/multi-region.yaml is valid and resolves into waves of regions', () => {
+  const config = loadConfig(join(PROJECT_ROOT, 'examples', 'multi-region.yaml'));
+  const input = resolvePromotion(config, { app: 'web', digest: `sha256:${'e'.repeat(64)}`, requestedBy: 'ci' });
+  const rollout = input.environments[1].rollout!;
+  expect(rollout.waves).toEqual([['prod-eu-1'], ['prod-eu-2', 'prod-us-1'], ['prod-us-2', 'prod-ap-1']]);
+  expect(rollout).toMatchObject({ bakeMs: 3_600_000, maxFailures: 0, concurrency: 2 });
+  expect(rollout.targets.map((t) => [t.name, t.deploy.kind, t.taskQueue])).toEqual([
+    ['prod-eu-1', 'gitops', undefined],
+    ['prod-eu-2', 'gitops', undefined],
+    ['prod-us-1', 'kubernetes', 'gantry-prod-us-1'],
+    ['prod-us-2', 'gitops', undefined],
+    ['prod-ap-1', 'gitops', undefined],
+  ]);
+  expect(rollout.targets[0].deploy).toMatchObject({ path: 'apps/web/environments/prod-eu-1' });
+  expect(rollout.targets[4].gates).toEqual([
+    expect.objectContaining({ url: 'https://web.prod-ap-1.acme.example/smoke' }),
+  ]);
+});

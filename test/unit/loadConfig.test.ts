@@ -151,7 +151,7 @@ test.each([
   [
     'an unknown field',
     ['    soak: 10m\n', '    soak: 10m\n    sok: 5m\n'],
-    '25: environments[1].sok: unknown field "sok" (expected one of: name, taskQueue, deploy, health, gates, soak, onFailure, approval, canary, migrations, destructiveMigrations, freeze, notifications)',
+    '25: environments[1].sok: unknown field "sok" (expected one of: name, taskQueue, deploy, health, gates, soak, onFailure, approval, canary, migrations, destructiveMigrations, freeze, notifications, targets, waves, bakeTime, maxFailures, concurrency)',
   ],
   [
     'an unknown deploy target',

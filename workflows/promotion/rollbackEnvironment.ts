@@ -8,10 +8,13 @@ import { noteFreezeBypass } from './awaitFreezeLift';
 import { acts } from './promotionActivities';
 import type { PromotionContext } from './promotionContext';
 import { PromotionEnded } from './promotionEnded';
+import { rollbackRollout } from './rolloutWaves';
 
 /** Rolls the environment back and ends as rolled back; with nothing to go back to, ends as it can. */
 export async function rollbackEnvironment(ctx: PromotionContext, env: EnvironmentPlan, reason: string): Promise<never> {
   const { input, info, lane } = ctx;
+  // An environment made of targets goes back target by target, each to its own previous digest.
+  if (env.rollout) return rollbackRollout(ctx, env, reason);
   const e = ctx.envStatus(env.name);
   const to = e.previousDigest;
   if (!to) {
