@@ -11,7 +11,7 @@ COPY . .
 RUN npm run build
 # The worker's data (file audit log when GANTRY_AUDIT_URL is unset, git work trees) lives in a
 # volume so it survives the container; the audit key folder is a separate mount (a secret).
-RUN mkdir -p /var/lib/gantry /run/gantry-audit-key && chown node:node /var/lib/gantry /run/gantry-audit-key
+RUN mkdir -p /var/lib/gantry /run/gantry-audit-key /run/gantry-codec && chown node:node /var/lib/gantry /run/gantry-audit-key /run/gantry-codec
 ENV GANTRY_DATA_DIR=/var/lib/gantry
 VOLUME ["/var/lib/gantry"]
 USER node
