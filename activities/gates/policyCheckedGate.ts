@@ -26,7 +26,9 @@ async function commandRefusal(
   const read = await readAppPolicy(source, request.app, request.digest, request.commit);
   if (!read.found) return read.reason;
   const env = read.policy.environments.find((e) => e.name === request.environment);
-  const allowed = (env?.gates ?? []).filter((g): g is CommandGate => g.kind === 'command');
+  // A target's own gates (waves) are the environment's too: the request names the environment.
+  const gates = [...(env?.gates ?? []), ...(env?.rollout?.targets.flatMap((t) => t.gates) ?? [])];
+  const allowed = gates.filter((g): g is CommandGate => g.kind === 'command');
   const same = allowed.some(
     (g) => g.run === gate.run && g.cwd === gate.cwd && JSON.stringify(g.env) === JSON.stringify(gate.env),
   );
