@@ -143,11 +143,24 @@ function calibrate(make: (x: number, y: number) => Regions, d: number, reads: nu
   return operating(d, reads, make(x, y), k);
 }
 
-export function floorRow(d: number): string {
+export interface FloorPoint {
+  alpha: number;
+  beta: number;
+  /** E1[T] over the fixed-horizon sample. */
+  expected: number;
+}
+
+/** The least E1[T] of any test, and of the constant-threshold SPRT, for reads of d of the fixed horizon. */
+export function floor(d: number): { best: FloorPoint; sprt: FloorPoint } {
   const reads = Math.ceil(4 / d); // four fixed horizons: the mass left undecided there is < 1e-4
   const k = kernel(d);
   const best = calibrate((x, y) => optimalRegions(d, reads, Math.exp(x), Math.exp(y), k), d, reads, k);
   const sprt = calibrate((x, y) => sprtRegions(d, reads, Math.max(0.01, x), -Math.max(0.01, y)), d, reads, k);
+  return { best, sprt };
+}
+
+export function floorRow(d: number): string {
+  const { best, sprt } = floor(d);
   const f = (r: { alpha: number; beta: number; expected: number }) =>
     `${r.expected.toFixed(3)} (α ${(100 * r.alpha).toFixed(2)}%, power ${(100 * (1 - r.beta)).toFixed(1)}%)`;
   return `| ${d} | ${f(best)} | ${f(sprt)} |`;
