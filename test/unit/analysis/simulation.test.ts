@@ -159,7 +159,7 @@ describe('defaults, independent errors, 10 requests/s, 10% canary, 15 s scrapes 
   const fixed = 912;
 
   // Fewer runs than above (each run reads ~40 times): alpha + 2.326 SE here; the 6% check is the 100 requests/s one.
-  const runs = 3000;
+  const runs = 2000;
   it('keeps alpha and power and decides healthy canaries within 0.65 of the fixed horizon; regressed within 0.71', () => {
     const healthy = simulateScenario(
       defaultSpec(share),
