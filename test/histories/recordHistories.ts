@@ -3,13 +3,25 @@
 // so that any change that would break running promotions fails before it ships. It records only
 // the scenarios that have no file yet, or those named (`npm run record-histories -- superseded`):
 // the histories of earlier releases stay as they were recorded, to guard patched() paths.
+import { NativeConnection } from '@temporalio/worker';
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type {
+  CanaryCountsReading,
+  ReadCanaryCountsRequest,
+  SetCanaryWeightRequest,
+  SetCanaryWeightResult,
+  StableHistoryReading,
+} from '../../src/canary/types';
+import { gantryDataConverter } from '../../src/codec/dataConverter';
 import { createConfigRepo } from '../../src/local/configRepo';
 import { PROJECT_ROOT, toolPath } from '../../src/local/tools';
+import { createWorker } from '../../src/worker/createWorker';
+import { bundleGantryWorkflows } from '../../src/worker/workflowBundle';
+import { canaryChildId } from '../../workflows/runCanary';
 import { startStack, type Stack } from '../harness/devServerStack';
-import { pipelineYaml, promotionInput, testDigest } from '../harness/pipelineFile';
+import { pipelineYaml, promotionInput, testDigest, testPolicy } from '../harness/pipelineFile';
 
 const OUT = join(PROJECT_ROOT, 'test', 'histories');
 
@@ -23,7 +35,9 @@ async function record(
   stack: Stack,
   name: string,
   run: (app: string) => Promise<string>,
-  workflowId?: (app: string) => string,
+  workflowId?: (app: string, digest: string) => string,
+  /** Child workflows recorded too, as `<name>.<suffix>.json`: suffix -> workflow id from the promotion's id. */
+  children: Record<string, (promotionId: string) => string> = {},
 ) {
   const wanted = named.length > 0 ? named.includes(name) : !existsSync(join(OUT, `${name}.json`));
   if (!wanted) return;
@@ -32,15 +46,139 @@ async function record(
   const digest = await run(app);
   await stack.gantry.result(app, digest).catch(() => undefined);
   // The Temporal CLI writes histories in the JSON form that historyFromJSON and the UI read.
-  const id = workflowId?.(app) ?? `promote/${app}/${digest}`;
-  const json = execFileSync(
-    toolPath('temporal'),
-    ['workflow', 'show', '--workflow-id', id, '--address', stack.server.address, '--output', 'json'],
-    { encoding: 'utf8' },
-  );
-  writeFileSync(join(OUT, `${name}.json`), json);
-  console.log(`recorded ${name}: ${(JSON.parse(json) as { events: unknown[] }).events.length} events`);
+  const id = workflowId?.(app, digest) ?? `promote/${app}/${digest}`;
+  const files: [string, string][] = [
+    [`${name}.json`, id],
+    ...Object.entries(children).map(([suffix, child]): [string, string] => [`${name}.${suffix}.json`, child(id)]),
+  ];
+  for (const [file, wid] of files) {
+    const json = execFileSync(
+      toolPath('temporal'),
+      ['workflow', 'show', '--workflow-id', wid, '--address', stack.server.address, '--output', 'json'],
+      { encoding: 'utf8' },
+    );
+    writeFileSync(join(OUT, file), json);
+    console.log(`recorded ${file}: ${(JSON.parse(json) as { events: unknown[] }).events.length} events`);
+  }
 }
+
+/**
+ * Router and metrics for the canary recordings: the router remembers weights, each read adds 1,000
+ * requests per version (canary errors at `world.canaryErrorRate`, stable at 1%), and the stable
+ * history is an hour of steady 1%. Deterministic, so a re-recording takes the same decisions.
+ */
+function canaryFakes(world: { canaryErrorRate: number }) {
+  const weights = new Map<string, number>();
+  let reads = 0;
+  return {
+    setCanaryWeight: async (r: SetCanaryWeightRequest): Promise<SetCanaryWeightResult> => {
+      const key = `${r.app}/${r.environment}`;
+      const previous = weights.get(key) ?? 0;
+      weights.set(key, r.weight);
+      return { weight: r.weight, previous, changed: previous !== r.weight, detail: `recorded router at ${r.weight}%` };
+    },
+    readCanaryCounts: async (_r: ReadCanaryCountsRequest): Promise<CanaryCountsReading> => {
+      const n = ++reads;
+      return {
+        canaryErrors: Math.round(n * 1000 * world.canaryErrorRate),
+        canaryTotal: n * 1000,
+        stableErrors: n * 10,
+        stableTotal: n * 1000,
+        at: new Date().toISOString(),
+      };
+    },
+    readStableHistory: async (): Promise<StableHistoryReading> => ({
+      increments: Array.from({ length: 240 }, () => ({ errors: 10, total: 1000 })),
+      at: new Date().toISOString(),
+    }),
+  };
+}
+
+/** One app whose production environment runs a canary: 50%, one analysis, then 100%. */
+function canaryPipeline(repo: string): string {
+  const side = (track: string) => ({
+    errors: `sum(app_errors_total{track="${track}"})`,
+    total: `sum(app_requests_total{track="${track}"})`,
+  });
+  const canary = {
+    router: { haproxy: { socket: '/tmp/gantry-recorded-haproxy.sock', backend: 'app' } },
+    metrics: { prometheus: { url: 'http://127.0.0.1:9', timeout: '5s' } },
+    steps: [
+      { setWeight: 50 },
+      {
+        analysis: { errorRate: { canary: side('canary'), stable: side('stable') }, interval: '1s', maxDuration: '2m' },
+      },
+      { setWeight: 100 },
+    ],
+  };
+  return pipelineYaml(repo, ['web'], [{ name: 'production', settings: { canary } }]);
+}
+
+/**
+ * The canary scenarios, on their own dev server: a worker whose router and metrics activities are
+ * the fakes above (deploys, audit and the workflows are the real ones), so the histories hold a
+ * real canary run, its analysis child included.
+ */
+async function recordCanaries() {
+  const wanted = ['canary-promoted', 'canary-rolled-back'].filter((n) =>
+    named.length > 0 ? named.includes(n) : !existsSync(join(OUT, `${n}.json`)),
+  );
+  if (wanted.length === 0) return;
+  const stack = await startStack({ taskQueue: 'record-canary', codecKeys: '', worker: false });
+  const world = { canaryErrorRate: 0.01 };
+  const connection = await NativeConnection.connect({ address: stack.server.address });
+  const worker = await createWorker({
+    connection,
+    namespace: 'default',
+    taskQueue: stack.taskQueue,
+    workflowBundle: await bundleGantryWorkflows(),
+    dataDir: stack.dir,
+    dataConverter: gantryDataConverter(undefined),
+    policy: testPolicy,
+    activityOverrides: canaryFakes(world) as unknown as Record<string, (...args: never[]) => Promise<unknown>>,
+  });
+  const running = worker.run();
+  try {
+    const image = 'registry.example.com/acme/web';
+    const repo = await createConfigRepo({
+      dir: stack.dir,
+      apps: [{ name: 'web', image, overlayPath: (env) => `environments/${env}` }],
+      environments: ['production'],
+    });
+    const yaml = canaryPipeline(repo);
+    const promote = async (seed: string, canaryErrorRate: number) => {
+      world.canaryErrorRate = canaryErrorRate;
+      const digest = testDigest(seed);
+      await stack.gantry.start(promotionInput(yaml, 'web', digest));
+      await stack.gantry.result('web', digest).catch(() => undefined);
+      return digest;
+    };
+    const analysisChild = (promotionId: string) => canaryChildId(promotionId, 'production', 1);
+    // A healthy canary (1% errors like stable) passes its analysis and goes to 100%.
+    await record(stack, 'canary-promoted', () => promote('canary-promoted', 0.01), promotionOf, {
+      analysis: analysisChild,
+    });
+    // After a healthy one, a canary at 5% errors fails its analysis: traffic back on stable, the
+    // config repo back on the digest before (a canary failure rolls back without onFailure).
+    await record(
+      stack,
+      'canary-rolled-back',
+      async () => {
+        await promote('canary-rolled-back-good', 0.01);
+        return promote('canary-rolled-back-bad', 0.05);
+      },
+      promotionOf,
+      { analysis: analysisChild },
+    );
+  } finally {
+    worker.shutdown();
+    await running;
+    await connection.close();
+    await stack.stop();
+  }
+}
+
+const promotionOf = (_name: string, digest: string) => `promote/web/${digest}`;
 
 async function main() {
   mkdirSync(OUT, { recursive: true });
@@ -151,6 +289,7 @@ async function main() {
   } finally {
     await stack.stop();
   }
+  await recordCanaries();
 }
 
 main().catch((err) => {

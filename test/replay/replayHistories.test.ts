@@ -10,7 +10,12 @@ const files = readdirSync(DIR).filter((f) => f.endsWith('.json'));
 
 test('the reference scenarios are recorded', () => {
   // The first four were recorded before promotion lanes: they replay through patched('promotion-lanes').
+  // The canary ones hold a promotion with a canary and, as `.analysis`, its analysis child workflow.
   expect(files.sort()).toEqual([
+    'canary-promoted.analysis.json',
+    'canary-promoted.json',
+    'canary-rolled-back.analysis.json',
+    'canary-rolled-back.json',
     'failed-gate.json',
     'lane.json',
     'paused-and-aborted.json',
@@ -22,10 +27,14 @@ test('the reference scenarios are recorded', () => {
 });
 
 test('every recorded history replays without non-determinism', async () => {
-  const histories = files.map((f) => ({
-    workflowId: f,
-    history: JSON.parse(readFileSync(join(DIR, f), 'utf8')) as unknown,
-  }));
+  // The recorded id where the history has one: a canary's child workflow ids are built from it.
+  const histories = files.map((f) => {
+    const history = JSON.parse(readFileSync(join(DIR, f), 'utf8')) as {
+      events: Array<{ workflowExecutionStartedEventAttributes?: { workflowId?: string } }>;
+    };
+    const recordedId = history.events[0]?.workflowExecutionStartedEventAttributes?.workflowId;
+    return { workflowId: recordedId ?? f, history: history as unknown };
+  });
   const results = Worker.runReplayHistories(
     { workflowsPath: workflowsPath(), replayName: 'gantry-replay', logger: new DefaultLogger('WARN') } as Parameters<
       typeof Worker.runReplayHistories

@@ -91,6 +91,101 @@ describe('thresholds calibrated for batched reads, exactly (lattice, no Monte Ca
   });
 });
 
+describe('how fast a regressed canary can be decided with constant thresholds (lattice, exact)', () => {
+  // E[errors to a decision | H1] of the exactly calibrated design over the errors the fixed-horizon
+  // test needs under H1: the floor of the ratio when every read brings the same number of errors.
+  const floor = (share: number, errorsPerLook: number) => {
+    const canary = fixedHorizonSampleSize({
+      alpha: 0.05,
+      power: 0.8,
+      p0: 0.01,
+      p1: 0.02,
+      stablePerCanary: (1 - share) / share,
+    }).canary;
+    const fixedErrorsH1 = canary * 0.02 + canary * ((1 - share) / share) * 0.01;
+    const thresholds = exactThresholds({
+      alpha: 0.05,
+      power: 0.8,
+      oddsRatio: 2,
+      canaryTrafficShare: { min: share, max: share },
+      errorsPerLook,
+    });
+    const oc = operatingCharacteristics({ oddsRatio: 2, canaryTrafficShare: share, thresholds, errorsPerLook });
+    return { ratio: oc.expectedErrorsH1 / fixedErrorsH1, readShare: errorsPerLook / fixedErrorsH1 };
+  };
+
+  it.each([0.05, 0.1, 0.5])('share %s, a look after every error: 0.62-0.63 of the fixed horizon', (share) => {
+    // The SPRT's optimum (Wald-Wolfowitz): no test with these error rates needs fewer on average.
+    const { ratio } = floor(share, 1);
+    expect(ratio).toBeGreaterThan(0.62);
+    expect(ratio).toBeLessThan(0.63);
+  });
+
+  it.each([
+    [0.05, 11, 0.65, 0.065],
+    [0.1, 6, 0.65, 0.065],
+    [0.5, 4, 0.65, 0.08],
+  ])(
+    'share %s, %s errors per read: at most %s (a read of at most %s of the fixed-horizon errors)',
+    (share, m, max, read) => {
+      const f = floor(share, m);
+      expect(f.ratio).toBeLessThanOrEqual(max);
+      expect(f.readShare).toBeLessThanOrEqual(read);
+    },
+  );
+
+  it.each([
+    // 100 requests/s, 15 s scrapes: 15-16 errors per read at 5% and 10%, ~22 at 50%.
+    [0.05, 16, 0.66],
+    [0.1, 16, 0.7],
+    [0.5, 22, 0.7],
+  ])(
+    'share %s, %s errors per read (100 requests/s, 15 s scrapes): above %s, so 0.65 is out of reach there',
+    (share, m, min) => {
+      expect(floor(share, m).ratio).toBeGreaterThan(min);
+    },
+  );
+});
+
+describe('defaults, independent errors, 10 requests/s, 10% canary, 15 s scrapes (1.5 errors per read)', () => {
+  const share = 0.1;
+  const scenario = {
+    requestsPerSecond: 10,
+    canaryShare: share,
+    scrapeIntervalSeconds: 15,
+    stableErrorRate: 0.01,
+    pattern: 'independent' as const,
+  };
+  const fixed = 912;
+
+  // Fewer runs than above (each run reads ~40 times): alpha + 2.326 SE here; the 6% check is the 100 requests/s one.
+  const runs = 2000;
+  it('keeps alpha and power and decides healthy canaries within 0.65 of the fixed horizon; regressed within 0.71', () => {
+    const healthy = simulateScenario(
+      defaultSpec(share),
+      { ...scenario, canaryErrorRate: 0.01 },
+      fixed,
+      runs,
+      20_261_134,
+    );
+    const regressed = simulateScenario(
+      defaultSpec(share),
+      { ...scenario, canaryErrorRate: 0.02 },
+      fixed,
+      runs / 2,
+      20_261_135,
+    );
+    console.log(
+      [describeSummary('healthy', healthy, fixed), describeSummary('regressed', regressed, fixed)].join('\n'),
+    );
+    expect(healthy.failedRate).toBeLessThanOrEqual(0.05 + 2.326 * Math.sqrt(0.0475 / runs));
+    expect(regressed.failedRate).toBeGreaterThanOrEqual(0.8 - 2.326 * Math.sqrt(0.16 / (runs / 2)));
+    // Standard errors of the means ~0.006 (H0) and ~0.012 (H1); the H1 figure is the claim the docs do not make.
+    expect(healthy.meanCanaryRequests / fixed).toBeLessThanOrEqual(0.65);
+    expect(regressed.meanCanaryRequests / fixed).toBeLessThanOrEqual(0.71);
+  });
+});
+
 describe('defaults, independent errors, 100 requests/s, 10% canary, 15 s scrapes', () => {
   const share = 0.1;
   const scenario = {
