@@ -165,11 +165,13 @@ export async function orchestrationOverhead(ctx: BenchContext): Promise<Section>
     // The real gitops deploy into a local bare repo (three commits and pushes per promotion).
     const gitWorker = await spawnBenchWorker(ctx, srv.address, { gantryQueue: 'bench-gitops', activities: 'gitops' });
     const gitClient = new GantryClient(srv.client, 'bench-gitops');
-    const { yaml: gitYaml } = await referenceRepo(ctx, 'overhead-gitops', ['web']);
+    // Its own app: each app's lane workflow lives on the task queue of the worker that started it,
+    // and the workers of the runs above are gone.
+    const { yaml: gitYaml } = await referenceRepo(ctx, 'overhead-gitops', ['webgit']);
     const gitops: Run[] = [];
     log(`overhead: ${gitopsRuns} runs with the real gitops deploy`);
     for (let i = 0; i < 2 + gitopsRuns; i++) {
-      const g = await promoteReference(gitClient, srv.client, gitYaml, 'web', {
+      const g = await promoteReference(gitClient, srv.client, gitYaml, 'webgit', {
         worker: gitWorker.pid,
         server: serverPid,
       });
