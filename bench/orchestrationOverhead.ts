@@ -98,7 +98,10 @@ export async function promoteReference(
           [],
       ).toString() === 'true',
   );
-  const updated = events.find((e) => e.workflowExecutionUpdateCompletedEventAttributes);
+  // The approval's update, not the start's admission update (which completes first).
+  const updated = events.find(
+    (e) => e.workflowExecutionUpdateCompletedEventAttributes && awaited && Number(e.eventId) > Number(awaited.eventId),
+  );
   return {
     workflowId,
     wall,
