@@ -57,6 +57,10 @@ export async function reactionTime(ctx: BenchContext): Promise<Section> {
   try {
     const worker = await spawnBenchWorker(ctx, srv.address, { gantryQueue: 'bench-reaction', activities: 'instant' });
     const { yaml } = await referenceRepo(ctx, 'reaction', ['web']);
+    // The promotions that wait side by side below get an app each: two digests of one app would
+    // supersede each other (ordering: supersede, the default).
+    const sideBySide = Array.from({ length: pollers + cliRuns }, (_, i) => `app${i}`);
+    const { yaml: sideBySideYaml } = await referenceRepo(ctx, 'reaction-side-by-side', sideBySide);
 
     // Gantry: one promotion at a time, approved the moment it waits.
     const afterUpdate: number[] = []; // UpdateCompleted -> next ActivityTaskStarted (server)
@@ -82,7 +86,8 @@ export async function reactionTime(ctx: BenchContext): Promise<Section> {
       if (i < 5) continue; // warm-up
       const events = await historyOf(srv.client, workflowId);
       const acts = activitiesOf(events);
-      const updated = eventMs(events.find((e) => e.workflowExecutionUpdateCompletedEventAttributes)!);
+      // The approval's update: the last one (the start's admission update completes first).
+      const updated = eventMs(events.filter((e) => e.workflowExecutionUpdateCompletedEventAttributes).at(-1)!);
       const next = acts.find((a) => a.scheduled >= updated)!;
       afterUpdate.push(next.started! - updated);
       afterUpdateScheduled.push(next.scheduled - updated);
@@ -95,23 +100,23 @@ export async function reactionTime(ctx: BenchContext): Promise<Section> {
     // Baseline: the polling loop. Each poller checks the status, sleeps 10 s, checks again; the
     // approval lands at a random moment of its cycle. All pollers run at once (one 10 s cycle or two).
     log(`reaction: ${pollers} polling-loop baselines (sleep ${POLL_INTERVAL_MS / 1000} s)`);
-    const waiting = await mapLimit(Array.from({ length: pollers }), 8, async () => {
-      const input = promotionOf(yaml, 'web', benchDigest());
+    const waiting = await mapLimit(sideBySide.slice(0, pollers), 8, async (app) => {
+      const input = promotionOf(sideBySideYaml, app, benchDigest());
       const { workflowId } = await srv.gantry.start(input);
       await waitUntilAwaitingApproval(srv.client, workflowId);
-      return input.digest;
+      return { app, digest: input.digest };
     });
     const pollerReaction = await Promise.all(
-      waiting.map(async (digest) => {
+      waiting.map(async ({ app, digest }) => {
         let approvedAt: number | undefined;
         const approveLater = (async () => {
           await sleep(Math.random() * POLL_INTERVAL_MS);
-          await srv.gantry.decide('approve', 'web', digest, { environment: 'production', by: 'release-manager' });
+          await srv.gantry.decide('approve', app, digest, { environment: 'production', by: 'release-manager' });
           approvedAt = Date.now();
         })();
         // The seed article's loop: `until status shows it; do sleep 10; done`.
         for (let round = 0; round < 5; round++) {
-          const s = await srv.gantry.status('web', digest);
+          const s = await srv.gantry.status(app, digest);
           if (s.environments.find((e) => e.name === 'production')?.approval) break;
           await sleep(POLL_INTERVAL_MS);
         }
@@ -123,28 +128,19 @@ export async function reactionTime(ctx: BenchContext): Promise<Section> {
 
     // The CLI: `gantry approve` as a person runs it, one process per decision.
     log(`reaction: ${cliRuns} CLI approvals`);
-    const cliTargets = await mapLimit(Array.from({ length: cliRuns }), 8, async () => {
-      const input = promotionOf(yaml, 'web', benchDigest());
+    const cliTargets = await mapLimit(sideBySide.slice(pollers), 8, async (app) => {
+      const input = promotionOf(sideBySideYaml, app, benchDigest());
       const { workflowId } = await srv.gantry.start(input);
       await waitUntilAwaitingApproval(srv.client, workflowId);
-      return input.digest;
+      return { app, digest: input.digest };
     });
     const env = { TEMPORAL_ADDRESS: srv.address, GANTRY_TASK_QUEUE: 'bench-reaction' };
     const cli: number[] = [];
     const nodeBare: number[] = [];
     const cliHelp: number[] = [];
-    for (const digest of cliTargets) {
+    for (const { app, digest } of cliTargets) {
       const r = await timeProcess(
-        [
-          join(PROJECT_ROOT, 'bin', 'gantry'),
-          'approve',
-          'web',
-          digest,
-          '--env',
-          'production',
-          '--as',
-          'release-manager',
-        ],
+        [join(PROJECT_ROOT, 'bin', 'gantry'), 'approve', app, digest, '--env', 'production', '--as', 'release-manager'],
         env,
       );
       if (r.code !== 0) throw new Error(`gantry approve exited ${r.code}: ${r.stderr}`);
