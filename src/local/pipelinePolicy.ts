@@ -1,7 +1,7 @@
 // Pipelines as the tests and the benchmarks start promotions from them: resolved with the loader
 // `gantry start` uses, and adopted as the policy of the local workers (as `gantry worker` takes
 // the pipeline file it is pointed at as its policy), in process or as a file for worker processes.
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { stringify } from 'yaml';
@@ -16,7 +16,7 @@ import type { PolicySource, PolicyText } from '../policy/policySource';
  * workers for its apps, so the promotion is admitted; refusals are resolved with {@link sentInput}.
  */
 export function promotionInput(yaml: string, app: string, digest: string, requestedBy = 'ci'): PromotionInput {
-  writeFileSync(adoptedPolicyFile(), yaml);
+  writePolicyFile(yaml);
   const config = adopt(yaml, adoptedPolicyFile(), dirname(adoptedPolicyFile()));
   return resolvePromotion(config, { app, digest, requestedBy });
 }
@@ -73,6 +73,18 @@ export function adoptedPolicyFile(): string {
   policyFile = join(mkdtempSync(join(tmpdir(), 'gantry-policy-')), 'gantry.yaml');
   writeFileSync(policyFile, PLACEHOLDER_PIPELINE);
   return policyFile;
+}
+
+/**
+ * Replaces the policy file whole (a new file renamed over it): a worker reading it while
+ * promotions start side by side sees the old pipeline or the new one, never half of one.
+ */
+function writePolicyFile(yaml: string): void {
+  const file = adoptedPolicyFile();
+  if (readFileSync(file, 'utf8') === yaml) return;
+  const next = `${file}.${process.pid}.next`;
+  writeFileSync(next, yaml);
+  renameSync(next, file);
 }
 
 let counter = 0;
