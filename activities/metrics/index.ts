@@ -4,6 +4,7 @@
 // `metricProviders` below.
 import { ApplicationFailure } from '@temporalio/common';
 import { MetricsError } from '../../src/canary/errorTypes';
+import { registryEntry } from '../registryEntry';
 import type {
   CanaryCountsReading,
   LatencyBucketsReading,
@@ -28,9 +29,7 @@ export type MetricsProviderSpec = {
 
 export function metricProvider(kind: string): MetricProvider<MetricsProviderSpec, never> | undefined {
   // Each entry only ever gets its own kind's spec and block: the lookup is by that kind.
-  return Object.hasOwn(metricProviders, kind)
-    ? (metricProviders[kind as keyof typeof metricProviders] as MetricProvider<MetricsProviderSpec, never>)
-    : undefined;
+  return registryEntry(metricProviders, kind) as MetricProvider<MetricsProviderSpec, never> | undefined;
 }
 
 function providerFor(spec: { kind: string }): MetricProvider<MetricsProviderSpec, never> {

@@ -3,6 +3,7 @@
 // definition under `router` in schema/canary.schema.json, and its line in `trafficRouters` below.
 import { ApplicationFailure } from '@temporalio/common';
 import { RouterError } from '../../src/canary/errorTypes';
+import { registryEntry } from '../registryEntry';
 import type { SetCanaryWeightRequest, SetCanaryWeightResult } from '../../src/canary/types';
 import { haproxyRouter } from './haproxy';
 import { httpRouteRouter } from './httpRoute';
@@ -24,9 +25,7 @@ export type RouterSpec = {
 
 export function trafficRouter(kind: string): TrafficRouter<RouterSpec, never> | undefined {
   // Each entry only ever gets its own kind's spec and block: the lookup is by that kind.
-  return Object.hasOwn(trafficRouters, kind)
-    ? (trafficRouters[kind as keyof typeof trafficRouters] as TrafficRouter<RouterSpec, never>)
-    : undefined;
+  return registryEntry(trafficRouters, kind) as TrafficRouter<RouterSpec, never> | undefined;
 }
 
 /** Activity: give the canary `weight` percent of requests (stable gets the rest); idempotent. */

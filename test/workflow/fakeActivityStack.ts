@@ -39,6 +39,13 @@ export interface FakeActivityStack {
 }
 
 /** Gates whose name starts with this fail (the rest pass). */
+// Named approvers need keys in the pipeline; decisions in these tests are unsigned (signatures: optional).
+export const APPROVERS = [
+  'approvers:',
+  '  alice: { keys: ["ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIJx4SopBCgTagyVvPWG3q2IHsl7guLGM7J8LcOgLErAt alice@laptop"] }',
+  '  bob: { keys: ["ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAICAFnJAE6CPD9YXi79uusnUQYKaiKBWWeYMsnOpvlqd6 bob@laptop"] }',
+].join('\n');
+
 export const FAILING_GATE_PREFIX = 'failing-';
 
 export function fakeActivities(world: FakeWorld) {

@@ -4,7 +4,7 @@
 // query while it runs and the result when it ends. Hours of waiting pass in milliseconds.
 import { pipelineYaml, promotionInput, testDigest, type TestEnvironment } from '../harness/pipelineFile';
 import type { PromotionStatus } from '../../src/pipeline/promotionStatus';
-import { FAILING_GATE_PREFIX, startFakeActivityStack, type FakeActivityStack } from './fakeActivityStack';
+import { APPROVERS, FAILING_GATE_PREFIX, startFakeActivityStack, type FakeActivityStack } from './fakeActivityStack';
 
 jest.setTimeout(60_000);
 
@@ -24,13 +24,6 @@ let apps = 0;
 beforeEach(() => {
   app = `web${++apps}`;
 });
-
-// Named approvers need keys in the pipeline; decisions here are unsigned (signatures: optional).
-const APPROVERS = [
-  'approvers:',
-  '  alice: { keys: ["ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIJx4SopBCgTagyVvPWG3q2IHsl7guLGM7J8LcOgLErAt alice@laptop"] }',
-  '  bob: { keys: ["ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAICAFnJAE6CPD9YXi79uusnUQYKaiKBWWeYMsnOpvlqd6 bob@laptop"] }',
-].join('\n');
 
 /** A pipeline for this test's app; `tail` goes under the last environment (a canary block). */
 const yamlFor = (environments: TestEnvironment[], tail = '') =>

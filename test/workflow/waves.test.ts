@@ -13,6 +13,7 @@ import { workflowsPath } from '../../src/worker/createWorker';
 import { FREEZE_REGISTRY_ID, unfreezeUpdate } from '../../workflows/freezeRegistry';
 import { rollbackUpdate } from '../../workflows/messages';
 import {
+  APPROVERS,
   FAILING_GATE_PREFIX,
   fakeActivities,
   startFakeActivityStack,
@@ -57,11 +58,6 @@ let apps = 0;
 beforeEach(() => {
   app = `waves${++apps}`;
 });
-
-const APPROVERS = [
-  'approvers:',
-  '  alice: { keys: ["ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIJx4SopBCgTagyVvPWG3q2IHsl7guLGM7J8LcOgLErAt alice@laptop"] }',
-].join('\n');
 
 const production = (settings: Record<string, unknown>, extra: Partial<TestEnvironment> = {}): TestEnvironment => ({
   name: 'production',
