@@ -13,27 +13,15 @@ export function startWorkerProcess(
   args: string[] = [],
   env: Record<string, string> = {},
 ): Promise<ChildProcess> {
-  const child = spawn(
-    process.execPath,
-    [
-      join(PROJECT_ROOT, 'bin', 'gantry'),
-      'worker',
-      '--no-register-search-attributes',
-      '--policy',
-      testPolicyFile(),
-      ...args,
-    ],
+  const child = spawnGantryWorker(
     {
-      env: {
-        ...process.env,
-        TEMPORAL_ADDRESS: stack.server.address,
-        GANTRY_TASK_QUEUE: stack.taskQueue,
-        GANTRY_DATA_DIR: join(stack.dir, 'worker-data'),
-        [CODEC_KEYS_ENV]: stack.codecKeys,
-        ...env,
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
+      TEMPORAL_ADDRESS: stack.server.address,
+      GANTRY_TASK_QUEUE: stack.taskQueue,
+      GANTRY_DATA_DIR: join(stack.dir, 'worker-data'),
+      [CODEC_KEYS_ENV]: stack.codecKeys,
+      ...env,
     },
+    args,
   );
   let output = '';
   return new Promise((resolve, reject) => {
@@ -45,4 +33,20 @@ export function startWorkerProcess(
     child.stderr!.on('data', onData);
     child.once('exit', (code) => reject(new Error(`worker exited ${code}:\n${output}`)));
   });
+}
+
+/** `gantry worker` under the tests' policy, its output piped; the caller decides what to wait for. */
+export function spawnGantryWorker(env: Record<string, string>, args: string[] = []): ChildProcess {
+  return spawn(
+    process.execPath,
+    [
+      join(PROJECT_ROOT, 'bin', 'gantry'),
+      'worker',
+      '--no-register-search-attributes',
+      '--policy',
+      testPolicyFile(),
+      ...args,
+    ],
+    { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
 }

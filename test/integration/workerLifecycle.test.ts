@@ -1,18 +1,18 @@
 // `gantry worker` as an operator runs it, through outages and restarts: started before Temporal
 // is reachable it waits with backoff and says so; SIGTERM lets the activity it is running finish
 // (no second run of a gate), then it exits 0.
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createConfigRepo } from '../../src/local/configRepo';
 import { freePort } from '../../src/local/freePort';
 import { startDevServer, type DevServer } from '../../src/local/temporalDevServer';
-import { PROJECT_ROOT } from '../../src/local/tools';
 import { activityRuns } from '../harness/activityRuns';
 import { startStack, type Stack } from '../harness/devServerStack';
-import { pipelineYaml, promotionInput, testDigest, testPolicyFile } from '../harness/pipelineFile';
+import { pipelineYaml, promotionInput, testDigest } from '../harness/pipelineFile';
 import { untilTrue } from '../harness/until';
+import { spawnGantryWorker } from '../harness/workerProcess';
 
 interface Watched {
   child: ChildProcess;
@@ -21,26 +21,10 @@ interface Watched {
 }
 
 function gantryWorker(address: string, dataDir: string, args: string[] = [], codecKeys = ''): Watched {
-  const child = spawn(
-    process.execPath,
-    [
-      join(PROJECT_ROOT, 'bin', 'gantry'),
-      'worker',
-      '--no-register-search-attributes',
-      '--policy',
-      testPolicyFile(),
-      ...args,
-    ],
-    {
-      // The stack's codec keys, so the worker reads what the test's client encrypted.
-      env: {
-        ...process.env,
-        TEMPORAL_ADDRESS: address,
-        GANTRY_DATA_DIR: dataDir,
-        ...(codecKeys ? { GANTRY_CODEC_KEYS: codecKeys } : {}),
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
+  // The stack's codec keys, so the worker reads what the test's client encrypted.
+  const child = spawnGantryWorker(
+    { TEMPORAL_ADDRESS: address, GANTRY_DATA_DIR: dataDir, ...(codecKeys ? { GANTRY_CODEC_KEYS: codecKeys } : {}) },
+    args,
   );
   let output = '';
   child.stdout!.on('data', (d: Buffer) => (output += d.toString()));
