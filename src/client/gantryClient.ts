@@ -14,7 +14,7 @@ import * as msg from '../../workflows/messages';
 import { admissionUpdate, type AdmissionAnswer } from '../../workflows/admitPromotion';
 import type { promoteArtifact } from '../../workflows/promoteArtifact';
 import type { SignedClaim } from '../pipeline/approvalPolicy';
-import { deliverUpdate } from './deliverUpdate';
+import { deliverUpdate, isUndelivered } from './deliverUpdate';
 import type { ApprovalDecision, DecisionKind, OperatorRequest } from '../pipeline/decisions';
 import { promotionWorkflowId, shortDigest } from '../pipeline/digest';
 import type { PromotionStatus } from '../pipeline/promotionStatus';
@@ -152,6 +152,12 @@ export class GantryClient {
     try {
       return await deliverUpdate(() => handle.executeUpdate(admissionUpdate));
     } catch (err) {
+      // Still no handler after a minute of asking: waiting for the promotion's end would wait for ever.
+      if (err instanceof WorkflowUpdateFailedError && isUndelivered(err)) {
+        throw new Error(
+          `${handle.workflowId} did not take its admission within a minute (${err.cause?.message}): do its workers run this version of Gantry?`,
+        );
+      }
       // A refused promotion may have closed before the update reached it: its result says why.
       if (!(err instanceof WorkflowNotFoundError || err instanceof WorkflowUpdateFailedError)) throw err;
       const final = await this.finalStatus(handle);
