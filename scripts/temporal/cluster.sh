@@ -32,7 +32,7 @@ PG_BIN="${GANTRY_PG_BIN:-/usr/lib/postgresql/15/bin}"
 NAMESPACE="default"
 DB_USER="temporal"
 # Gantry's search attributes (src/pipeline/searchAttributes.ts defines them; the worker registers the same on any server).
-SEARCH_ATTRIBUTES=(GantryApp:Keyword GantryDigest:Keyword GantryStage:Keyword GantryEnvironment:Keyword GantryAwaitingApproval:Bool)
+SEARCH_ATTRIBUTES=(GantryApp:Keyword GantryDigest:Keyword GantryStage:Keyword GantryEnvironment:Keyword GantryAwaitingApproval:Bool GantryWave:Int)
 
 LOG_TAG=temporal
 # shellcheck source=../lib/go-build.sh

@@ -24,6 +24,7 @@ import {
   GANTRY_DIGEST,
   GANTRY_ENVIRONMENT,
   GANTRY_STAGE,
+  GANTRY_WAVE,
 } from '../pipeline/searchAttributes';
 import type { PromotionInput } from '../pipeline/types';
 import { connectionSettings, type ConnectionSettings } from './connectionSettings';
@@ -177,6 +178,7 @@ export class GantryClient {
         { key: GANTRY_STAGE, value: 'verify' },
         { key: GANTRY_ENVIRONMENT, value: '' },
         { key: GANTRY_AWAITING_APPROVAL, value: false },
+        { key: GANTRY_WAVE, value: 0 },
       ],
     };
   }

@@ -85,8 +85,7 @@ export async function unfreezeEnvironment(
   }
   // Promotions held by the freeze look again now instead of at their next periodic check.
   let woken = 0;
-  const query = `WorkflowType = 'promoteArtifact' AND ExecutionStatus = 'Running' AND ${GANTRY_STAGE.name} = 'freeze' AND ${GANTRY_ENVIRONMENT.name} = '${request.environment.replace(/'/g, '')}'`;
-  for await (const wf of gantry.client.workflow.list({ query })) {
+  for await (const wf of gantry.client.workflow.list({ query: heldByFreezeQuery(request.environment) })) {
     await gantry.client.workflow
       .getHandle(wf.workflowId)
       .signal(freezeLiftedSignal)
@@ -94,6 +93,16 @@ export async function unfreezeEnvironment(
     woken++;
   }
   return { accepted: true, freezes, woken };
+}
+
+/**
+ * The promotions a freeze of `environment` can hold. A target's freeze (production/prod-eu-1)
+ * holds one target while the rest of its wave deploys, so the promotion is in stage deploy.
+ */
+export function heldByFreezeQuery(environment: string): string {
+  const [env, target] = environment.replace(/'/g, '').split('/', 2);
+  const stages = target ? `${GANTRY_STAGE.name} IN ('freeze', 'deploy')` : `${GANTRY_STAGE.name} = 'freeze'`;
+  return `WorkflowType = 'promoteArtifact' AND ExecutionStatus = 'Running' AND ${stages} AND ${GANTRY_ENVIRONMENT.name} = '${env}'`;
 }
 
 export async function listFreezes(gantry: GantryClient): Promise<ManualFreeze[]> {

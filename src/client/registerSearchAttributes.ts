@@ -7,6 +7,7 @@ import { GANTRY_SEARCH_ATTRIBUTES } from '../pipeline/searchAttributes';
 const TYPES = {
   Keyword: temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,
   Bool: temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_BOOL,
+  Int: temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_INT,
 };
 
 /** Adds the missing ones; returns their names. */

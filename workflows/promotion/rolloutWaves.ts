@@ -3,8 +3,17 @@
 // (workflows/deployTarget.ts); a durable bake after each wave but the last; a failure budget. When
 // failures exceed the budget, every target this promotion changed goes back to its own previous
 // digest, in parallel, and the promotion ends rolled back, naming the target that failed and why.
-import { CancellationScope, condition, executeChild, isCancellation, setHandler, sleep } from '@temporalio/workflow';
+import {
+  CancellationScope,
+  condition,
+  executeChild,
+  isCancellation,
+  patched,
+  setHandler,
+  sleep,
+} from '@temporalio/workflow';
 import { shortDigest } from '../../src/pipeline/digest';
+import { GANTRY_WAVE } from '../../src/pipeline/searchAttributes';
 import type { EnvironmentStatus, TargetStatus } from '../../src/pipeline/promotionStatus';
 import type { EnvironmentPlan, RolloutPlan, TargetPlan } from '../../src/pipeline/types';
 import { activityOptions } from '../activityOptions';
@@ -42,9 +51,11 @@ export async function rolloutWaves(
   });
   const failures: TargetStatus[] = [];
   const overBudget = () => failures.length > rollout.maxFailures;
+  const indexWave = waveIndexer(ctx);
 
   for (const [w, wave] of rollout.waves.entries()) {
     e.wave = w + 1;
+    indexWave(w + 1);
     if (w > 0 && rollout.bakeMs > 0) await ctx.stage('bake', env.name, () => sleep(rollout.bakeMs));
     // A freeze holds the next wave as it holds an environment's deploy; a rollback run goes through.
     if (!input.rollback) await awaitFreezeLift(ctx, env);
@@ -81,8 +92,20 @@ export async function rolloutWaves(
     }
   }
   e.wave = undefined;
+  indexWave(0);
   // Failures within the budget do not stop the rollout, but a failed target does not keep the digest.
   if (failures.length > 0) await rollbackTargets(ctx, env, 'failed within the budget', lanePrevious, true);
+}
+
+/**
+ * Sets GantryWave, so the UI can list the promotions in a given wave. Only when the start carried the
+ * attribute: a promotion started by an older client may live in a namespace that does not know it.
+ */
+function waveIndexer(ctx: PromotionContext): (wave: number) => void {
+  const indexed = ctx.info.typedSearchAttributes.get(GANTRY_WAVE) !== undefined && patched('wave-search-attribute');
+  return (wave) => {
+    if (indexed) ctx.index([{ key: GANTRY_WAVE, value: wave }]);
+  };
 }
 
 /** Rolls every target this promotion changed (with onlyFailed, the failed ones) back to its own previous digest. */
