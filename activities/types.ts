@@ -52,6 +52,8 @@ export interface GateRequest {
   app: string;
   digest: string;
   environment: string;
+  /** The target of the environment this gate runs for (waves): the policy check allows that target's commands only. */
+  target?: string;
   /** The source commit the promotion was started with (the policy check resolves the pipeline with it). */
   commit?: string;
 }

@@ -103,8 +103,17 @@ export async function deployTarget(input: DeployTargetInput): Promise<DeployTarg
       for (const gate of target.gates) {
         const outcome = await acts.runGate.executeWithOptions(
           queue({ ...activityOptions.gate(gate), summary: `gate ${gate.name} ${place}` }),
-          // The worker's policy allows command gates per environment, so the gate names the environment.
-          [{ gate, app, digest, environment: input.environment, ...(input.commit ? { commit: input.commit } : {}) }],
+          // The worker's policy allows command gates per target of the environment.
+          [
+            {
+              gate,
+              app,
+              digest,
+              environment: input.environment,
+              target: target.name,
+              ...(input.commit ? { commit: input.commit } : {}),
+            },
+          ],
         );
         result.gates.push(outcome);
         if (!outcome.passed) {

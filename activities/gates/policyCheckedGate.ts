@@ -26,13 +26,16 @@ async function commandRefusal(
   const read = await readAppPolicy(source, request.app, request.digest, request.commit);
   if (!read.found) return read.reason;
   const env = read.policy.environments.find((e) => e.name === request.environment);
-  // A target's own gates (waves) are the environment's too: the request names the environment.
-  const gates = [...(env?.gates ?? []), ...(env?.rollout?.targets.flatMap((t) => t.gates) ?? [])];
+  // A target's gates (waves) are its own, `{target}` filled in: one target's command never runs for another.
+  const gates = request.target
+    ? (env?.rollout?.targets.find((t) => t.name === request.target)?.gates ?? [])
+    : (env?.gates ?? []);
+  const place = request.target ? `${request.environment}/${request.target}` : request.environment;
   const allowed = gates.filter((g): g is CommandGate => g.kind === 'command');
   const same = allowed.some(
     (g) => g.run === gate.run && g.cwd === gate.cwd && JSON.stringify(g.env) === JSON.stringify(gate.env),
   );
   if (same) return undefined;
   const named = allowed.map((g) => `${g.name}: ${g.run}`).join('; ') || 'none';
-  return `command "${gate.run}" is not one the worker's policy allows in ${request.environment} for ${request.app} (allowed: ${named})`;
+  return `command "${gate.run}" is not one the worker's policy allows in ${place} for ${request.app} (allowed: ${named})`;
 }
