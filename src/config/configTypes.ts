@@ -88,6 +88,8 @@ export interface TargetConfig {
   health?: EnvironmentConfig['health'];
   gates?: EnvironmentConfig['gates'];
   canary?: unknown;
+  /** Deny windows of this target alone. */
+  freeze?: FreezeWindowConfig[];
 }
 
 export interface ParityDeploymentConfig {

@@ -128,7 +128,7 @@ function schemaProblems(
         message = segments.includes('waves')
           ? 'waves is a list of waves (each a list of target names) or { size: N | "N%" }'
           : segments.includes('targets')
-            ? 'a target is a name, or { name, deploy, health, gates, canary, taskQueue }'
+            ? 'a target is a name, or { name, deploy, health, gates, canary, taskQueue, freeze }'
             : segments.includes('freeze')
               ? 'a freeze window is either weekly: {days, from, to} or a one-off from: and to: (YYYY-MM-DDTHH:MM), each with a timeZone'
               : segments.includes('env')
@@ -207,6 +207,7 @@ function semanticProblems(
       for (const p of waveProblems(env)) add([...at, i, ...p.segments], p.message);
       (env.targets ?? []).forEach((target, j) => {
         if (typeof target === 'string') return;
+        freezeProblems(target.freeze, [...at, i, 'targets', j, 'freeze'], add);
         for (const p of canaryProblems(target.canary, { app: name, environment: `${env.name}/${targetName(target)}` }))
           add([...at, i, 'targets', j, 'canary', ...p.segments], p.message);
         if (target.deploy?.gitops && !target.deploy.gitops.repo && !repoAvailable)

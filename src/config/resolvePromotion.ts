@@ -120,6 +120,7 @@ function resolveRollout(env: EnvironmentConfig, ctx: EnvContext): RolloutPlan {
     const own = typeof raw === 'string' ? {} : raw;
     const t = JSON.parse(JSON.stringify({ ...shared, ...own, name }).replaceAll('{target}', name)) as typeof shared & {
       name: string;
+      freeze?: FreezeWindowConfig[];
     };
     const health = resolveHealth({ name: env.name, deploy: t.deploy, health: t.health });
     return {
@@ -129,6 +130,7 @@ function resolveRollout(env: EnvironmentConfig, ctx: EnvContext): RolloutPlan {
       health,
       gates: (t.gates ?? []).map((g, i) => resolveGate(g, i, health?.kind === 'http' ? health.url : undefined)),
       canary: resolveCanary(t.canary, { app: ctx.app, environment: `${env.name}/${name}`, baseDir: ctx.baseDir }),
+      ...(t.freeze ? { freezeWindows: t.freeze.map(resolveFreezeWindow) } : {}),
     };
   });
   return {

@@ -89,6 +89,8 @@ export interface TargetPlan {
   health?: HealthCheck;
   gates: GateSpec[];
   canary?: CanaryPlan;
+  /** Deny windows of this target alone (the environment's hold whole waves). */
+  freezeWindows?: FreezeWindow[];
 }
 
 export interface ApprovalSpec {

@@ -134,3 +134,31 @@ test('bad sizes, budgets and shapes are refused', () => {
     '17: environments[1].bakeTime: needs targets: (the environment has none)',
   ]);
 });
+
+test("a target's own deny windows resolve for that target only; a bad one is named with its line", () => {
+  const rollout = resolve(`    targets:
+      - prod-eu-1
+      - name: prod-us-1
+        freeze:
+          - { name: us-holiday, from: "2026-11-26T00:00", to: "2026-11-27T00:00", timeZone: America/New_York }`)
+    .environments[1].rollout!;
+  expect(rollout.targets[0].freezeWindows).toBeUndefined();
+  expect(rollout.targets[1].freezeWindows).toEqual([
+    {
+      kind: 'once',
+      name: 'us-holiday',
+      from: '2026-11-26T00:00',
+      to: '2026-11-27T00:00',
+      timeZone: 'America/New_York',
+    },
+  ]);
+  expect(
+    problems(`    targets:
+      - name: prod-us-1
+        freeze:
+          - { from: "2026-11-27T00:00", to: "2026-11-26T00:00", timeZone: Mars/Olympus }`),
+  ).toEqual([
+    '19: environments[1].targets[0].freeze[0].timeZone: unknown time zone "Mars/Olympus"',
+    '19: environments[1].targets[0].freeze[0].to: must be after from',
+  ]);
+});

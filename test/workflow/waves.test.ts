@@ -307,3 +307,41 @@ test('gantry freeze of one target holds it while the rest of its wave goes on; u
   ]);
   expect(deployedTo('iso-2')).toEqual([digest]);
 });
+
+test("a target's own deny window holds that target until it closes while the rest of its wave goes on", async () => {
+  // A window from the server's now (time-skipping: its clock, not the wall's) for three hours.
+  const stamp = (ms: number) => new Date(ms).toISOString().slice(0, 16);
+  const now = await stack.env.currentTimeMs();
+  const environments = [
+    production({
+      targets: [
+        'fz-1',
+        {
+          name: 'fz-2',
+          freeze: [{ name: 'maintenance', from: stamp(now - 60_000), to: stamp(now + 3 * 3600_000), timeZone: 'UTC' }],
+        },
+      ],
+      waves: [['fz-1', 'fz-2']],
+    }),
+  ];
+  const digest = await start(environments);
+  const held = await statusWhen(digest, 'fz-1 promoted', (s) =>
+    (s.environments[0].targets ?? []).some((t) => t.name === 'fz-1' && t.state === 'promoted'),
+  );
+  const row = held.environments[0].targets!.find((t) => t.name === 'fz-2');
+  expect(row).toMatchObject({
+    state: 'frozen',
+    reason: expect.stringMatching(/^freeze window maintenance until \d{4}-/),
+  });
+  expect(deployedTo('fz-2')).toEqual([]);
+
+  const result = await stack.gantry.result(app, digest);
+  expect(result.outcome).toBe('promoted');
+  expect(result.environments[0].targets!.map((t) => [t.name, t.state])).toEqual([
+    ['fz-1', 'promoted'],
+    ['fz-2', 'promoted'],
+  ]);
+  expect(deployedTo('fz-2')).toEqual([digest]);
+  // It went on only once the window had closed (the server's clock skipped the wait).
+  expect(await stack.env.currentTimeMs()).toBeGreaterThanOrEqual(Date.parse(`${stamp(now + 3 * 3600_000)}:00Z`));
+});

@@ -13,6 +13,7 @@ import {
   sleep,
 } from '@temporalio/workflow';
 import { shortDigest } from '../../src/pipeline/digest';
+import { activeFreeze } from '../../src/pipeline/freezeWindows';
 import { GANTRY_WAVE } from '../../src/pipeline/searchAttributes';
 import type { EnvironmentStatus, TargetStatus } from '../../src/pipeline/promotionStatus';
 import type { EnvironmentPlan, RolloutPlan, TargetPlan } from '../../src/pipeline/types';
@@ -65,7 +66,7 @@ export async function rolloutWaves(
         const r = row(name);
         // Once the budget is spent, the wave's targets not yet started are left alone.
         if (overBudget()) return;
-        if (!input.rollback) await awaitTargetUnfrozen(ctx, env, r);
+        if (!input.rollback) await awaitTargetUnfrozen(ctx, env, plans.get(name)!, r);
         if (overBudget()) return;
         r.state = 'in-progress';
         const result = await runTarget(ctx, env, plans.get(name)!, w + 1);
@@ -174,30 +175,59 @@ export async function rollbackRollout(ctx: PromotionContext, env: EnvironmentPla
   );
 }
 
-/** How often a target held by a manual freeze looks again. */
+/** How often a target held by a manual freeze looks again (`gantry unfreeze` of the target also wakes it). */
 const TARGET_FREEZE_RECHECK_MS = 60_000;
 
+/** What holds one target now: its manual freeze, or one of its own deny windows (with when it ends). */
+async function targetFreeze(
+  ctx: PromotionContext,
+  env: EnvironmentPlan,
+  target: TargetPlan,
+): Promise<{ window: string; reason: string; recheckMs: number } | undefined> {
+  if (ctx.status.freezeOverrides.includes(env.name)) return undefined;
+  const place = placeOf(env.name, target.name);
+  const manual = (await local.readManualFreezes()).find((f) => f.environment === place);
+  if (manual)
+    return {
+      window: 'manual',
+      reason: `frozen by ${manual.by}: ${manual.reason}`,
+      recheckMs: TARGET_FREEZE_RECHECK_MS,
+    };
+  const window = activeFreeze(target.freezeWindows ?? [], new Date());
+  if (window)
+    return {
+      window: window.window,
+      reason: `freeze window ${window.window} until ${window.until.toISOString()}`,
+      recheckMs: Math.max(1000, window.until.getTime() - Date.now()),
+    };
+  return undefined;
+}
+
 /**
- * `gantry freeze --env production/prod-eu-1` holds that one target: it waits before its deploy
- * while the rest of the wave goes on. A freeze override for the environment covers its targets.
+ * `gantry freeze --env production/prod-eu-1`, or a deny window of that target's own, holds that one
+ * target: it waits before its deploy while the rest of the wave goes on. A freeze override for the
+ * environment covers its targets.
  */
-async function awaitTargetUnfrozen(ctx: PromotionContext, env: EnvironmentPlan, r: TargetStatus): Promise<void> {
-  const place = placeOf(env.name, r.name);
+async function awaitTargetUnfrozen(
+  ctx: PromotionContext,
+  env: EnvironmentPlan,
+  target: TargetPlan,
+  r: TargetStatus,
+): Promise<void> {
   let audited = false;
   for (;;) {
-    if (ctx.status.freezeOverrides.includes(env.name)) break;
-    const freeze = (await local.readManualFreezes()).find((f) => f.environment === place);
+    const freeze = await targetFreeze(ctx, env, target);
     if (!freeze) break;
     r.state = 'frozen';
-    r.reason = `frozen by ${freeze.by}: ${freeze.reason}`;
+    r.reason = freeze.reason;
     if (!audited) {
       audited = true;
-      await ctx.audit('freeze-wait', env.name, { target: r.name, window: 'manual', reason: r.reason });
+      await ctx.audit('freeze-wait', env.name, { target: r.name, window: freeze.window, reason: r.reason });
     }
     ctx.freezeLifted = false;
     await condition(
       () => ctx.freezeLifted || ctx.status.freezeOverrides.includes(env.name) || ctx.lane?.superseded !== undefined,
-      TARGET_FREEZE_RECHECK_MS,
+      freeze.recheckMs,
     );
     ctx.endIfSuperseded();
   }
