@@ -193,6 +193,7 @@ async function main() {
       'superseded',
       'rolled-back-on-failure',
       'lane',
+      'waves-rolled-back',
     ];
     const repo = await createConfigRepo({
       dir: stack.dir,
@@ -201,7 +202,7 @@ async function main() {
         image: `registry.example.com/acme/${name}`,
         overlayPath: (env: string) => `apps/${name}/environments/${env}`,
       })),
-      environments: ['dev', 'staging', 'production'],
+      environments: ['dev', 'staging', 'production', 'w-1', 'w-2', 'w-3'],
     });
     const yaml = pipelineYaml(repo, apps, [
       { name: 'dev' },
@@ -285,6 +286,39 @@ async function main() {
         return second;
       },
       (app) => `gantry/lane/${app}`,
+    );
+    // Production made of three targets in two waves; w-3's gate fails in wave 2, so w-1 and w-2 go back.
+    await record(
+      stack,
+      'waves-rolled-back',
+      async (app) => {
+        const first = testDigest(app);
+        const waves = (targets: unknown[]) =>
+          pipelineYaml(
+            repo,
+            [app],
+            [
+              {
+                name: 'production',
+                settings: {
+                  deploy: { gitops: { path: `apps/${app}/environments/{target}` } },
+                  targets,
+                  waves: [['w-1'], ['w-2', 'w-3']],
+                  bakeTime: '1s',
+                },
+              },
+            ],
+          );
+        // A digest that lands everywhere first, so the rollback has one to return to.
+        await stack.gantry.start(promotionInput(waves(['w-1', 'w-2', 'w-3']), app, first));
+        await stack.gantry.result(app, first);
+        const digest = testDigest(`${app}-bad`);
+        const failing = { name: 'w-3', gates: [{ command: { name: 'smoke', run: 'echo broken; exit 3' } }] };
+        await stack.gantry.start(promotionInput(waves(['w-1', 'w-2', failing]), app, digest));
+        return digest;
+      },
+      undefined,
+      { 'w-1': (id) => `${id}/production/w-1`, 'w-3': (id) => `${id}/production/w-3` },
     );
   } finally {
     await stack.stop();

@@ -10,7 +10,8 @@ const files = readdirSync(DIR).filter((f) => f.endsWith('.json'));
 
 test('the reference scenarios are recorded', () => {
   // The first four were recorded before promotion lanes: they replay through patched('promotion-lanes').
-  // The canary ones hold a promotion with a canary and, as `.analysis`, its analysis child workflow.
+  // The canary ones hold a promotion with a canary and, as `.analysis`, its analysis child workflow;
+  // waves-rolled-back a production of three targets whose wave 2 fails, with two target children.
   expect(files.sort()).toEqual([
     'canary-promoted.analysis.json',
     'canary-promoted.json',
@@ -23,6 +24,9 @@ test('the reference scenarios are recorded', () => {
     'rejected.json',
     'rolled-back-on-failure.json',
     'superseded.json',
+    'waves-rolled-back.json',
+    'waves-rolled-back.w-1.json',
+    'waves-rolled-back.w-3.json',
   ]);
 });
 
