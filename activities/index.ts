@@ -11,7 +11,7 @@ import { readManualFreezesWith } from './freeze/readManualFreezes';
 import { runGate } from './gates';
 import { policyCheckedGate } from './gates/policyCheckedGate';
 import { checkHealth } from './health';
-import { closedWorkflowsWith, signalLaneWith } from './lanes';
+import { closedWorkflowsWith, requestLaneWith, signalLaneWith } from './lanes';
 import { readCanaryCounts, readLatencyBuckets } from './metrics';
 import { applyMigrations, planMigrations } from './migrations';
 import { notifyWebhook } from './notify/webhook';
@@ -44,6 +44,7 @@ export function createActivities(resources: ActivityResources) {
     lastPromotedDigest: lastPromotedDigestWith(resources.audit),
     readRunningDigest,
     signalLane: signalLaneWith(resources.client),
+    requestLane: requestLaneWith(resources.client, signalLaneWith(resources.client)),
     closedWorkflows: closedWorkflowsWith(resources.client),
     planMigrations,
     applyMigrations,

@@ -66,6 +66,8 @@ export async function reactionTime(ctx: BenchContext): Promise<Section> {
     const afterUpdate: number[] = []; // UpdateCompleted -> next ActivityTaskStarted (server)
     const afterUpdateScheduled: number[] = []; // UpdateCompleted -> next ActivityTaskScheduled (server)
     const clientToStart: number[] = []; // update call returned (client clock) -> ActivityTaskStarted
+    const issuedToStart: number[] = []; // approve call issued (client clock) -> ActivityTaskStarted
+    const taskToStart: number[] = []; // the update's WorkflowTaskScheduled -> ActivityTaskStarted (server)
     const startToFirst: number[] = []; // WorkflowExecutionStarted -> first ActivityTaskStarted (server)
     const clientStartToFirst: number[] = []; // start call issued (client clock) -> first ActivityTaskStarted
     const decideCalls: number[] = []; // GantryClient.decide round trip (one update call)
@@ -90,6 +92,15 @@ export async function reactionTime(ctx: BenchContext): Promise<Section> {
       const updated = eventMs(events.filter((e) => e.workflowExecutionUpdateCompletedEventAttributes).at(-1)!);
       const next = acts.find((a) => a.scheduled >= updated)!;
       afterUpdate.push(next.started! - updated);
+      // The update arrives in a workflow task that also runs the decision's local activities (audit,
+      // freeze look-up, the lane's answer): its completion stamps the update, so count from its start.
+      const accepted = events.map((e) => !!e.workflowExecutionUpdateAcceptedEventAttributes).lastIndexOf(true);
+      const carrying = events
+        .slice(0, accepted)
+        .filter((e) => e.workflowTaskScheduledEventAttributes)
+        .at(-1)!;
+      taskToStart.push(next.started! - eventMs(carrying));
+      issuedToStart.push(next.started! - t0);
       afterUpdateScheduled.push(next.scheduled - updated);
       clientToStart.push(next.started! - returnedAt);
       startToFirst.push(acts[0].started! - eventMs(events[0]));
@@ -150,7 +161,7 @@ export async function reactionTime(ctx: BenchContext): Promise<Section> {
     }
     await worker.kill();
 
-    const p99 = percentile(afterUpdate, 99);
+    const p99 = percentile(issuedToStart, 99);
     const pollP99 = percentile(pollerReaction, 99);
     const rows = [
       [
@@ -161,11 +172,25 @@ export async function reactionTime(ctx: BenchContext): Promise<Section> {
         '1.00× (baseline)',
       ],
       [
+        'approve call issued (client) → next activity started (server)',
+        issuedToStart.length,
+        ms(median(issuedToStart)),
+        ms(p99),
+        `${faster(median(issuedToStart), median(pollerReaction))} / ${faster(p99, pollP99)}`,
+      ],
+      [
+        "the update's workflow task scheduled → next activity started (server events)",
+        taskToStart.length,
+        ms(median(taskToStart)),
+        ms(percentile(taskToStart, 99)),
+        '—',
+      ],
+      [
         'approve update completed → next activity started (server events)',
         afterUpdate.length,
         ms(median(afterUpdate)),
-        ms(p99),
-        `${faster(median(afterUpdate), median(pollerReaction))} / ${faster(p99, pollP99)}`,
+        ms(percentile(afterUpdate, 99)),
+        '—',
       ],
       [
         'approve update completed → next activity scheduled (server events)',
@@ -225,13 +250,13 @@ export async function reactionTime(ctx: BenchContext): Promise<Section> {
         `client times use the same machine clock. Baseline: ${pollers} polling loops (status check, sleep 10 s) noticing an approval sent at a random point of their cycle, measured in this run.`,
       table: table(['interval', 'n', 'median', 'p99', 'ratio to baseline (median / p99)'], rows),
       notes: [
-        `Target p99 < 100 ms (approve → next activity started): ${ms(p99)} — ${p99 < 100 ? 'met' : 'not met'}.`,
-        'The approve update, the decision and the ScheduleActivityTask command of the production deploy complete in one workflow task; with eager activity dispatch the worker starts the activity without another poll.',
+        `Target p99 < 100 ms (approve call issued → next activity started): ${ms(p99)} — ${p99 < 100 ? 'met' : 'not met'}.`,
+        "The approve update, the decision, its audit record, the freeze look-up, the lane's grant of production (an update the lane answers at once when production is free) and the ScheduleActivityTask command of the production deploy complete in one workflow task; with eager activity dispatch the worker starts the activity without another poll. So the update is stamped completed only when that task completes, and the honest interval starts when the client sends the approval.",
         '"Update call returned → activity started" can be negative: the activity may start before the update response reaches the client.',
         `The CLI is a new node process per decision: ${ms(median(cli))} median, of which ${ms(median(cliHelp))} is node startup and loading the CLI (\`--help\`); the decision itself is the decide round trip above.`,
       ],
       headline: [
-        `Approve → next activity started: median ${ms(median(afterUpdate))}, p99 ${ms(p99)} (polling loop with sleep 10: median ${ms(median(pollerReaction))}, p99 ${ms(pollP99)}); start → first activity: median ${ms(median(startToFirst))}, p99 ${ms(percentile(startToFirst, 99))}; \`gantry approve\` CLI end to end median ${ms(median(cli))} (node startup + module loading ${ms(median(cliHelp))}).`,
+        `Approve call issued → next activity started: median ${ms(median(issuedToStart))}, p99 ${ms(p99)} (polling loop with sleep 10: median ${ms(median(pollerReaction))}, p99 ${ms(pollP99)}); start → first activity: median ${ms(median(startToFirst))}, p99 ${ms(percentile(startToFirst, 99))}; \`gantry approve\` CLI end to end median ${ms(median(cli))} (node startup + module loading ${ms(median(cliHelp))}).`,
       ],
     };
   } finally {

@@ -8,6 +8,7 @@ import {
   continueAsNew,
   defineQuery,
   defineSignal,
+  defineUpdate,
   getExternalWorkflowHandle,
   proxyActivities,
   setHandler,
@@ -30,6 +31,14 @@ const acts = proxyActivities<Activities>(activityOptions.laneLiveness);
 
 export const laneEventSignal = defineSignal<[LaneEvent]>(LANE_EVENT_SIGNAL);
 export const laneQuery = defineQuery<LaneState>('lane');
+/**
+ * A promotion's request for an environment, answered at once: granted (with the digest promoted
+ * there before), or not yet (the grant then comes later by laneGranted). It saves the promotion the
+ * wait for a signal and its own workflow task when the environment is free.
+ */
+export const laneRequestUpdate = defineUpdate<{ granted: boolean; previousDigest?: string }, [LaneEvent]>(
+  'laneRequest',
+);
 /** To a promotion: it may deploy into the environment now. */
 export const laneGrantedSignal = defineSignal<[{ environment: string; previousDigest?: string }]>('laneGranted');
 /** To a promotion: a newer digest took its place; it ends before its next deploy. */
@@ -53,6 +62,18 @@ export async function promotionLane(app: string, carried?: LaneState): Promise<v
   setHandler(laneEventSignal, (event) => {
     outbox.push(...applyLaneEvent(lane, event));
     events++;
+  });
+  setHandler(laneRequestUpdate, (event) => {
+    events++;
+    const effects = applyLaneEvent(lane, event);
+    const mine =
+      event.type === 'request'
+        ? effects.find(
+            (e) => e.type === 'grant' && e.workflowId === event.workflowId && e.environment === event.environment,
+          )
+        : undefined;
+    outbox.push(...effects.filter((e) => e !== mine));
+    return mine?.type === 'grant' ? { granted: true, previousDigest: mine.previousDigest } : { granted: false };
   });
   setHandler(laneQuery, () => lane);
 

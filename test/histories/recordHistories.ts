@@ -194,6 +194,7 @@ async function main() {
       'rolled-back-on-failure',
       'lane',
       'waves-rolled-back',
+      'lane-answers-by-update',
     ];
     const repo = await createConfigRepo({
       dir: stack.dir,
@@ -319,6 +320,29 @@ async function main() {
       },
       undefined,
       { 'w-1': (id) => `${id}/production/w-1`, 'w-3': (id) => `${id}/production/w-3` },
+    );
+    // Since lane-grant-by-update: the lane answers a request for a free environment in the request
+    // itself, and a request for a held one later by signal (a second digest queued behind the first).
+    const queued = { digest: '' };
+    await record(
+      stack,
+      'lane-answers-by-update',
+      async (app) => {
+        const queue = `${yaml}ordering: queue\n`;
+        const first = testDigest(app);
+        await stack.gantry.start(promotionInput(queue, app, first));
+        await awaiting(app, first);
+        queued.digest = testDigest(`${app}-second`);
+        await stack.gantry.start(promotionInput(queue, app, queued.digest));
+        await until(async () => (await stack.gantry.status(app, queued.digest)).stage === 'queued');
+        await stack.gantry.decide('approve', app, first, { environment: 'production', by: 'alice' });
+        await awaiting(app, queued.digest);
+        await stack.gantry.decide('approve', app, queued.digest, { environment: 'production', by: 'alice' });
+        await stack.gantry.result(app, queued.digest);
+        return first;
+      },
+      (app) => `gantry/lane/${app}`,
+      { queued: () => `promote/lane-answers-by-update/${queued.digest}` },
     );
   } finally {
     await stack.stop();

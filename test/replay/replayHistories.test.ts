@@ -11,13 +11,16 @@ const files = readdirSync(DIR).filter((f) => f.endsWith('.json'));
 test('the reference scenarios are recorded', () => {
   // The first four were recorded before promotion lanes: they replay through patched('promotion-lanes').
   // The canary ones hold a promotion with a canary and, as `.analysis`, its analysis child workflow;
-  // waves-rolled-back a production of three targets whose wave 2 fails, with two target children.
+  // waves-rolled-back a production of three targets whose wave 2 fails, with two target children;
+  // lane-answers-by-update a lane answering requests by update, and the promotion it queued.
   expect(files.sort()).toEqual([
     'canary-promoted.analysis.json',
     'canary-promoted.json',
     'canary-rolled-back.analysis.json',
     'canary-rolled-back.json',
     'failed-gate.json',
+    'lane-answers-by-update.json',
+    'lane-answers-by-update.queued.json',
     'lane.json',
     'paused-and-aborted.json',
     'promoted-with-approval.json',
