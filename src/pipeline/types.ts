@@ -89,6 +89,8 @@ export interface TargetPlan {
   health?: HealthCheck;
   gates: GateSpec[];
   canary?: CanaryPlan;
+  /** The canary's stable side (`canary.stable`, `{target}` filled in): gets the digest once the last step passed. */
+  canaryStable?: DeployTarget;
 }
 
 export interface ApprovalSpec {
