@@ -399,6 +399,33 @@ test('gantry abort while a target canary waits ends the promotion: the child is 
   expect(child.status.name).toBe('CANCELLED');
 });
 
+test('gantry rollback while a target canary waits puts every changed target back, the waiting one too', async () => {
+  const targets = ['r-1', 'r-2'];
+  const good = await start([production({ targets, waves: [['r-1', 'r-2']] })]);
+  expect((await stack.gantry.result(app, good)).outcome).toBe('promoted');
+  const bad = await start([production({ targets: ['r-1', { name: 'r-2', canary: waitingCanary }], waves: [targets] })]);
+  await statusWhen(bad, 'r-2 paused', (s) => (s.environments[0].targets ?? []).some((t) => t.state === 'paused'));
+  await stack.gantry
+    .handle(app, bad)
+    .executeUpdate(rollbackUpdate, { args: [{ environment: 'production', by: 'carol', reason: 'latency' }] });
+  const result = await stack.gantry.result(app, bad);
+  expect(result).toMatchObject({
+    outcome: 'rolled-back',
+    reason: 'production rolled back (r-1, r-2): by carol: latency',
+  });
+  expect(result.environments[0].targets!.map((t) => [t.name, t.state, t.digest, t.reason])).toEqual([
+    ['r-1', 'rolled-back', good, undefined],
+    [
+      'r-2',
+      'rolled-back',
+      good,
+      'rolled back while waiting: canary in production/r-2 paused at 25% (step 2 of 3) until resumed',
+    ],
+  ]);
+  expect(deployedTo('r-2')).toEqual([good, bad, good]);
+  expect(weightsOf('r-2')).toEqual([25, 0]);
+});
+
 test('canary.stable on targets: each target stable side gets the digest once its canary passed, and goes back with the target on rollback', async () => {
   // The environment's canary, stable side and all, is every target's default ({target} filled in).
   const canary = {

@@ -22,7 +22,7 @@ import { operationGuard } from '../authorizeOperation';
 import * as msg from '../messages';
 import { acts } from './promotionActivities';
 import type { PromotionContext } from './promotionContext';
-import { abortTargetPauses, installTargetPauseHandler, resumeTargets } from './targetPauses';
+import { endTargetPauses, installTargetPauseHandler, resumeTargets } from './targetPauses';
 
 type Via = 'update' | 'signal';
 
@@ -131,7 +131,7 @@ export function installDecisionHandlers(ctx: PromotionContext): void {
     }
     if (kind === 'abort') {
       ctx.abortReason = `aborted by ${r.by}${r.reason ? `: ${r.reason}` : ''}`;
-      abortTargetPauses(ctx);
+      endTargetPauses(ctx, 'aborted');
       ctx.pipelineScope?.cancel();
     }
     ctx.describe();
@@ -181,6 +181,7 @@ export function installDecisionHandlers(ctx: PromotionContext): void {
     const reason = 'refuse' in verdict ? verdict.refuse : refuseRollback(status, r);
     if (reason) return refuse('rollback', r, reason, via);
     ctx.rollbackRequest = r;
+    endTargetPauses(ctx, 'rolled back');
     ctx.pipelineScope?.cancel();
     return { accepted: true, status };
   };

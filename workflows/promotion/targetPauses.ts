@@ -49,10 +49,10 @@ export async function resumeTargets(ctx: PromotionContext): Promise<void> {
   );
 }
 
-/** `gantry abort`: the paused targets' children are cancelled with the promotion; their rows say so. */
-export function abortTargetPauses(ctx: PromotionContext): void {
+/** `gantry abort` or `gantry rollback`: the paused targets' children are cancelled with the pipeline; their rows say so. */
+export function endTargetPauses(ctx: PromotionContext, by: 'aborted' | 'rolled back'): void {
   for (const e of ctx.status.environments)
     for (const row of e.targets ?? [])
       if (row.state === 'paused')
-        Object.assign(row, { state: 'deployed', reason: `aborted while waiting: ${row.reason}` });
+        Object.assign(row, { state: 'deployed', reason: `${by} while waiting: ${row.reason}` });
 }
