@@ -379,6 +379,46 @@ test('a target canary waiting for a person in wave 2: status shows it paused, th
   expect(failures).toEqual([]);
 });
 
+test('an inconclusive analysis with onInconclusive: pause holds its target the same way; resume goes on with the next step', async () => {
+  // A little worse than stable, for one minute: too few requests for either decision.
+  stack.world.canaryErrorRate.set(`${app}-i-2`, 0.008);
+  const query = (track: string) => ({
+    errors: `sum(errors{app="${app}-{target}",track="${track}"})`,
+    total: `sum(requests{app="${app}-{target}",track="${track}"})`,
+  });
+  const canary = {
+    router: { haproxy: { socket: '/nonexistent/haproxy.sock', backend: '{target}' } },
+    metrics: { prometheus: { url: 'http://127.0.0.1:9', timeout: '5s' } },
+    onInconclusive: 'pause',
+    steps: [
+      { setWeight: 25 },
+      {
+        analysis: {
+          errorRate: { canary: query('canary'), stable: query('stable') },
+          interval: '30s',
+          maxDuration: '1m',
+        },
+      },
+      { setWeight: 100 },
+    ],
+  };
+  const digest = await start([production({ targets: ['i-1', { name: 'i-2', canary }], waves: [['i-1', 'i-2']] })]);
+  // The analysis' reads are timers: let the time-skipping server pass its minute.
+  await stack.env.sleep('10m');
+  const waiting = await statusWhen(digest, 'i-2 paused', (s) =>
+    (s.environments[0].targets ?? []).some((t) => t.state === 'paused'),
+  );
+  const row = waiting.environments[0].targets!.find((t) => t.name === 'i-2')!;
+  expect(row.reason).toMatch(
+    /^canary analysis \S+ inconclusive in production\/i-2 at 25%: .*\. Resume to go on with the next step, or abort$/,
+  );
+  expect(waiting.waitingFor).toBe(row.reason);
+  await stack.gantry.operate('resume', app, digest, { by: 'bob' });
+  const result = await stack.gantry.result(app, digest);
+  expect(result.outcome).toBe('promoted');
+  expect(weightsOf('i-2')).toEqual([25, 100]);
+});
+
 test('gantry abort while a target canary waits ends the promotion: the child is cancelled, its traffic back on stable', async () => {
   const rollout = { targets: ['x-1', { name: 'x-2', canary: waitingCanary }], waves: [['x-1', 'x-2']] };
   const digest = await start([production(rollout)]);

@@ -17,8 +17,8 @@ export function installTargetPauseHandler(ctx: PromotionContext): void {
     const row = ctx.status.environments
       .find((e) => e.name === p.environment)
       ?.targets?.find((t) => t.name === p.target);
-    // A child cancelled meanwhile (abort, rollback) may still be heard: only a running target pauses.
-    if (!row || ctx.status.outcome !== 'running') return;
+    // A child's pause sent while an abort or rollback cancels it is not a wait any more.
+    if (!row || ctx.status.outcome !== 'running' || ctx.pipelineScope?.consideredCancelled) return;
     Object.assign(row, { state: 'paused', reason: p.reason, canaryWeight: p.canaryWeight });
     ctx.status.paused = true;
     ctx.pauseReason = pausedTargets(ctx.status);
