@@ -64,13 +64,7 @@ export async function deployTarget(input: DeployTargetInput): Promise<DeployTarg
     result.commit = deployed.commit;
     // A retried child finds its own digest in the target: that is no digest to go back to.
     result.previousDigest = deployed.previousDigest !== digest ? deployed.previousDigest : undefined;
-    await tellPromotion({
-      environment: input.environment,
-      target: target.name,
-      changed: result.changed,
-      previousDigest: result.previousDigest,
-      commit: result.commit,
-    });
+    await tellPromotion(landed(input, result));
     const check = target.health;
     if (check) {
       stage = 'health';
@@ -93,14 +87,7 @@ export async function deployTarget(input: DeployTargetInput): Promise<DeployTarg
       stage = 'canary';
       result.stableSide = await completeTargetCanary(input, target.canary, target.canaryStable, place);
       if (result.canary) result.canary.weight = 0;
-      await tellPromotion({
-        environment: input.environment,
-        target: target.name,
-        changed: result.changed,
-        previousDigest: result.previousDigest,
-        commit: result.commit,
-        stableSide: result.stableSide,
-      });
+      await tellPromotion(landed(input, result));
     }
     if (!input.fastTrack) {
       stage = 'gates';
@@ -124,6 +111,18 @@ export async function deployTarget(input: DeployTargetInput): Promise<DeployTarg
     result.reason = `${stage} failed: ${failureMessage(err)}`;
     return result;
   }
+}
+
+/** What the promotion needs to put the target back: what its deploy (and its stable side's) changed. */
+function landed(input: DeployTargetInput, result: DeployTargetResult): TargetDeployed {
+  return {
+    environment: input.environment,
+    target: input.target.name,
+    changed: result.changed,
+    previousDigest: result.previousDigest,
+    commit: result.commit,
+    ...(result.stableSide ? { stableSide: result.stableSide } : {}),
+  };
 }
 
 /** The promotion learns the target changed before the target's checks run (it may be cancelled meanwhile). */

@@ -61,6 +61,16 @@ const image = async (namespace: string) =>
     ])
   ).trim();
 
+/** Someone pins another digest in an overlay by hand: clone, edit, commit, push (in `work`). */
+function pinByHand(repo: string, overlay: string, digest: string, work: string): void {
+  execFileSync('git', ['clone', '-q', repo, work]);
+  const file = join(work, overlay, 'kustomization.yaml');
+  writeFileSync(file, setKustomizeImage(readFileSync(file, 'utf8'), { name: IMAGE, newName: IMAGE, digest }).text);
+  const git = ['-C', work, '-c', 'user.name=someone', '-c', 'user.email=someone@example.com'];
+  execFileSync('git', [...git, 'commit', '-qam', 'hand edit']);
+  execFileSync('git', ['-C', work, 'push', '-q', 'origin', 'HEAD:main']);
+}
+
 /** Triggers the schedule now and returns the report of the run it started. */
 async function runSchedule(scheduleId: string, previousRuns: number): Promise<DriftReport> {
   const handle = stack.gantry.client.schedule.getHandle(scheduleId);
@@ -216,25 +226,7 @@ test('for a gitops environment, a check reads the digest the overlay pins and he
 
   // Someone pins another digest by hand in the overlay.
   const manual = testDigest();
-  const work = join(stack.dir, 'hand-edit');
-  execFileSync('git', ['clone', '-q', repo, work]);
-  const file = join(work, 'environments/qa/kustomization.yaml');
-  writeFileSync(
-    file,
-    setKustomizeImage(readFileSync(file, 'utf8'), { name: IMAGE, newName: IMAGE, digest: manual }).text,
-  );
-  execFileSync('git', [
-    '-C',
-    work,
-    '-c',
-    'user.name=someone',
-    '-c',
-    'user.email=someone@example.com',
-    'commit',
-    '-qam',
-    'hand edit',
-  ]);
-  execFileSync('git', ['-C', work, 'push', '-q', 'origin', 'HEAD:main']);
+  pinByHand(repo, 'environments/qa', manual, join(stack.dir, 'hand-edit'));
 
   const healed = await check();
   expect(healed).toMatchObject({ state: 'healed', expected: digest, running: manual });
@@ -308,25 +300,7 @@ test('an environment made of targets is checked target by target (production/pro
 
   // Someone pins another digest by hand in prod-eu-2's overlay only.
   const manual = testDigest();
-  const work = join(stack.dir, 'hand-edit-targets');
-  execFileSync('git', ['clone', '-q', repo, work]);
-  const kustomization = join(work, 'environments/prod-eu-2/kustomization.yaml');
-  writeFileSync(
-    kustomization,
-    setKustomizeImage(readFileSync(kustomization, 'utf8'), { name: IMAGE, newName: IMAGE, digest: manual }).text,
-  );
-  execFileSync('git', [
-    '-C',
-    work,
-    '-c',
-    'user.name=someone',
-    '-c',
-    'user.email=s@example.com',
-    'commit',
-    '-qam',
-    'hand',
-  ]);
-  execFileSync('git', ['-C', work, 'push', '-q', 'origin', 'HEAD:main']);
+  pinByHand(repo, 'environments/prod-eu-2', manual, join(stack.dir, 'hand-edit-targets'));
 
   const gantry = (...args: string[]) => runCli(['--config', file, ...args], cliEnv(stack));
   const both = await gantry('drift', 'check', 'web', '--env', 'production');

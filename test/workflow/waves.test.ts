@@ -83,6 +83,12 @@ async function statusWhen(digest: string, what: string, probe: (s: PromotionStat
   throw new Error(`never saw ${what}`);
 }
 
+/** The error and request counts of one side of a target's canary (the fakes answer per app-target). */
+const countsQuery = (track: string) => ({
+  errors: `sum(errors{app="${app}-{target}",track="${track}"})`,
+  total: `sum(requests{app="${app}-{target}",track="${track}"})`,
+});
+
 /** The digests deployed to one target, in order. */
 const deployedTo = (target: string) =>
   stack.world.deploys.filter((d) => d.app === app && d.environment === `production/${target}`).map((d) => d.digest);
@@ -140,10 +146,6 @@ test('a canary failing in wave 2 spends the budget: every changed target goes ba
   stack.world.running.set(`${app}/production/eu-2`, hotfix);
 
   stack.world.canaryErrorRate.set(`${app}-us-1`, 0.3);
-  const query = (track: string) => ({
-    errors: `sum(errors{app="${app}-{target}",track="${track}"})`,
-    total: `sum(requests{app="${app}-{target}",track="${track}"})`,
-  });
   const canary = {
     router: { haproxy: { socket: '/nonexistent/haproxy.sock', backend: '{target}' } },
     metrics: { prometheus: { url: 'http://127.0.0.1:9', timeout: '5s' } },
@@ -152,7 +154,7 @@ test('a canary failing in wave 2 spends the budget: every changed target goes ba
       { setWeight: 25 },
       {
         analysis: {
-          errorRate: { canary: query('canary'), stable: query('stable') },
+          errorRate: { canary: countsQuery('canary'), stable: countsQuery('stable') },
           interval: '30s',
           maxDuration: '30m',
         },
@@ -382,10 +384,6 @@ test('a target canary waiting for a person in wave 2: status shows it paused, th
 test('an inconclusive analysis with onInconclusive: pause holds its target the same way; resume goes on with the next step', async () => {
   // A little worse than stable, for one minute: too few requests for either decision.
   stack.world.canaryErrorRate.set(`${app}-i-2`, 0.008);
-  const query = (track: string) => ({
-    errors: `sum(errors{app="${app}-{target}",track="${track}"})`,
-    total: `sum(requests{app="${app}-{target}",track="${track}"})`,
-  });
   const canary = {
     router: { haproxy: { socket: '/nonexistent/haproxy.sock', backend: '{target}' } },
     metrics: { prometheus: { url: 'http://127.0.0.1:9', timeout: '5s' } },
@@ -394,7 +392,7 @@ test('an inconclusive analysis with onInconclusive: pause holds its target the s
       { setWeight: 25 },
       {
         analysis: {
-          errorRate: { canary: query('canary'), stable: query('stable') },
+          errorRate: { canary: countsQuery('canary'), stable: countsQuery('stable') },
           interval: '30s',
           maxDuration: '1m',
         },
