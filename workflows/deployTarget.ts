@@ -15,7 +15,7 @@ import { onEnvironmentQueue } from './environmentQueue';
 import { targetDeployedSignal, type TargetDeployed } from './messages';
 import { acts } from './promotion/promotionActivities';
 import { failureMessage } from './promotion/promotionEnded';
-import { runCanary } from './runCanary';
+import { completeTargetCanary, runTargetCanary } from './targetCanary';
 
 export interface DeployTargetInput {
   app: string;
@@ -39,6 +39,8 @@ export interface DeployTargetResult {
   reason?: string;
   gates: GateOutcome[];
   canary?: CanaryEvidence;
+  /** Set once the canary completed: the stable side's deploy (a rollback puts it back too). */
+  stableSide?: { commit?: string; previousDigest?: string };
 }
 
 /** Where a target's activities say they act: the environment and the target, e.g. production/prod-eu-1. */
@@ -62,13 +64,7 @@ export async function deployTarget(input: DeployTargetInput): Promise<DeployTarg
     result.commit = deployed.commit;
     // A retried child finds its own digest in the target: that is no digest to go back to.
     result.previousDigest = deployed.previousDigest !== digest ? deployed.previousDigest : undefined;
-    await tellPromotion({
-      environment: input.environment,
-      target: target.name,
-      changed: result.changed,
-      previousDigest: result.previousDigest,
-      commit: result.commit,
-    });
+    await tellPromotion(landed(input, result));
     const check = target.health;
     if (check) {
       stage = 'health';
@@ -80,23 +76,18 @@ export async function deployTarget(input: DeployTargetInput): Promise<DeployTarg
     if (target.canary && !input.fastTrack) {
       stage = 'canary';
       const evidence: CanaryEvidence = (result.canary = { steps: [], analyses: [], weight: 0 });
-      const canary = await runCanary(target.canary, {
-        app,
-        digest,
-        environment: place,
-        taskQueue: target.taskQueue,
-        workflowId,
-        evidence,
-        stage: (_name, run) => run(),
-        isPaused: () => false,
-        // Operators talk to the promotion, not to a target: a canary asking for a person fails the target.
-        waitForResume: (reason) => Promise.reject(new Error(`${reason}; a target cannot wait for a resume`)),
-        onAnalysis: () => undefined,
-      });
+      const canary = await runTargetCanary(input, target.canary, place, evidence);
       if (canary.outcome !== 'Successful') {
         result.reason = `canary ${canary.outcome === 'Failed' ? 'failed' : 'aborted'}: ${canary.reason ?? 'analysis failed'}`;
         return result;
       }
+    }
+    // The last step passed (a fast-tracked rollback skips the steps, not the stable side's digest).
+    if (target.canary && target.canaryStable) {
+      stage = 'canary';
+      result.stableSide = await completeTargetCanary(input, target.canary, target.canaryStable, place);
+      if (result.canary) result.canary.weight = 0;
+      await tellPromotion(landed(input, result));
     }
     if (!input.fastTrack) {
       stage = 'gates';
@@ -129,6 +120,18 @@ export async function deployTarget(input: DeployTargetInput): Promise<DeployTarg
     result.reason = `${stage} failed: ${failureMessage(err)}`;
     return result;
   }
+}
+
+/** What the promotion needs to put the target back: what its deploy (and its stable side's) changed. */
+function landed(input: DeployTargetInput, result: DeployTargetResult): TargetDeployed {
+  return {
+    environment: input.environment,
+    target: input.target.name,
+    changed: result.changed,
+    previousDigest: result.previousDigest,
+    commit: result.commit,
+    ...(result.stableSide ? { stableSide: result.stableSide } : {}),
+  };
 }
 
 /** The promotion learns the target changed before the target's checks run (it may be cancelled meanwhile). */

@@ -40,5 +40,19 @@ export interface TargetDeployed {
   changed: boolean;
   previousDigest?: string;
   commit?: string;
+  /** Set once the target's canary completed: its stable side runs the digest too (a rollback puts it back). */
+  stableSide?: { commit?: string; previousDigest?: string };
 }
 export const targetDeployedSignal = defineSignal<[TargetDeployed]>('targetDeployed');
+
+/** A target's canary waits for a person: the promotion shows it paused and accepts `gantry resume`. */
+export interface TargetPaused {
+  environment: string;
+  target: string;
+  /** What it waits for, e.g. `canary in production/prod-eu-2 paused at 25% (step 2 of 3) until resumed`. */
+  reason: string;
+  canaryWeight: number;
+}
+export const targetPausedSignal = defineSignal<[TargetPaused]>('targetPaused');
+/** The promotion was resumed: a paused target's child goes on with its canary. */
+export const targetResumeSignal = defineSignal<[]>('targetResume');

@@ -5,13 +5,27 @@ import type { LastPromoted, RunningDigest } from '../../src/drift/types';
 import type { DeployTarget } from '../../src/pipeline/types';
 import { deployDriver } from '../deploy';
 
-/** Events that put a digest into an environment, and which digest. */
-function placedDigest(record: { event: string; digest: string; details: unknown }): string | undefined {
-  if (record.event === 'deployed' || record.event === 'drift-healed') return record.digest;
-  if (record.event === 'rollback') {
-    const to = (record.details as { to?: unknown } | null)?.to;
-    return typeof to === 'string' ? to : undefined;
-  }
+interface PlacingRecord {
+  event: string;
+  digest: string;
+  environment?: string;
+  details: unknown;
+}
+
+/**
+ * The digest a record put into `place` (an environment, or `environment/target`), if it put one.
+ * A promotion audits a target's deploy and rollback under its environment, naming the target in
+ * the details; a failed target's deploy placed the digest only when it changed the target.
+ */
+function placedDigest(record: PlacingRecord, place: string): string | undefined {
+  const details = (record.details ?? {}) as { target?: unknown; to?: unknown; outcome?: unknown; changed?: unknown };
+  const target = typeof details.target === 'string' ? details.target : undefined;
+  const at = target ? `${record.environment}/${target}` : record.environment;
+  if (at !== place) return undefined;
+  if (record.event === 'drift-healed') return record.digest;
+  if (record.event === 'deployed')
+    return !target || details.outcome !== 'failed' || details.changed === true ? record.digest : undefined;
+  if (record.event === 'rollback') return typeof details.to === 'string' ? details.to : undefined;
   return undefined;
 }
 
@@ -20,8 +34,8 @@ export function lastPromotedDigestWith(audit: AuditStore) {
     const records = await audit.readAll();
     for (let i = records.length - 1; i >= 0; i--) {
       const r = records[i];
-      if (r.app !== request.app || r.environment !== request.environment) continue;
-      const digest = placedDigest(r);
+      if (r.app !== request.app) continue;
+      const digest = placedDigest(r, request.environment);
       if (digest) return { digest, workflowId: r.workflowId, time: r.time };
     }
     return {};

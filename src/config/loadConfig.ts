@@ -96,7 +96,7 @@ function schemaProblems(
     line: lineOf(p.segments),
     message: p.message,
   }));
-  const errors = allErrors.filter((e) => !inCanaryBlock(e.instancePath));
+  const errors = withoutTargetNameBranch(allErrors.filter((e) => !inCanaryBlock(e.instancePath)));
   // A failed `oneOf` reports every branch; say once what the field may be instead.
   const oneOfPaths = errors.filter((e) => e.keyword === 'oneOf').map((e) => e.instancePath);
   const kept = errors.filter((e) => e.keyword === 'oneOf' || !oneOfPaths.some((p) => e.instancePath.startsWith(p)));
@@ -165,6 +165,18 @@ function schemaProblems(
   return [...problems, ...canary];
 }
 
+/**
+ * A target written as a mapping is not meant as a name: its fields' problems are reported (e.g.
+ * `targets[0].canary.stable.gitops.path: required`), not that it is neither a name nor a mapping.
+ */
+function withoutTargetNameBranch(errors: ErrorObject[]): ErrorObject[] {
+  const mappings = errors
+    .filter((e) => e.keyword === 'oneOf' && typeof e.data === 'object' && e.data !== null && !Array.isArray(e.data))
+    .map((e) => e.instancePath)
+    .filter((path) => pointerSegments(path).at(-2) === 'targets');
+  return errors.filter((e) => !(mappings.includes(e.instancePath) && (e.keyword === 'oneOf' || e.keyword === 'type')));
+}
+
 function semanticProblems(
   config: GantryConfig,
   lineOf: (p: Array<string | number>) => number | undefined,
@@ -208,11 +220,20 @@ function semanticProblems(
       (env.targets ?? []).forEach((target, j) => {
         if (typeof target === 'string') return;
         freezeProblems(target.freeze, [...at, i, 'targets', j, 'freeze'], add);
-        for (const p of canaryProblems(target.canary, { app: name, environment: `${env.name}/${targetName(target)}` }))
+        const place = { app: name, environment: `${env.name}/${targetName(target)}` };
+        for (const p of canaryProblems(withoutStableSide(target.canary), place))
           add([...at, i, 'targets', j, 'canary', ...p.segments], p.message);
         if (target.deploy?.gitops && !target.deploy.gitops.repo && !repoAvailable)
           add(
             [...at, i, 'targets', j, 'deploy', 'gitops', 'repo'],
+            `required for app ${name} (no configRepo at the top level or in the app)`,
+          );
+        // A target's stable side takes the repo of the target's deploy, else the environment's.
+        const targetStable = canaryStableSide(target.canary);
+        const targetRepo = (target.deploy ?? env.deploy).gitops?.repo;
+        if (targetStable?.gitops && !targetStable.gitops.repo && !targetRepo && !repoAvailable)
+          add(
+            [...at, i, 'targets', j, 'canary', 'stable', 'gitops', 'repo'],
             `required for app ${name} (no configRepo at the top level or in the app)`,
           );
       });

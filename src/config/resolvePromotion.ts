@@ -113,7 +113,8 @@ function resolveRollout(env: EnvironmentConfig, ctx: EnvContext): RolloutPlan {
     deploy: env.deploy,
     health: env.health,
     gates: env.gates,
-    canary: withoutStableSide(env.canary),
+    // With its stable side: the environment's canary is every target's default, `{target}` filled in.
+    canary: env.canary,
   };
   const targets = (env.targets ?? []).map((raw) => {
     const name = targetName(raw);
@@ -123,13 +124,20 @@ function resolveRollout(env: EnvironmentConfig, ctx: EnvContext): RolloutPlan {
       freeze?: FreezeWindowConfig[];
     };
     const health = resolveHealth({ name: env.name, deploy: t.deploy, health: t.health });
+    const targetCtx = { ...ctx, repo: t.deploy.gitops?.repo ?? ctx.repo };
+    const stable = canaryStableSide(t.canary);
     return {
       name,
       ...(t.taskQueue ? { taskQueue: t.taskQueue } : {}),
-      deploy: resolveDeploy(t.deploy, { ...ctx, repo: t.deploy.gitops?.repo ?? ctx.repo }),
+      deploy: resolveDeploy(t.deploy, targetCtx),
       health,
       gates: (t.gates ?? []).map((g, i) => resolveGate(g, i, health?.kind === 'http' ? health.url : undefined)),
-      canary: resolveCanary(t.canary, { app: ctx.app, environment: `${env.name}/${name}`, baseDir: ctx.baseDir }),
+      canary: resolveCanary(withoutStableSide(t.canary), {
+        app: ctx.app,
+        environment: `${env.name}/${name}`,
+        baseDir: ctx.baseDir,
+      }),
+      ...(stable ? { canaryStable: resolveDeploy(stable, targetCtx) } : {}),
       ...(t.freeze ? { freezeWindows: t.freeze.map(resolveFreezeWindow) } : {}),
     };
   });

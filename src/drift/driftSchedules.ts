@@ -1,5 +1,6 @@
-// One Temporal Schedule per environment of an app (`drift/<app>/<environment>`), each running the
-// driftCheck workflow every interval. Creating them again updates them in place.
+// One Temporal Schedule per environment of an app (`drift/<app>/<environment>`; per target of an
+// environment made of targets, `drift/<app>/<environment>/<target>`), each running the driftCheck
+// workflow every interval. Creating them again updates them in place.
 import { ScheduleAlreadyRunning, ScheduleOverlapPolicy, type Client } from '@temporalio/client';
 import type { GantryConfig } from '../config/configTypes';
 import { resolvePromotion } from '../config/resolvePromotion';
@@ -16,7 +17,11 @@ export interface DriftScheduleOptions {
   environments?: string[];
 }
 
-/** The inputs of the drift checks of an app: one per environment, resolved from gantry.yaml. */
+/**
+ * The inputs of the drift checks of an app, resolved from gantry.yaml: one per environment, and
+ * for an environment made of targets one per target (`production/prod-eu-1`, its own deploy and
+ * task queue). `environments` picks environments or single targets; an environment picks all its targets.
+ */
 export function driftCheckInputs(
   config: GantryConfig,
   app: string,
@@ -26,15 +31,18 @@ export function driftCheckInputs(
   // The digest does not shape the environments; any valid one resolves them.
   const plan = resolvePromotion(config, { app, digest: `sha256:${'0'.repeat(64)}`, requestedBy: 'drift' });
   return plan.environments
-    .filter((e) => !environments || environments.includes(e.name))
-    .map((e) => ({
-      app,
-      environment: e.name,
-      target: e.deploy,
-      heal,
-      ...(e.webhookUrl ? { webhookUrl: e.webhookUrl } : {}),
-      ...(e.taskQueue ? { taskQueue: e.taskQueue } : {}),
-    }));
+    .flatMap((e) =>
+      (e.rollout?.targets ?? [e]).map((t) => ({
+        app,
+        // The place a target's deploys and audit records name (workflows/deployTarget.ts placeOf).
+        environment: e.rollout ? `${e.name}/${t.name}` : e.name,
+        target: t.deploy,
+        heal,
+        ...(e.webhookUrl ? { webhookUrl: e.webhookUrl } : {}),
+        ...(t.taskQueue ? { taskQueue: t.taskQueue } : {}),
+      })),
+    )
+    .filter((i) => !environments || environments.some((n) => i.environment === n || i.environment.startsWith(`${n}/`)));
 }
 
 export async function scheduleDriftChecks(

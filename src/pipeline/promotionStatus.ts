@@ -98,7 +98,8 @@ export interface EnvironmentStatus {
   wave?: number;
 }
 
-export type TargetState = 'pending' | 'frozen' | 'in-progress' | 'deployed' | 'promoted' | 'failed' | 'rolled-back';
+export type TargetState =
+  'pending' | 'frozen' | 'in-progress' | 'deployed' | 'paused' | 'promoted' | 'failed' | 'rolled-back';
 
 /** One target of an environment rolled out in waves. */
 export interface TargetStatus {
@@ -114,7 +115,9 @@ export interface TargetStatus {
   commit?: string;
   /** The canary's traffic weight on the target when its canary last moved. */
   canaryWeight?: number;
-  /** Why it failed, or why it was rolled back. */
+  /** The canary's stable side, once the target's last canary step passed: it runs this digest and takes all traffic. */
+  stableSide?: { commit?: string; previousDigest?: string };
+  /** Why it failed, why it was rolled back, or what its paused canary waits for. */
   reason?: string;
 }
 

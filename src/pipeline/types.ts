@@ -91,6 +91,8 @@ export interface TargetPlan {
   canary?: CanaryPlan;
   /** Deny windows of this target alone (the environment's hold whole waves). */
   freezeWindows?: FreezeWindow[];
+  /** The canary's stable side (`canary.stable`, `{target}` filled in): gets the digest once the last step passed. */
+  canaryStable?: DeployTarget;
 }
 
 export interface ApprovalSpec {

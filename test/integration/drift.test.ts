@@ -61,6 +61,16 @@ const image = async (namespace: string) =>
     ])
   ).trim();
 
+/** Someone pins another digest in an overlay by hand: clone, edit, commit, push (in `work`). */
+function pinByHand(repo: string, overlay: string, digest: string, work: string): void {
+  execFileSync('git', ['clone', '-q', repo, work]);
+  const file = join(work, overlay, 'kustomization.yaml');
+  writeFileSync(file, setKustomizeImage(readFileSync(file, 'utf8'), { name: IMAGE, newName: IMAGE, digest }).text);
+  const git = ['-C', work, '-c', 'user.name=someone', '-c', 'user.email=someone@example.com'];
+  execFileSync('git', [...git, 'commit', '-qam', 'hand edit']);
+  execFileSync('git', ['-C', work, 'push', '-q', 'origin', 'HEAD:main']);
+}
+
 /** Triggers the schedule now and returns the report of the run it started. */
 async function runSchedule(scheduleId: string, previousRuns: number): Promise<DriftReport> {
   const handle = stack.gantry.client.schedule.getHandle(scheduleId);
@@ -216,25 +226,7 @@ test('for a gitops environment, a check reads the digest the overlay pins and he
 
   // Someone pins another digest by hand in the overlay.
   const manual = testDigest();
-  const work = join(stack.dir, 'hand-edit');
-  execFileSync('git', ['clone', '-q', repo, work]);
-  const file = join(work, 'environments/qa/kustomization.yaml');
-  writeFileSync(
-    file,
-    setKustomizeImage(readFileSync(file, 'utf8'), { name: IMAGE, newName: IMAGE, digest: manual }).text,
-  );
-  execFileSync('git', [
-    '-C',
-    work,
-    '-c',
-    'user.name=someone',
-    '-c',
-    'user.email=someone@example.com',
-    'commit',
-    '-qam',
-    'hand edit',
-  ]);
-  execFileSync('git', ['-C', work, 'push', '-q', 'origin', 'HEAD:main']);
+  pinByHand(repo, 'environments/qa', manual, join(stack.dir, 'hand-edit'));
 
   const healed = await check();
   expect(healed).toMatchObject({ state: 'healed', expected: digest, running: manual });
@@ -245,4 +237,102 @@ test('for a gitops environment, a check reads the digest the overlay pins and he
     'Gantry-Rollback-Of': manual,
     'Gantry-Environment': 'qa',
   });
+});
+
+test('an environment made of targets is checked target by target (production/prod-eu-2), each on its own overlay, rollbacks counted', async () => {
+  const repo = await createConfigRepo({
+    dir: join(stack.dir, 'targets'),
+    apps: [{ name: 'web', image: IMAGE, overlayPath: (e) => `environments/${e}` }],
+    environments: ['prod-eu-1', 'prod-eu-2'],
+  });
+  const overlay = (t: string) => readKustomizeDigest(fileAt(repo, `environments/${t}/kustomization.yaml`), IMAGE);
+  const pipeline = (eu2: unknown) =>
+    pipelineText({
+      configRepo: { url: repo },
+      apps: { web: { image: IMAGE } },
+      environments: [
+        {
+          name: 'production',
+          deploy: { gitops: { path: 'environments/{target}' } },
+          targets: ['prod-eu-1', eu2],
+          waves: [['prod-eu-1'], ['prod-eu-2']],
+        },
+      ],
+    });
+  const file = join(stack.dir, 'targets.yaml');
+  const promote = async (yaml: string, digest: string) => {
+    writePipeline(file, yaml);
+    await stack.gantry.start(
+      resolvePromotion(parseConfig(yaml, file, stack.dir), { app: 'web', digest, requestedBy: 'ci' }),
+    );
+    return stack.gantry.result('web', digest);
+  };
+  const good = testDigest();
+  expect(await promote(pipeline('prod-eu-2'), good)).toMatchObject({ outcome: 'promoted' });
+  // The next digest fails on prod-eu-2 (nothing listens on port 9): both targets go back to `good`.
+  const bad = testDigest();
+  const smoke = { name: 'prod-eu-2', gates: [{ http: { name: 'smoke', url: 'http://127.0.0.1:9/', timeout: '1s' } }] };
+  expect(await promote(pipeline(smoke), bad)).toMatchObject({ outcome: 'rolled-back' });
+  expect([overlay('prod-eu-1'), overlay('prod-eu-2')]).toEqual([good, good]);
+
+  const yaml = pipeline('prod-eu-2');
+  writePipeline(file, yaml);
+  const config = parseConfig(yaml, file, stack.dir);
+  const inputs = driftCheckInputs(config, 'web', false);
+  expect(inputs.map((i) => [i.environment, i.target.kind === 'gitops' && i.target.path])).toEqual([
+    ['production/prod-eu-1', 'environments/prod-eu-1'],
+    ['production/prod-eu-2', 'environments/prod-eu-2'],
+  ]);
+  const check = (input: (typeof inputs)[number]) =>
+    stack.gantry.client.workflow.execute('driftCheck', {
+      workflowId: `drift-targets-${input.environment}-${Date.now()}`,
+      taskQueue: stack.taskQueue,
+      args: [input],
+    }) as Promise<DriftReport>;
+  // What the last promotion left there is its rollback's digest, not the digest it tried.
+  for (const input of inputs)
+    expect(await check(input)).toMatchObject({
+      environment: input.environment,
+      state: 'in-sync',
+      expected: good,
+      running: good,
+    });
+
+  // Someone pins another digest by hand in prod-eu-2's overlay only.
+  const manual = testDigest();
+  pinByHand(repo, 'environments/prod-eu-2', manual, join(stack.dir, 'hand-edit-targets'));
+
+  const gantry = (...args: string[]) => runCli(['--config', file, ...args], cliEnv(stack));
+  const both = await gantry('drift', 'check', 'web', '--env', 'production');
+  expect(both.code).toBe(1);
+  const lines = both.stdout.trim().split('\n');
+  expect(lines).toHaveLength(2);
+  expect(lines[0]).toMatch(/^web production\/prod-eu-1: in-sync: /);
+  expect(lines[1]).toMatch(new RegExp(`^web production/prod-eu-2: drifted: production/prod-eu-2 runs ${manual} `));
+
+  const healed = await gantry('drift', 'check', 'web', '--env', 'production/prod-eu-2', '--heal', '--json');
+  expect(healed.code).toBe(0);
+  expect(JSON.parse(healed.stdout)).toMatchObject({
+    environment: 'production/prod-eu-2',
+    state: 'healed',
+    expected: good,
+    running: manual,
+  });
+  expect([overlay('prod-eu-1'), overlay('prod-eu-2')]).toEqual([good, good]);
+  expect(commitsIn(repo)[0].trailers).toMatchObject({
+    'Gantry-Digest': good,
+    'Gantry-Rollback-Of': manual,
+    'Gantry-Environment': 'production/prod-eu-2',
+  });
+  expect(await check(inputs[1])).toMatchObject({ state: 'in-sync', expected: good });
+
+  // One schedule per target; --env of the environment picks all of them.
+  const ids = await scheduleDriftChecks(stack.gantry.client, config, 'web', {
+    every: '1h',
+    heal: false,
+    taskQueue: stack.taskQueue,
+    environments: ['production'],
+  });
+  expect(ids).toEqual(['drift/web/production/prod-eu-1', 'drift/web/production/prod-eu-2']);
+  for (const id of ids) await stack.gantry.client.schedule.getHandle(id).delete();
 });

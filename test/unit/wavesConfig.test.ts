@@ -162,3 +162,71 @@ test("a target's own deny windows resolve for that target only; a bad one is nam
     '19: environments[1].targets[0].freeze[0].to: must be after from',
   ]);
 });
+
+test('canary.stable on a target resolves like its deploy, {target} filled in; the environment canary is the default, stable side and all', () => {
+  const canary = (stable: string) => `
+      router: { haproxy: { socket: /run/haproxy.sock, backend: "{target}" } }
+      steps: [ { setWeight: 50 }, { setWeight: 100 } ]
+      stable: ${stable}`;
+  const rollout = resolve(`    canary:${canary('{ gitops: { path: "environments/{target}-stable" } }')}
+    targets:
+      - prod-eu-1
+      - name: prod-us-1
+        deploy: { kubernetes: { namespace: web, deployment: web-canary, context: us-1 } }
+        canary:${canary('{ kubernetes: { namespace: web, deployment: web-stable, context: us-1 } }').replaceAll('\n', '\n    ')}
+      - name: prod-ap-1
+        canary:${canary('{ gitops: { path: "environments/{target}-stable", repo: { url: /repos/ap.git } } }').replaceAll('\n', '\n    ')}`)
+    .environments[1].rollout!;
+  expect(rollout.targets.map((t) => [t.name, t.canary?.router, t.canaryStable])).toEqual([
+    [
+      'prod-eu-1',
+      expect.objectContaining({ kind: 'haproxy', socket: '/run/haproxy.sock', backend: 'prod-eu-1' }),
+      expect.objectContaining({ kind: 'gitops', repoUrl: '/repos/config.git', path: 'environments/prod-eu-1-stable' }),
+    ],
+    [
+      'prod-us-1',
+      expect.objectContaining({ backend: 'prod-us-1' }),
+      expect.objectContaining({
+        kind: 'kubernetes',
+        deployment: 'web-stable',
+        context: 'us-1',
+        image: 'registry.example.com/acme/web',
+      }),
+    ],
+    [
+      'prod-ap-1',
+      expect.objectContaining({ backend: 'prod-ap-1' }),
+      expect.objectContaining({ kind: 'gitops', repoUrl: '/repos/ap.git', path: 'environments/prod-ap-1-stable' }),
+    ],
+  ]);
+  // Without a stable side, a target has none.
+  expect(resolve(THREE_TARGETS).environments[1].rollout!.targets[0].canaryStable).toBeUndefined();
+});
+
+test("a target's stable side is checked like a deploy: a missing path, and a gitops side with no repo anywhere", () => {
+  expect(
+    problems(`    targets:
+      - name: prod-eu-1
+        canary:
+          router: { haproxy: { socket: /run/haproxy.sock, backend: web } }
+          steps: [ { setWeight: 100 } ]
+          stable: { gitops: { imageName: web } }`),
+  ).toEqual(['21: environments[1].targets[0].canary.stable.gitops.path: required']);
+  const noRepo = `version: 1
+apps:
+  web:
+    image: registry.example.com/acme/web
+environments:
+  - name: production
+    deploy: { kubernetes: { namespace: web, deployment: web } }
+    targets:
+      - name: prod-eu-1
+        canary:
+          router: { haproxy: { socket: /run/haproxy.sock, backend: web } }
+          steps: [ { setWeight: 100 } ]
+          stable: { gitops: { path: "environments/{target}" } }
+`;
+  expect(() => parseConfig(noRepo, 'gantry.yaml', '/pipelines')).toThrow(
+    'gantry.yaml:13: environments[0].targets[0].canary.stable.gitops.repo: required for app web (no configRepo at the top level or in the app)',
+  );
+});

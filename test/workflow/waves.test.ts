@@ -7,8 +7,9 @@ import { Worker } from '@temporalio/worker';
 import type { DeployRequest } from '../../activities/types';
 import type { PromotionStatus } from '../../src/pipeline/promotionStatus';
 import { pipelineYaml, promotionInput, testDigest, type TestEnvironment } from '../harness/pipelineFile';
+import { formatStatus } from '../../src/cli/formatStatus';
 import { freezeEnvironment } from '../../src/client/manualFreezes';
-import { promotionWorkflowId } from '../../src/pipeline/digest';
+import { promotionWorkflowId, shortDigest } from '../../src/pipeline/digest';
 import { workflowsPath } from '../../src/worker/createWorker';
 import { FREEZE_REGISTRY_ID, unfreezeUpdate } from '../../workflows/freezeRegistry';
 import { rollbackUpdate } from '../../workflows/messages';
@@ -82,6 +83,12 @@ async function statusWhen(digest: string, what: string, probe: (s: PromotionStat
   throw new Error(`never saw ${what}`);
 }
 
+/** The error and request counts of one side of a target's canary (the fakes answer per app-target). */
+const countsQuery = (track: string) => ({
+  errors: `sum(errors{app="${app}-{target}",track="${track}"})`,
+  total: `sum(requests{app="${app}-{target}",track="${track}"})`,
+});
+
 /** The digests deployed to one target, in order. */
 const deployedTo = (target: string) =>
   stack.world.deploys.filter((d) => d.app === app && d.environment === `production/${target}`).map((d) => d.digest);
@@ -139,10 +146,6 @@ test('a canary failing in wave 2 spends the budget: every changed target goes ba
   stack.world.running.set(`${app}/production/eu-2`, hotfix);
 
   stack.world.canaryErrorRate.set(`${app}-us-1`, 0.3);
-  const query = (track: string) => ({
-    errors: `sum(errors{app="${app}-{target}",track="${track}"})`,
-    total: `sum(requests{app="${app}-{target}",track="${track}"})`,
-  });
   const canary = {
     router: { haproxy: { socket: '/nonexistent/haproxy.sock', backend: '{target}' } },
     metrics: { prometheus: { url: 'http://127.0.0.1:9', timeout: '5s' } },
@@ -151,7 +154,7 @@ test('a canary failing in wave 2 spends the budget: every changed target goes ba
       { setWeight: 25 },
       {
         analysis: {
-          errorRate: { canary: query('canary'), stable: query('stable') },
+          errorRate: { canary: countsQuery('canary'), stable: countsQuery('stable') },
           interval: '30s',
           maxDuration: '30m',
         },
@@ -344,4 +347,207 @@ test("a target's own deny window holds that target until it closes while the res
   expect(deployedTo('fz-2')).toEqual([digest]);
   // It went on only once the window had closed (the server's clock skipped the wait).
   expect(await stack.env.currentTimeMs()).toBeGreaterThanOrEqual(Date.parse(`${stamp(now + 3 * 3600_000)}:00Z`));
+});
+
+/** The canary weights set on one target, in order. */
+const weightsOf = (target: string) =>
+  stack.world.weights.filter((w) => w.app === app && w.environment === `production/${target}`).map((w) => w.weight);
+
+/** A canary that waits for a person at 25%. */
+const waitingCanary = {
+  router: { haproxy: { socket: '/nonexistent/haproxy.sock', backend: '{target}' } },
+  steps: [{ setWeight: 25 }, { pause: {} }, { setWeight: 100 }],
+};
+
+test('a target canary waiting for a person in wave 2: status shows it paused, the rest of its wave goes on, resume lets it finish', async () => {
+  const rollout = {
+    targets: ['w-1', { name: 'w-2', canary: waitingCanary }, 'w-3', { name: 'w-4', canary: waitingCanary }],
+    waves: [['w-1'], ['w-2', 'w-3', 'w-4']],
+  };
+  const digest = await start([production(rollout)]);
+  const waiting = await statusWhen(digest, 'w-2 and w-4 paused with w-3 promoted', (s) =>
+    ['w-2:paused', 'w-3:promoted', 'w-4:paused'].every((want) =>
+      (s.environments[0].targets ?? []).some((t) => `${t.name}:${t.state}` === want),
+    ),
+  );
+  const reason = (t: string) => `canary in production/${t} paused at 25% (step 2 of 3) until resumed`;
+  expect(waiting).toMatchObject({ paused: true, stage: 'deploy', environment: 'production' });
+  expect(waiting.waitingFor).toBe(`${reason('w-2')}; ${reason('w-4')}`);
+  expect(waiting.environments[0].targets!.map((t) => [t.name, t.state, t.canaryWeight, t.reason])).toEqual([
+    ['w-1', 'promoted', undefined, undefined],
+    ['w-2', 'paused', 25, reason('w-2')],
+    ['w-3', 'promoted', undefined, undefined],
+    ['w-4', 'paused', 25, reason('w-4')],
+  ]);
+  // gantry status: the reason under the paused row.
+  const table = formatStatus(waiting).split('\n');
+  expect(table).toContain(`        w-2     2*    paused    ${shortDigest(digest)}  25%`);
+  expect(table).toContain(`          └ ${reason('w-2')}`);
+  // Time passes; nothing goes on without a person.
+  await stack.env.sleep('3h');
+  expect(weightsOf('w-2')).toEqual([25]);
+  expect((await stack.gantry.status(app, digest)).outcome).toBe('running');
+
+  expect(await stack.gantry.operate('resume', app, digest, { by: 'bob' })).toMatchObject({ accepted: true });
+  const result = await stack.gantry.result(app, digest);
+  expect(result.outcome).toBe('promoted');
+  expect(result.paused).toBe(false);
+  expect(result.environments[0].targets!.map((t) => [t.name, t.state, t.canaryWeight, t.reason])).toEqual([
+    ['w-1', 'promoted', undefined, undefined],
+    ['w-2', 'promoted', 100, undefined],
+    ['w-3', 'promoted', undefined, undefined],
+    ['w-4', 'promoted', 100, undefined],
+  ]);
+  expect(weightsOf('w-2')).toEqual([25, 100]);
+  expect(weightsOf('w-4')).toEqual([25, 100]);
+  // The paused child's history holds the pause, the resume and the rest of its canary.
+  const child = await stack.env.client.workflow
+    .getHandle(`${promotionWorkflowId(app, digest)}/production/w-2`)
+    .fetchHistory();
+  const signals = (child.events ?? []).filter((e) => e.workflowExecutionSignaledEventAttributes);
+  expect(signals.map((e) => e.workflowExecutionSignaledEventAttributes!.signalName)).toEqual(['targetResume']);
+  // Both histories replay: the pause, the signals both ways and the patch marker are deterministic.
+  const failures: string[] = [];
+  for await (const r of Worker.runReplayHistories(
+    { workflowsPath: workflowsPath(), replayName: 'target-pause-replay' },
+    [
+      { workflowId: promotionWorkflowId(app, digest), history: await stack.gantry.handle(app, digest).fetchHistory() },
+      { workflowId: `${promotionWorkflowId(app, digest)}/production/w-2`, history: child },
+    ],
+  ))
+    if (r.error) failures.push(`${r.workflowId}: ${r.error.message}`);
+  expect(failures).toEqual([]);
+});
+
+test('an inconclusive analysis with onInconclusive: pause holds its target the same way; resume goes on with the next step', async () => {
+  // A little worse than stable, for one minute: too few requests for either decision.
+  stack.world.canaryErrorRate.set(`${app}-i-2`, 0.008);
+  const canary = {
+    router: { haproxy: { socket: '/nonexistent/haproxy.sock', backend: '{target}' } },
+    metrics: { prometheus: { url: 'http://127.0.0.1:9', timeout: '5s' } },
+    onInconclusive: 'pause',
+    steps: [
+      { setWeight: 25 },
+      {
+        analysis: {
+          errorRate: { canary: countsQuery('canary'), stable: countsQuery('stable') },
+          interval: '30s',
+          maxDuration: '1m',
+        },
+      },
+      { setWeight: 100 },
+    ],
+  };
+  const digest = await start([production({ targets: ['i-1', { name: 'i-2', canary }], waves: [['i-1', 'i-2']] })]);
+  // The analysis' reads are timers: let the time-skipping server pass its minute.
+  await stack.env.sleep('10m');
+  const waiting = await statusWhen(digest, 'i-2 paused', (s) =>
+    (s.environments[0].targets ?? []).some((t) => t.state === 'paused'),
+  );
+  const row = waiting.environments[0].targets!.find((t) => t.name === 'i-2')!;
+  expect(row.reason).toMatch(
+    /^canary analysis \S+ inconclusive in production\/i-2 at 25%: .*\. Resume to go on with the next step, or abort$/,
+  );
+  expect(waiting.waitingFor).toBe(row.reason);
+  await stack.gantry.operate('resume', app, digest, { by: 'bob' });
+  const result = await stack.gantry.result(app, digest);
+  expect(result.outcome).toBe('promoted');
+  expect(weightsOf('i-2')).toEqual([25, 100]);
+});
+
+test('gantry abort while a target canary waits ends the promotion: the child is cancelled, its traffic back on stable', async () => {
+  const rollout = { targets: ['x-1', { name: 'x-2', canary: waitingCanary }], waves: [['x-1', 'x-2']] };
+  const digest = await start([production(rollout)]);
+  await statusWhen(digest, 'x-2 paused', (s) => (s.environments[0].targets ?? []).some((t) => t.state === 'paused'));
+  expect(await stack.gantry.operate('abort', app, digest, { by: 'bob', reason: 'not today' })).toMatchObject({
+    accepted: true,
+  });
+  const result = await stack.gantry.result(app, digest);
+  expect(result).toMatchObject({ outcome: 'aborted', reason: 'aborted by bob: not today' });
+  expect(weightsOf('x-2')).toEqual([25, 0]);
+  expect(result.environments[0].targets!.map((t) => [t.name, t.state, t.reason])).toEqual([
+    ['x-1', 'promoted', undefined],
+    ['x-2', 'deployed', 'aborted while waiting: canary in production/x-2 paused at 25% (step 2 of 3) until resumed'],
+  ]);
+  const child = await stack.env.client.workflow
+    .getHandle(`${promotionWorkflowId(app, digest)}/production/x-2`)
+    .describe();
+  expect(child.status.name).toBe('CANCELLED');
+});
+
+test('gantry rollback while a target canary waits puts every changed target back, the waiting one too', async () => {
+  const targets = ['r-1', 'r-2'];
+  const good = await start([production({ targets, waves: [['r-1', 'r-2']] })]);
+  expect((await stack.gantry.result(app, good)).outcome).toBe('promoted');
+  const bad = await start([production({ targets: ['r-1', { name: 'r-2', canary: waitingCanary }], waves: [targets] })]);
+  await statusWhen(bad, 'r-2 paused', (s) => (s.environments[0].targets ?? []).some((t) => t.state === 'paused'));
+  await stack.gantry
+    .handle(app, bad)
+    .executeUpdate(rollbackUpdate, { args: [{ environment: 'production', by: 'carol', reason: 'latency' }] });
+  const result = await stack.gantry.result(app, bad);
+  expect(result).toMatchObject({
+    outcome: 'rolled-back',
+    reason: 'production rolled back (r-1, r-2): by carol: latency',
+  });
+  expect(result.environments[0].targets!.map((t) => [t.name, t.state, t.digest, t.reason])).toEqual([
+    ['r-1', 'rolled-back', good, undefined],
+    [
+      'r-2',
+      'rolled-back',
+      good,
+      'rolled back while waiting: canary in production/r-2 paused at 25% (step 2 of 3) until resumed',
+    ],
+  ]);
+  expect(deployedTo('r-2')).toEqual([good, bad, good]);
+  expect(weightsOf('r-2')).toEqual([25, 0]);
+});
+
+test('canary.stable on targets: each target stable side gets the digest once its canary passed, and goes back with the target on rollback', async () => {
+  // The environment's canary, stable side and all, is every target's default ({target} filled in).
+  const canary = {
+    stable: { gitops: { path: 'environments/{target}-stable' } },
+    router: { haproxy: { socket: '/nonexistent/haproxy.sock', backend: '{target}' } },
+    steps: [{ setWeight: 50 }, { setWeight: 100 }],
+  };
+  const targets = ['s-1', 's-2', 's-3'];
+  const waves = [['s-1'], ['s-2', 's-3']];
+  const stableDeploys = (t: string) =>
+    stack.world.deploys
+      .filter((d) => d.app === app && d.target.kind === 'gitops' && d.target.path === `environments/${t}-stable`)
+      .map((d) => [d.environment, d.digest]);
+  const good = await start([production({ targets, waves, canary })]);
+  const promoted = await stack.gantry.result(app, good);
+  expect(promoted.outcome).toBe('promoted');
+  for (const t of promoted.environments[0].targets!)
+    expect(t).toMatchObject({
+      state: 'promoted',
+      canaryWeight: 0,
+      stableSide: { commit: expect.stringMatching(/^fake-/) },
+    });
+  expect(stableDeploys('s-1')).toEqual([['production/s-1', good]]);
+  expect(weightsOf('s-2')).toEqual([50, 100, 0]);
+
+  // s-3's gate fails after its canary completed: over the budget, every target goes back on both sides.
+  const failing = { name: 's-3', gates: [{ command: { name: `${FAILING_GATE_PREFIX}smoke`, run: 'exit 1' } }] };
+  const bad = await start([production({ targets: ['s-1', 's-2', failing], waves, canary })]);
+  const result = await stack.gantry.result(app, bad);
+  expect(result.outcome).toBe('rolled-back');
+  expect(result.reason).toMatch(/^s-3 in production failed \(gate failing-smoke failed: smoke says no\)/);
+  expect(result.environments[0].targets!.map((t) => [t.name, t.state, t.digest, !!t.stableSide])).toEqual([
+    ['s-1', 'rolled-back', good, true],
+    ['s-2', 'rolled-back', good, true],
+    ['s-3', 'rolled-back', good, true],
+  ]);
+  for (const t of targets) {
+    expect(stableDeploys(t)).toEqual([
+      [`production/${t}`, good],
+      [`production/${t}`, bad],
+      [`production/${t}`, good],
+    ]);
+    expect(deployedTo(t)).toEqual([good, good, bad, bad, good, good]);
+  }
+  const stableRollback = stack.world.deploys.find(
+    (d) => d.app === app && d.rollback && d.target.kind === 'gitops' && d.target.path === 'environments/s-1-stable',
+  );
+  expect(stableRollback?.rollback).toMatchObject({ from: bad });
 });

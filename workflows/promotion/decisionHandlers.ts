@@ -22,6 +22,7 @@ import { operationGuard } from '../authorizeOperation';
 import * as msg from '../messages';
 import { acts } from './promotionActivities';
 import type { PromotionContext } from './promotionContext';
+import { endTargetPauses, installTargetPauseHandler, resumeTargets } from './targetPauses';
 
 type Via = 'update' | 'signal';
 
@@ -120,14 +121,17 @@ export function installDecisionHandlers(ctx: PromotionContext): void {
   }
 
   /** Carries out an accepted abort, pause or resume. */
-  function operate(kind: 'abort' | 'pause' | 'resume', r: OperatorRequest): void {
+  async function operate(kind: 'abort' | 'pause' | 'resume', r: OperatorRequest): Promise<void> {
     if (kind === 'pause') status.paused = true;
     if (kind === 'resume') {
       status.paused = false;
       ctx.pauseReason = undefined;
+      // Targets whose canary waits for a person go on too (none in promotions without waves).
+      await resumeTargets(ctx);
     }
     if (kind === 'abort') {
       ctx.abortReason = `aborted by ${r.by}${r.reason ? `: ${r.reason}` : ''}`;
+      endTargetPauses(ctx, 'aborted');
       ctx.pipelineScope?.cancel();
     }
     ctx.describe();
@@ -160,7 +164,7 @@ export function installDecisionHandlers(ctx: PromotionContext): void {
       const verdict = await authorize(kind, r, status.environment);
       const reason = 'refuse' in verdict ? verdict.refuse : refuseOperatorRequest(status, kind, r);
       if (reason) return refuse(kind, r, reason, via);
-      operate(kind, r);
+      await operate(kind, r);
       return { accepted: true, status };
     };
     setHandler(update, (r) => steer(r, 'update'), {
@@ -177,6 +181,7 @@ export function installDecisionHandlers(ctx: PromotionContext): void {
     const reason = 'refuse' in verdict ? verdict.refuse : refuseRollback(status, r);
     if (reason) return refuse('rollback', r, reason, via);
     ctx.rollbackRequest = r;
+    endTargetPauses(ctx, 'rolled back');
     ctx.pipelineScope?.cancel();
     return { accepted: true, status };
   };
@@ -199,6 +204,7 @@ export function installDecisionHandlers(ctx: PromotionContext): void {
   setHandler(msg.overrideFreezeUpdate, (o) => judgeOverride(o), {
     validator: (o) => rejectIf(refuseFreezeOverride(status, o)),
   });
+  installTargetPauseHandler(ctx);
   setHandler(msg.freezeLiftedSignal, () => {
     ctx.freezeLifted = true;
   });

@@ -24,6 +24,8 @@ import { targetDeployedSignal } from '../messages';
 import { awaitFreezeLift } from './awaitFreezeLift';
 import { acts, local } from './promotionActivities';
 import type { PromotionContext } from './promotionContext';
+import { targetWorkflowId } from './targetPauses';
+import { rollbackTargetStableSide } from './targetStableSide';
 import { failureMessage, PromotionEnded } from './promotionEnded';
 
 /** The status rows of the environment's targets, in wave order. */
@@ -151,6 +153,8 @@ export async function rollbackTargets(
             },
           ],
         );
+        // A completed canary had moved the target's stable side too: it goes back as well.
+        if (r.stableSide && plan.canaryStable) await rollbackTargetStableSide(ctx, env, plan, to, reason);
         r.state = 'rolled-back';
         r.digest = to;
         await ctx.audit('rollback', env.name, { target: r.name, from: input.digest, to, reason });
@@ -247,7 +251,7 @@ async function runTarget(
   const { input, info } = ctx;
   try {
     return await executeChild(deployTarget, {
-      workflowId: `${info.workflowId}/${env.name}/${target.name}`,
+      workflowId: targetWorkflowId(info.workflowId, env.name, target.name),
       staticSummary: `wave ${wave}: ${placeOf(env.name, target.name)} ${shortDigest(input.digest)}`,
       args: [
         {
@@ -277,11 +281,12 @@ async function runTarget(
 function noteDeployed(
   e: EnvironmentStatus,
   r: TargetStatus,
-  d: { changed: boolean; previousDigest?: string; commit?: string },
+  d: Pick<DeployTargetResult, 'changed' | 'previousDigest' | 'commit' | 'stableSide'>,
   digest: string,
   now: string,
 ): void {
   Object.assign(r, { changed: r.changed || d.changed, previousDigest: d.previousDigest, commit: d.commit, digest });
+  if (d.stableSide) r.stableSide = d.stableSide;
   if (r.state === 'in-progress') r.state = 'deployed';
   // The environment counts as deployed from its first target on (what `gantry rollback` asks for).
   e.deployedAt ??= now;
@@ -294,6 +299,7 @@ function settle(e: EnvironmentStatus, r: TargetStatus, result: DeployTargetResul
   r.state = result.outcome;
   if (result.reason) r.reason = result.reason;
   if (result.canary) r.canaryWeight = result.canary.weight;
+  if (result.stableSide) r.stableSide = result.stableSide;
 }
 
 /** Runs `run` over the items with at most `limit` at once, starting them in order. */

@@ -73,8 +73,10 @@ export function registerDrift(program: Command): void {
     });
   drift
     .command('check <app>')
-    .description('check one environment now and print what was found (exit 1 when it drifted and was not healed)')
-    .requiredOption('--env <environment>', 'the environment to check')
+    .description(
+      'check one environment (each of its targets, or one: --env production/prod-eu-1) now and print what was found (exit 1 when it drifted and was not healed)',
+    )
+    .requiredOption('--env <environment>', 'the environment, or environment/target, to check')
     .option('--heal', 'put the promoted digest back when something else runs')
     .option('--json', 'print JSON')
     .action(async (app: string, options: { env: string; heal?: boolean; json?: boolean }, cmd: Command) => {
@@ -86,17 +88,22 @@ export function registerDrift(program: Command): void {
         );
       const env = requireText(options.env, '--env');
       const { driftCheckInputs, driftScheduleId } = await import('../../drift/driftSchedules.js');
-      const [input] = driftCheckInputs(config, app, options.heal === true, [env]);
-      if (!input) throw new CliError(`app ${app} has no environment "${env}"`, EXIT.badInput);
+      // An environment made of targets is checked target by target (one report each).
+      const inputs = driftCheckInputs(config, app, options.heal === true, [env]);
+      if (inputs.length === 0) throw new CliError(`app ${app} has no environment "${env}"`, EXIT.badInput);
       await withClient(async (gantry) => {
-        const report: DriftReport = await gantry.client.workflow.execute('driftCheck', {
-          workflowId: `${driftScheduleId(app, env)}/check-${Date.now()}`,
-          taskQueue: gantry.taskQueue,
-          args: [input],
-        });
-        if (options.json) printJson(report);
-        else console.log(`${app} ${env}: ${report.state}: ${report.detail}`);
-        if (report.state === 'drifted' || report.state === 'unknown') process.exitCode = EXIT.failed;
+        const reports: DriftReport[] = await Promise.all(
+          inputs.map((input) =>
+            gantry.client.workflow.execute('driftCheck', {
+              workflowId: `${driftScheduleId(app, input.environment)}/check-${Date.now()}`,
+              taskQueue: gantry.taskQueue,
+              args: [input],
+            }),
+          ),
+        );
+        if (options.json) printJson(reports.length === 1 && inputs[0].environment === env ? reports[0] : reports);
+        else for (const r of reports) console.log(`${app} ${r.environment}: ${r.state}: ${r.detail}`);
+        if (reports.some((r) => r.state === 'drifted' || r.state === 'unknown')) process.exitCode = EXIT.failed;
       });
     });
 }
