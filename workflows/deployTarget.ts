@@ -6,16 +6,17 @@
 // It never throws for a failed target: it returns what happened (with the digest the target ran
 // before, which a rollback needs), and it tells the promotion as soon as the deploy landed, so a
 // promotion cancelled mid-wave still knows which targets it changed.
-import { getExternalWorkflowHandle, isCancellation, workflowInfo } from '@temporalio/workflow';
+import { getExternalWorkflowHandle, isCancellation, patched, workflowInfo } from '@temporalio/workflow';
 import type { CanaryEvidence } from '../src/canary/types';
 import type { GateOutcome } from '../src/pipeline/promotionStatus';
-import type { TargetPlan } from '../src/pipeline/types';
+import type { FreezeWindow, TargetPlan } from '../src/pipeline/types';
 import { activityOptions } from './activityOptions';
 import { onEnvironmentQueue } from './environmentQueue';
 import { targetDeployedSignal, type TargetDeployed } from './messages';
 import { acts } from './promotion/promotionActivities';
 import { failureMessage } from './promotion/promotionEnded';
 import { completeTargetCanary, runTargetCanary } from './targetCanary';
+import { awaitTargetFreezeLift } from './targetFreeze';
 
 export interface DeployTargetInput {
   app: string;
@@ -27,6 +28,10 @@ export interface DeployTargetInput {
   rollback?: { from: string; reason: string };
   /** A fast-tracked rollback run: health only, no canary or gates. */
   fastTrack: boolean;
+  /** The environment's deny windows: with the target's own, they hold its canary's weight changes. */
+  environmentFreezeWindows?: FreezeWindow[];
+  /** The promotion holds a freeze override for the environment. */
+  freezeOverridden?: boolean;
 }
 
 export interface DeployTargetResult {
@@ -85,6 +90,7 @@ export async function deployTarget(input: DeployTargetInput): Promise<DeployTarg
     // The last step passed (a fast-tracked rollback skips the steps, not the stable side's digest).
     if (target.canary && target.canaryStable) {
       stage = 'canary';
+      if (patched('target-canary-freeze')) await awaitTargetFreezeLift(input);
       result.stableSide = await completeTargetCanary(input, target.canary, target.canaryStable, place);
       if (result.canary) result.canary.weight = 0;
       await tellPromotion(landed(input, result));

@@ -11,6 +11,7 @@ import { onEnvironmentQueue } from './environmentQueue';
 import { targetPausedSignal, targetResumeSignal, type TargetPaused } from './messages';
 import { acts } from './promotion/promotionActivities';
 import { runCanary } from './runCanary';
+import { awaitTargetFreezeLift } from './targetFreeze';
 
 /** Walks the target's canary steps; a step that asks for a person waits for the promotion's resume. */
 export async function runTargetCanary(
@@ -20,6 +21,8 @@ export async function runTargetCanary(
   evidence: CanaryEvidence,
 ): Promise<CanaryRunResult> {
   let resumed = false;
+  // Children from before it changed the canary's weights through freezes; their histories replay so.
+  const freezeAware = patched('target-canary-freeze');
   setHandler(targetResumeSignal, () => {
     resumed = true;
   });
@@ -46,6 +49,7 @@ export async function runTargetCanary(
       await condition(() => resumed);
     },
     onAnalysis: () => undefined,
+    ...(freezeAware ? { beforeChange: () => awaitTargetFreezeLift(input) } : {}),
   });
 }
 

@@ -551,3 +551,22 @@ test('canary.stable on targets: each target stable side gets the digest once its
   );
   expect(stableRollback?.rollback).toMatchObject({ from: bad });
 });
+
+test("a freeze of one target holds its canary's next weight change until it is lifted", async () => {
+  const digest = await start([production({ targets: [{ name: 'fc-1', canary: waitingCanary }] })]);
+  await statusWhen(digest, 'fc-1 paused at 25%', (s) => s.environments[0].targets?.[0].state === 'paused');
+  // Frozen while its canary waits at 25%, then resumed: the step to 100% waits for the freeze.
+  expect(
+    await freezeEnvironment(stack.gantry, { environment: 'production/fc-1', by: 'oncall', reason: 'incident' }),
+  ).toMatchObject({ accepted: true });
+  expect(await stack.gantry.operate('resume', app, digest, { by: 'bob' })).toMatchObject({ accepted: true });
+  await stack.env.sleep('3h');
+  expect(weightsOf('fc-1')).toEqual([25]);
+  expect((await stack.gantry.status(app, digest)).outcome).toBe('running');
+
+  await stack.gantry.client.workflow
+    .getHandle(FREEZE_REGISTRY_ID)
+    .executeUpdate(unfreezeUpdate, { args: [{ environment: 'production/fc-1', by: 'oncall' }] });
+  expect(await stack.gantry.result(app, digest)).toMatchObject({ outcome: 'promoted' });
+  expect(weightsOf('fc-1')).toEqual([25, 100]);
+});

@@ -269,6 +269,8 @@ async function runTarget(
               }
             : {}),
           fastTrack: input.rollback?.fastTrack ?? false,
+          ...(env.freezeWindows.length > 0 ? { environmentFreezeWindows: env.freezeWindows } : {}),
+          ...(ctx.status.freezeOverrides.includes(env.name) ? { freezeOverridden: true } : {}),
         },
       ],
     });
