@@ -570,3 +570,24 @@ test("a freeze of one target holds its canary's next weight change until it is l
   expect(await stack.gantry.result(app, digest)).toMatchObject({ outcome: 'promoted' });
   expect(weightsOf('fc-1')).toEqual([25, 100]);
 });
+
+test('once the budget is spent, a target of the wave waiting for a person is stopped and rolled back with the rest', async () => {
+  const good = await start([production({ targets: ['sp-a', 'sp-b'], waves: [['sp-a', 'sp-b']] })]);
+  expect((await stack.gantry.result(app, good)).outcome).toBe('promoted');
+  const failing = { name: 'sp-b', gates: [{ command: { name: `${FAILING_GATE_PREFIX}smoke`, run: 'exit 1' } }] };
+  const next = await start([
+    production({ targets: [{ name: 'sp-a', canary: waitingCanary }, failing], waves: [['sp-a', 'sp-b']] }),
+  ]);
+  // Nobody resumes sp-a: the failed sp-b spends the budget (0), and the rollout does not wait for a person.
+  const result = await stack.gantry.result(app, next);
+  expect(result.outcome).toBe('rolled-back');
+  expect(result.reason).toMatch(
+    /^sp-b in production failed \(gate failing-smoke failed: smoke says no\); 1 failed of 2/,
+  );
+  expect(result.environments[0].targets!.map((t) => [t.name, t.state, t.digest, t.reason])).toEqual([
+    ['sp-a', 'rolled-back', good, 'stopped while its canary waited for a person: the failure budget is spent'],
+    ['sp-b', 'rolled-back', good, `gate ${FAILING_GATE_PREFIX}smoke failed: smoke says no`],
+  ]);
+  expect(weightsOf('sp-a')).toEqual([25, 0]);
+  expect(deployedTo('sp-a')).toEqual([good, next, good]);
+});

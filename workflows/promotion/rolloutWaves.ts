@@ -71,7 +71,18 @@ export async function rolloutWaves(
         if (!input.rollback) await awaitTargetUnfrozen(ctx, env, plans.get(name)!, r);
         if (overBudget()) return;
         r.state = 'in-progress';
-        const result = await runTarget(ctx, env, plans.get(name)!, w + 1);
+        // A target waiting for a person once the budget is spent is stopped: nobody needs its answer.
+        const stop = new CancellationScope();
+        const watch = new CancellationScope();
+        const watching = watch
+          .run(() => condition(() => overBudget() && r.state === 'paused'))
+          .then(
+            () => stop.cancel(),
+            () => undefined,
+          );
+        const result = await runTarget(ctx, env, plans.get(name)!, w + 1, stop);
+        watch.cancel();
+        await watching;
         settle(e, r, result, input.digest, ctx.now());
         await ctx.audit('deployed', env.name, {
           target: name,
@@ -82,7 +93,7 @@ export async function rolloutWaves(
           previousDigest: result.previousDigest ?? null,
           ...(result.reason ? { reason: result.reason } : {}),
         });
-        if (result.outcome === 'failed') failures.push(r);
+        if (result.outcome === 'failed' && !stop.consideredCancelled) failures.push(r);
       }),
     );
     if (overBudget()) {
@@ -247,35 +258,48 @@ async function runTarget(
   env: EnvironmentPlan,
   target: TargetPlan,
   wave: number,
+  /** Cancelled when the failure budget is spent while this target waits for a person. */
+  stop: CancellationScope,
 ): Promise<DeployTargetResult> {
   const { input, info } = ctx;
   try {
-    return await executeChild(deployTarget, {
-      workflowId: targetWorkflowId(info.workflowId, env.name, target.name),
-      staticSummary: `wave ${wave}: ${placeOf(env.name, target.name)} ${shortDigest(input.digest)}`,
-      args: [
-        {
-          app: input.app,
-          digest: input.digest,
-          environment: env.name,
-          target,
-          ...(input.commit ? { commit: input.commit } : {}),
-          ...(input.rollback
-            ? {
-                rollback: {
-                  from: input.rollback.from,
-                  reason: `by ${input.rollback.by}${input.rollback.reason ? `: ${input.rollback.reason}` : ''}`,
-                },
-              }
-            : {}),
-          fastTrack: input.rollback?.fastTrack ?? false,
-          ...(env.freezeWindows.length > 0 ? { environmentFreezeWindows: env.freezeWindows } : {}),
-          ...(ctx.status.freezeOverrides.includes(env.name) ? { freezeOverridden: true } : {}),
-        },
-      ],
-    });
+    return await stop.run(() =>
+      executeChild(deployTarget, {
+        workflowId: targetWorkflowId(info.workflowId, env.name, target.name),
+        staticSummary: `wave ${wave}: ${placeOf(env.name, target.name)} ${shortDigest(input.digest)}`,
+        args: [
+          {
+            app: input.app,
+            digest: input.digest,
+            environment: env.name,
+            target,
+            ...(input.commit ? { commit: input.commit } : {}),
+            ...(input.rollback
+              ? {
+                  rollback: {
+                    from: input.rollback.from,
+                    reason: `by ${input.rollback.by}${input.rollback.reason ? `: ${input.rollback.reason}` : ''}`,
+                  },
+                }
+              : {}),
+            fastTrack: input.rollback?.fastTrack ?? false,
+            ...(env.freezeWindows.length > 0 ? { environmentFreezeWindows: env.freezeWindows } : {}),
+            ...(ctx.status.freezeOverrides.includes(env.name) ? { freezeOverridden: true } : {}),
+          },
+        ],
+      }),
+    );
   } catch (err) {
-    if (isCancellation(err) || CancellationScope.current().consideredCancelled) throw err;
+    if (CancellationScope.current().consideredCancelled) throw err;
+    if (stop.consideredCancelled)
+      return {
+        target: target.name,
+        outcome: 'failed',
+        changed: false,
+        gates: [],
+        reason: 'stopped while its canary waited for a person: the failure budget is spent',
+      };
+    if (isCancellation(err)) throw err;
     return { target: target.name, outcome: 'failed', changed: false, gates: [], reason: failureMessage(err) };
   }
 }
