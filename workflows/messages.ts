@@ -56,3 +56,13 @@ export interface TargetPaused {
 export const targetPausedSignal = defineSignal<[TargetPaused]>('targetPaused');
 /** The promotion was resumed: a paused target's child goes on with its canary. */
 export const targetResumeSignal = defineSignal<[]>('targetResume');
+
+/** A freeze holds a target's canary (reason set), or no longer does (reason absent). */
+export interface TargetFrozen {
+  environment: string;
+  target: string;
+  reason?: string;
+}
+export const targetFrozenSignal = defineSignal<[TargetFrozen]>('targetFrozen');
+/** `gantry unfreeze` reached the promotion: a target's child held by a freeze looks again at once. */
+export const targetFreezeLiftedSignal = defineSignal<[]>('targetFreezeLifted');

@@ -2,7 +2,7 @@
 // deploy there; `gantry unfreeze` lets them go on at once. The state lives in the freeze registry
 // workflow, so it survives restarts and every worker sees the same answer.
 import { WithStartWorkflowOperation, WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
-import { freezeLiftedSignal } from '../../workflows/messages';
+import { freezeLiftedSignal, statusQuery } from '../../workflows/messages';
 import {
   FREEZE_REGISTRY_ID,
   type freezeRegistry,
@@ -85,24 +85,29 @@ export async function unfreezeEnvironment(
   }
   // Promotions held by the freeze look again now instead of at their next periodic check.
   let woken = 0;
+  const env = request.environment.split('/', 1)[0];
   for await (const wf of gantry.client.workflow.list({ query: heldByFreezeQuery(request.environment) })) {
-    await gantry.client.workflow
-      .getHandle(wf.workflowId)
-      .signal(freezeLiftedSignal)
-      .catch(() => undefined);
+    const handle = gantry.client.workflow.getHandle(wf.workflowId);
+    // In stage deploy, only a promotion with a target held by a freeze is waiting.
+    if (wf.typedSearchAttributes.get(GANTRY_STAGE) === 'deploy') {
+      const status = await handle.query(statusQuery).catch(() => undefined);
+      const held = status?.environments.find((e) => e.name === env)?.targets?.some((t) => t.state === 'frozen');
+      if (!held) continue;
+    }
+    await handle.signal(freezeLiftedSignal).catch(() => undefined);
     woken++;
   }
   return { accepted: true, freezes, woken };
 }
 
 /**
- * The promotions a freeze of `environment` can hold. A target's freeze (production/prod-eu-1)
- * holds one target while the rest of its wave deploys, so the promotion is in stage deploy.
+ * The promotions a freeze of `environment` can hold: those waiting in stage freeze, and those in
+ * stage deploy, where an environment made of targets holds one target (production/prod-eu-1) before
+ * its deploy or its canary while the rest of its wave goes on.
  */
 export function heldByFreezeQuery(environment: string): string {
-  const [env, target] = environment.replace(/'/g, '').split('/', 2);
-  const stages = target ? `${GANTRY_STAGE.name} IN ('freeze', 'deploy')` : `${GANTRY_STAGE.name} = 'freeze'`;
-  return `WorkflowType = 'promoteArtifact' AND ExecutionStatus = 'Running' AND ${stages} AND ${GANTRY_ENVIRONMENT.name} = '${env}'`;
+  const env = environment.replace(/'/g, '').split('/', 1)[0];
+  return `WorkflowType = 'promoteArtifact' AND ExecutionStatus = 'Running' AND ${GANTRY_STAGE.name} IN ('freeze', 'deploy') AND ${GANTRY_ENVIRONMENT.name} = '${env}'`;
 }
 
 export async function listFreezes(gantry: GantryClient): Promise<ManualFreeze[]> {

@@ -12,7 +12,7 @@ import { freezeEnvironment } from '../../src/client/manualFreezes';
 import { promotionWorkflowId, shortDigest } from '../../src/pipeline/digest';
 import { workflowsPath } from '../../src/worker/createWorker';
 import { FREEZE_REGISTRY_ID, unfreezeUpdate } from '../../workflows/freezeRegistry';
-import { rollbackUpdate } from '../../workflows/messages';
+import { freezeLiftedSignal, rollbackUpdate } from '../../workflows/messages';
 import {
   APPROVERS,
   FAILING_GATE_PREFIX,
@@ -562,13 +562,24 @@ test("a freeze of one target holds its canary's next weight change until it is l
   expect(await stack.gantry.operate('resume', app, digest, { by: 'bob' })).toMatchObject({ accepted: true });
   await stack.env.sleep('3h');
   expect(weightsOf('fc-1')).toEqual([25]);
-  expect((await stack.gantry.status(app, digest)).outcome).toBe('running');
+  const held = await stack.gantry.status(app, digest);
+  expect(held.outcome).toBe('running');
+  expect(held.environments[0].targets![0]).toMatchObject({ state: 'frozen', reason: 'frozen by oncall: incident' });
 
+  // gantry unfreeze: the registry, then the signal it sends to the promotion, which passes it on to the target.
   await stack.gantry.client.workflow
     .getHandle(FREEZE_REGISTRY_ID)
     .executeUpdate(unfreezeUpdate, { args: [{ environment: 'production/fc-1', by: 'oncall' }] });
-  expect(await stack.gantry.result(app, digest)).toMatchObject({ outcome: 'promoted' });
+  await stack.gantry.handle(app, digest).signal(freezeLiftedSignal);
+  const result = await stack.gantry.result(app, digest);
+  expect(result).toMatchObject({ outcome: 'promoted' });
+  expect(result.environments[0].targets![0]).toMatchObject({ state: 'promoted', canaryWeight: 100 });
   expect(weightsOf('fc-1')).toEqual([25, 100]);
+  const child = await stack.env.client.workflow
+    .getHandle(`${promotionWorkflowId(app, digest)}/production/fc-1`)
+    .fetchHistory();
+  const signals = (child.events ?? []).flatMap((e) => e.workflowExecutionSignaledEventAttributes?.signalName ?? []);
+  expect(signals).toEqual(['targetResume', 'targetFreezeLifted']);
 });
 
 test('once the budget is spent, a target of the wave waiting for a person is stopped and rolled back with the rest', async () => {

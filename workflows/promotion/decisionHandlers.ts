@@ -2,7 +2,7 @@
 // abort, pause, resume, rollback, freeze overrides, and the status query. Each decision is judged
 // by the pure rules (src/pipeline/decisions, approvalPolicy) before it changes anything; updates
 // and signals carrying the same decision end in the same judge.
-import { setHandler } from '@temporalio/workflow';
+import { getExternalWorkflowHandle, setHandler } from '@temporalio/workflow';
 import { refuseSecondVote, screenDecision, tallyVotes } from '../../src/pipeline/approvalPolicy';
 import {
   refuseDecision,
@@ -205,8 +205,16 @@ export function installDecisionHandlers(ctx: PromotionContext): void {
     validator: (o) => rejectIf(refuseFreezeOverride(status, o)),
   });
   installTargetPauseHandler(ctx);
-  setHandler(msg.freezeLiftedSignal, () => {
+  setHandler(msg.freezeLiftedSignal, async () => {
     ctx.freezeLifted = true;
+    // Targets' children held by a freeze in their canary look again now too.
+    await Promise.all(
+      [...ctx.frozenTargets].map((id) =>
+        getExternalWorkflowHandle(id)
+          .signal(msg.targetFreezeLiftedSignal)
+          .catch(() => undefined),
+      ),
+    );
   });
   setHandler(msg.statusQuery, () => status);
 }

@@ -44,6 +44,8 @@ export class PromotionContext {
   pipelineScope?: CancellationScope;
   /** Set by `gantry unfreeze`: a promotion waiting on a manual freeze looks again at once. */
   freezeLifted = false;
+  /** Child workflows of targets whose canary a freeze holds: `gantry unfreeze` is passed on to them. */
+  readonly frozenTargets = new Set<string>();
 
   private auditSeq = 0;
   /** Only namespaces with Gantry's search attributes registered get them (the client sets them at start). */

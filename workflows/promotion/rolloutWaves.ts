@@ -20,7 +20,7 @@ import type { EnvironmentPlan, RolloutPlan, TargetPlan } from '../../src/pipelin
 import { activityOptions } from '../activityOptions';
 import { deployTarget, placeOf, type DeployTargetResult } from '../deployTarget';
 import { onEnvironmentQueue } from '../environmentQueue';
-import { targetDeployedSignal } from '../messages';
+import { targetDeployedSignal, targetFrozenSignal } from '../messages';
 import { awaitFreezeLift } from './awaitFreezeLift';
 import { acts, local } from './promotionActivities';
 import type { PromotionContext } from './promotionContext';
@@ -51,6 +51,19 @@ export async function rolloutWaves(
   setHandler(targetDeployedSignal, (d) => {
     const r = d.environment === env.name ? rows.find((x) => x.name === d.target) : undefined;
     if (r) noteDeployed(e, r, d, input.digest, ctx.now());
+  });
+  // A target's canary held by a freeze: its row says so, and `gantry unfreeze` is passed on to it.
+  setHandler(targetFrozenSignal, (f) => {
+    const r = f.environment === env.name ? rows.find((x) => x.name === f.target) : undefined;
+    if (!r) return;
+    const child = targetWorkflowId(ctx.info.workflowId, env.name, r.name);
+    if (f.reason) {
+      Object.assign(r, { state: 'frozen', reason: f.reason });
+      ctx.frozenTargets.add(child);
+    } else {
+      if (r.state === 'frozen') Object.assign(r, { state: 'deployed', reason: undefined });
+      ctx.frozenTargets.delete(child);
+    }
   });
   const failures: TargetStatus[] = [];
   const overBudget = () => failures.length > rollout.maxFailures;
