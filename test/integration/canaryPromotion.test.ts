@@ -10,35 +10,27 @@ import { readKustomizeDigest } from '../../src/gitops/kustomizeImage';
 import { createConfigRepo } from '../../src/local/configRepo';
 import { readFileSync } from 'node:fs';
 import { commitsIn, fileAt } from '../harness/gitInspect';
-import { startApp, type CanaryApp } from '../harness/canary/app';
-import { startHaproxy, type Haproxy } from '../harness/canary/haproxy';
+import { startCanaryRig, type CanaryRig } from '../harness/canary/canaryRig';
+import type { Haproxy } from '../harness/canary/haproxy';
 import { startLoad, type LoadLoop } from '../harness/canary/loadLoop';
-import { startPrometheus, type PrometheusServer } from '../harness/canary/prometheus';
-import { cliEnv, runCli, startStack, type Stack } from '../harness/devServerStack';
+import { cliEnv, runCli, type Stack } from '../harness/devServerStack';
 import { adoptPipeline, pipelineYaml, testDigest, writePipeline } from '../harness/pipelineFile';
 
 jest.setTimeout(300_000);
 const IMAGE = 'registry.example.com/acme/web';
+let rig: CanaryRig;
 let stack: Stack;
-let stable: CanaryApp;
-let canary: CanaryApp;
 let haproxy: Haproxy;
-let prometheus: PrometheusServer;
 let load: LoadLoop | undefined;
 let repo: string;
 
 beforeAll(async () => {
-  stable = await startApp('stable', { errorRate: 0.01, latencyMs: 0 }, 21);
-  canary = await startApp('canary', { errorRate: 0.05, latencyMs: 0 }, 22);
-  [stack, haproxy, prometheus] = await Promise.all([
-    startStack({ taskQueue: 'canary-promotion' }),
-    startHaproxy({ stablePort: stable.port, canaryPort: canary.port }),
-    startPrometheus([
-      { port: stable.port, labels: { track: 'stable' } },
-      { port: canary.port, labels: { track: 'canary' } },
-    ]),
-  ]);
-  await prometheus.targetsUp();
+  rig = await startCanaryRig({
+    taskQueue: 'canary-promotion',
+    errorRates: { stable: 0.01, canary: 0.05 },
+    seeds: { stable: 21, canary: 22 },
+  });
+  ({ stack, haproxy } = rig);
   repo = await createConfigRepo({
     dir: stack.dir,
     apps: [{ name: 'web', image: IMAGE, overlayPath: (e) => `environments/${e}` }],
@@ -47,32 +39,11 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await load?.stop();
-  await stack?.stop();
-  await Promise.all([haproxy?.stop(), prometheus?.stop()]);
-  await Promise.all([stable?.stop(), canary?.stop()]);
+  await rig?.stop();
 });
 
 function pipelineFile(name: string, withCanary: boolean, gates: string[] = [], soak?: string): string {
-  const errorRate = (track: string) => ({
-    errors: `sum(app_errors_total{track="${track}"})`,
-    total: `sum(app_requests_total{track="${track}"})`,
-  });
-  const canary = {
-    router: { haproxy: { socket: haproxy.router.socket, backend: haproxy.router.backend } },
-    metrics: { prometheus: { url: prometheus.url, timeout: '5s' } },
-    onInconclusive: 'abort',
-    steps: [
-      { setWeight: 25 },
-      {
-        analysis: {
-          errorRate: { canary: errorRate('canary'), stable: errorRate('stable') },
-          interval: '1s',
-          maxDuration: '2m',
-        },
-      },
-      { setWeight: 100 },
-    ],
-  };
+  const canary = rig.canaryConfig();
   const yaml = pipelineYaml(
     repo,
     ['web'],
