@@ -325,6 +325,22 @@ export async function referenceRepo(
   return { repo, yaml: referencePipelineYaml(repo, apps) };
 }
 
+/** Apps the scale benchmarks spread their promotions over (fewer when N is smaller). */
+export const SCALE_APPS = 100;
+
+/**
+ * N promotions of the reference pipeline spread over SCALE_APPS apps, queued per app (ordering:
+ * queue): one app's digests would supersede each other, and one lane per promotion is not the
+ * load of a platform team either.
+ */
+export async function promotionsOfManyApps(ctx: BenchContext, name: string, count: number): Promise<PromotionInput[]> {
+  const apps = Array.from({ length: Math.min(SCALE_APPS, count) }, (_, i) => `app${String(i).padStart(3, '0')}`);
+  const { yaml: reference } = await referenceRepo(ctx, name, apps);
+  const yaml = `${reference}ordering: queue\n`;
+  const templates = apps.map((app) => promotionOf(yaml, app, benchDigest()));
+  return Array.from({ length: count }, (_, i) => ({ ...templates[i % apps.length], digest: benchDigest() }));
+}
+
 /** One promotion of a pipeline, resolved by the loader the CLI uses (as the tests resolve theirs). */
 export const promotionOf = (yaml: string, app: string, digest: string): PromotionInput =>
   promotionInput(yaml, app, digest);

@@ -7,14 +7,13 @@
 import { freePort } from '../src/local/freePort';
 import { DEFAULT_MAX_CACHED_WORKFLOWS, workflowHeapLimitMb } from '../src/worker/workerTuning';
 import {
-  benchDigest,
   cpuMsOf,
   log,
   mapLimit,
   mb,
+  SCALE_APPS,
   memoryOf,
-  promotionOf,
-  referenceRepo,
+  promotionsOfManyApps,
   scrapeMetric,
   sleep,
   spawnBenchWorker,
@@ -25,8 +24,6 @@ import {
 } from './benchKit';
 
 const TASK_QUEUE = 'bench-scale';
-/** The promotions are spread over this many apps (fewer when N is smaller), queued per app. */
-const APPS = 100;
 /** Client calls in flight at once (starts, approvals), like a busy CI system. */
 const CLIENT_CONCURRENCY = 32;
 
@@ -96,16 +93,7 @@ async function scaleOnce(ctx: BenchContext, count: number, cache = DEFAULT_MAX_C
       maxCachedWorkflows: cache,
     });
     const pids = { worker: worker.pid, server: serverPid };
-    // Many apps, several digests each, queued (ordering: queue): one app's digests would otherwise
-    // supersede each other, and one lane per promotion is not how a platform team's load looks.
-    const apps = Array.from({ length: Math.min(APPS, count) }, (_, i) => `app${String(i).padStart(3, '0')}`);
-    const { yaml: reference } = await referenceRepo(ctx, `scale-${count}-cache-${cache}`, apps);
-    const yaml = `${reference}ordering: queue\n`;
-    const templates = apps.map((app) => promotionOf(yaml, app, benchDigest()));
-    const promotions = Array.from({ length: count }, (_, i) => ({
-      ...templates[i % apps.length],
-      digest: benchDigest(),
-    }));
+    const promotions = await promotionsOfManyApps(ctx, `scale-${count}-cache-${cache}`, count);
     await sleep(2000);
     const workerIdle = memoryOf(worker.pid);
     const serverIdle = memoryOf(serverPid);
@@ -227,7 +215,7 @@ export async function scale(ctx: BenchContext): Promise<Section> {
   return {
     title: '3. Scale: promotions in flight on one worker',
     caption:
-      `N reference promotions of ${APPS} apps (N/${APPS} digests per app, ordering: queue, so each app's lane orders them) started from one client (${CLIENT_CONCURRENCY} calls in flight, GantryClient.start), all waiting at the production approval on **one worker process** ` +
+      `N reference promotions of ${SCALE_APPS} apps (N/${SCALE_APPS} digests per app, ordering: queue, so each app's lane orders them) started from one client (${CLIENT_CONCURRENCY} calls in flight, GantryClient.start), all waiting at the production approval on **one worker process** ` +
       '(bench/benchWorker.js: the real workflow bundle with **instant bench activities**, the product createWorker options, Prometheus metrics on); RSS from /proc/<pid>/status (VmRSS, peak VmHWM), CPU from /proc/<pid>/stat. ' +
       'Then all N approved (GantryClient.decide, same concurrency) and timed until all N completed (visibility count). Baselines: the same processes idle before the run (RSS), and the first row for the later ones.',
     table: table(

@@ -7,14 +7,13 @@ import { Client, Connection } from '@temporalio/client';
 import { GantryClient } from '../src/client/gantryClient';
 import { startTemporalCluster } from '../src/local/temporalCluster';
 import {
-  benchDigest,
   cpuMsOf,
   log,
   mapLimit,
   mb,
   memoryOf,
-  promotionOf,
-  referenceRepo,
+  promotionsOfManyApps,
+  SCALE_APPS,
   sleep,
   spawnBenchWorker,
   table,
@@ -78,9 +77,7 @@ async function runOnce(ctx: BenchContext, count: number, workerCount: number): P
       taskQueue: TASK_QUEUE,
     });
     try {
-      const { yaml } = await referenceRepo(ctx, `scale-postgres-${count}-${workerCount}w`, ['web']);
-      const template = promotionOf(yaml, 'web', benchDigest());
-      const digests = Array.from({ length: count }, () => benchDigest());
+      const promotions = await promotionsOfManyApps(ctx, `scale-postgres-${count}-${workerCount}w`, count);
       await sleep(2000);
       const serverIdle = memoryOf(serverPid).rssKb;
       const workersIdle = workers.map((w) => memoryOf(w.pid).rssKb);
@@ -90,7 +87,7 @@ async function runOnce(ctx: BenchContext, count: number, workerCount: number): P
 
       log(`scale-postgres ${count} on ${workerCount} worker(s): starting`);
       const t0 = performance.now();
-      await mapLimit(digests, CLIENT_CONCURRENCY, (digest) => gantry.start({ ...template, digest }));
+      await mapLimit(promotions, CLIENT_CONCURRENCY, (input) => gantry.start(input));
       const startSeconds = (performance.now() - t0) / 1000;
       const settle = await waitForCount(
         'waiting for approval',
@@ -113,8 +110,8 @@ async function runOnce(ctx: BenchContext, count: number, workerCount: number): P
       };
       if (settle.reached >= count) {
         const t1 = performance.now();
-        await mapLimit(digests, CLIENT_CONCURRENCY, async (digest) => {
-          const answer = await gantry.decide('approve', 'web', digest, {
+        await mapLimit(promotions, CLIENT_CONCURRENCY, async ({ app, digest }) => {
+          const answer = await gantry.decide('approve', app, digest, {
             environment: 'production',
             by: 'release-manager',
           });
@@ -168,7 +165,7 @@ export async function scalePostgres(ctx: BenchContext): Promise<Section> {
   return {
     title: '3b. Scale on Temporal with PostgreSQL: one worker, then two',
     caption:
-      `The scale benchmark's workload (${n(count)} reference promotions started by one client with ${CLIENT_CONCURRENCY} calls in flight, all to the production approval, then all approved; instant bench activities) against the Temporal server ` +
+      `The scale benchmark's workload (${n(count)} reference promotions of ${SCALE_APPS} apps, queued per app, started by one client with ${CLIENT_CONCURRENCY} calls in flight, all to the production approval, then all approved; instant bench activities) against the Temporal server ` +
       'built from go.temporal.io/server v1.32.1 on a private PostgreSQL 15 with SQL visibility (scripts/temporal/cluster.sh), a fresh server and database per row; the second row runs two worker processes on the same task queue. ' +
       'RSS from /proc/<pid>/status; CPU from /proc/<pid>/stat over the whole row (all workers together / the Temporal server; PostgreSQL itself is not counted).',
     table: table(
