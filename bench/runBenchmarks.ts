@@ -222,7 +222,7 @@ function renderDoc(
     `Run on ${started.toISOString().slice(0, 16).replace('T', ' ')} UTC with \`${['node dist/bench/runBenchmarks.js', ...process.argv.slice(2)].join(' ')}\`` +
       ` at commit ${commit()}. Every server is a Temporal dev server (SQLite file) on 127.0.0.1; every figure is compared with a baseline measured in the same run.`,
     '',
-    'Run: `npm run bench` (all eight; scale at 1,000), or `node dist/bench/runBenchmarks.js --only overhead,reaction,scale,history,contention,recovery,canary,cli-startup [--quick] [--scale 1000,10000] [--out FILE]`; ' +
+    `Run: \`npm run bench\` (all ${Object.keys(BENCHMARKS).length}; scale at 1,000), or \`node dist/bench/runBenchmarks.js --only ${Object.keys(BENCHMARKS).join(',')} [--quick] [--scale 1000,10000] [--out FILE]\`; ` +
       '`GANTRY_BENCH_SCALE=1000,10000` sets the scale counts for CI. Worker processes are `node dist/bench/benchWorker.js` (the real workflow bundle, bench activity overrides, the product createWorker).',
     '',
     ...machine(),
