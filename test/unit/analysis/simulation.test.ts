@@ -10,7 +10,7 @@
  * 4.6%, a 5% one fails with probability 1%. Power: 2,000 regressed runs, asserted >= 0.8 − 2.326·SE.
  */
 import { fixedHorizonSampleSize } from '../../../src/analysis/fixedHorizon';
-import { exactThresholds, operatingCharacteristics } from '../../../src/analysis/sequentialTest';
+import { exactThresholds, operatingCharacteristics, type Thresholds } from '../../../src/analysis/sequentialTest';
 import { createRng, sampleBinomial, wilsonInterval } from '../../../src/analysis/simulateCanary';
 import { simulateScenario, type ScenarioSummary } from '../../../src/canary/simulateAnalysis';
 import { defaultSpec, describeSummary, HEALTHY_RUNS, MAX_FALSE_ALARMS } from './canaryDefaults';
@@ -55,20 +55,27 @@ describe('seeded PRNG and binomial sampler', () => {
 });
 
 describe('thresholds calibrated for batched reads, exactly (lattice, no Monte Carlo noise)', () => {
+  // The exact design (alpha 5%, power 80%, odds ratio 2) calibrated for looks of `calibratedFor`
+  // errors (undefined: one per error), and its operating characteristics when reads bring `errorsPerLook`.
+  const thresholds = (share: number, calibratedFor?: number) =>
+    exactThresholds({
+      alpha: 0.05,
+      power: 0.8,
+      oddsRatio: 2,
+      canaryTrafficShare: { min: share, max: share },
+      ...(calibratedFor === undefined ? {} : { errorsPerLook: calibratedFor }),
+    });
+  const characteristics = (share: number, t: Thresholds, errorsPerLook: number) =>
+    operatingCharacteristics({ oddsRatio: 2, canaryTrafficShare: share, thresholds: t, errorsPerLook });
+
   it.each([
     [0.05, 1],
     [0.1, 4],
     [0.1, 16],
     [0.5, 11],
   ])('share %s, %s errors per read: alpha <= 5% and power >= 80%, both binding', (share, errorsPerLook) => {
-    const t = exactThresholds({
-      alpha: 0.05,
-      power: 0.8,
-      oddsRatio: 2,
-      canaryTrafficShare: { min: share, max: share },
-      errorsPerLook,
-    });
-    const oc = operatingCharacteristics({ oddsRatio: 2, canaryTrafficShare: share, thresholds: t, errorsPerLook });
+    const t = thresholds(share, errorsPerLook);
+    const oc = characteristics(share, t, errorsPerLook);
     expect(oc.falseAlarmRate).toBeLessThanOrEqual(0.05);
     expect(oc.falseAlarmRate).toBeGreaterThan(0.045);
     expect(oc.power).toBeGreaterThanOrEqual(0.8);
@@ -76,17 +83,9 @@ describe('thresholds calibrated for batched reads, exactly (lattice, no Monte Ca
     expect(oc.power).toBeLessThan(0.86);
     // The per-error thresholds read in batches waste alpha (overshoot): the calibrated ones are lower.
     if (errorsPerLook > 1) {
-      const perError = exactThresholds({
-        alpha: 0.05,
-        power: 0.8,
-        oddsRatio: 2,
-        canaryTrafficShare: { min: share, max: share },
-      });
+      const perError = thresholds(share);
       expect(t.upper).toBeLessThan(perError.upper);
-      expect(
-        operatingCharacteristics({ oddsRatio: 2, canaryTrafficShare: share, thresholds: perError, errorsPerLook })
-          .falseAlarmRate,
-      ).toBeLessThan(0.045);
+      expect(characteristics(share, perError, errorsPerLook).falseAlarmRate).toBeLessThan(0.045);
     }
   });
 
@@ -97,30 +96,14 @@ describe('thresholds calibrated for batched reads, exactly (lattice, no Monte Ca
   ])(
     'share %s, fractional looks of %s errors (reads of ⌊m⌋ and ⌈m⌉): alpha and power bind within 0.1%% and 0.6%%',
     (share, errorsPerLook) => {
-      const t = exactThresholds({
-        alpha: 0.05,
-        power: 0.8,
-        oddsRatio: 2,
-        canaryTrafficShare: { min: share, max: share },
-        errorsPerLook,
-      });
-      const oc = operatingCharacteristics({ oddsRatio: 2, canaryTrafficShare: share, thresholds: t, errorsPerLook });
+      const oc = characteristics(share, thresholds(share, errorsPerLook), errorsPerLook);
       expect(oc.falseAlarmRate).toBeLessThanOrEqual(0.05);
       expect(oc.falseAlarmRate).toBeGreaterThan(0.049);
       expect(oc.power).toBeGreaterThanOrEqual(0.8);
       expect(oc.power).toBeLessThan(0.806);
-      // Between the neighbouring whole sizes: looser than ⌊m⌋'s thresholds would be for these reads.
-      const floorT = exactThresholds({
-        alpha: 0.05,
-        power: 0.8,
-        oddsRatio: 2,
-        canaryTrafficShare: { min: share, max: share },
-        errorsPerLook: Math.floor(errorsPerLook),
-      });
-      expect(
-        operatingCharacteristics({ oddsRatio: 2, canaryTrafficShare: share, thresholds: floorT, errorsPerLook })
-          .falseAlarmRate,
-      ).toBeLessThan(oc.falseAlarmRate);
+      // Between the neighbouring whole sizes: ⌊m⌋'s thresholds leave alpha unspent on these reads.
+      const floorOc = characteristics(share, thresholds(share, Math.floor(errorsPerLook)), errorsPerLook);
+      expect(floorOc.falseAlarmRate).toBeLessThan(oc.falseAlarmRate);
     },
   );
 });
