@@ -620,8 +620,8 @@ const MIN_HISTORY_BLOCKS = 12;
  * A level close enough to 1 counts as 1; any other is raised by one standard error, since
  * underestimating the dispersion is what costs false alarms. Neighbouring differences share a
  * block, so the statistic's standard error is √(3/blocks), not the √(2/blocks) of independent
- * squares. Version 3 (the default) uses that and lets a level within 2.5 of them count as 1 (a
- * ~1.5% chance per level under independent errors); version 2, for analyses started before it,
+ * squares. Version 3 (the default) uses that and lets a level within 2.5 of them count as 1 (about
+ * 1% of independent histories per level); version 2, for analyses started before it,
  * took 2·√(2/blocks) (~6%, each such run then slowed by its ~1.3× discount). Undefined without
  * errors or with fewer than MIN_HISTORY_BLOCKS intervals.
  */
