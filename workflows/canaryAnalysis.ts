@@ -37,7 +37,10 @@ const reads = proxyActivities<typeof metrics>(activityOptions.perCall);
 
 export async function canaryAnalysis(input: CanaryAnalysisInput): Promise<CanaryAnalysisResult> {
   const { spec } = input;
-  let state: AnalysisState = input.state ?? startAnalysis(spec, input.stepIndex, Date.now());
+  // Version-3 look sizes and dispersion levels change decisions: analyses recorded before keep version 2
+  // (a continued run carries its version in the state).
+  let state: AnalysisState =
+    input.state ?? startAnalysis(spec, input.stepIndex, Date.now(), patched('canary-read-overshoot-looks') ? 3 : 2);
   if (!input.state && spec.stableHistoryMs !== undefined && patched('canary-stable-dispersion'))
     state = observeStableHistory(spec, state, await readStableHistory(input));
   let readsThisRun = 0;

@@ -152,8 +152,13 @@ export interface DispersionEvidence {
 /** Everything the test knows; JSON-serialisable, and the only state `evaluate` needs. */
 export interface SequentialTestEvidence {
   readonly test: 'conditional-sprt';
-  /** 2 adds the dispersion estimate and thresholds calibrated for the reads' batch size. */
-  readonly version: 1 | 2;
+  /**
+   * 2 adds the dispersion estimate and thresholds calibrated for the reads' batch size (the mean
+   * effective errors per read, on LOOK_SIZES). 3 calibrates for the look size whose overshoot matches
+   * the reads' (Σ x²/Σ x of the effective errors x per read, on READ_LOOK_SIZES) and judges the stable
+   * history's dispersion with its own standard error (see TestRules).
+   */
+  readonly version: 1 | 2 | 3;
   readonly design: SequentialDesign;
   readonly decision: SequentialDecision;
   /** Human-readable why, for audit logs. */
@@ -183,8 +188,10 @@ export interface SequentialTestEvidence {
   /** Σ of the intervals' ln(L1/L0) before the dispersion discount (version 2). */
   readonly rawLogLikelihoodRatio?: number;
   readonly dispersion?: DispersionEvidence;
-  /** Effective errors per read the thresholds are calibrated for (version 2, 'exact' only). */
+  /** Effective errors per read the thresholds are calibrated for (version 2 and 3, 'exact' only). */
   readonly errorsPerLook?: number;
+  /** Σ over reads of (the read's effective errors)², for the look size of version 3. */
+  readonly sumSquaredReadErrors?: number;
 }
 
 const ZERO_COUNTS: CumulativeCounts = { canaryErrors: 0, canaryTotal: 0, stableErrors: 0, stableTotal: 0 };
@@ -335,10 +342,14 @@ function walk(
   const theta1 = (share * oddsRatio) / (share * oddsRatio + 1 - share);
   const up = Math.log(theta1 / share);
   const down = Math.log((1 - theta1) / (1 - share));
-  const every = Math.max(1, Math.floor(errorsPerLook));
+  const every = Math.max(1, errorsPerLook);
+  // A fractional look size m looks after the ⌈j·m⌉-th error (reads of ⌊m⌋ and ⌈m⌉ errors, m on average).
+  const lookAfter = Number.isInteger(every)
+    ? (errors: number) => errors % every === 0
+    : (errors: number) => Math.floor(errors / every + 1e-9) > Math.floor((errors - 1) / every + 1e-9);
   // Live canary-error counts at a given k form an interval no wider than (upper-lower)/ln ψ, plus
   // the errors walked between two looks.
-  const width = Math.ceil((thresholds.upper - thresholds.lower) / Math.log(oddsRatio)) + 3 + every;
+  const width = Math.ceil((thresholds.upper - thresholds.lower) / Math.log(oddsRatio)) + 3 + Math.ceil(every);
   let cur = new Float64Array(width + 1);
   let next = new Float64Array(width + 1);
   cur[0] = 1;
@@ -359,7 +370,7 @@ function walk(
     let last = -1;
     live = 0;
     // Between looks (a read brings `every` errors at once) nothing is absorbed: that is the overshoot.
-    const look = (k + 1) % every === 0;
+    const look = lookAfter(k + 1);
     for (let i = 0; i <= len; i++) {
       const p = next[i];
       if (p === 0) continue;
@@ -535,11 +546,36 @@ function cachedExactThresholds(
  * really have (conservative), and a design is calibrated for a handful of sizes, not one per read.
  */
 const LOOK_SIZES = [1, 2, 3, 4, 5, 6, 8, 11, 16, 22, 32, 45, 64, 90, 128];
+/**
+ * Version 3's look sizes: steps of at most ~19% (a quarter error below 3), fractional ones looking
+ * after every ⌈j·m⌉-th error, so rounding down gives away less of the reads' overshoot.
+ */
+const READ_LOOK_SIZES = [
+  1, 1.25, 1.5, 1.75, 2, 2.25, 2.5, 2.75, 3, 3.5, 4, 4.5, 5, 6, 7, 8, 9.5, 11, 13, 16, 19, 22, 27, 32, 38, 45, 54, 64,
+  76, 90, 108, 128,
+];
 
-export function lookSizeFor(errorsPerRead: number): number {
+/** The largest calibrated look size not above `errorsPerRead` (version 2's sizes unless given). */
+export function lookSizeFor(errorsPerRead: number, sizes: readonly number[] = LOOK_SIZES): number {
   let size = 1;
-  for (const s of LOOK_SIZES) if (s <= errorsPerRead) size = s;
+  for (const s of sizes) if (s <= errorsPerRead) size = s;
   return size;
+}
+
+/**
+ * The look size the thresholds assume for reads bringing x_i effective errors: version 2 takes the
+ * mean Σx/reads. Version 3 takes Σx²/Σx, the size of the read an error falls in on average: a
+ * read's overshoot grows with that (renewal theory: E[X²]/2E[X]), and reads of a constant m errors
+ * have m; Poisson reads of mean λ have 1 + λ, so their zero-error reads no longer dilute it.
+ */
+export function readLookSize(
+  version: 2 | 3,
+  effectiveErrors: number,
+  sumSquaredReadErrors: number,
+  reads: number,
+): number {
+  if (version === 2) return lookSizeFor(effectiveErrors / reads);
+  return lookSizeFor(effectiveErrors > 0 ? sumSquaredReadErrors / effectiveErrors : 1, READ_LOOK_SIZES);
 }
 
 // Prior weight (in intervals) of "no extra variation" in the dispersion estimate: early reads, with
@@ -581,11 +617,19 @@ const MIN_HISTORY_BLOCKS = 12;
  *
  * Successive differences leave out most slow drift (which the conditional test does not mind) and
  * keep what changes from one interval to the next: bursts, clusters, per-interval rate variation.
- * A level within two standard errors (≈ √(2/blocks)) of 1 counts as 1; any other is raised by one
- * standard error, since underestimating the dispersion is what costs false alarms. Undefined
- * without errors or with fewer than MIN_HISTORY_BLOCKS intervals.
+ * A level close enough to 1 counts as 1; any other is raised by one standard error, since
+ * underestimating the dispersion is what costs false alarms. Neighbouring differences share a
+ * block, so the statistic's standard error is √(3/blocks), not the √(2/blocks) of independent
+ * squares. Version 3 (the default) uses that and lets a level within 2.5 of them count as 1 (about
+ * 1% of independent histories per level); version 2, for analyses started before it,
+ * took 2·√(2/blocks) (~6%, each such run then slowed by its ~1.3× discount). Undefined without
+ * errors or with fewer than MIN_HISTORY_BLOCKS intervals.
  */
-export function stableDispersionModel(history: readonly StableIncrement[], maxBlock = 8): DispersionModel | undefined {
+export function stableDispersionModel(
+  history: readonly StableIncrement[],
+  maxBlock = 8,
+  version: 2 | 3 = 3,
+): DispersionModel | undefined {
   const levels: DispersionLevel[] = [];
   for (let g = 1; g <= maxBlock; g *= 2) {
     const blocks: StableIncrement[] = [];
@@ -609,11 +653,12 @@ export function stableDispersionModel(history: readonly StableIncrement[], maxBl
       den += p * (1 - p) * (1 / blocks[i].total + 1 / blocks[i - 1].total);
     }
     const phi = num / den;
-    const se = Math.sqrt(2 / (blocks.length - 1));
+    const se = Math.sqrt((version === 3 ? 3 : 2) / (blocks.length - 1));
+    const within = version === 3 ? 2.5 : 2;
     levels.push({
       stableRequests: totalRequests / blocks.length,
       stableErrors: (p * totalRequests) / blocks.length,
-      factor: phi < 1 + 2 * se ? 1 : phi * (1 + se),
+      factor: phi < 1 + within * se ? 1 : phi * (1 + se),
     });
   }
   return levels.length === 0 ? undefined : { levels };
@@ -642,12 +687,14 @@ export function dispersionFactor(
 
 /**
  * Starts a test. `startCounts` are the counters' values when the analysis starts (raw Prometheus
- * counters keep their history); omit them when observations already count from zero.
+ * counters keep their history); omit them when observations already count from zero. `version`
+ * 2 keeps the look sizes of analyses started before version 3 (SequentialTestEvidence.version).
  * Throws RangeError on an invalid config (a programming error, not a data problem).
  */
 export function createSequentialTest(
   config: SequentialTestConfig,
   startCounts: CumulativeCounts = ZERO_COUNTS,
+  version: 2 | 3 = 3,
 ): SequentialTestEvidence {
   const problems = validateSequentialTestConfig(config);
   if (problems.length > 0) throw new RangeError(`invalid sequential test config: ${describeConfigProblems(problems)}`);
@@ -656,7 +703,7 @@ export function createSequentialTest(
   if (typeof start === 'string') throw new RangeError(`invalid start counts: ${start}`);
   return {
     test: 'conditional-sprt',
-    version: 2,
+    version,
     design: {
       alpha: config.alpha,
       power: config.power,
@@ -685,6 +732,7 @@ export function createSequentialTest(
     rawLogLikelihoodRatio: 0,
     dispersion: { sumSquaresOverErrors: 0, intervals: 0, factor: 1 },
     errorsPerLook: 1,
+    ...(version === 3 ? { sumSquaredReadErrors: 0 } : {}),
   };
 }
 
@@ -829,6 +877,7 @@ export function evaluate(evidence: SequentialTestEvidence, observation: Cumulati
     const maxDispersion = evidence.design.maxDispersion ?? DEFAULT_MAX_DISPERSION;
     let effectiveErrors: number;
     let factor: number;
+    let readErrors = e;
     if (evidence.design.overdispersion === 'none') {
       factor = 1;
       llr = raw;
@@ -838,12 +887,14 @@ export function evaluate(evidence: SequentialTestEvidence, observation: Cumulati
       const phi = dispersionAt(model, increment.stableTotal);
       llr = (d.discountedLogLikelihoodRatio ?? 0) + intervalLlr / phi;
       effectiveErrors = (d.effectiveErrors ?? 0) + e / phi;
+      readErrors = e / phi;
       factor = (errors.canary + errors.stable) / Math.max(effectiveErrors, 1e-9);
       if (e === 0) factor = d.factor;
     } else {
       factor = own;
       llr = raw / factor;
       effectiveErrors = (errors.canary + errors.stable) / factor;
+      readErrors = e / factor;
     }
     // The stable history's factor is known from the first read; the analysis' own estimate needs intervals.
     irregular =
@@ -854,8 +905,11 @@ export function evaluate(evidence: SequentialTestEvidence, observation: Cumulati
       rawLogLikelihoodRatio: raw,
       dispersion: { ...sums, factor, ...(model ? { effectiveErrors, discountedLogLikelihoodRatio: llr } : {}) },
     };
+    const version = evidence.version;
+    const sumSquared = (evidence.sumSquaredReadErrors ?? 0) + readErrors * readErrors;
+    if (version === 3) next = { ...next, sumSquaredReadErrors: sumSquared };
     if (evidence.design.boundaries === 'exact') {
-      const errorsPerLook = lookSizeFor(effectiveErrors / observations);
+      const errorsPerLook = readLookSize(version, effectiveErrors, sumSquared, observations);
       if (errorsPerLook !== evidence.errorsPerLook) {
         const t = cachedExactThresholds(
           evidence.design.alpha,

@@ -80,6 +80,8 @@ export interface AnalysisState {
   latencyTest?: SequentialTestEvidence | null;
   /** This analysis' alpha (its share of the canary's budget), for the status. */
   alpha?: number;
+  /** 3: the sequential tests' version-3 look sizes and dispersion levels; absent (analyses started before): 2. */
+  testVersion?: 3;
   /** Reads attempted; workflow runs (1 + continue-as-new count). */
   intervals: number;
   runs: number;
@@ -88,7 +90,12 @@ export interface AnalysisState {
   lastReadError: string | null;
 }
 
-export function startAnalysis(spec: CanaryAnalysisSpec, stepIndex: number, nowMs: number): AnalysisState {
+export function startAnalysis(
+  spec: CanaryAnalysisSpec,
+  stepIndex: number,
+  nowMs: number,
+  testVersion: 2 | 3 = 3,
+): AnalysisState {
   return {
     version: 1,
     name: spec.name,
@@ -106,6 +113,7 @@ export function startAnalysis(spec: CanaryAnalysisSpec, stepIndex: number, nowMs
     latencyResets: 0,
     latencyTest: null,
     alpha: spec.test.alpha + (spec.latency?.test?.alpha ?? 0),
+    ...(testVersion === 3 ? { testVersion } : {}),
     intervals: 0,
     runs: 1,
     readFailures: 0,
@@ -223,8 +231,10 @@ function foldCounts(spec: CanaryAnalysisSpec, s: AnalysisState, c: CanaryCountsR
     Math.round(c.stableErrors) <= Math.round(c.stableTotal);
   if (!valid) return { ...s, lastReadError: `unusable baseline counts ${JSON.stringify(counts)}` };
   const stableDispersion = s.stableDispersion ? { stableDispersion: s.stableDispersion } : {};
-  return { ...s, errorRate: createSequentialTest({ ...spec.test, ...stableDispersion }, counts) };
+  return { ...s, errorRate: createSequentialTest({ ...spec.test, ...stableDispersion }, counts, testVersion(s)) };
 }
+
+const testVersion = (s: AnalysisState): 2 | 3 => s.testVersion ?? 2;
 
 /** Largest block (in read intervals) the stable history's dispersion is measured for. */
 export function dispersionBlocks(spec: CanaryAnalysisSpec): number {
@@ -250,7 +260,7 @@ export function observeStableHistory(
       stableDispersion: null,
       stableHistoryNote: `stable history unavailable (${history.error}); dispersion estimated from the analysis' own intervals`,
     };
-  const model = stableDispersionModel(history, dispersionBlocks(spec));
+  const model = stableDispersionModel(history, dispersionBlocks(spec), testVersion(state));
   if (!model)
     return {
       ...state,
@@ -275,7 +285,7 @@ function foldLatencyComparison(
   const counts = { canaryErrors: c.slow, canaryTotal: c.total, stableErrors: st.slow, stableTotal: st.total };
   if (s.latencyTest) return { ...s, latencyTest: evaluate(s.latencyTest, counts) };
   const design = latency.test ?? spec.test;
-  return { ...s, latencyTest: createSequentialTest(design, counts) };
+  return { ...s, latencyTest: createSequentialTest(design, counts, testVersion(s)) };
 }
 
 function foldLatency(spec: CanaryAnalysisSpec, s: AnalysisState, buckets: HistogramBucket[]): AnalysisState {

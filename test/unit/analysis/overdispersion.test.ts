@@ -35,15 +35,32 @@ describe('stable history dispersion', () => {
   it('is 1 for independent errors, about k for clusters of k, large for bursts', () => {
     for (let seed = 1; seed <= 5; seed++) {
       const independent = stableDispersionModel(history('independent', 240, seed))!;
-      // Each level counts as 1 unless it is two standard errors above it (a 2.5% chance per level).
+      // Each level counts as 1 unless it is 2.5 standard errors above it (under 1% per level here).
       expect(independent.levels[0].factor).toBe(1);
       expect(independent.levels.every((l) => l.factor < 1.8)).toBe(true);
       const clusters = stableDispersionModel(history('clustered', 240, seed, 5))!;
-      // Measured ≈ 5, raised by one standard error (√(2/239) ≈ 9%) for safety.
+      // Measured ≈ 5, raised by one standard error (√(3/239) ≈ 11%) for safety.
       expect(dispersionAt(clusters, 1350)).toBeGreaterThan(3.8);
       expect(dispersionAt(clusters, 1350)).toBeLessThan(7.5);
       expect(dispersionAt(stableDispersionModel(history('bursts', 240, seed))!, 1350)).toBeGreaterThan(10);
     }
+  });
+
+  it('independent errors: a level counts as more than 1 in under 2.5% of histories (version 2: > 4%); clusters of 2 are seen in 15 minutes 80% of the time, in an hour always', () => {
+    // Neighbouring differences share a block: the statistic's standard error is √(3/blocks), and
+    // version 2's "two of √(2/blocks)" was only 1.6 of them.
+    const seen = (pattern: ErrorPattern, intervals: number, version: 2 | 3, clusterSize?: number) => {
+      let count = 0;
+      for (let seed = 1; seed <= 400; seed++)
+        if (stableDispersionModel(history(pattern, intervals, seed, clusterSize), 8, version)!.levels[0].factor > 1)
+          count++;
+      return count / 400;
+    };
+    expect(seen('independent', 240, 3)).toBeLessThan(0.025);
+    expect(seen('independent', 60, 3)).toBeLessThan(0.025);
+    expect(seen('independent', 240, 2)).toBeGreaterThan(0.04);
+    expect(seen('clustered', 60, 3, 2)).toBeGreaterThan(0.8);
+    expect(seen('clustered', 240, 3, 2)).toBe(1);
   });
 
   it('needs enough history with errors', () => {

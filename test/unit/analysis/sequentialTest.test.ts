@@ -245,6 +245,35 @@ describe('evaluate', () => {
   });
 });
 
+describe('the look size the thresholds are calibrated for', () => {
+  // Reads of 1 and 3 errors (0 + 1, then 2 + 1): no decision yet, no dispersion discount.
+  const reads = [counts(0, 1000, 1, 1000), counts(2, 2000, 2, 2000)];
+  const exact = config({ overdispersion: 'none' });
+
+  it('version 3 (default): Σx²/Σx = (1 + 9)/4 = 2.5 errors, the read an error falls in on average', () => {
+    const e = feed(createSequentialTest(exact), ...reads);
+    expect(e.version).toBe(3);
+    expect(e.decision).toBe('Continue');
+    expect(e.sumSquaredReadErrors).toBe(10);
+    expect(e.errorsPerLook).toBe(2.5);
+    const t = exactThresholds({
+      ...exact,
+      oddsRatio: 2,
+      canaryTrafficShare: { min: 0.5, max: 0.5 },
+      errorsPerLook: 2.5,
+    });
+    expect(e.upperThreshold).toBe(t.upper);
+    expect(e.lowerThreshold).toBe(t.lower);
+  });
+
+  it('version 2 (analyses started before): the mean, 4/2 = 2, on its coarser sizes', () => {
+    const e = feed(createSequentialTest(exact, undefined, 2), ...reads);
+    expect(e.version).toBe(2);
+    expect(e.sumSquaredReadErrors).toBeUndefined();
+    expect(e.errorsPerLook).toBe(2);
+  });
+});
+
 describe('configuration', () => {
   it('computes the design odds ratio from an explicit effect scale', () => {
     expect(designOddsRatio({ kind: 'relative', increase: 1 })).toBe(2);

@@ -10,7 +10,7 @@
  * 4.6%, a 5% one fails with probability 1%. Power: 2,000 regressed runs, asserted >= 0.8 − 2.326·SE.
  */
 import { fixedHorizonSampleSize } from '../../../src/analysis/fixedHorizon';
-import { exactThresholds, operatingCharacteristics } from '../../../src/analysis/sequentialTest';
+import { exactThresholds, operatingCharacteristics, type Thresholds } from '../../../src/analysis/sequentialTest';
 import { createRng, sampleBinomial, wilsonInterval } from '../../../src/analysis/simulateCanary';
 import { simulateScenario, type ScenarioSummary } from '../../../src/canary/simulateAnalysis';
 import { defaultSpec, describeSummary, HEALTHY_RUNS, MAX_FALSE_ALARMS } from './canaryDefaults';
@@ -55,20 +55,27 @@ describe('seeded PRNG and binomial sampler', () => {
 });
 
 describe('thresholds calibrated for batched reads, exactly (lattice, no Monte Carlo noise)', () => {
+  // The exact design (alpha 5%, power 80%, odds ratio 2) calibrated for looks of `calibratedFor`
+  // errors (undefined: one per error), and its operating characteristics when reads bring `errorsPerLook`.
+  const thresholds = (share: number, calibratedFor?: number) =>
+    exactThresholds({
+      alpha: 0.05,
+      power: 0.8,
+      oddsRatio: 2,
+      canaryTrafficShare: { min: share, max: share },
+      ...(calibratedFor === undefined ? {} : { errorsPerLook: calibratedFor }),
+    });
+  const characteristics = (share: number, t: Thresholds, errorsPerLook: number) =>
+    operatingCharacteristics({ oddsRatio: 2, canaryTrafficShare: share, thresholds: t, errorsPerLook });
+
   it.each([
     [0.05, 1],
     [0.1, 4],
     [0.1, 16],
     [0.5, 11],
   ])('share %s, %s errors per read: alpha <= 5% and power >= 80%, both binding', (share, errorsPerLook) => {
-    const t = exactThresholds({
-      alpha: 0.05,
-      power: 0.8,
-      oddsRatio: 2,
-      canaryTrafficShare: { min: share, max: share },
-      errorsPerLook,
-    });
-    const oc = operatingCharacteristics({ oddsRatio: 2, canaryTrafficShare: share, thresholds: t, errorsPerLook });
+    const t = thresholds(share, errorsPerLook);
+    const oc = characteristics(share, t, errorsPerLook);
     expect(oc.falseAlarmRate).toBeLessThanOrEqual(0.05);
     expect(oc.falseAlarmRate).toBeGreaterThan(0.045);
     expect(oc.power).toBeGreaterThanOrEqual(0.8);
@@ -76,19 +83,29 @@ describe('thresholds calibrated for batched reads, exactly (lattice, no Monte Ca
     expect(oc.power).toBeLessThan(0.86);
     // The per-error thresholds read in batches waste alpha (overshoot): the calibrated ones are lower.
     if (errorsPerLook > 1) {
-      const perError = exactThresholds({
-        alpha: 0.05,
-        power: 0.8,
-        oddsRatio: 2,
-        canaryTrafficShare: { min: share, max: share },
-      });
+      const perError = thresholds(share);
       expect(t.upper).toBeLessThan(perError.upper);
-      expect(
-        operatingCharacteristics({ oddsRatio: 2, canaryTrafficShare: share, thresholds: perError, errorsPerLook })
-          .falseAlarmRate,
-      ).toBeLessThan(0.045);
+      expect(characteristics(share, perError, errorsPerLook).falseAlarmRate).toBeLessThan(0.045);
     }
   });
+
+  it.each([
+    [0.05, 1.75],
+    [0.1, 2.5],
+    [0.5, 2.5],
+  ])(
+    'share %s, fractional looks of %s errors (reads of ⌊m⌋ and ⌈m⌉): alpha and power bind within 0.1%% and 0.6%%',
+    (share, errorsPerLook) => {
+      const oc = characteristics(share, thresholds(share, errorsPerLook), errorsPerLook);
+      expect(oc.falseAlarmRate).toBeLessThanOrEqual(0.05);
+      expect(oc.falseAlarmRate).toBeGreaterThan(0.049);
+      expect(oc.power).toBeGreaterThanOrEqual(0.8);
+      expect(oc.power).toBeLessThan(0.806);
+      // Between the neighbouring whole sizes: ⌊m⌋'s thresholds leave alpha unspent on these reads.
+      const floorOc = characteristics(share, thresholds(share, Math.floor(errorsPerLook)), errorsPerLook);
+      expect(floorOc.falseAlarmRate).toBeLessThan(oc.falseAlarmRate);
+    },
+  );
 });
 
 describe('how fast a regressed canary can be decided with constant thresholds (lattice, exact)', () => {
@@ -160,7 +177,8 @@ describe('defaults, independent errors, 10 requests/s, 10% canary, 15 s scrapes 
 
   // Fewer runs than above (each run reads ~40 times): alpha + 2.326 SE here; the 6% check is the 100 requests/s one.
   const runs = 2000;
-  it('keeps alpha and power and decides healthy canaries within 0.65 of the fixed horizon; regressed within 0.71', () => {
+  const regressedRuns = 4000;
+  it('keeps alpha and power and decides healthy and regressed canaries within 0.65 of the fixed horizon', () => {
     const healthy = simulateScenario(
       defaultSpec(share),
       { ...scenario, canaryErrorRate: 0.01 },
@@ -172,17 +190,17 @@ describe('defaults, independent errors, 10 requests/s, 10% canary, 15 s scrapes 
       defaultSpec(share),
       { ...scenario, canaryErrorRate: 0.02 },
       fixed,
-      runs / 2,
+      regressedRuns,
       20_261_135,
     );
     console.log(
       [describeSummary('healthy', healthy, fixed), describeSummary('regressed', regressed, fixed)].join('\n'),
     );
     expect(healthy.failedRate).toBeLessThanOrEqual(0.05 + 2.326 * Math.sqrt(0.0475 / runs));
-    expect(regressed.failedRate).toBeGreaterThanOrEqual(0.8 - 2.326 * Math.sqrt(0.16 / (runs / 2)));
-    // Standard errors of the means ~0.006 (H0) and ~0.012 (H1); the H1 figure is the claim the docs do not make.
+    expect(regressed.failedRate).toBeGreaterThanOrEqual(0.8 - 2.326 * Math.sqrt(0.16 / regressedRuns));
+    // Measured 0.581 and 0.638 (version 2, analyses started before it: 0.644 and 0.705); standard errors ~0.006.
     expect(healthy.meanCanaryRequests / fixed).toBeLessThanOrEqual(0.65);
-    expect(regressed.meanCanaryRequests / fixed).toBeLessThanOrEqual(0.71);
+    expect(regressed.meanCanaryRequests / fixed).toBeLessThanOrEqual(0.65);
   });
 });
 
@@ -233,12 +251,12 @@ describe('defaults, independent errors, 100 requests/s, 10% canary, 15 s scrapes
     expect(regressed.inconclusive).toBe(0);
   });
 
-  it('decides with <= 0.65 of the fixed-horizon sample when healthy, <= 0.78 when regressed (<= 0.70 of what a fixed-horizon test reading the same scrapes uses)', () => {
-    // Measured 0.636 and 0.751; standard errors of the means ~0.006 (H0) and ~0.012 (H1).
+  it('decides with <= 0.65 of the fixed-horizon sample when healthy, <= 0.74 when regressed (<= 0.67 of what a fixed-horizon test reading the same scrapes uses)', () => {
+    // Measured 0.635 and 0.712 (version 2: 0.636 and 0.751); standard errors of the means ~0.006 (H0) and ~0.012 (H1).
     expect(healthy.meanCanaryRequests / fixed).toBeLessThanOrEqual(0.65);
-    expect(regressed.meanCanaryRequests / fixed).toBeLessThanOrEqual(0.78);
+    expect(regressed.meanCanaryRequests / fixed).toBeLessThanOrEqual(0.74);
     expect(healthy.meanCanaryRequests / healthy.fixedCanaryRequests).toBeLessThanOrEqual(0.6);
-    expect(regressed.meanCanaryRequests / regressed.fixedCanaryRequests).toBeLessThanOrEqual(0.7);
+    expect(regressed.meanCanaryRequests / regressed.fixedCanaryRequests).toBeLessThanOrEqual(0.67);
   });
 
   it('is reproducible from its seed', () => {
@@ -248,7 +266,7 @@ describe('defaults, independent errors, 100 requests/s, 10% canary, 15 s scrapes
 });
 
 describe("the issue's coarse case: defaults at 100 requests/s, 10% canary, 30 s scrapes (was 0.92 / 1.02 of the fixed horizon)", () => {
-  it('decides within 0.70 of the fixed horizon when healthy and 0.85 when regressed, keeping alpha and power', () => {
+  it('decides within 0.70 of the fixed horizon when healthy and 0.80 when regressed, keeping alpha and power', () => {
     const share = 0.1;
     const scenario = {
       requestsPerSecond: 100,
@@ -262,10 +280,11 @@ describe("the issue's coarse case: defaults at 100 requests/s, 10% canary, 30 s 
     const regressed = simulateScenario(spec, { ...scenario, canaryErrorRate: 0.02 }, 912, 2000, 20_261_133);
     console.log([describeSummary('healthy', healthy, 912), describeSummary('regressed', regressed, 912)].join('\n'));
     expect(healthy.meanCanaryRequests / 912).toBeLessThanOrEqual(0.7);
-    expect(regressed.meanCanaryRequests / 912).toBeLessThanOrEqual(0.85);
+    // Measured 0.780 / 0.649 (version 2: 0.814 / 0.676).
+    expect(regressed.meanCanaryRequests / 912).toBeLessThanOrEqual(0.8);
     // Against a fixed-horizon test that can only look at a scrape (4 scrapes, 1,200 requests).
     expect(healthy.meanCanaryRequests / healthy.fixedCanaryRequests).toBeLessThanOrEqual(0.6);
-    expect(regressed.meanCanaryRequests / regressed.fixedCanaryRequests).toBeLessThanOrEqual(0.7);
+    expect(regressed.meanCanaryRequests / regressed.fixedCanaryRequests).toBeLessThanOrEqual(0.665);
     // 2,000 runs: alpha + 2.326 SE and power − 2.326 SE.
     expect(healthy.failedRate).toBeLessThanOrEqual(0.05 + 2.326 * Math.sqrt(0.0475 / 2000));
     expect(regressed.failedRate).toBeGreaterThanOrEqual(MIN_POWER);
