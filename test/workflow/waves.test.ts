@@ -463,7 +463,8 @@ test('gantry abort while a target canary waits ends the promotion: the child is 
     accepted: true,
   });
   const result = await stack.gantry.result(app, digest);
-  expect(result).toMatchObject({ outcome: 'aborted', reason: 'aborted by bob: not today' });
+  expect(result).toMatchObject({ outcome: 'aborted', reason: 'aborted by bob: not today', paused: false });
+  expect(result.waitingFor).toBeUndefined();
   expect(weightsOf('x-2')).toEqual([25, 0]);
   expect(result.environments[0].targets!.map((t) => [t.name, t.state, t.reason])).toEqual([
     ['x-1', 'promoted', undefined],

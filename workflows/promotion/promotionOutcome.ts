@@ -76,6 +76,9 @@ export async function closePromotion(ctx: PromotionContext): Promise<PromotionRe
   }
   status.finishedAt = ctx.now();
   status.frozen = undefined;
+  // A promotion that ended (aborted or rolled back while a canary waited for a person) waits for nobody.
+  status.paused = false;
+  ctx.pauseReason = undefined;
   // A promotion succeeds when it reached the last environment; a rollback run, when it put the environment back.
   const succeeded = status.outcome === (input.rollback ? 'rolled-back' : 'promoted');
   status.stage = succeeded ? 'done' : status.stage;
