@@ -66,3 +66,5 @@ export interface TargetFrozen {
 export const targetFrozenSignal = defineSignal<[TargetFrozen]>('targetFrozen');
 /** `gantry unfreeze` reached the promotion: a target's child held by a freeze looks again at once. */
 export const targetFreezeLiftedSignal = defineSignal<[]>('targetFreezeLifted');
+/** A freeze override was granted for the environment: a running target's child goes through freezes. */
+export const targetFreezeOverriddenSignal = defineSignal<[]>('targetFreezeOverridden');

@@ -7,7 +7,7 @@ import { condition, getExternalWorkflowHandle, setHandler, workflowInfo } from '
 import { activeFreeze } from '../src/pipeline/freezeWindows';
 import type { FreezeWindow } from '../src/pipeline/types';
 import type { DeployTargetInput } from './deployTarget';
-import { targetFreezeLiftedSignal, targetFrozenSignal } from './messages';
+import { targetFreezeLiftedSignal, targetFreezeOverriddenSignal, targetFrozenSignal } from './messages';
 import { local } from './promotion/promotionActivities';
 
 /** How often a target held by a manual freeze looks again when no unfreeze reaches it. */
@@ -33,16 +33,20 @@ async function holdOn(
 }
 
 export async function awaitTargetFreezeLift(input: DeployTargetInput): Promise<void> {
-  // A rollback run goes through freezes; an override for the environment covers its targets.
-  if (input.rollback || input.freezeOverridden) return;
-  const windows = [...(input.environmentFreezeWindows ?? []), ...(input.target.freezeWindows ?? [])];
   let lifted = false;
   setHandler(targetFreezeLiftedSignal, () => {
     lifted = true;
   });
+  // An override granted after this child started (a signal sent before this point lands here).
+  setHandler(targetFreezeOverriddenSignal, () => {
+    input.freezeOverridden = lifted = true;
+  });
+  // A rollback run goes through freezes; an override for the environment covers its targets.
+  if (input.rollback || input.freezeOverridden) return;
+  const windows = [...(input.environmentFreezeWindows ?? []), ...(input.target.freezeWindows ?? [])];
   let told = false;
   for (;;) {
-    const hold = await holdOn(input, windows);
+    const hold = input.freezeOverridden ? undefined : await holdOn(input, windows);
     if (!hold) break;
     if (!told) {
       told = true;

@@ -6,6 +6,7 @@ import { Context } from '@temporalio/activity';
 import { Worker } from '@temporalio/worker';
 import type { DeployRequest } from '../../activities/types';
 import type { PromotionStatus } from '../../src/pipeline/promotionStatus';
+import { approversSettings, makeApproverKeys } from '../harness/approverKeys';
 import { pipelineYaml, promotionInput, testDigest, type TestEnvironment } from '../harness/pipelineFile';
 import { formatStatus } from '../../src/cli/formatStatus';
 import { freezeEnvironment } from '../../src/client/manualFreezes';
@@ -602,4 +603,40 @@ test('once the budget is spent, a target of the wave waiting for a person is sto
   ]);
   expect(weightsOf('sp-a')).toEqual([25, 0]);
   expect(deployedTo('sp-a')).toEqual([good, next, good]);
+});
+
+test("a freeze override granted while a target's canary is held by a freeze lets that target go on", async () => {
+  const keys = makeApproverKeys(['carol']);
+  // Overrides are judged against the environment's approvers and their keys.
+  const environments = [
+    production(
+      { targets: [{ name: 'ov-1', canary: waitingCanary }] },
+      { approval: { from: ['carol'], signatures: 'optional' } },
+    ),
+  ];
+  const digest = testDigest();
+  await stack.gantry.start(
+    promotionInput(pipelineYaml('/nonexistent/config-repo', [app], environments, approversSettings(keys)), app, digest),
+  );
+  await statusWhen(digest, 'the approval', (s) => s.awaitingApproval !== undefined);
+  await stack.gantry.decide('approve', app, digest, { environment: 'production', by: 'carol' });
+  await statusWhen(digest, 'ov-1 paused at 25%', (s) => s.environments[0].targets?.[0].state === 'paused');
+  expect(
+    await freezeEnvironment(stack.gantry, { environment: 'production/ov-1', by: 'oncall', reason: 'incident' }),
+  ).toMatchObject({ accepted: true });
+  expect(await stack.gantry.operate('resume', app, digest, { by: 'bob' })).toMatchObject({ accepted: true });
+  await statusWhen(digest, 'ov-1 frozen', (s) => s.environments[0].targets?.[0].state === 'frozen');
+  // The freeze stays; carol's signed override for production reaches the target's running child.
+  const answer = await stack.gantry.overrideFreeze(
+    app,
+    digest,
+    { environment: 'production', by: 'carol', reason: 'hotfix' },
+    keys.carol.privateKey,
+  );
+  expect(answer).toMatchObject({ accepted: true });
+  expect(await stack.gantry.result(app, digest)).toMatchObject({ outcome: 'promoted' });
+  expect(weightsOf('ov-1')).toEqual([25, 100]);
+  await stack.gantry.client.workflow
+    .getHandle(FREEZE_REGISTRY_ID)
+    .executeUpdate(unfreezeUpdate, { args: [{ environment: 'production/ov-1', by: 'oncall' }] });
 });

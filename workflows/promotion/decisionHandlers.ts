@@ -2,7 +2,7 @@
 // abort, pause, resume, rollback, freeze overrides, and the status query. Each decision is judged
 // by the pure rules (src/pipeline/decisions, approvalPolicy) before it changes anything; updates
 // and signals carrying the same decision end in the same judge.
-import { getExternalWorkflowHandle, setHandler } from '@temporalio/workflow';
+import { setHandler } from '@temporalio/workflow';
 import { refuseSecondVote, screenDecision, tallyVotes } from '../../src/pipeline/approvalPolicy';
 import {
   refuseDecision,
@@ -22,6 +22,7 @@ import { operationGuard } from '../authorizeOperation';
 import * as msg from '../messages';
 import { acts } from './promotionActivities';
 import type { PromotionContext } from './promotionContext';
+import { liftTargetFreezes, overrideTargetFreezes } from './targetFreezeMessages';
 import { endTargetPauses, installTargetPauseHandler, resumeTargets } from './targetPauses';
 
 type Via = 'update' | 'signal';
@@ -109,6 +110,7 @@ export function installDecisionHandlers(ctx: PromotionContext): void {
     const late = refuseFreezeOverride(status, o);
     if (late) return refuse('override-freeze', o, late, 'update');
     status.freezeOverrides.push(o.environment);
+    await overrideTargetFreezes(ctx, o.environment);
     await ctx.audit('freeze-override', o.environment, {
       approver: o.by,
       decision: 'override-freeze',
@@ -208,13 +210,7 @@ export function installDecisionHandlers(ctx: PromotionContext): void {
   setHandler(msg.freezeLiftedSignal, async () => {
     ctx.freezeLifted = true;
     // Targets' children held by a freeze in their canary look again now too.
-    await Promise.all(
-      [...ctx.frozenTargets].map((id) =>
-        getExternalWorkflowHandle(id)
-          .signal(msg.targetFreezeLiftedSignal)
-          .catch(() => undefined),
-      ),
-    );
+    await liftTargetFreezes(ctx);
   });
   setHandler(msg.statusQuery, () => status);
 }
