@@ -28,6 +28,7 @@ export interface ActivityResources {
 }
 
 export function createActivities(resources: ActivityResources) {
+  const signalLane = signalLaneWith(resources.client);
   return {
     verifyArtifact,
     deploy,
@@ -43,8 +44,8 @@ export function createActivities(resources: ActivityResources) {
     readManualFreezes: readManualFreezesWith(resources.client),
     lastPromotedDigest: lastPromotedDigestWith(resources.audit),
     readRunningDigest,
-    signalLane: signalLaneWith(resources.client),
-    requestLane: requestLaneWith(resources.client, signalLaneWith(resources.client)),
+    signalLane,
+    requestLane: requestLaneWith(resources.client, signalLane),
     closedWorkflows: closedWorkflowsWith(resources.client),
     planMigrations,
     applyMigrations,

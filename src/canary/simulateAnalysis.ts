@@ -27,6 +27,17 @@ export interface ScenarioRun {
 }
 
 /** One canary through the analysis, and the two comparisons, on the same scrapes. */
+/** A latency histogram of one side as two buckets: within the bound, and +Inf. */
+function twoBuckets(boundSeconds: number, total: number, slow: number) {
+  return {
+    buckets: [
+      { le: boundSeconds, count: total - slow },
+      { le: '+Inf', count: total },
+    ],
+    at: '',
+  };
+}
+
 export function simulateAnalysisRun(
   spec: CanaryAnalysisSpec,
   scenario: TrafficScenario,
@@ -53,27 +64,9 @@ export function simulateAnalysisRun(
         at: '',
       },
       // Latency as two buckets: within the bound, and +Inf.
-      ...(spec.latency
-        ? {
-            latency: {
-              buckets: [
-                { le: spec.latency.boundSeconds, count: s.canaryTotal - s.canarySlow },
-                { le: '+Inf', count: s.canaryTotal },
-              ],
-              at: '',
-            },
-          }
-        : {}),
+      ...(spec.latency ? { latency: twoBuckets(spec.latency.boundSeconds, s.canaryTotal, s.canarySlow) } : {}),
       ...(spec.latency?.stableQuery
-        ? {
-            stableLatency: {
-              buckets: [
-                { le: spec.latency.boundSeconds, count: s.stableTotal - s.stableSlow },
-                { le: '+Inf', count: s.stableTotal },
-              ],
-              at: '',
-            },
-          }
+        ? { stableLatency: twoBuckets(spec.latency.boundSeconds, s.stableTotal, s.stableSlow) }
         : {}),
     };
   };

@@ -10,7 +10,7 @@ export function registerFreeze(program: Command): void {
   program
     .command('freeze')
     .description('stop every promotion into an environment before its next step there, until unfrozen')
-    .requiredOption('--env <environment>', 'the environment to freeze')
+    .requiredOption('--env <environment>', 'the environment to freeze, or one target of it (production/prod-eu-1)')
     .requiredOption('--as <name>', 'who freezes it')
     .requiredOption('--reason <text>', 'why (shown to everyone who waits)')
     .option('--key <path>', "sign it with your SSH ed25519 key (an operator's key in the worker's policy)")
@@ -31,7 +31,7 @@ export function registerFreeze(program: Command): void {
   program
     .command('unfreeze')
     .description('lift a manual freeze; promotions waiting on it go on at once')
-    .requiredOption('--env <environment>', 'the environment to unfreeze')
+    .requiredOption('--env <environment>', 'the environment to unfreeze, or one target of it (production/prod-eu-1)')
     .requiredOption('--as <name>', 'who unfreezes it')
     .option('--key <path>', "sign it with your SSH ed25519 key (an operator's key in the worker's policy)")
     .option('--json', 'print JSON')
