@@ -4,33 +4,10 @@
 // tells the promotion (the target's row shows `frozen`), and `gantry unfreeze` reaches it through
 // the promotion.
 import { condition, getExternalWorkflowHandle, setHandler, workflowInfo } from '@temporalio/workflow';
-import { activeFreeze } from '../src/pipeline/freezeWindows';
-import type { FreezeWindow } from '../src/pipeline/types';
+import { freezeHolding } from '../src/pipeline/freezeHold';
 import type { DeployTargetInput } from './deployTarget';
 import { targetFreezeLiftedSignal, targetFreezeOverriddenSignal, targetFrozenSignal } from './messages';
 import { local } from './promotion/promotionActivities';
-
-/** How often a target held by a manual freeze looks again when no unfreeze reaches it. */
-const MANUAL_FREEZE_RECHECK_MS = 60_000;
-
-/** What holds the target now, and when to look again. */
-async function holdOn(
-  input: DeployTargetInput,
-  windows: FreezeWindow[],
-): Promise<{ reason: string; recheckMs: number } | undefined> {
-  const place = `${input.environment}/${input.target.name}`; // as gantry freeze --env production/<target> names it
-  const manual = (await local.readManualFreezes()).find(
-    (f) => f.environment === input.environment || f.environment === place,
-  );
-  if (manual) return { reason: `frozen by ${manual.by}: ${manual.reason}`, recheckMs: MANUAL_FREEZE_RECHECK_MS };
-  const window = activeFreeze(windows, new Date());
-  if (window)
-    return {
-      reason: `freeze window ${window.window} until ${window.until.toISOString()}`,
-      recheckMs: Math.max(1000, window.until.getTime() - Date.now()),
-    };
-  return undefined;
-}
 
 export async function awaitTargetFreezeLift(input: DeployTargetInput): Promise<void> {
   let lifted = false;
@@ -39,14 +16,17 @@ export async function awaitTargetFreezeLift(input: DeployTargetInput): Promise<v
   });
   // An override granted after this child started (a signal sent before this point lands here).
   setHandler(targetFreezeOverriddenSignal, () => {
-    input.freezeOverridden = lifted = true;
+    input.freezeOverridden = true;
+    lifted = true;
   });
-  // A rollback run goes through freezes; an override for the environment covers its targets.
-  if (input.rollback || input.freezeOverridden) return;
+  // A rollback run goes through freezes; an override for the environment lets it through manual freezes.
+  if (input.rollback) return;
   const windows = [...(input.environmentFreezeWindows ?? []), ...(input.target.freezeWindows ?? [])];
+  const places = [input.environment, `${input.environment}/${input.target.name}`]; // as gantry freeze --env names them
   let told = false;
   for (;;) {
-    const hold = input.freezeOverridden ? undefined : await holdOn(input, windows);
+    const manual = input.freezeOverridden ? [] : await local.readManualFreezes();
+    const hold = freezeHolding(manual, places, windows, new Date());
     if (!hold) break;
     if (!told) {
       told = true;

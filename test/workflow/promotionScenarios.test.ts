@@ -2,6 +2,7 @@
 // (fakeActivityStack.ts): approvals, a freeze, an operator's pause and abort, a rollback after a
 // failed gate, and a canary that fails its analysis. Each asserts what a person sees: the status
 // query while it runs and the result when it ends. Hours of waiting pass in milliseconds.
+import { approversSettings, makeApproverKeys } from '../harness/approverKeys';
 import { pipelineYaml, promotionInput, testDigest, type TestEnvironment } from '../harness/pipelineFile';
 import type { PromotionStatus } from '../../src/pipeline/promotionStatus';
 import { APPROVERS, FAILING_GATE_PREFIX, startFakeActivityStack, type FakeActivityStack } from './fakeActivityStack';
@@ -121,6 +122,40 @@ test('a freeze window holds the environment until it closes, then the promotion 
   const wait = result.timings.find((t) => t.stage === 'freeze')!;
   expect(Date.parse(wait.finishedAt!) - Date.parse(wait.startedAt)).toBeGreaterThan(5 * 3600_000);
   expect(auditEvents(digest)).toContain('freeze-wait');
+});
+
+test('a freeze override lets a promotion through manual freezes only: a deny window still holds it until it closes', async () => {
+  const keys = makeApproverKeys(['carol']);
+  const now = new Date((await stack.env.currentTimeMs()) - 60_000);
+  const stamp = (d: Date) => d.toISOString().slice(0, 16);
+  const freeze = `{ name: change-freeze, from: "${stamp(now)}", to: "${stamp(new Date(now.getTime() + 6 * 3600_000))}", timeZone: UTC }`;
+  const production: TestEnvironment = {
+    name: 'production',
+    freeze: [freeze],
+    approval: { from: ['carol'], signatures: 'optional' },
+  };
+  const digest = await start(pipelineYaml('/nonexistent/config-repo', [app], [production], approversSettings(keys)));
+  await statusWhen(digest, 'the approval', (s) => s.awaitingApproval !== undefined);
+  await stack.gantry.decide('approve', app, digest, { environment: 'production', by: 'carol' });
+  await statusWhen(digest, 'the freeze window', (s) => s.frozen !== undefined);
+  const override = await stack.gantry.overrideFreeze(
+    app,
+    digest,
+    { environment: 'production', by: 'carol', reason: 'hotfix' },
+    keys.carol.privateKey,
+  );
+  expect(override).toMatchObject({ accepted: true });
+  // The window still holds it (it used to spin on the override instead of waiting).
+  await stack.env.sleep('1h');
+  expect(await stack.gantry.status(app, digest)).toMatchObject({
+    outcome: 'running',
+    frozen: { environment: 'production', window: 'change-freeze' },
+  });
+  expect(deployedDigests('production')).toEqual([]);
+  const result = await stack.gantry.result(app, digest);
+  expect(result.outcome).toBe('promoted');
+  const wait = result.timings.find((t) => t.stage === 'freeze')!;
+  expect(Date.parse(wait.finishedAt!) - Date.parse(wait.startedAt)).toBeGreaterThan(5 * 3600_000);
 });
 
 test('a paused promotion stops before its next stage; an abort ends it there', async () => {

@@ -2,35 +2,25 @@
 // fails for it), and a rollback run, which goes through freezes, says so in the audit log.
 import { condition } from '@temporalio/workflow';
 import { shortDigest } from '../../src/pipeline/digest';
-import { activeFreeze } from '../../src/pipeline/freezeWindows';
+import { freezeHolding } from '../../src/pipeline/freezeHold';
 import type { FreezeWait } from '../../src/pipeline/promotionStatus';
 import type { EnvironmentPlan } from '../../src/pipeline/types';
 import { local } from './promotionActivities';
 import type { PromotionContext } from './promotionContext';
 
-/** How often a promotion held by a manual freeze looks again (gantry unfreeze also wakes it at once). */
-const MANUAL_FREEZE_RECHECK_MS = 60_000;
-
-/** The freeze holding the environment now, if any, and when to look again. */
+/** The freeze holding the environment now, if any, and when to look again. A freeze override lets it through manual freezes, not deny windows. */
 async function freezeOn(
   ctx: PromotionContext,
   env: EnvironmentPlan,
 ): Promise<{ wait: FreezeWait; recheckMs: number } | undefined> {
-  const manual = ctx.status.freezeOverrides.includes(env.name)
-    ? undefined
-    : (await local.readManualFreezes()).find((f) => f.environment === env.name);
-  if (manual)
-    return {
-      wait: { environment: env.name, window: 'manual', reason: `frozen by ${manual.by}: ${manual.reason}` },
-      recheckMs: MANUAL_FREEZE_RECHECK_MS,
-    };
-  const window = activeFreeze(env.freezeWindows, new Date());
-  if (window)
-    return {
-      wait: { environment: env.name, window: window.window, until: window.until.toISOString() },
-      recheckMs: Math.max(1000, window.until.getTime() - Date.now()),
-    };
-  return undefined;
+  const manual = ctx.status.freezeOverrides.includes(env.name) ? [] : await local.readManualFreezes();
+  const hold = freezeHolding(manual, [env.name], env.freezeWindows, new Date());
+  if (!hold) return undefined;
+  const wait: FreezeWait =
+    hold.window === 'manual'
+      ? { environment: env.name, window: 'manual', reason: hold.reason }
+      : { environment: env.name, window: hold.window, until: hold.until };
+  return { wait, recheckMs: hold.recheckMs };
 }
 
 /** Waits while a deny window or a manual freeze holds the environment; never fails for it. */
@@ -50,8 +40,13 @@ export async function awaitFreezeLift(ctx: PromotionContext, env: EnvironmentPla
       status.frozen = frozen.wait;
       ctx.describe();
       ctx.freezeLifted = false;
+      // An override ends a manual freeze's wait; a deny window's holds until it closes.
+      const manual = frozen.wait.window === 'manual';
       await condition(
-        () => ctx.freezeLifted || status.freezeOverrides.includes(env.name) || ctx.lane?.superseded !== undefined,
+        () =>
+          ctx.freezeLifted ||
+          (manual && status.freezeOverrides.includes(env.name)) ||
+          ctx.lane?.superseded !== undefined,
         frozen.recheckMs,
       );
       ctx.endIfSuperseded();

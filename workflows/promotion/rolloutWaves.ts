@@ -13,7 +13,7 @@ import {
   sleep,
 } from '@temporalio/workflow';
 import { shortDigest } from '../../src/pipeline/digest';
-import { activeFreeze } from '../../src/pipeline/freezeWindows';
+import { freezeHolding } from '../../src/pipeline/freezeHold';
 import { GANTRY_WAVE } from '../../src/pipeline/searchAttributes';
 import type { EnvironmentStatus, TargetStatus } from '../../src/pipeline/promotionStatus';
 import type { EnvironmentPlan, RolloutPlan, TargetPlan } from '../../src/pipeline/types';
@@ -203,38 +203,16 @@ export async function rollbackRollout(ctx: PromotionContext, env: EnvironmentPla
   );
 }
 
-/** How often a target held by a manual freeze looks again (`gantry unfreeze` of the target also wakes it). */
-const TARGET_FREEZE_RECHECK_MS = 60_000;
-
-/** What holds one target now: its manual freeze, or one of its own deny windows (with when it ends). */
-async function targetFreeze(
-  ctx: PromotionContext,
-  env: EnvironmentPlan,
-  target: TargetPlan,
-): Promise<{ window: string; reason: string; recheckMs: number } | undefined> {
-  if (ctx.status.freezeOverrides.includes(env.name)) return undefined;
-  const place = placeOf(env.name, target.name);
-  const manual = (await local.readManualFreezes()).find((f) => f.environment === place);
-  if (manual)
-    return {
-      window: 'manual',
-      reason: `frozen by ${manual.by}: ${manual.reason}`,
-      recheckMs: TARGET_FREEZE_RECHECK_MS,
-    };
-  const window = activeFreeze(target.freezeWindows ?? [], new Date());
-  if (window)
-    return {
-      window: window.window,
-      reason: `freeze window ${window.window} until ${window.until.toISOString()}`,
-      recheckMs: Math.max(1000, window.until.getTime() - Date.now()),
-    };
-  return undefined;
+/** What holds one target before its deploy: a manual freeze of it, or one of its own deny windows (the environment's hold whole waves). */
+async function targetFreeze(ctx: PromotionContext, env: EnvironmentPlan, target: TargetPlan) {
+  const manual = ctx.status.freezeOverrides.includes(env.name) ? [] : await local.readManualFreezes();
+  return freezeHolding(manual, [placeOf(env.name, target.name)], target.freezeWindows ?? [], new Date());
 }
 
 /**
  * `gantry freeze --env production/prod-eu-1`, or a deny window of that target's own, holds that one
  * target: it waits before its deploy while the rest of the wave goes on. A freeze override for the
- * environment covers its targets.
+ * environment lets its targets through manual freezes.
  */
 async function awaitTargetUnfrozen(
   ctx: PromotionContext,
@@ -253,8 +231,13 @@ async function awaitTargetUnfrozen(
       await ctx.audit('freeze-wait', env.name, { target: r.name, window: freeze.window, reason: r.reason });
     }
     ctx.freezeLifted = false;
+    // An override ends a manual freeze's wait; a deny window's holds until it closes.
+    const manual = freeze.window === 'manual';
     await condition(
-      () => ctx.freezeLifted || ctx.status.freezeOverrides.includes(env.name) || ctx.lane?.superseded !== undefined,
+      () =>
+        ctx.freezeLifted ||
+        (manual && ctx.status.freezeOverrides.includes(env.name)) ||
+        ctx.lane?.superseded !== undefined,
       freeze.recheckMs,
     );
     ctx.endIfSuperseded();
