@@ -15,8 +15,6 @@ export interface WorkerDeployment {
   buildId: string;
 }
 
-export const DEFAULT_DEPLOYMENT_NAME = 'gantry';
-export const DEPLOYMENT_NAME_ENV = 'GANTRY_DEPLOYMENT_NAME';
 export const BUILD_ID_ENV = 'GANTRY_BUILD_ID';
 
 /** The worker options that register a worker as a version, promotions pinned to it. */

@@ -640,3 +640,28 @@ test("a freeze override granted while a target's canary is held by a freeze lets
     .getHandle(FREEZE_REGISTRY_ID)
     .executeUpdate(unfreezeUpdate, { args: [{ environment: 'production/ov-1', by: 'oncall' }] });
 });
+
+test('two digests of one app rolled out at once (ordering: queue): one rollout at a time, the later one last on every target', async () => {
+  const environments = [
+    production({ targets: ['q-1', 'q-2', 'q-3'], waves: [['q-1'], ['q-2', 'q-3']], bakeTime: '1h' }),
+  ];
+  const yaml = `${pipelineYaml('/nonexistent/config-repo', [app], environments, APPROVERS)}\nordering: queue\n`;
+  const [first, second] = [testDigest(), testDigest()];
+  await Promise.all([first, second].map((d) => stack.gantry.start(promotionInput(yaml, app, d))));
+  // One result at a time: the time-skipping server does not skip time while two result calls wait at once.
+  const results = [];
+  for (const d of [first, second]) results.push(await stack.gantry.result(app, d));
+  expect(results.map((r) => r.outcome)).toEqual(['promoted', 'promoted']);
+  // The environment is held for a whole rollout: every deploy of one digest comes before the other's first.
+  const order = stack.world.deploys.filter((d) => d.app === app).map((d) => d.digest);
+  const firstIn = order[0];
+  const lastOfFirst = order.lastIndexOf(firstIn);
+  expect(order.slice(0, lastOfFirst + 1).every((d) => d === firstIn)).toBe(true);
+  expect(order).toHaveLength(6);
+  // Start order is the order of digests: the one started last is what every target runs.
+  const started = await Promise.all(
+    [first, second].map(async (d) => ({ d, at: (await stack.gantry.handle(app, d).describe()).startTime.getTime() })),
+  );
+  const newest = started.sort((a, b) => a.at - b.at)[1].d;
+  for (const t of ['q-1', 'q-2', 'q-3']) expect(deployedTo(t).at(-1)).toBe(newest);
+});
