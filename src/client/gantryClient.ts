@@ -102,8 +102,20 @@ export class GantryClient {
   /** Starts the promotion of a digest, or returns the one that already exists for it. */
   async start(pipeline: PromotionInput, signing?: StartSigning): Promise<StartedPromotion> {
     const workflowId = promotionWorkflowId(pipeline.app, pipeline.digest);
-    const existing = await this.describe(workflowId);
-    if (existing?.status === 'RUNNING') return { workflowId, runId: existing.runId, state: 'running' };
+    let existing = await this.describe(workflowId);
+    if (existing?.status === 'RUNNING') {
+      // A run the worker's policy refused is still closing for a moment: once it closed, this
+      // digest starts afresh (answering "running" would point at a run that is about to end refused).
+      const running = this.client.workflow.getHandle<typeof promoteArtifact>(workflowId, existing.runId);
+      // A run from before policies has no admission to ask: it is simply running.
+      const admitted = await this.admission(running).then(
+        (a) => a.accepted,
+        () => true,
+      );
+      if (admitted) return { workflowId, runId: existing.runId, state: 'running' };
+      await running.result().catch(() => undefined);
+      existing = await this.describe(workflowId);
+    }
     if (existing?.status === 'COMPLETED') return { workflowId, runId: existing.runId, state: 'promoted' };
     const input: StartRequestInput = signing
       ? {

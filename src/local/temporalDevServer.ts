@@ -34,7 +34,22 @@ export interface DevServer {
   stop(crash?: boolean): Promise<void>;
 }
 
+/** How often a start is tried again when a port it picked was taken meanwhile by another process. */
+const PORT_RACE_ATTEMPTS = 3;
+
 export async function startDevServer(options: DevServerOptions): Promise<DevServer> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startOnce(options);
+    } catch (err) {
+      // The CLI picks its internal services' ports itself; another process can take one between
+      // the pick and the bind (seen with test files starting servers side by side).
+      if (attempt >= PORT_RACE_ATTEMPTS || !/address already in use/.test((err as Error).message)) throw err;
+    }
+  }
+}
+
+async function startOnce(options: DevServerOptions): Promise<DevServer> {
   const port = options.port ?? (await freePort());
   const uiPort = options.uiPort === 0 ? await freePort() : options.uiPort;
   mkdirSync(dirname(options.dbFile), { recursive: true });
